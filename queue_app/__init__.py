@@ -1,0 +1,73 @@
+"""The virtual queue: ``create_app`` is the one place where its parts meet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from queue_app.clock import Clock, SystemClock
+from queue_app.errors import QueueError
+from queue_app.extensions import Runtime
+from queue_app.settings import Settings
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/sms/"))
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the application. ``settings`` default to the environment, ``clock`` to real time."""
+    from kiosk import views as kiosk_views
+    from queue_app import api, i18n, pages
+    from queue_app.api.errors import http_error_response, queue_error_response
+    from queue_app.db import db
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["queue_app"] = Runtime(settings=settings, clock=clock or SystemClock())
+    if settings.is_sqlite:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    i18n.init_app(app)
+    api.init_app(app)
+    pages.init_app(app)
+    app.register_blueprint(kiosk_views.bp)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers. It touches no database and no back-end system."""
+        return {"status": "ok"}
+
+    # Registered after the API's own handlers so that ours win: one error shape everywhere.
+    @app.errorhandler(QueueError)
+    def on_queue_error(err: QueueError) -> Any:
+        db.session.rollback()
+        if _wants_json():
+            return queue_error_response(err)
+        return pages.error_page(err.status, err.message)
+
+    @app.errorhandler(HTTPException)
+    def on_http_error(err: HTTPException) -> Any:
+        db.session.rollback()
+        if _wants_json():
+            return http_error_response(err)
+        return pages.error_page(err.code or 500, err.description or "")
+
+    return app
+
+
+def _engine_options(settings: Settings) -> dict[str, Any]:
+    if settings.is_sqlite:
+        # The web server's threads share the file; pysqlite checks threads by default.
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}

@@ -1,0 +1,97 @@
+"""API tokens and what each role may touch."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from queue_app.clock import Clock
+from queue_app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from queue_app.models import ApiToken, Branch, Role
+
+STAFF_AND_UP = frozenset({Role.STAFF, Role.MANAGER, Role.ADMIN})
+MANAGER_AND_UP = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a role, and for every role but admin, the one branch it acts for."""
+
+    role: Role
+    branch_id: int | None
+    branch_code: str | None
+
+    def require(self, roles: frozenset[Role]) -> None:
+        if self.role not in roles:
+            raise Forbidden(
+                f"a {self.role.value} token cannot do this",
+                needs=sorted(r.value for r in roles),
+            )
+
+    def require_branch(self, branch_id: int) -> None:
+        """Raises Forbidden unless this principal may act for the branch."""
+        if self.role != Role.ADMIN and self.branch_id != branch_id:
+            raise Forbidden("this token belongs to another branch", branch=self.branch_code)
+
+
+def create_token(
+    session: Session, clock: Clock, role: str, branch_code: str | None, *, label: str | None = None
+) -> str:
+    """Make a token and return it in clear; only its hash is stored.
+
+    Raises InvalidInput, NotFound.
+    """
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown role {role!r}", role=[f"one of {', '.join(r.value for r in Role)}"]
+        ) from None
+    branch = None
+    if parsed_role == Role.ADMIN:
+        if branch_code:
+            raise InvalidInput("an admin token is for all branches", branch=["leave it out"])
+    else:
+        if not branch_code:
+            raise InvalidInput(f"a {role} token needs a branch", branch=["required"])
+        branch = session.scalar(select(Branch).where(Branch.code == branch_code))
+        if branch is None:
+            raise NotFound(f"no branch {branch_code!r}", branch=branch_code)
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_hash=hash_token(raw),
+            role=parsed_role,
+            branch_id=branch.id if branch else None,
+            label=label,
+            created_at=clock.now(),
+        )
+    )
+    session.commit()
+    return raw
+
+
+def authenticate(session: Session, authorization: str | None) -> Principal:
+    """Turn an ``Authorization: Bearer ...`` header into a Principal. Raises Unauthorized."""
+    if not authorization:
+        raise Unauthorized("an Authorization: Bearer token is required")
+    scheme, _, raw = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        raise Unauthorized("use Authorization: Bearer <token>")
+    found = session.execute(
+        select(ApiToken, Branch.code)
+        .outerjoin(Branch, ApiToken.branch_id == Branch.id)
+        .where(ApiToken.token_hash == hash_token(raw.strip()), ApiToken.revoked_at.is_(None))
+    ).first()
+    if found is None:
+        raise Unauthorized("unknown or revoked token")
+    token, branch_code = found
+    return Principal(role=token.role, branch_id=token.branch_id, branch_code=branch_code)

@@ -1,0 +1,36 @@
+"""The public JSON API under /api/v1, documented by the OpenAPI file generated from its schemas."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from queue_app.api import branches, counters, schemas, tickets
+
+PREFIX = "/api/v1"
+
+
+class QueueApi(Api):  # type: ignore[misc]
+    # Our one error shape is what the document announces for every error response.
+    ERROR_SCHEMA = schemas.Error
+
+
+def init_app(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="Virtual queue",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Walk-in tickets, appointments, counters and outages of "
+                "government service offices. Errors: {error, message, fields}.",
+            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    api = QueueApi(app)
+    for blueprint in (branches.blp, tickets.blp, counters.blp):
+        api.register_blueprint(blueprint, url_prefix=PREFIX)
+    return api

@@ -1,0 +1,37 @@
+"""Bearer tokens on API routes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import g, request
+
+from queue_app import access
+from queue_app.db import db
+from queue_app.models import Role
+
+BEARER = [{"bearerAuth": []}]
+
+
+def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Authenticate the bearer token and check its role; the branch is checked by the domain
+    function, which knows which branch the request touches."""
+    allowed = frozenset(roles)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = access.authenticate(db.session, request.headers.get("Authorization"))
+            principal.require(allowed)
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def principal() -> access.Principal:
+    return g.principal

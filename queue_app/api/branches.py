@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from queue_app import branches, tickets
+from queue_app.api import schemas
+from queue_app.api.auth import BEARER, principal, requires_role
+from queue_app.api.presenters import branch_data, ticket_data
+from queue_app.db import db
+from queue_app.extensions import current_clock, current_settings
+from queue_app.models import Role
+
+blp = Blueprint("branches", __name__, description="Branches, their services and walk-in tickets")
+
+
+@blp.get("/branches")
+@blp.response(200, schemas.Branch(many=True))
+def list_branches() -> list[dict[str, Any]]:
+    """Every branch with its services, their state, the line and the wait."""
+    return [branch_data(v) for v in branches.list_branches(db.session, current_clock().now())]
+
+
+@blp.get("/branches/<branch_code>")
+@blp.response(200, schemas.BranchDetail)
+@blp.alt_response(404, schema=schemas.Error)
+def get_branch(branch_code: str) -> dict[str, Any]:
+    """One branch, with its counters and what each is serving."""
+    view = branches.branch_view(db.session, branch_code, current_clock().now())
+    return branch_data(view, with_counters=True)
+
+
+@blp.post("/branches/<branch_code>/tickets")
+@blp.arguments(schemas.TakeTicketBody)
+@blp.response(201, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="service_paused or service_closed")
+@blp.alt_response(422, schema=schemas.Error, description="invalid_phone or invalid_input")
+@blp.doc(security=BEARER)
+@requires_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
+def take_ticket(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
+    """Take a walk-in ticket (kiosk, staff, manager, admin)."""
+    ticket = tickets.take_walk_in(
+        db.session,
+        current_clock(),
+        principal(),
+        branch_code,
+        body["service"],
+        phone=body["phone"],
+        locale=body["locale"],
+        priority=body["priority"],
+    )
+    return ticket_data(tickets.view_ticket(db.session, current_clock(), ticket), current_settings())

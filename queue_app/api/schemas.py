@@ -1,0 +1,118 @@
+"""Request and response shapes of /api/v1. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LocalisedName(Schema):
+    ar = fields.String(required=True)
+    en = fields.String(required=True)
+
+
+class Error(Schema):
+    error = fields.String(required=True, metadata={"example": "service_paused"})
+    message = fields.String(required=True)
+    fields = fields.Dict(required=True)
+
+
+# --- tickets ---
+
+
+class TakeTicketBody(Schema):
+    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "mobile number, local or international, for the branch's country"},
+    )
+    locale = fields.String(load_default="ar", validate=validate.OneOf(["ar", "en"]))
+    priority = fields.Boolean(
+        load_default=False, metadata={"description": "elderly, disability or pregnancy"}
+    )
+
+
+class SlotTimes(Schema):
+    start = fields.DateTime(required=True)
+    end = fields.DateTime(required=True)
+
+
+class HistoryEntry(Schema):
+    at = fields.DateTime(required=True)
+    event = fields.String(required=True)
+    note = fields.String(allow_none=True)
+
+
+class DownBackend(Schema):
+    code = fields.String(required=True)
+    name = fields.Nested(LocalisedName, required=True)
+    since = fields.DateTime(allow_none=True)
+
+
+class Ticket(Schema):
+    token = fields.String(required=True)
+    number = fields.String(required=True, metadata={"example": "A-001"})
+    service = fields.String(required=True)
+    branch = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["walk_in", "appointment"]))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["scheduled", "waiting", "called", "done", "no_show", "cancelled"]),
+    )
+    priority = fields.Boolean(required=True)
+    locale = fields.String(required=True)
+    issued_at = fields.DateTime(required=True)
+    position = fields.Integer(allow_none=True)
+    eta_minutes = fields.Integer(allow_none=True)
+    counter = fields.String(allow_none=True)
+    slot = fields.Nested(SlotTimes, allow_none=True)
+    service_state = fields.String(required=True)
+    down_backends = fields.List(fields.Nested(DownBackend), required=True)
+    status_url = fields.String(required=True)
+    qr_url = fields.String(required=True)
+    history = fields.List(fields.Nested(HistoryEntry), required=True)
+
+
+# --- branches ---
+
+
+class ServiceSummary(Schema):
+    code = fields.String(required=True)
+    letter = fields.String(required=True)
+    name = fields.Nested(LocalisedName, required=True)
+    state = fields.String(
+        required=True, validate=validate.OneOf(["open", "paused", "degraded", "closed"])
+    )
+    closed_reason = fields.String(allow_none=True)
+    next_opening = fields.DateTime(allow_none=True)
+    down_backends = fields.List(fields.Nested(DownBackend), required=True)
+    waiting = fields.Integer(required=True)
+    eta_minutes = fields.Integer(allow_none=True)
+    open_counters = fields.Integer(required=True)
+    backends = fields.List(fields.String(), required=True)
+    next_slot = fields.DateTime(allow_none=True)
+
+
+class CounterSummary(Schema):
+    code = fields.String(required=True)
+    open = fields.Boolean(required=True)
+    services = fields.List(fields.String(), required=True)
+    now_serving = fields.String(allow_none=True, metadata={"example": "A-004"})
+
+
+class Branch(Schema):
+    code = fields.String(required=True)
+    name = fields.Nested(LocalisedName, required=True)
+    timezone = fields.String(required=True)
+    country = fields.String(required=True)
+    services = fields.List(fields.Nested(ServiceSummary), required=True)
+
+
+class BranchDetail(Branch):
+    counters = fields.List(fields.Nested(CounterSummary), required=True)
+
+
+class CounterPatchBody(Schema):
+    open = fields.Boolean()
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=64)))

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from queue_app import counters, tickets
+from queue_app.access import STAFF_AND_UP
+from queue_app.api import schemas
+from queue_app.api.auth import BEARER, principal, requires_role
+from queue_app.api.presenters import ticket_data
+from queue_app.db import db
+from queue_app.extensions import current_clock, current_settings
+
+blp = Blueprint("tickets", __name__, description="A ticket, by the token in its QR code")
+
+
+def _render(ticket_view: tickets.TicketView) -> dict[str, Any]:
+    return ticket_data(ticket_view, current_settings())
+
+
+@blp.get("/tickets/<token>")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+def get_ticket(token: str) -> dict[str, Any]:
+    """A ticket's state, place in line and estimated wait (anyone holding the token)."""
+    return _render(tickets.lookup(db.session, current_clock(), token))
+
+
+@blp.post("/tickets/<token>/cancel")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error)
+def cancel_ticket(token: str) -> dict[str, Any]:
+    """The citizen gives up their place (anyone holding the token)."""
+    return _render(tickets.cancel(db.session, current_clock(), token))
+
+
+def _counter_action(action: Any, token: str) -> dict[str, Any]:
+    ticket = action(db.session, current_clock(), principal(), token)
+    return _render(tickets.view_ticket(db.session, current_clock(), ticket))
+
+
+@blp.post("/tickets/<token>/done")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_done(token: str) -> dict[str, Any]:
+    """The counter finished this citizen's transaction (staff and up)."""
+    return _counter_action(counters.mark_done, token)
+
+
+@blp.post("/tickets/<token>/no-show")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_no_show(token: str) -> dict[str, Any]:
+    """The citizen did not come when called (staff and up)."""
+    return _counter_action(counters.mark_no_show, token)
+
+
+@blp.post("/tickets/<token>/recall")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_recall(token: str) -> dict[str, Any]:
+    """Call the called ticket once more (staff and up)."""
+    return _counter_action(counters.recall, token)

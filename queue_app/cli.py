@@ -1,0 +1,150 @@
+"""``queue-app``: the command line of DESIGN.md (demo, serve, worker, db, load, token, seed)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from queue_app import access, config_file, migrate
+from queue_app.clock import Clock, ShiftedClock, SystemClock
+from queue_app.errors import QueueError
+from queue_app.settings import Settings
+
+DEMO_FILE = Path(__file__).parent / "demo" / "branches.yaml"
+
+
+def _app(settings: Settings, clock: Clock | None = None) -> Flask:
+    from queue_app import create_app
+
+    return create_app(settings, clock=clock)
+
+
+def _fail(err: QueueError) -> None:
+    click.echo(f"error: {err.message}", err=True)
+    for key, problem in err.fields.items():
+        click.echo(f"  {key}: {problem}", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="queue-app")
+def main() -> None:
+    """Virtual queue and appointments for government service offices."""
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Bring the database schema up to date (safe to run again)."""
+    settings = Settings.from_env()
+    if settings.is_sqlite:
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url, revision)
+    click.echo(f"database is at revision {revision}")
+
+
+@main.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def load(file: Path) -> None:
+    """Load backends and branches from a YAML or JSON file (idempotent, matched by code)."""
+    settings = Settings.from_env()
+    app = _app(settings)
+    with app.app_context():
+        from queue_app.db import db as database
+
+        try:
+            summary = config_file.load_file(database.session, file)
+        except QueueError as err:
+            _fail(err)
+    click.echo(summary.describe())
+
+
+@main.command("seed")
+@click.option("--demo", "demo", is_flag=True, required=True, help="load the demo branches")
+def seed(demo: bool) -> None:
+    """Load the demo branches: Cairo, Giza and Jeddah offices."""
+    load.callback(DEMO_FILE)  # type: ignore[misc]
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["kiosk", "staff", "manager", "admin"]))
+@click.option("--branch", "branch_code", help="the branch code (all roles but admin)")
+@click.option("--label", help="who or what holds it, for your records")
+def token_create(role: str, branch_code: str | None, label: str | None) -> None:
+    """Make a token and print it. It is shown once; only its hash is kept."""
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.db import db as database
+
+        try:
+            raw = access.create_token(
+                database.session, SystemClock(), role, branch_code, label=label
+            )
+        except QueueError as err:
+            _fail(err)
+    click.echo(raw)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", type=int, help="processes (default QUEUE_WEB_WORKERS or 2)")
+@click.option("--threads", type=int, help="threads per process (default QUEUE_WEB_THREADS or 8)")
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the web app and API with gunicorn, a production WSGI server."""
+    from queue_app.server import run
+
+    settings = Settings.from_env()
+    run(
+        settings,
+        host=host,
+        port=port,
+        workers=workers or settings.web_workers,
+        threads=threads or settings.web_threads,
+    )
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--real-time/--shift-to-office-hours",
+    default=False,
+    help="by default, when the demo offices are closed the demo clock moves to their next opening",
+)
+def demo(host: str, port: int, real_time: bool) -> None:
+    """Everything in one go on an embedded SQLite file: demo data, tokens, the web server."""
+    from queue_app import demo as demo_setup
+    from queue_app.server import run
+
+    settings = Settings.from_env()
+    if not settings.is_sqlite:
+        click.echo("note: QUEUE_DATABASE_URL is set; the demo uses that database", err=True)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    clock: Clock = SystemClock()
+    app = _app(settings, clock)
+    with app.app_context():
+        from queue_app.db import db as database
+
+        config_file.load_file(database.session, DEMO_FILE)
+        if not real_time:
+            offset = demo_setup.offset_to_office_hours(database.session, clock.now())
+            if offset:
+                clock = ShiftedClock(offset)
+        tokens = demo_setup.fresh_tokens(database.session, clock)
+    click.echo(demo_setup.banner(settings, host, port, tokens, clock))
+    run(settings, host=host, port=port, workers=1, threads=settings.web_threads, clock=clock)

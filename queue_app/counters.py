@@ -1,0 +1,170 @@
+"""What counter staff and managers do at a counter: call, finish, mark no-show, recall, open."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from queue_app import service_state
+from queue_app.access import Principal
+from queue_app.branches import get_branch, get_counter
+from queue_app.clock import Clock
+from queue_app.errors import InvalidInput, NotFound, StateConflict
+from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketStatus
+from queue_app.tickets import find_ticket
+from queue_app.waiting_line import CALLING_ORDER
+
+# Weight of the newest measurement in the running average of service times.
+AVERAGE_WEIGHT = 0.2
+# A ticket left "called" over lunch says nothing about how long a transaction takes.
+LONGEST_PLAUSIBLE_SERVICE_S = 2 * 3600
+# Two counters may race for one ticket; the loser tries the next, a bounded number of times.
+CALL_ATTEMPTS = 20
+
+
+def _record_service_time(session: Session, ticket: Ticket, finished: datetime) -> None:
+    if ticket.called_at is None:
+        return
+    seconds = (finished - ticket.called_at).total_seconds()
+    if not 0 < seconds <= LONGEST_PLAUSIBLE_SERVICE_S:
+        return
+    # One UPDATE, so two counters finishing at once do not lose each other's measurement.
+    session.execute(
+        update(Service)
+        .where(Service.id == ticket.service_id)
+        .values(
+            measured_service_seconds=case(
+                (Service.measured_service_seconds.is_(None), seconds),
+                else_=Service.measured_service_seconds * (1 - AVERAGE_WEIGHT)
+                + seconds * AVERAGE_WEIGHT,
+            )
+        )
+    )
+
+
+def _finish(session: Session, ticket: Ticket, status: TicketStatus, now: datetime) -> None:
+    ticket.move_to(status, now)
+    ticket.finished_at = now
+    if status == TicketStatus.DONE:
+        _record_service_time(session, ticket, now)
+
+
+def _counter_for(session: Session, principal: Principal, branch_code: str, code: str) -> Counter:
+    branch = get_branch(session, branch_code)
+    principal.require_branch(branch.id)
+    return get_counter(branch, code)
+
+
+def call_next(
+    session: Session, clock: Clock, principal: Principal, branch_code: str, counter_code: str
+) -> Ticket | None:
+    """Finish the counter's current ticket and call the next one in line among the services it
+    serves, skipping paused services. Returns None when nobody is waiting.
+
+    Raises NotFound, Forbidden, StateConflict (counter closed).
+    """
+    now = clock.now()
+    counter = _counter_for(session, principal, branch_code, counter_code)
+    if not counter.is_open:
+        raise StateConflict(f"counter {counter.code} is closed", counter=counter.code)
+    current = session.scalars(
+        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status == TicketStatus.CALLED)
+    ).all()
+    for ticket in current:
+        _finish(session, ticket, TicketStatus.DONE, now)
+    callable_ids = [
+        s.id for s in counter.services if service_state.status_of(s, now).takes_walk_ins
+    ]
+    if not callable_ids:
+        session.commit()
+        return None
+    for _ in range(CALL_ATTEMPTS):
+        candidate = session.scalar(
+            select(Ticket)
+            .where(Ticket.service_id.in_(callable_ids), Ticket.status == TicketStatus.WAITING)
+            .order_by(*CALLING_ORDER)
+            .limit(1)
+        )
+        if candidate is None:
+            session.commit()
+            return None
+        # Conditional UPDATE: if another counter called this ticket first, nothing changes here.
+        won = session.execute(
+            update(Ticket)
+            .where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING)
+            .values(status=TicketStatus.CALLED, counter_id=counter.id, called_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            session.add(
+                TicketEvent(ticket_id=candidate.id, at=now, event="called", note=counter.code)
+            )
+            session.commit()
+            session.refresh(candidate)
+            return candidate
+        session.expire(candidate)
+    raise StateConflict("too many counters are calling at once; try again")
+
+
+def _staff_ticket(session: Session, principal: Principal, token: str) -> Ticket:
+    ticket = find_ticket(session, token)
+    principal.require_branch(ticket.branch_id)
+    return ticket
+
+
+def mark_done(session: Session, clock: Clock, principal: Principal, token: str) -> Ticket:
+    """Raises NotFound, Forbidden, StateConflict."""
+    ticket = _staff_ticket(session, principal, token)
+    _finish(session, ticket, TicketStatus.DONE, clock.now())
+    session.commit()
+    return ticket
+
+
+def mark_no_show(session: Session, clock: Clock, principal: Principal, token: str) -> Ticket:
+    """Raises NotFound, Forbidden, StateConflict."""
+    ticket = _staff_ticket(session, principal, token)
+    _finish(session, ticket, TicketStatus.NO_SHOW, clock.now())
+    session.commit()
+    return ticket
+
+
+def recall(session: Session, clock: Clock, principal: Principal, token: str) -> Ticket:
+    """Call a called ticket again (shown and announced once more). Raises NotFound, Forbidden,
+    StateConflict."""
+    ticket = _staff_ticket(session, principal, token)
+    if ticket.status != TicketStatus.CALLED:
+        raise StateConflict(
+            f"ticket {ticket.number} is {ticket.status.value}; only a called one can be recalled",
+            status=ticket.status.value,
+        )
+    ticket.move_to(TicketStatus.CALLED, clock.now(), event="recalled")
+    session.commit()
+    return ticket
+
+
+def update_counter(
+    session: Session,
+    principal: Principal,
+    branch_code: str,
+    counter_code: str,
+    *,
+    is_open: bool | None = None,
+    service_codes: list[str] | None = None,
+) -> Counter:
+    """Open or close a counter, or change what it serves. Raises NotFound, Forbidden,
+    InvalidInput."""
+    counter = _counter_for(session, principal, branch_code, counter_code)
+    if service_codes is not None:
+        by_code = {s.code: s for s in counter.branch.services}
+        unknown = [c for c in service_codes if c not in by_code]
+        if unknown:
+            raise NotFound(f"no service {', '.join(unknown)} at {branch_code}", services=unknown)
+        if not service_codes:
+            raise InvalidInput("a counter serves at least one service", services=["empty"])
+        counter.services = [by_code[c] for c in dict.fromkeys(service_codes)]
+    if is_open is not None:
+        counter.is_open = is_open
+    session.commit()
+    return counter

@@ -1,0 +1,86 @@
+"""What ``queue-app demo`` adds to a plain server: a clock in office hours, tokens and a banner."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from queue_app import access, opening_hours, service_state
+from queue_app.clock import Clock, ShiftedClock
+from queue_app.models import ApiToken, Branch
+from queue_app.settings import Settings
+
+DEMO_LABEL = "demo"
+# The branch whose tokens the banner prints; the demo's story starts in the Cairo civil registry.
+DEMO_BRANCH = "cairo-civil"
+# Land an hour after opening, when an office is in full swing.
+INTO_THE_DAY = timedelta(hours=1)
+
+
+def offset_to_office_hours(session: Session, now: datetime) -> timedelta | None:
+    """How far to move the clock so that the demo branch is open; None if it is open now."""
+    branch = session.scalar(
+        select(Branch)
+        .where(Branch.code == DEMO_BRANCH)
+        .options(selectinload(Branch.opening_hours), selectinload(Branch.holidays))
+    )
+    if branch is None:
+        return None
+    hours = service_state.weekly_hours(branch)
+    if opening_hours.is_open(hours, now, branch.zone):
+        return None
+    opening = opening_hours.next_opening(hours, now, branch.zone)
+    if opening is None:
+        return None
+    return opening + INTO_THE_DAY - now
+
+
+def fresh_tokens(session: Session, clock: Clock) -> dict[str, str]:
+    """Revoke the previous demo tokens and make one per role, so the banner can print them."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.label == DEMO_LABEL, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    session.commit()
+    tokens = {}
+    for role in ("kiosk", "staff", "manager"):
+        tokens[role] = access.create_token(session, clock, role, DEMO_BRANCH, label=DEMO_LABEL)
+    tokens["admin"] = access.create_token(session, clock, "admin", None, label=DEMO_LABEL)
+    return tokens
+
+
+def banner(settings: Settings, host: str, port: int, tokens: dict[str, str], clock: Clock) -> str:
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        "Virtual queue demo — طابور افتراضي (تجربة)",
+        f"  database      {settings.database_url}",
+    ]
+    if isinstance(clock, ShiftedClock):
+        lines.append(
+            f"  demo clock    {clock.now():%Y-%m-%d %H:%M} UTC (moved into office hours; "
+            "--real-time to keep the real time)"
+        )
+    lines += [
+        "",
+        f"  branches      {base}/api/v1/branches",
+        f"  display board {base}/display/{DEMO_BRANCH}",
+        f"  counter 1     {base}/counter/{DEMO_BRANCH}/1",
+        f"  API document  {base}/api/v1/openapi.json",
+        "",
+        f"  tokens ({DEMO_BRANCH}; admin for all branches):",
+    ]
+    lines += [f"    {role:<8} {raw}" for role, raw in tokens.items()]
+    lines += [
+        "",
+        "  take a ticket:",
+        f"    curl -s -X POST {base}/api/v1/branches/{DEMO_BRANCH}/tickets \\",
+        f"      -H 'Authorization: Bearer {tokens['kiosk']}' \\",
+        "      -H 'Content-Type: application/json' \\",
+        '      -d \'{"service": "id-card", "phone": "01012345678"}\'',
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""All tables. Import from here so that every model is registered on the metadata."""
+
+from queue_app.models.backends import Backend, BackendState
+from queue_app.models.branches import Branch, Holiday, OpeningHours
+from queue_app.models.counters import Counter
+from queue_app.models.services import Service, service_backends
+from queue_app.models.tickets import (
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketNumberSequence,
+    TicketStatus,
+)
+from queue_app.models.tokens import ApiToken, Role
+
+__all__ = [
+    "ApiToken",
+    "Backend",
+    "BackendState",
+    "Branch",
+    "Counter",
+    "Holiday",
+    "OpeningHours",
+    "Role",
+    "Service",
+    "Ticket",
+    "TicketEvent",
+    "TicketKind",
+    "TicketNumberSequence",
+    "TicketStatus",
+    "service_backends",
+]

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import date, time
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from queue_app.db import Base
+
+if TYPE_CHECKING:
+    from queue_app.models.counters import Counter
+    from queue_app.models.services import Service
+
+
+class Branch(Base):
+    """An office: a civil registry, a traffic unit, a post office, a municipal service centre."""
+
+    __tablename__ = "branches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    reschedule_after_minutes: Mapped[int] = mapped_column(default=20)
+    evening_notice: Mapped[time] = mapped_column(default=time(18, 0))
+
+    services: Mapped[list[Service]] = relationship(
+        back_populates="branch", order_by="Service.letter", cascade="all, delete-orphan"
+    )
+    counters: Mapped[list[Counter]] = relationship(
+        back_populates="branch", order_by="Counter.code", cascade="all, delete-orphan"
+    )
+    opening_hours: Mapped[list[OpeningHours]] = relationship(
+        order_by="OpeningHours.weekday", cascade="all, delete-orphan"
+    )
+    holidays: Mapped[list[Holiday]] = relationship(
+        order_by="Holiday.day", cascade="all, delete-orphan"
+    )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
+
+
+class OpeningHours(Base):
+    """One weekday's opening time, in the branch's local time. A weekday with no row is closed."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "weekday"),
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+        CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    weekday: Mapped[int]  # Monday is 0, as in ``date.weekday()``
+    opens: Mapped[time]
+    closes: Mapped[time]
+
+
+class Holiday(Base):
+    __tablename__ = "holidays"
+    __table_args__ = (UniqueConstraint("branch_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    day: Mapped[date]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from queue_app.db import Base
+from queue_app.models.backends import Backend
+
+if TYPE_CHECKING:
+    from queue_app.models.branches import Branch
+
+service_backends = Table(
+    "service_backends",
+    Base.metadata,
+    Column("service_id", ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    Column("backend_id", ForeignKey("backends.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Service(Base):
+    """A kind of transaction at one branch, with the letter its ticket numbers carry."""
+
+    __tablename__ = "services"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "code"),
+        UniqueConstraint("branch_id", "letter"),
+        CheckConstraint("avg_service_minutes > 0", name="avg_service_positive"),
+        CheckConstraint("slot_minutes > 0", name="slot_positive"),
+        CheckConstraint(
+            "manual_fallback_percent >= 0 AND manual_fallback_percent <= 100",
+            name="fallback_percent_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(
+        ForeignKey("branches.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    letter: Mapped[str] = mapped_column(String(1))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    avg_service_minutes: Mapped[float]
+    slot_minutes: Mapped[int] = mapped_column(default=30)
+    manual_fallback_percent: Mapped[int] = mapped_column(default=0)
+    # Running average of measured service times (called -> done); None until one is measured.
+    measured_service_seconds: Mapped[float | None]
+
+    branch: Mapped[Branch] = relationship(back_populates="services")
+    backends: Mapped[list[Backend]] = relationship(
+        secondary=service_backends, order_by=Backend.code
+    )
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
+
+    @property
+    def expected_service_seconds(self) -> float:
+        """What one citizen takes at a counter: measured when we have it, configured until then."""
+        if self.measured_service_seconds is not None:
+            return self.measured_service_seconds
+        return self.avg_service_minutes * 60

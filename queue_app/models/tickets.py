@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from queue_app.db import Base, UTCDateTime
+from queue_app.errors import StateConflict
+from queue_app.models.branches import Branch
+from queue_app.models.counters import Counter
+from queue_app.models.services import Service
+
+
+def _enum(cls: type[StrEnum], length: int = 16) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class TicketStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    WAITING = "waiting"
+    CALLED = "called"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class TicketKind(StrEnum):
+    WALK_IN = "walk_in"
+    APPOINTMENT = "appointment"
+
+
+# Which status may follow which: DESIGN.md's life of a ticket. Recall puts a called ticket back
+# on the counter's screen, so CALLED -> CALLED is allowed.
+ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.SCHEDULED: frozenset({TicketStatus.WAITING, TicketStatus.CANCELLED}),
+    TicketStatus.WAITING: frozenset({TicketStatus.CALLED, TicketStatus.CANCELLED}),
+    TicketStatus.CALLED: frozenset(
+        {TicketStatus.CALLED, TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.WAITING}
+    ),
+    TicketStatus.DONE: frozenset(),
+    TicketStatus.NO_SHOW: frozenset(),
+    TicketStatus.CANCELLED: frozenset(),
+}
+
+ACTIVE_STATUSES = (TicketStatus.SCHEDULED, TicketStatus.WAITING, TicketStatus.CALLED)
+
+
+class Ticket(Base):
+    """One citizen's place in a branch's line for one service."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("branch_id", "letter", "local_day", "sequence"),
+        # The waiting line of a service, in calling order.
+        Index("ix_tickets_line", "service_id", "status", "priority", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", ondelete="SET NULL"))
+    letter: Mapped[str] = mapped_column(String(1))
+    local_day: Mapped[date]
+    sequence: Mapped[int]
+    kind: Mapped[TicketKind] = mapped_column(_enum(TicketKind), default=TicketKind.WALK_IN)
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.WAITING)
+    priority: Mapped[bool] = mapped_column(default=False)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
+    locale: Mapped[str] = mapped_column(String(8), default="ar")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slot_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    branch: Mapped[Branch] = relationship()
+    service: Mapped[Service] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def number(self) -> str:
+        return f"{self.letter}-{self.sequence:03d}"
+
+    def move_to(
+        self,
+        status: TicketStatus,
+        at: datetime,
+        *,
+        event: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Change status, or raise StateConflict when the life of a ticket does not allow it."""
+        if status not in ALLOWED_MOVES[self.status]:
+            raise StateConflict(
+                f"ticket {self.number} is {self.status.value} and cannot become {status.value}",
+                status=self.status.value,
+            )
+        self.status = status
+        self.events.append(TicketEvent(at=at, event=event or status.value, note=note))
+
+
+class TicketEvent(Base):
+    """The ticket's history, as shown on its page."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketNumberSequence(Base):
+    """The last number given per branch, letter and local day.
+
+    One row is bumped with ``UPDATE ... RETURNING`` inside the transaction that inserts the ticket:
+    the row lock serialises concurrent kiosks, and a rollback gives the number back, so numbers
+    are unique and without gaps.
+    """
+
+    __tablename__ = "ticket_number_sequences"
+
+    branch_id: Mapped[int] = mapped_column(
+        ForeignKey("branches.id", ondelete="CASCADE"), primary_key=True
+    )
+    letter: Mapped[str] = mapped_column(String(1), primary_key=True)
+    local_day: Mapped[date] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)

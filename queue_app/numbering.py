@@ -1,0 +1,36 @@
+"""Ticket numbers: ``A-001``, per branch, per service letter, per local day, with no gaps."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from queue_app.models import TicketNumberSequence
+
+
+def next_number(session: Session, branch_id: int, letter: str, local_day: date) -> int:
+    """Take the next number inside the caller's transaction.
+
+    The counter row is bumped with one UPDATE ... RETURNING: on PostgreSQL the row lock makes
+    concurrent kiosks wait their turn, on SQLite the write lock does; a rollback returns the number.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(TicketNumberSequence)
+        .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    return session.execute(
+        update(TicketNumberSequence)
+        .where(
+            TicketNumberSequence.branch_id == branch_id,
+            TicketNumberSequence.letter == letter,
+            TicketNumberSequence.local_day == local_day,
+        )
+        .values(last_number=TicketNumberSequence.last_number + 1)
+        .returning(TicketNumberSequence.last_number)
+    ).scalar_one()

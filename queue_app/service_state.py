@@ -1,0 +1,77 @@
+"""Whether a service takes tickets right now: open, paused, degraded or closed, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from queue_app import opening_hours
+from queue_app.models import Backend, BackendState, Branch, Service
+
+
+class ServiceState(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    DEGRADED = "degraded"
+    CLOSED = "closed"
+
+
+class ClosedReason(StrEnum):
+    OUTSIDE_HOURS = "outside_hours"
+    HOLIDAY = "holiday"
+    NO_COUNTER = "no_counter_open"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    state: ServiceState
+    down_backends: tuple[Backend, ...] = ()
+    closed_reason: ClosedReason | None = None
+    next_opening: datetime | None = None
+
+    @property
+    def down_since(self) -> datetime | None:
+        times = [b.state_since for b in self.down_backends if b.state_since is not None]
+        return min(times) if times else None
+
+    @property
+    def takes_walk_ins(self) -> bool:
+        return self.state in (ServiceState.OPEN, ServiceState.DEGRADED)
+
+
+def weekly_hours(branch: Branch) -> opening_hours.WeeklyHours:
+    return opening_hours.WeeklyHours.of(
+        {row.weekday: (row.opens, row.closes) for row in branch.opening_hours},
+        (holiday.day for holiday in branch.holidays),
+    )
+
+
+def open_counters_serving(branch: Branch, service: Service) -> int:
+    return sum(
+        1 for c in branch.counters if c.is_open and any(s.id == service.id for s in c.services)
+    )
+
+
+def status_of(service: Service, now: datetime) -> ServiceStatus:
+    """The service's state at ``now``. An outage outranks closing hours: a citizen who comes
+    tomorrow needs to know the system is down more than that the office is shut tonight."""
+    branch = service.branch
+    down = tuple(b for b in service.backends if b.state == BackendState.DOWN)
+    if down:
+        if service.manual_fallback_percent > 0:
+            return ServiceStatus(ServiceState.DEGRADED, down_backends=down)
+        return ServiceStatus(ServiceState.PAUSED, down_backends=down)
+    hours = weekly_hours(branch)
+    zone = branch.zone
+    if not opening_hours.is_open(hours, now, zone):
+        local_day = now.astimezone(zone).date()
+        reason = ClosedReason.HOLIDAY if local_day in hours.holidays else ClosedReason.OUTSIDE_HOURS
+        return ServiceStatus(
+            ServiceState.CLOSED,
+            closed_reason=reason,
+            next_opening=opening_hours.next_opening(hours, now, zone),
+        )
+    if open_counters_serving(branch, service) == 0:
+        return ServiceStatus(ServiceState.CLOSED, closed_reason=ClosedReason.NO_COUNTER)
+    return ServiceStatus(ServiceState.OPEN)

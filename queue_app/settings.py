@@ -1,0 +1,67 @@
+"""Settings, read once from the environment into a frozen object.
+
+Nothing else in the project reads ``os.environ``: the factory takes a ``Settings`` and tests build
+their own with ``Settings.from_env(environ={...})`` or ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def normalise_database_url(url: str) -> str:
+    """SQLAlchemy reads a bare ``postgresql://`` as psycopg2; we ship psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    public_url: str = "http://127.0.0.1:8000"
+    sms_gateway: str = "console"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base: str | None = None
+    sms_rate: float = 10.0
+    web_workers: int = 2
+    web_threads: int = 8
+    max_body_bytes: int = 64 * 1024
+    instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, instance_path: Path | None = None
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        instance = Path(env.get("QUEUE_INSTANCE_PATH") or instance_path or Path.cwd() / "instance")
+        default_db = f"sqlite:///{instance / 'queue.sqlite3'}"
+        return cls(
+            database_url=normalise_database_url(env.get("QUEUE_DATABASE_URL") or default_db),
+            # A random key per process is safe only for a single process; production sets one.
+            secret_key=env.get("QUEUE_SECRET_KEY") or secrets.token_hex(32),
+            public_url=(env.get("QUEUE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            sms_gateway=env.get("QUEUE_SMS_GATEWAY") or "console",
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN"),
+            twilio_from=env.get("TWILIO_FROM"),
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
+            twilio_api_base=env.get("TWILIO_API_BASE"),
+            sms_rate=float(env.get("QUEUE_SMS_RATE") or 10.0),
+            web_workers=int(env.get("QUEUE_WEB_WORKERS") or 2),
+            web_threads=int(env.get("QUEUE_WEB_THREADS") or 8),
+            instance_path=instance,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

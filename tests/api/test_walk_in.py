@@ -1,0 +1,106 @@
+"""Walk-in tickets through the public API: issue, look up, call, finish."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from queue_app.db import db
+from queue_app.models import Ticket
+
+
+def _take(client: FlaskClient, headers: dict[str, str], **body: object):
+    return client.post(
+        "/api/v1/branches/cairo-civil/tickets", json={"service": "id-card", **body}, headers=headers
+    )
+
+
+def test_take_ticket_returns_number_place_and_links(client, make_branch, make_token):
+    make_branch()
+    kiosk = make_token("kiosk")
+    first = _take(client, kiosk, phone="010 1234 5678")
+    second = _take(client, kiosk)
+    assert first.status_code == 201, first.json
+    assert first.json["number"] == "A-001"
+    assert second.json["number"] == "A-002"
+    assert first.json["status"] == "waiting"
+    assert first.json["position"] == 1
+    assert second.json["position"] == 2
+    assert second.json["eta_minutes"] == 6  # one ahead, six minutes each, one counter
+    token = first.json["token"]
+    assert first.json["status_url"] == f"http://queue.test/t/{token}"
+    assert first.json["qr_url"] == f"http://queue.test/t/{token}/qr.png"
+    assert len(token) >= 22  # at least 128 bits in URL-safe base64
+    looked_up = client.get(f"/api/v1/tickets/{token}").json
+    assert looked_up["number"] == "A-001"
+    assert [h["event"] for h in looked_up["history"]] == ["issued"]
+    stored = db.session.scalar(select(Ticket).where(Ticket.token == token))
+    assert stored.phone == "+201012345678"
+
+
+def test_priority_goes_first_then_issue_order(client, make_branch, make_token, clock):
+    make_branch()
+    kiosk, staff = make_token("kiosk"), make_token("staff")
+    numbers = []
+    for priority in (False, False, True, False, True):
+        clock.advance(seconds=30)
+        numbers.append(_take(client, kiosk, priority=priority).json["number"])
+    called = []
+    for _ in range(5):
+        clock.advance(minutes=5)
+        response = client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+        called.append(response.json["number"])
+    assert called == [numbers[2], numbers[4], numbers[0], numbers[1], numbers[3]]
+    assert (
+        client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff).status_code
+        == 204
+    )
+
+
+def test_counter_actions_and_running_average(client, make_branch, make_token, clock):
+    make_branch()
+    kiosk, staff = make_token("kiosk"), make_token("staff")
+    tokens = [_take(client, kiosk).json["token"] for _ in range(3)]
+    call = client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+    assert call.json["status"] == "called"
+    assert call.json["counter"] == "1"
+    clock.advance(minutes=10)
+    assert (
+        client.post(f"/api/v1/tickets/{tokens[0]}/recall", headers=staff).json["status"] == "called"
+    )
+    done = client.post(f"/api/v1/tickets/{tokens[0]}/done", headers=staff)
+    assert done.json["status"] == "done"
+    # The measured ten minutes now drive the estimate instead of the configured six.
+    assert client.get(f"/api/v1/tickets/{tokens[2]}").json["eta_minutes"] == 10
+    client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+    no_show = client.post(f"/api/v1/tickets/{tokens[1]}/no-show", headers=staff)
+    assert no_show.json["status"] == "no_show"
+    again = client.post(f"/api/v1/tickets/{tokens[1]}/done", headers=staff)
+    assert again.status_code == 409
+    assert again.json["error"] == "state_conflict"
+
+
+def test_numbers_restart_each_local_day(client, make_branch, make_token, clock):
+    make_branch()
+    kiosk = make_token("kiosk")
+    assert _take(client, kiosk).json["number"] == "A-001"
+    clock.advance(days=1)  # Wednesday
+    assert _take(client, kiosk).json["number"] == "A-001"
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+def test_closed_outside_hours(client, make_branch, make_token, clock):
+    make_branch()
+    kiosk = make_token("kiosk")
+    clock.advance(hours=8)  # 18:00 in Cairo
+    response = _take(client, kiosk)
+    assert response.status_code == 409
+    assert response.json["error"] == "service_closed"
+    assert response.json["fields"]["next_opening"].startswith("2026-11-25T08:00:00+02:00")
+
+
+def test_citizen_cancels(client, make_branch, make_token):
+    make_branch()
+    token = _take(client, make_token("kiosk")).json["token"]
+    assert client.post(f"/api/v1/tickets/{token}/cancel").json["status"] == "cancelled"
+    assert client.post(f"/api/v1/tickets/{token}/cancel").status_code == 409
