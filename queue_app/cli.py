@@ -98,6 +98,17 @@ def token_create(role: str, branch_code: str | None, label: str | None) -> None:
     click.echo(raw)
 
 
+@main.command("openapi")
+def openapi() -> None:
+    """Print the OpenAPI document of the HTTP API."""
+    import json
+
+    from queue_app.api import openapi_document
+
+    app = _app(Settings.from_env())
+    click.echo(json.dumps(openapi_document(app), indent=2, sort_keys=True, ensure_ascii=False))
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -127,7 +138,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
 )
 def demo(host: str, port: int, real_time: bool) -> None:
     """Everything in one go on an embedded SQLite file: demo data, tokens, the web server."""
-    from queue_app import demo as demo_setup
+    from queue_app import demo_mode
     from queue_app.server import run
 
     settings = Settings.from_env()
@@ -142,9 +153,9 @@ def demo(host: str, port: int, real_time: bool) -> None:
 
         config_file.load_file(database.session, DEMO_FILE)
         if not real_time:
-            offset = demo_setup.offset_to_office_hours(database.session, clock.now())
+            offset = demo_mode.offset_to_office_hours(database.session, clock.now())
             if offset:
                 clock = ShiftedClock(offset)
-        tokens = demo_setup.fresh_tokens(database.session, clock)
-    click.echo(demo_setup.banner(settings, host, port, tokens, clock))
+        tokens = demo_mode.fresh_tokens(database.session, clock)
+    click.echo(demo_mode.banner(settings, host, port, tokens, clock))
     run(settings, host=host, port=port, workers=1, threads=settings.web_threads, clock=clock)

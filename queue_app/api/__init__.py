@@ -33,4 +33,10 @@ def init_app(app: Flask) -> Api:
     api = QueueApi(app)
     for blueprint in (branches.blp, tickets.blp, counters.blp):
         api.register_blueprint(blueprint, url_prefix=PREFIX)
+    app.extensions["queue_api"] = api
     return api
+
+
+def openapi_document(app: Flask) -> dict[str, object]:
+    """The OpenAPI document, as served at /api/v1/openapi.json."""
+    return app.extensions["queue_api"].spec.to_dict()

@@ -1,0 +1,3 @@
+from queue_app.cli import main
+
+main()
