@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from flask import Flask
 from queue_app import access, config_file, migrate
 from queue_app.clock import Clock, ShiftedClock, SystemClock
 from queue_app.errors import QueueError
-from queue_app.settings import Settings
+from queue_app.settings import DEFAULT_PUBLIC_URL, Settings
 
 DEMO_FILE = Path(__file__).parent / "demo" / "branches.yaml"
 
@@ -142,6 +143,9 @@ def demo(host: str, port: int, real_time: bool) -> None:
     from queue_app.server import run
 
     settings = Settings.from_env()
+    if settings.public_url == DEFAULT_PUBLIC_URL:
+        # Links in QR codes must reach this very server, whatever port it was given.
+        settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
     if not settings.is_sqlite:
         click.echo("note: QUEUE_DATABASE_URL is set; the demo uses that database", err=True)
     settings.instance_path.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,14 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     secret_key: str
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
     sms_gateway: str = "console"
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -49,7 +52,7 @@ class Settings:
             database_url=normalise_database_url(env.get("QUEUE_DATABASE_URL") or default_db),
             # A random key per process is safe only for a single process; production sets one.
             secret_key=env.get("QUEUE_SECRET_KEY") or secrets.token_hex(32),
-            public_url=(env.get("QUEUE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            public_url=(env.get("QUEUE_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             sms_gateway=env.get("QUEUE_SMS_GATEWAY") or "console",
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID"),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN"),

@@ -49,7 +49,7 @@ def waiting_counts(session: Session, service_ids: Iterable[int]) -> dict[int, in
         .group_by(Ticket.service_id)
     )
     counts = dict.fromkeys(ids, 0)
-    counts.update(dict(rows))
+    counts.update((service_id, n) for service_id, n in rows)
     return counts
 
 

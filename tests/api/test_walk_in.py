@@ -104,3 +104,25 @@ def test_citizen_cancels(client, make_branch, make_token):
     token = _take(client, make_token("kiosk")).json["token"]
     assert client.post(f"/api/v1/tickets/{token}/cancel").json["status"] == "cancelled"
     assert client.post(f"/api/v1/tickets/{token}/cancel").status_code == 409
+
+
+def test_branches_show_state_line_and_wait(client, make_branch, make_token):
+    make_branch(counters=2, services=[("id-card", "A"), ("birth-cert", "B")])
+    kiosk = make_token("kiosk")
+    for _ in range(3):
+        _take(client, kiosk)
+    _take(client, kiosk, service="birth-cert")
+    branches = client.get("/api/v1/branches").json
+    assert [b["code"] for b in branches] == ["cairo-civil"]
+    services = {s["code"]: s for s in branches[0]["services"]}
+    assert services["id-card"]["state"] == "open"
+    assert services["id-card"]["waiting"] == 3
+    assert services["id-card"]["eta_minutes"] == 9  # 3 people × 6 min over 2 counters
+    assert services["birth-cert"]["waiting"] == 1
+    assert services["id-card"]["name"] == {"ar": "خدمة A", "en": "Service A"}
+    detail = client.get("/api/v1/branches/cairo-civil").json
+    assert [c["code"] for c in detail["counters"]] == ["1", "2"]
+    client.post("/api/v1/branches/cairo-civil/counters/2/call-next", headers=make_token("staff"))
+    detail = client.get("/api/v1/branches/cairo-civil").json
+    assert detail["counters"][1]["now_serving"] == "A-001"
+    assert detail["counters"][0]["now_serving"] is None
