@@ -31,8 +31,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Arabic as text, not \u escapes
     app.extensions["queue_app"] = Runtime(settings=settings, clock=clock or SystemClock())
     if settings.is_sqlite:
         settings.instance_path.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,8 @@ class BranchView:
     counters: list[CounterView]
 
 
-def _with_everything():
+def _with_everything() -> tuple[LoaderOption, ...]:
+    """Everything a service's state and wait depend on, loaded up front in a few queries."""
     return (
         selectinload(Branch.services).selectinload(Service.backends),
         selectinload(Branch.counters).selectinload(Counter.services),

@@ -24,9 +24,8 @@ def _app(settings: Settings, clock: Clock | None = None) -> Flask:
 
 
 def _fail(err: QueueError) -> None:
+    """Print a domain error for a person at a terminal, without a traceback, and exit 2."""
     click.echo(f"error: {err.message}", err=True)
-    for key, problem in err.fields.items():
-        click.echo(f"  {key}: {problem}", err=True)
     sys.exit(2)
 
 

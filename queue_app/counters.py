@@ -11,6 +11,7 @@ from queue_app import service_state
 from queue_app.access import Principal
 from queue_app.branches import get_branch, get_counter
 from queue_app.clock import Clock
+from queue_app.db import commit
 from queue_app.errors import InvalidInput, NotFound, StateConflict
 from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketStatus
 from queue_app.tickets import find_ticket
@@ -78,7 +79,7 @@ def call_next(
         s.id for s in counter.services if service_state.status_of(s, now).takes_walk_ins
     ]
     if not callable_ids:
-        session.commit()
+        commit(session)
         return None
     for _ in range(CALL_ATTEMPTS):
         candidate = session.scalar(
@@ -88,20 +89,25 @@ def call_next(
             .limit(1)
         )
         if candidate is None:
-            session.commit()
+            commit(session)
             return None
         # Conditional UPDATE: if another counter called this ticket first, nothing changes here.
         won = session.execute(
             update(Ticket)
             .where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING)
-            .values(status=TicketStatus.CALLED, counter_id=counter.id, called_at=now)
+            .values(
+                status=TicketStatus.CALLED,
+                counter_id=counter.id,
+                called_at=now,
+                version=Ticket.version + 1,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         if won:
             session.add(
                 TicketEvent(ticket_id=candidate.id, at=now, event="called", note=counter.code)
             )
-            session.commit()
+            commit(session)
             session.refresh(candidate)
             return candidate
         session.expire(candidate)
@@ -118,7 +124,7 @@ def mark_done(session: Session, clock: Clock, principal: Principal, token: str) 
     """Raises NotFound, Forbidden, StateConflict."""
     ticket = _staff_ticket(session, principal, token)
     _finish(session, ticket, TicketStatus.DONE, clock.now())
-    session.commit()
+    commit(session)
     return ticket
 
 
@@ -126,7 +132,7 @@ def mark_no_show(session: Session, clock: Clock, principal: Principal, token: st
     """Raises NotFound, Forbidden, StateConflict."""
     ticket = _staff_ticket(session, principal, token)
     _finish(session, ticket, TicketStatus.NO_SHOW, clock.now())
-    session.commit()
+    commit(session)
     return ticket
 
 
@@ -140,7 +146,7 @@ def recall(session: Session, clock: Clock, principal: Principal, token: str) -> 
             status=ticket.status.value,
         )
     ticket.move_to(TicketStatus.CALLED, clock.now(), event="recalled")
-    session.commit()
+    commit(session)
     return ticket
 
 
@@ -166,5 +172,5 @@ def update_counter(
         counter.services = [by_code[c] for c in dict.fromkeys(service_codes)]
     if is_open is not None:
         counter.is_open = is_open
-    session.commit()
+    commit(session)
     return counter

@@ -8,8 +8,11 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
+
+from queue_app.errors import StateConflict
 
 # Stable constraint names, so Alembic can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -65,3 +68,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def commit(session: Session) -> None:
+    """Commit, turning a lost race on a versioned row into StateConflict (and rolling back)."""
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise StateConflict(
+            "someone else changed this at the same moment; look again and retry"
+        ) from None

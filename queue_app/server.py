@@ -48,5 +48,7 @@ def run(
         "graceful_timeout": 10,
         # Each worker builds its own app and database pool after the fork.
         "preload_app": False,
+        # gunicorn 25+ opens a control socket under $HOME; a service needs none, may have no home.
+        "control_socket_disable": True,
     }
     QueueServer(settings, options, clock).run()

@@ -12,6 +12,7 @@ from queue_app import numbering, service_state, waiting_line
 from queue_app.access import Principal
 from queue_app.branches import get_branch, get_service
 from queue_app.clock import Clock
+from queue_app.db import commit
 from queue_app.errors import InvalidPhone, NotFound, ServiceClosed, ServicePaused
 from queue_app.models import Branch, Counter, Service, Ticket, TicketEvent, TicketKind, TicketStatus
 from sms.numbers import InvalidNumber, to_e164
@@ -144,5 +145,5 @@ def cancel(session: Session, clock: Clock, token: str) -> TicketView:
     """The citizen gives up their place. Raises NotFound, StateConflict."""
     ticket = find_ticket(session, token)
     ticket.move_to(TicketStatus.CANCELLED, clock.now())
-    session.commit()
+    commit(session)
     return view_ticket(session, clock, ticket)

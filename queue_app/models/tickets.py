@@ -77,6 +77,11 @@ class Ticket(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slot_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Optimistic lock: a citizen cancelling while a counter calls must not silently win over
+    # the call; the later writer gets StaleDataError and the citizen a clear conflict.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own hook
 
     branch: Mapped[Branch] = relationship()
     service: Mapped[Service] = relationship()

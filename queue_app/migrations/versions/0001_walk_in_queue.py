@@ -156,6 +156,7 @@ def upgrade() -> None:
     sa.Column('finished_at', queue_app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('slot_start', queue_app.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('slot_end', queue_app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['branch_id'], ['branches.id'], name=op.f('fk_tickets_branch_id_branches'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['counter_id'], ['counters.id'], name=op.f('fk_tickets_counter_id_counters'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_tickets_service_id_services'), ondelete='CASCADE'),

@@ -1,0 +1,49 @@
+"""What `queue-app demo` adds: a clock moved into office hours, fresh tokens, a banner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from queue_app import access, demo_mode
+from queue_app.clock import ShiftedClock
+from queue_app.db import db
+from queue_app.models import ApiToken
+from queue_app.settings import Settings
+
+
+def test_no_shift_while_the_demo_office_is_open(make_branch, clock):
+    make_branch()  # cairo-civil, open Tuesday 10:00
+    assert demo_mode.offset_to_office_hours(db.session, clock.now()) is None
+
+
+def test_shift_lands_an_hour_into_the_next_opening(make_branch):
+    make_branch()
+    friday_night = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 22:00 in Cairo, Friday
+    offset = demo_mode.offset_to_office_hours(db.session, friday_night)
+    # Sunday 08:00 Cairo (06:00 UTC) plus an hour.
+    assert friday_night + offset == datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+    assert offset > timedelta(0)
+
+
+def test_fresh_tokens_revoke_the_previous_demo_tokens(make_branch, clock):
+    make_branch()
+    first = demo_mode.fresh_tokens(db.session, clock)
+    second = demo_mode.fresh_tokens(db.session, clock)
+    assert set(first) == {"kiosk", "staff", "manager", "admin"}
+    assert access.authenticate(db.session, f"Bearer {second['staff']}").role == "staff"
+    revoked = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_not(None))).all()
+    assert len(revoked) == 4
+    stored = {t.token_hash for t in db.session.scalars(select(ApiToken))}
+    assert access.hash_token(first["kiosk"]) in stored
+    assert first["kiosk"] not in stored  # only hashes are kept
+
+
+def test_banner_names_the_urls_and_tokens(tmp_path):
+    settings = Settings(database_url="sqlite://", secret_key="x", instance_path=tmp_path)
+    tokens = {"kiosk": "k-token", "staff": "s", "manager": "m", "admin": "a"}
+    text = demo_mode.banner(settings, "127.0.0.1", 8123, tokens, ShiftedClock(timedelta(hours=3)))
+    assert "http://127.0.0.1:8123/display/cairo-civil" in text
+    assert "Bearer k-token" in text
+    assert "moved into office hours" in text
