@@ -1,0 +1,1 @@
+"""Small programs that tests start as separate processes."""

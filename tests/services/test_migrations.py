@@ -1,0 +1,88 @@
+"""Migrations: an empty database upgraded to head matches the models, and every step goes back.
+
+STYLE.md: "A model change comes with its Alembic revision; a test upgrades an empty database and
+finds nothing left to migrate." Each test gets a database of its own, so the session's migrated
+databases (owned by the ``migrated`` fixture) are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from queue_app import migrate
+from queue_app.db import Base
+from queue_app.settings import normalise_database_url
+from tests.conftest import DATABASES, POSTGRES_URL
+
+
+@pytest.fixture(params=DATABASES)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database; for PostgreSQL, ``<test database>_migrations``."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
+        return
+    assert POSTGRES_URL
+    server_url = make_url(normalise_database_url(POSTGRES_URL))
+    name = f"{server_url.database}_migrations"
+    # CREATE and DROP DATABASE refuse to run inside a transaction.
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            # A run that died half-way may have left it behind.
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _revisions_oldest_first(url: str) -> list[tuple[str, str]]:
+    """(revision, the one before it or "base") for every revision, from the first to head."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(url))
+    steps = []
+    for revision in script.walk_revisions():
+        down = revision.down_revision
+        assert not isinstance(down, tuple), "merge revisions need their own stairway step"
+        steps.append((revision.revision, down or "base"))
+    return steps[::-1]
+
+
+def test_upgraded_empty_database_matches_the_models(empty_database: str) -> None:
+    migrate.upgrade(empty_database)
+    assert migrate.pending_changes(empty_database) == []
+    assert _tables(empty_database) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_database: str) -> None:
+    migrate.upgrade(empty_database)
+    migrate.downgrade(empty_database, "base")
+    # Only Alembic's bookkeeping table may stay behind, and it is empty at base.
+    assert _tables(empty_database) <= {"alembic_version"}
+    migrate.upgrade(empty_database)
+    assert migrate.pending_changes(empty_database) == []
+
+
+def test_every_revision_steps_down_and_up_again(empty_database: str) -> None:
+    # The "stairway": a downgrade that forgets an index or a constraint of its own upgrade fails
+    # here at the revision that broke it, not later on someone's production rollback.
+    for revision, previous in _revisions_oldest_first(empty_database):
+        migrate.upgrade(empty_database, revision)
+        migrate.downgrade(empty_database, previous)
+        migrate.upgrade(empty_database, revision)
+    assert migrate.pending_changes(empty_database) == []
