@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask
 
-from queue_app.pages import counter_screen, display_board, ticket_page
+from queue_app.pages import counter_screen, display_board, formatting, ticket_page
+from queue_app.pages.errors import error_page
+
+__all__ = ["error_page", "init_app"]
 
 
 def init_app(app: Flask) -> None:
+    formatting.init_app(app)
     for blueprint in (ticket_page.bp, display_board.bp, counter_screen.bp):
         app.register_blueprint(blueprint)
-
-
-def error_page(status: int, message: str) -> tuple[str, int]:
-    return render_template("error.html", status=status, message=message), status

@@ -1,19 +1,62 @@
 """/counter/<branch>/<counter>: buttons for counter staff. The page calls the JSON API with the
-staff token the device keeps; it holds no state of its own."""
+staff token the device keeps; it holds no state of its own and renders nothing secret: the staff
+token never comes from the server, and the ticket's token only from the API once authenticated."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, render_template, url_for
 
 from queue_app import branches
 from queue_app.db import db
 from queue_app.extensions import current_clock
+from queue_app.models import Counter
+from queue_app.pages import formatting
+from queue_app.pages.labels import counter_screen_strings, script_strings
 
 bp = Blueprint("counter_screen", __name__, template_folder="templates")
+
+# Keeps the waiting counts fresh, and notices when another device at this counter moved on.
+POLL_SECONDS = 10
+TOKEN_SLOT = "__ticket__"
+ACTIONS = {
+    "done": "tickets.ticket_done",
+    "no_show": "tickets.ticket_no_show",
+    "recall": "tickets.ticket_recall",
+}
 
 
 @bp.get("/counter/<branch_code>/<counter_code>")
 def show(branch_code: str, counter_code: str) -> str:
     view = branches.branch_view(db.session, branch_code, current_clock().now())
     counter = branches.get_counter(view.branch, counter_code)
-    return render_template("counter.html", view=view, branch=view.branch, counter=counter)
+    return render_template("counter.html", **_screen(view, counter))
+
+
+def _screen(view: branches.BranchView, counter: Counter) -> dict[str, Any]:
+    branch = view.branch
+    serving = next(line.serving for line in view.counters if line.counter.id == counter.id)
+    served = {s.id for s in counter.services}
+    script = script_strings(counter_screen_strings, formatting.page_locale(), branch.timezone)
+    script.update(
+        branch=branch.code,
+        counter=counter.code,
+        branch_api=url_for("branches.get_branch", branch_code=branch.code),
+        call_next=url_for("counters.call_next", branch_code=branch.code, counter_code=counter.code),
+        # With a stand-in for the ticket's token, which the script learns from call-next.
+        actions={
+            action: url_for(endpoint, token=TOKEN_SLOT) for action, endpoint in ACTIONS.items()
+        },
+        token_slot=TOKEN_SLOT,
+        serving=serving.number if serving else None,
+        now=current_clock().now().isoformat(),
+        poll_seconds=POLL_SECONDS,
+    )
+    return {
+        "branch": branch,
+        "counter": counter,
+        "serving": serving,
+        "services": [s for s in view.services if s.service.id in served],
+        "script": script,
+    }

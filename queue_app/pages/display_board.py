@@ -1,17 +1,107 @@
-"""/display/<branch>: the waiting-room board: who is being served at which counter."""
+"""/display/<branch>: the waiting-room board: who is being served at which counter, and how each
+service is doing. A board is read by everyone in the room, so it speaks Arabic and English at
+once, Arabic first, whatever language the browser that shows it has chosen."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Blueprint, render_template, url_for
+from flask_babel import force_locale
 
 from queue_app import branches
 from queue_app.db import db
 from queue_app.extensions import current_clock
+from queue_app.pages import formatting
+from queue_app.pages.labels import board_strings, script_strings, time_words
+from queue_app.pages.notices import service_notice
 
 bp = Blueprint("display_board", __name__, template_folder="templates")
+
+BOARD_LOCALES = ("ar", "en")  # in reading order: Arabic first
+# A called citizen should see their number within seconds of the counter pressing the button.
+POLL_SECONDS = 5
+
+T = TypeVar("T")
 
 
 @bp.get("/display/<branch_code>")
 def show(branch_code: str) -> str:
-    view = branches.branch_view(db.session, branch_code, current_clock().now())
-    return render_template("display.html", view=view, branch=view.branch)
+    now = current_clock().now()
+    view = branches.branch_view(db.session, branch_code, now)
+    return render_template("display.html", **_board(view, now))
+
+
+def in_both(make: Callable[[], T]) -> dict[str, T]:
+    """``make()`` once in each language of the board."""
+    made = {}
+    for locale in BOARD_LOCALES:
+        with force_locale(locale):
+            made[locale] = make()
+    return made
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    code: str
+    name: dict[str, str]
+    state: str
+    state_label: dict[str, str]
+    waiting: dict[str, str]
+    notice: dict[str, list[str]]  # which system is down since when, or when it opens again
+
+
+def _service_row(
+    service: branches.ServiceView, words: dict[str, dict[str, Any]], now: datetime
+) -> ServiceRow:
+    zone = service.service.branch.zone
+
+    def notice_lines() -> list[str]:
+        notice = service_notice(service.status, zone, now)
+        if notice is None:
+            return []
+        # The board is not the ticket page: its advice to ticket holders would mislead here.
+        return notice.lines or [notice.advice]
+
+    return ServiceRow(
+        code=service.service.code,
+        name={locale: service.service.name(locale) for locale in BOARD_LOCALES},
+        state=service.status.state.value,
+        state_label={
+            locale: words[locale]["state"][service.status.state.value] for locale in BOARD_LOCALES
+        },
+        waiting={
+            locale: words[locale]["waiting"] % {"count": formatting.digits(service.waiting, locale)}
+            for locale in BOARD_LOCALES
+        },
+        notice=in_both(notice_lines),
+    )
+
+
+def _board(view: branches.BranchView, now: datetime) -> dict[str, Any]:
+    branch = view.branch
+    zone = branch.zone
+    script = {
+        "locales": list(BOARD_LOCALES),
+        "api": url_for("branches.get_branch", branch_code=branch.code),
+        "now": now.isoformat(),
+        "poll_seconds": POLL_SECONDS,
+        **{
+            locale: script_strings(board_strings, locale, branch.timezone)
+            for locale in BOARD_LOCALES
+        },
+    }
+    words = {locale: script[locale]["strings"] for locale in BOARD_LOCALES}
+    return {
+        "branch": branch,
+        "counters": view.counters,
+        "services": [_service_row(s, words, now) for s in view.services],
+        "words": words,
+        "updated": in_both(
+            lambda: time_words()["updated"] % {"time": formatting.clock_time(now, zone)}
+        ),
+        "script": script,
+    }

@@ -1,15 +1,29 @@
-"""Words for states, through the translation layer, shared by pages and their scripts."""
+"""Words for states and events, through the translation layer, shared by pages and their scripts.
+
+The scripts get their words from these functions too, as a JSON blob the template renders, so a
+string is translated once, in the catalog, whichever side shows it. Templates with ``%(name)s``
+are returned unfilled: the page fills them on the server, the script in the browser.
+"""
 
 from __future__ import annotations
 
-from flask_babel import gettext
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import force_locale, get_translations, gettext
+
+from queue_app.pages.formatting import digit_style, intl_locale
+
+# One number of each CLDR plural category (Arabic uses all six), as ``Intl.PluralRules`` names
+# them: the script picks the form the catalog gives for that category.
+PLURAL_SAMPLES = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
 
 
 def ticket_status_labels() -> dict[str, str]:
     return {
         "scheduled": gettext("Booked for a time"),
         "waiting": gettext("Waiting"),
-        "called": gettext("Called — please go to the counter"),
+        "called": gettext("Called"),
         "done": gettext("Served"),
         "no_show": gettext("Missed"),
         "cancelled": gettext("Cancelled"),
@@ -23,3 +37,131 @@ def service_state_labels() -> dict[str, str]:
         "degraded": gettext("Working by hand, more slowly"),
         "closed": gettext("Closed"),
     }
+
+
+def event_labels() -> dict[str, str]:
+    """A ticket's history, line by line. Unknown events show their code rather than nothing."""
+    return {
+        "issued": gettext("Ticket taken"),
+        "called": gettext("Called to counter %(counter)s"),
+        "recalled": gettext("Called again"),
+        "waiting": gettext("Back in the line"),
+        "done": gettext("Served"),
+        "no_show": gettext("Marked as missed"),
+        "cancelled": gettext("Cancelled"),
+        "checked_in": gettext("Checked in"),
+        "rescheduled": gettext("Moved to a new time"),
+        "confirmed": gettext("New time confirmed"),
+    }
+
+
+def service_notices() -> dict[str, str]:
+    """Why a service is not running as usual: which system is down and since when, or when the
+    office opens again (DESIGN.md: the ticket page and the board say so)."""
+    return {
+        "down_since": gettext("%(system)s has been down since %(time)s."),
+        "down": gettext("%(system)s is down."),
+        "paused": gettext(
+            "Counters cannot serve this service until the system is back. If it stays down, you "
+            "will get a new time on this page, and by SMS if you left a mobile number."
+        ),
+        "degraded": gettext("The service goes on by hand, more slowly: expect a longer wait."),
+        "outside_hours": gettext("The office is closed now. Next opening: %(when)s."),
+        "holiday": gettext("The office is closed today for a holiday. Next opening: %(when)s."),
+        "closed": gettext("The office is closed now."),
+        "no_counter_open": gettext("No counter is serving this service right now."),
+    }
+
+
+def minute_forms() -> dict[str, str]:
+    """The phrase for a number of minutes, unfilled, in each plural category."""
+    # Unfilled: Flask-Babel's ngettext always fills %(num)s, so ask the catalog directly.
+    translations = get_translations()
+    return {
+        category: translations.ungettext("%(num)s minute", "%(num)s minutes", sample)
+        for category, sample in PLURAL_SAMPLES.items()
+    }
+
+
+def time_words() -> dict[str, str]:
+    return {
+        "day_at_time": gettext("%(day)s at %(time)s"),
+        "updated": gettext("Last updated %(time)s"),
+        "stale": gettext("Could not refresh: showing what was known at %(time)s."),
+    }
+
+
+def _script_basics(locale: str, timezone: str) -> dict[str, Any]:
+    return {
+        "locale": locale,
+        "digits": digit_style(locale),
+        "intl": intl_locale(locale),
+        "timezone": timezone,
+        "words": time_words(),
+    }
+
+
+def ticket_page_strings() -> dict[str, Any]:
+    return {
+        "status": ticket_status_labels(),
+        "state": service_state_labels(),
+        "events": event_labels(),
+        "notices": service_notices(),
+        "minutes": minute_forms(),
+        "next": gettext("You are next"),
+        "any_moment": gettext("Any moment now"),
+        "go_to_counter": gettext("Please go to counter %(counter)s"),
+        "slot": gettext("%(day)s, %(start)s – %(end)s"),
+        "cancelled": gettext("Your ticket is cancelled."),
+        "cannot_cancel": gettext("This ticket can no longer be cancelled."),
+        "cancel_failed": gettext(
+            "Could not cancel the ticket. Check your connection and try again."
+        ),
+    }
+
+
+def counter_screen_strings() -> dict[str, Any]:
+    return {
+        "state": service_state_labels(),
+        "status": ticket_status_labels(),
+        "waiting": gettext("Waiting: %(count)s"),
+        "token_saved": gettext("The token is saved on this device."),
+        "token_forgotten": gettext("The token has been removed from this device."),
+        "token_needed": gettext("Enter the staff token first."),
+        "unauthorized": gettext("The staff token was not accepted. Enter it again."),
+        "forbidden": gettext(
+            "This token may not act at this counter. Ask your manager for this branch's token."
+        ),
+        "counter_closed": gettext("This counter is closed. A manager can open it."),
+        "not_now": gettext("Not possible: ticket %(number)s is now “%(status)s”."),
+        "busy": gettext("Another counter was calling at the same moment. Try again."),
+        "nobody_waiting": gettext("Nobody is waiting for this counter's services."),
+        "called": gettext("Called %(number)s."),
+        "done": gettext("%(number)s is done."),
+        "no_show": gettext("%(number)s is marked as missed."),
+        "recalled": gettext("%(number)s is called again."),
+        "gone": gettext("That ticket no longer exists."),
+        "too_many": gettext("Too many requests. Wait a moment and try again."),
+        "network": gettext("Could not reach the server. Check the connection and try again."),
+        "failed": gettext("Something went wrong (%(status)s). Try again."),
+    }
+
+
+def board_strings() -> dict[str, Any]:
+    return {
+        "state": service_state_labels(),
+        "notices": service_notices(),
+        "now_serving": gettext("Now serving"),
+        "services": gettext("Services"),
+        "waiting": gettext("Waiting: %(count)s"),
+        "counter": gettext("Counter %(counter)s"),
+        "counter_closed": gettext("Counter closed"),
+    }
+
+
+def script_strings(
+    strings: Callable[[], dict[str, Any]], locale: str, timezone: str
+) -> dict[str, Any]:
+    """What one page's script needs to speak ``locale``: its words and how to write numbers."""
+    with force_locale(locale):
+        return {**_script_basics(locale, timezone), "strings": strings()}

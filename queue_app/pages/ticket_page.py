@@ -3,25 +3,104 @@ works whatever state the back-end systems are in."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, url_for
 
 from queue_app import tickets
-from queue_app.api.presenters import ticket_data
 from queue_app.db import db
-from queue_app.extensions import current_clock, current_settings
-from queue_app.pages.labels import service_state_labels, ticket_status_labels
+from queue_app.extensions import current_clock
+from queue_app.models import Ticket, TicketEvent, TicketStatus
+from queue_app.pages import formatting
+from queue_app.pages.labels import (
+    event_labels,
+    script_strings,
+    ticket_page_strings,
+    ticket_status_labels,
+)
+from queue_app.pages.notices import service_notice
 
 bp = Blueprint("ticket_page", __name__, template_folder="templates")
+
+# Often enough that a citizen walking to the counter sees the call; the page is one cheap read.
+POLL_SECONDS = 10
+# Who still waits to be served, and so needs to hear that the service is paused or closed. A
+# called citizen is already at the counter: the advice to wait for a new time would mislead.
+STILL_WAITING = (TicketStatus.SCHEDULED, TicketStatus.WAITING)
 
 
 @bp.get("/t/<token>")
 def show(token: str) -> str:
     view = tickets.lookup(db.session, current_clock(), token)
-    return render_template(
-        "ticket.html",
-        view=view,
-        ticket=view.ticket,
-        data=ticket_data(view, current_settings()),
-        status_labels=ticket_status_labels(),
-        state_labels=service_state_labels(),
+    return render_template("ticket.html", **_page(view, current_clock().now()))
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    text: str
+    note: str | None
+
+
+def _history(events: list[TicketEvent]) -> list[HistoryLine]:
+    labels = event_labels()
+    lines = []
+    for event in reversed(events):  # newest first: what changed last is what the reader wants
+        label = labels.get(event.event, event.event)
+        if event.event == "called":  # its note is the counter, which the label names
+            counter = formatting.isolate(event.note or "—")
+            lines.append(HistoryLine(event.at, label % {"counter": counter}, None))
+        else:
+            lines.append(HistoryLine(event.at, label, event.note))
+    return lines
+
+
+def _slot_text(ticket: Ticket, zone: ZoneInfo) -> str | None:
+    if ticket.slot_start is None or ticket.slot_end is None:
+        return None
+    return ticket_page_strings()["slot"] % {
+        "day": formatting.day(ticket.slot_start, zone),
+        "start": formatting.clock_time(ticket.slot_start, zone),
+        "end": formatting.clock_time(ticket.slot_end, zone),
+    }
+
+
+def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
+    ticket, status = view.ticket, view.service_status
+    script = script_strings(ticket_page_strings, formatting.page_locale(), ticket.branch.timezone)
+    script.update(
+        api=url_for("tickets.get_ticket", token=ticket.token),
+        cancel=url_for("tickets.cancel_ticket", token=ticket.token),
+        now=now.isoformat(),
+        poll_seconds=POLL_SECONDS,
+        status=ticket.status.value,
+        # The ticket's JSON does not say why a service is closed; the script keeps what we knew.
+        closed={
+            "reason": status.closed_reason.value if status.closed_reason else None,
+            "next_opening": status.next_opening.isoformat() if status.next_opening else None,
+        },
     )
+    return script
+
+
+def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
+    ticket = view.ticket
+    zone = ticket.branch.zone
+    return {
+        "view": view,
+        "ticket": ticket,
+        "zone": zone,
+        "now": now,
+        "status_label": ticket_status_labels()[ticket.status.value],
+        "slot": _slot_text(ticket, zone),
+        "notice": (
+            service_notice(view.service_status, zone, now)
+            if ticket.status in STILL_WAITING
+            else None
+        ),
+        "history": _history(ticket.events),
+        "script": _script(view, now),
+    }

@@ -1,0 +1,100 @@
+// The waiting-room board asks GET /api/v1/branches/<b> every few seconds and changes the numbers
+// in place, in both languages. When counters or services are added or removed it reloads once to
+// get the new layout from the server.
+"use strict";
+
+(() => {
+  const page = Pages.blob();
+  const now = Pages.serverClock(page.now);
+  const locales = page.locales;
+  const formats = Object.fromEntries(locales.map((l) => [l, Pages.formatter(page[l], now)]));
+  let lastGood = now();
+
+  function setBoth(container, field, texts) {
+    const holder = container.querySelector(`[data-field="${field}"]`);
+    for (const locale of locales) {
+      holder.querySelector(`[data-locale="${locale}"]`).textContent = texts[locale];
+    }
+  }
+
+  function inBoth(make) {
+    return Object.fromEntries(locales.map((l) => [l, make(page[l].strings, formats[l], l)]));
+  }
+
+  function sameCodes(selector, attribute, items) {
+    const shown = [...document.querySelectorAll(selector)].map((el) => el.dataset[attribute]);
+    return shown.join("\n") === items.map((item) => item.code).join("\n");
+  }
+
+  // The same lines as display_board._service_row on the server.
+  function noticeLines(service, words, format, locale) {
+    const texts = words.notices;
+    if (service.state === "paused" || service.state === "degraded") {
+      return service.down_backends.map((backend) => {
+        const system = backend.name[locale];
+        return backend.since
+          ? format.fill(texts.down_since, { system, time: format.when(backend.since) })
+          : format.fill(texts.down, { system });
+      });
+    }
+    if (service.state !== "closed") return [];
+    if (service.closed_reason === "no_counter_open") return [texts.no_counter_open];
+    if (service.closed_reason && service.next_opening && texts[service.closed_reason]) {
+      return [format.fill(texts[service.closed_reason], { when: format.when(service.next_opening) })];
+    }
+    return [texts.closed];
+  }
+
+  function renderCounter(counter) {
+    const card = document.querySelector(`[data-counter="${CSS.escape(counter.code)}"]`);
+    const number = card.querySelector('[data-field="now-serving"]');
+    const shown = counter.now_serving || "—";
+    if (number.textContent !== shown) {
+      number.textContent = shown;
+      // A new number flashes for a few seconds so that eyes find it.
+      card.classList.remove("changed");
+      void card.offsetWidth; // restart the animation
+      if (counter.now_serving) card.classList.add("changed");
+    }
+    card.classList.toggle("closed", !counter.open);
+    card.querySelector('[data-field="closed"]').hidden = counter.open;
+  }
+
+  function renderService(service) {
+    const row = document.querySelector(`[data-service="${CSS.escape(service.code)}"]`);
+    row.className = "service state-" + service.state;
+    setBoth(row, "state", inBoth((words) => words.state[service.state] || service.state));
+    setBoth(row, "waiting", inBoth((words, format) =>
+      format.fill(words.waiting, { count: format.digits(service.waiting) })));
+    const notices = inBoth((words, format, locale) =>
+      noticeLines(service, words, format, locale).join(" "));
+    setBoth(row, "notice", notices);
+    row.querySelector("[data-notice]").hidden = !notices[locales[0]];
+  }
+
+  function stamp(fresh) {
+    const footer = document.getElementById("updated");
+    setBoth(footer, "updated", inBoth((words, format, locale) =>
+      format.fill(page[locale].words[fresh ? "updated" : "stale"], {
+        time: format.time(lastGood),
+      })));
+    footer.classList.toggle("stale", !fresh);
+  }
+
+  Pages.poll(
+    page.api,
+    page.poll_seconds,
+    (branch) => {
+      if (!sameCodes("[data-counter]", "counter", branch.counters) ||
+          !sameCodes("[data-service]", "service", branch.services)) {
+        window.location.reload();
+        return;
+      }
+      lastGood = now();
+      branch.counters.forEach(renderCounter);
+      branch.services.forEach(renderService);
+      stamp(true);
+    },
+    () => stamp(false),
+  );
+})();

@@ -1,0 +1,178 @@
+// The ticket page follows its ticket: it asks GET /api/v1/tickets/<token> every few seconds and
+// changes the number, status, place, wait and notice in place. When a poll fails it keeps the last
+// good data and says from when it is.
+"use strict";
+
+(() => {
+  const page = Pages.blob();
+  const words = page.strings;
+  const now = Pages.serverClock(page.now);
+  const format = Pages.formatter(page, now);
+  const $ = (id) => document.getElementById(id);
+  const ACTIVE = ["scheduled", "waiting", "called"];
+  // Only those still waiting need the notice (ticket_page.STILL_WAITING); they may also cancel.
+  const STILL_WAITING = ["scheduled", "waiting"];
+  let lastGood = now();
+  let status = page.status;
+
+  function show(id, visible) {
+    $(id).hidden = !visible;
+  }
+
+  function renderPlace(ticket) {
+    const waiting = ticket.status === "waiting" && ticket.position !== null;
+    show("ahead-row", waiting);
+    if (waiting) {
+      const ahead = ticket.position - 1;
+      $("ahead").textContent = ahead === 0 ? words.next : format.digits(ahead);
+    }
+    // A wait is only estimated while counters serve the service; the notice says why not.
+    const serving = ["open", "degraded"].includes(ticket.service_state);
+    const eta = ticket.status === "waiting" && serving ? ticket.eta_minutes : null;
+    show("eta-row", eta !== null && eta !== undefined);
+    if (eta !== null && eta !== undefined) {
+      $("eta").textContent = eta === 0 ? words.any_moment : format.minutes(eta, words.minutes);
+    }
+    show("slot-row", Boolean(ticket.slot));
+    if (ticket.slot) {
+      $("slot").textContent = format.fill(words.slot, {
+        day: format.day(ticket.slot.start),
+        start: format.time(ticket.slot.start),
+        end: format.time(ticket.slot.end),
+      });
+    }
+    show("call", ticket.status === "called");
+    if (ticket.status === "called") {
+      $("call").textContent = format.fill(words.go_to_counter, {
+        counter: Pages.isolate(ticket.counter || "—"),
+      });
+    }
+  }
+
+  // The same words as ticket_page.service_notice on the server.
+  function notice(ticket) {
+    const texts = words.notices;
+    const state = ticket.service_state;
+    if (!STILL_WAITING.includes(ticket.status)) return null;
+    if (state === "paused" || state === "degraded") {
+      const lines = ticket.down_backends.map((backend) => {
+        const system = backend.name[page.locale] || backend.name.ar;
+        return backend.since
+          ? format.fill(texts.down_since, { system, time: format.when(backend.since) })
+          : format.fill(texts.down, { system });
+      });
+      return { title: words.state[state], lines, advice: texts[state] };
+    }
+    if (state !== "closed") return null;
+    // Newer servers may send why and until when; otherwise keep what the page was rendered with.
+    const reason = ticket.closed_reason || page.closed.reason;
+    const nextOpening = ticket.next_opening || page.closed.next_opening;
+    let advice = texts.closed;
+    if (reason === "no_counter_open") advice = texts.no_counter_open;
+    else if (reason && nextOpening && texts[reason]) {
+      advice = format.fill(texts[reason], { when: format.when(nextOpening) });
+    }
+    return { title: words.state.closed, lines: [], advice };
+  }
+
+  function renderNotice(ticket) {
+    const current = notice(ticket);
+    show("notice", Boolean(current));
+    if (!current) return;
+    $("notice-title").textContent = current.title;
+    Pages.replaceChildren($("notice-lines"), current.lines, (line) => Pages.element("li", line));
+    $("notice-advice").textContent = current.advice;
+  }
+
+  function renderHistory(history) {
+    const newestFirst = history.slice().reverse();
+    Pages.replaceChildren($("history"), newestFirst, (entry) => {
+      const item = Pages.element("li");
+      const time = Pages.element("time", format.when(entry.at));
+      time.dateTime = entry.at;
+      const template = words.events[entry.event] || entry.event;
+      const called = entry.event === "called";
+      const text = called ? format.fill(template, { counter: Pages.isolate(entry.note || "—") }) : template;
+      item.append(time, " ", Pages.element("span", text));
+      if (entry.note && !called) {
+        const note = Pages.element("span", entry.note, "note");
+        note.dir = "auto";
+        item.append(" ", note);
+      }
+      return item;
+    });
+  }
+
+  function render(ticket) {
+    status = ticket.status;
+    $("number").textContent = ticket.number;
+    $("status").textContent = words.status[ticket.status] || ticket.status;
+    $("status").className = "status status-" + ticket.status;
+    renderPlace(ticket);
+    renderNotice(ticket);
+    renderHistory(ticket.history);
+    show("cancel", STILL_WAITING.includes(ticket.status));
+  }
+
+  function stamp(fresh) {
+    const updated = $("updated");
+    updated.textContent = format.fill(fresh ? page.words.updated : page.words.stale, {
+      time: format.time(lastGood),
+    });
+    updated.classList.toggle("stale", !fresh);
+  }
+
+  const poller = Pages.poll(
+    page.api,
+    page.poll_seconds,
+    (ticket) => {
+      lastGood = now();
+      render(ticket);
+      stamp(true);
+      // A finished ticket changes no more: stop asking.
+      if (!ACTIVE.includes(ticket.status)) poller.stop();
+    },
+    () => stamp(false),
+  );
+  if (!ACTIVE.includes(status)) poller.stop();
+
+  // Cancelling cannot be undone, so it takes two steps: ask, then confirm.
+  show("cancel", STILL_WAITING.includes(status));
+  function confirming(on) {
+    show("cancel-ask", !on);
+    show("cancel-confirm", on);
+    if (on) $("cancel-no").focus();
+  }
+  $("cancel-ask").addEventListener("click", () => {
+    $("cancel-result").textContent = "";
+    confirming(true);
+  });
+  $("cancel-no").addEventListener("click", () => confirming(false));
+  $("cancel-yes").addEventListener("click", async () => {
+    $("cancel-yes").disabled = true;
+    try {
+      const response = await fetch(page.cancel, {
+        method: "POST", headers: { Accept: "application/json" },
+      });
+      if (response.ok) {
+        lastGood = now();
+        render(await response.json());
+        stamp(true);
+        poller.stop();
+        $("cancel-result").textContent = words.cancelled;
+        $("cancel").hidden = false; // keep the confirmation sentence in view
+        show("cancel-ask", false);
+        show("cancel-confirm", false);
+        return;
+      }
+      $("cancel-result").textContent =
+        response.status === 409 ? words.cannot_cancel : words.cancel_failed;
+      poller.now();
+    } catch (error) {
+      $("cancel-result").textContent = words.cancel_failed;
+    } finally {
+      $("cancel-yes").disabled = false;
+    }
+    confirming(false);
+  });
+})();

@@ -1,0 +1,63 @@
+"""The counter screen: buttons that call the JSON API with the staff token the device keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pages.conftest import page_blob
+
+
+def test_counter_screen_renders_buttons_and_the_current_ticket(
+    client, make_branch, take_ticket, make_token
+):
+    make_branch()
+    first = take_ticket()
+    take_ticket()
+    client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=make_token("staff"))
+    response = client.get("/counter/cairo-civil/1")
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "شباك \u20661\u2069" in html
+    for button in ("نداء التالي", "تمت الخدمة", "لم يحضر", "إعادة النداء"):
+        assert button in html
+    assert '<p class="number" dir="ltr" id="current">A-001</p>' in html
+    assert 'id="staff-token" name="staff-token" type="password"' in html
+    assert "في الانتظار: ١" in html
+    # Nothing secret on a page anyone can open: not the called ticket's token.
+    assert first["token"] not in html
+
+
+def test_counter_script_gets_the_api_and_its_words(client, make_branch):
+    make_branch()
+    blob = page_blob(client.get("/counter/cairo-civil/1?lang=en").text)
+    assert blob["branch"] == "cairo-civil"
+    assert blob["counter"] == "1"
+    assert blob["call_next"] == "/api/v1/branches/cairo-civil/counters/1/call-next"
+    assert blob["actions"] == {
+        "done": f"/api/v1/tickets/{blob['token_slot']}/done",
+        "no_show": f"/api/v1/tickets/{blob['token_slot']}/no-show",
+        "recall": f"/api/v1/tickets/{blob['token_slot']}/recall",
+    }
+    words = blob["strings"]
+    assert words["nobody_waiting"] == "Nobody is waiting for this counter's services."
+    for status in ("unauthorized", "forbidden", "counter_closed", "not_now", "network"):
+        assert words[status]
+
+
+def test_counter_screen_in_english(client, make_branch):
+    make_branch()
+    html = client.get("/counter/cairo-civil/1?lang=en").text
+    assert '<html lang="en" dir="ltr">' in html
+    assert "Call next" in html
+    assert "Forget the token on this device" in html
+
+
+@pytest.mark.parametrize("path", ["/counter/nowhere/1", "/counter/cairo-civil/99"])
+def test_unknown_branch_or_counter_is_a_404_page(client, make_branch, path):
+    make_branch()
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "لا يوجد فرع أو شباك بهذا الاسم" in response.text
+    assert "There is no such branch" in client.get(path + "?lang=en").text
