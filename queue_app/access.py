@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from queue_app import directory
 from queue_app.clock import Clock
 from queue_app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from queue_app.models import ApiToken, Branch, Role
@@ -86,12 +87,7 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     scheme, _, raw = authorization.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthorized("use Authorization: Bearer <token>")
-    found = session.execute(
-        select(ApiToken, Branch.code)
-        .outerjoin(Branch, ApiToken.branch_id == Branch.id)
-        .where(ApiToken.token_hash == hash_token(raw.strip()), ApiToken.revoked_at.is_(None))
-    ).first()
-    if found is None:
+    token = directory.current(session).tokens.get(hash_token(raw.strip()))
+    if token is None:
         raise Unauthorized("unknown or revoked token")
-    token, branch_code = found
-    return Principal(role=token.role, branch_id=token.branch_id, branch_code=branch_code)
+    return Principal(role=token.role, branch_id=token.branch_id, branch_code=token.branch_code)

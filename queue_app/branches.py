@@ -6,17 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.interfaces import LoaderOption
+from sqlalchemy.orm import Session
 
-from queue_app import service_state, waiting_line
-from queue_app.errors import NotFound
-from queue_app.models import Branch, Counter, Service, Ticket, TicketStatus
+from queue_app import directory, service_state, waiting_line
+from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
+from queue_app.models import Ticket, TicketStatus
 
 
 @dataclass(frozen=True)
 class ServiceView:
-    service: Service
+    service: ServiceInfo
     status: service_state.ServiceStatus
     waiting: int
     eta_minutes: int | None
@@ -25,54 +24,24 @@ class ServiceView:
 
 @dataclass(frozen=True)
 class CounterView:
-    counter: Counter
+    counter: CounterInfo
     serving: Ticket | None
 
 
 @dataclass(frozen=True)
 class BranchView:
-    branch: Branch
+    branch: BranchInfo
     services: list[ServiceView]
     counters: list[CounterView]
 
 
-def _with_everything() -> tuple[LoaderOption, ...]:
-    """Everything a service's state and wait depend on, loaded up front in a few queries."""
-    return (
-        selectinload(Branch.services).selectinload(Service.backends),
-        selectinload(Branch.counters).selectinload(Counter.services),
-        selectinload(Branch.opening_hours),
-        selectinload(Branch.holidays),
-    )
-
-
-def get_branch(session: Session, code: str) -> Branch:
+def get_branch(session: Session, code: str) -> BranchInfo:
     """Raises NotFound."""
-    branch = session.scalar(select(Branch).where(Branch.code == code).options(*_with_everything()))
-    if branch is None:
-        raise NotFound(f"no branch {code!r}", branch=code)
-    return branch
+    return directory.current(session).branch(code)
 
 
-def get_service(branch: Branch, code: str) -> Service:
-    """Raises NotFound."""
-    for service in branch.services:
-        if service.code == code:
-            return service
-    raise NotFound(f"no service {code!r} at {branch.code}", service=code)
-
-
-def get_counter(branch: Branch, code: str) -> Counter:
-    """Raises NotFound."""
-    for counter in branch.counters:
-        if counter.code == code:
-            return counter
-    raise NotFound(f"no counter {code!r} at {branch.code}", counter=code)
-
-
-def _views(session: Session, branches: list[Branch], now: datetime) -> list[BranchView]:
-    service_ids = [s.id for b in branches for s in b.services]
-    counts = waiting_line.waiting_counts(session, service_ids)
+def _views(session: Session, branches: list[BranchInfo], now: datetime) -> list[BranchView]:
+    line = waiting_line.waiting_and_pace(session, (s.id for b in branches for s in b.services))
     counter_ids = [c.id for b in branches for c in b.counters]
     serving: dict[int, Ticket] = {}
     if counter_ids:
@@ -86,15 +55,17 @@ def _views(session: Session, branches: list[Branch], now: datetime) -> list[Bran
     for branch in branches:
         services = []
         for service in branch.services:
-            counters = service_state.open_counters_serving(branch, service)
-            waiting = counts.get(service.id, 0)
+            counters = branch.open_counters_serving(service)
+            waiting, measured = line.get(service.id, (0, None))
             services.append(
                 ServiceView(
                     service=service,
                     status=service_state.status_of(service, now),
                     waiting=waiting,
                     eta_minutes=waiting_line.estimated_wait_minutes(
-                        waiting, service.expected_service_seconds, counters
+                        waiting,
+                        waiting_line.seconds_per_citizen(service.avg_service_minutes, measured),
+                        counters,
                     ),
                     open_counters=counters,
                 )
@@ -109,7 +80,9 @@ def _views(session: Session, branches: list[Branch], now: datetime) -> list[Bran
     return views
 
 
-def counter_view(session: Session, counter: Counter) -> CounterView:
+def counter_view(session: Session, branch_code: str, counter_code: str) -> CounterView:
+    """Raises NotFound."""
+    counter = get_branch(session, branch_code).counter(counter_code)
     serving = session.scalar(
         select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status == TicketStatus.CALLED)
     )
@@ -117,10 +90,7 @@ def counter_view(session: Session, counter: Counter) -> CounterView:
 
 
 def list_branches(session: Session, now: datetime) -> list[BranchView]:
-    branches = list(
-        session.scalars(select(Branch).order_by(Branch.code).options(*_with_everything()))
-    )
-    return _views(session, branches, now)
+    return _views(session, directory.current(session).branches, now)
 
 
 def branch_view(session: Session, code: str, now: datetime) -> BranchView:

@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import service_state
+from queue_app import directory, service_state
 from queue_app.access import Principal
-from queue_app.branches import get_branch, get_counter
+from queue_app.branches import CounterView, counter_view
 from queue_app.clock import Clock
 from queue_app.db import commit
+from queue_app.directory import CounterInfo
 from queue_app.errors import InvalidInput, NotFound, StateConflict
 from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketStatus
 from queue_app.tickets import find_ticket
@@ -52,10 +53,12 @@ def _finish(session: Session, ticket: Ticket, status: TicketStatus, now: datetim
         _record_service_time(session, ticket, now)
 
 
-def _counter_for(session: Session, principal: Principal, branch_code: str, code: str) -> Counter:
-    branch = get_branch(session, branch_code)
+def _counter_for(
+    session: Session, principal: Principal, branch_code: str, code: str
+) -> CounterInfo:
+    branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
-    return get_counter(branch, code)
+    return branch.counter(code)
 
 
 def call_next(
@@ -75,8 +78,12 @@ def call_next(
     ).all()
     for ticket in current:
         _finish(session, ticket, TicketStatus.DONE, now)
+    # A closed service still has its line called to the end of the day; a paused one does not,
+    # since its transactions cannot be done while the system it needs is down.
     callable_ids = [
-        s.id for s in counter.services if service_state.status_of(s, now).takes_walk_ins
+        s.id
+        for s in counter.services
+        if service_state.status_of(s, now).state != service_state.ServiceState.PAUSED
     ]
     if not callable_ids:
         commit(session)
@@ -158,19 +165,23 @@ def update_counter(
     *,
     is_open: bool | None = None,
     service_codes: list[str] | None = None,
-) -> Counter:
-    """Open or close a counter, or change what it serves. Raises NotFound, Forbidden,
-    InvalidInput."""
-    counter = _counter_for(session, principal, branch_code, counter_code)
+) -> CounterView:
+    """Open or close a counter, or change what it serves.
+
+    Raises NotFound, Forbidden, InvalidInput.
+    """
+    found = _counter_for(session, principal, branch_code, counter_code)
+    counter = session.get_one(Counter, found.id)
     if service_codes is not None:
-        by_code = {s.code: s for s in counter.branch.services}
+        if not service_codes:
+            raise InvalidInput("a counter serves at least one service", services=["empty"])
+        by_code = {s.code: s.id for s in directory.current(session).branch(branch_code).services}
         unknown = [c for c in service_codes if c not in by_code]
         if unknown:
             raise NotFound(f"no service {', '.join(unknown)} at {branch_code}", services=unknown)
-        if not service_codes:
-            raise InvalidInput("a counter serves at least one service", services=["empty"])
-        counter.services = [by_code[c] for c in dict.fromkeys(service_codes)]
+        wanted = [by_code[c] for c in service_codes]
+        counter.services = list(session.scalars(select(Service).where(Service.id.in_(wanted))))
     if is_open is not None:
         counter.is_open = is_open
     commit(session)
-    return counter
+    return counter_view(session, branch_code, counter_code)

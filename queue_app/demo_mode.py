@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
-from queue_app import access, opening_hours, service_state
+from queue_app import access, directory, opening_hours
 from queue_app.clock import Clock, ShiftedClock
-from queue_app.models import ApiToken, Branch
+from queue_app.errors import NotFound
+from queue_app.models import ApiToken
 from queue_app.settings import Settings
 
 DEMO_LABEL = "demo"
@@ -21,17 +22,13 @@ INTO_THE_DAY = timedelta(hours=1)
 
 def offset_to_office_hours(session: Session, now: datetime) -> timedelta | None:
     """How far to move the clock so that the demo branch is open; None if it is open now."""
-    branch = session.scalar(
-        select(Branch)
-        .where(Branch.code == DEMO_BRANCH)
-        .options(selectinload(Branch.opening_hours), selectinload(Branch.holidays))
-    )
-    if branch is None:
+    try:
+        branch = directory.current(session).branch(DEMO_BRANCH)
+    except NotFound:
         return None
-    hours = service_state.weekly_hours(branch)
-    if opening_hours.is_open(hours, now, branch.zone):
+    if opening_hours.is_open(branch.hours, now, branch.zone):
         return None
-    opening = opening_hours.next_opening(hours, now, branch.zone)
+    opening = opening_hours.next_opening(branch.hours, now, branch.zone)
     if opening is None:
         return None
     return opening + INTO_THE_DAY - now

@@ -16,15 +16,9 @@ def next_number(session: Session, branch_id: int, letter: str, local_day: date) 
 
     The counter row is bumped with one UPDATE ... RETURNING: on PostgreSQL the row lock makes
     concurrent kiosks wait their turn, on SQLite the write lock does; a rollback returns the number.
+    A transaction's first statement is this write, so SQLite never has to upgrade a read lock.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(TicketNumberSequence)
-        .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
-        .on_conflict_do_nothing()
-    )
-    return session.execute(
+    bump = (
         update(TicketNumberSequence)
         .where(
             TicketNumberSequence.branch_id == branch_id,
@@ -33,4 +27,17 @@ def next_number(session: Session, branch_id: int, letter: str, local_day: date) 
         )
         .values(last_number=TicketNumberSequence.last_number + 1)
         .returning(TicketNumberSequence.last_number)
-    ).scalar_one()
+    )
+    number = session.execute(bump).scalar_one_or_none()
+    if number is not None:
+        return number
+    # The day's first ticket for this letter: make the row (or find that a racing kiosk just
+    # made it), then bump it like any other.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(TicketNumberSequence)
+        .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    return session.execute(bump).scalar_one()

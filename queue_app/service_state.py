@@ -7,7 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from queue_app import opening_hours
-from queue_app.models import Backend, BackendState, Branch, Service
+from queue_app.directory import BackendInfo, ServiceInfo
+from queue_app.models import BackendState
 
 
 class ServiceState(StrEnum):
@@ -26,7 +27,7 @@ class ClosedReason(StrEnum):
 @dataclass(frozen=True)
 class ServiceStatus:
     state: ServiceState
-    down_backends: tuple[Backend, ...] = ()
+    down_backends: tuple[BackendInfo, ...] = ()
     closed_reason: ClosedReason | None = None
     next_opening: datetime | None = None
 
@@ -40,20 +41,7 @@ class ServiceStatus:
         return self.state in (ServiceState.OPEN, ServiceState.DEGRADED)
 
 
-def weekly_hours(branch: Branch) -> opening_hours.WeeklyHours:
-    return opening_hours.WeeklyHours.of(
-        {row.weekday: (row.opens, row.closes) for row in branch.opening_hours},
-        (holiday.day for holiday in branch.holidays),
-    )
-
-
-def open_counters_serving(branch: Branch, service: Service) -> int:
-    return sum(
-        1 for c in branch.counters if c.is_open and any(s.id == service.id for s in c.services)
-    )
-
-
-def status_of(service: Service, now: datetime) -> ServiceStatus:
+def status_of(service: ServiceInfo, now: datetime) -> ServiceStatus:
     """The service's state at ``now``. An outage outranks closing hours: a citizen who comes
     tomorrow needs to know the system is down more than that the office is shut tonight."""
     branch = service.branch
@@ -62,7 +50,7 @@ def status_of(service: Service, now: datetime) -> ServiceStatus:
         if service.manual_fallback_percent > 0:
             return ServiceStatus(ServiceState.DEGRADED, down_backends=down)
         return ServiceStatus(ServiceState.PAUSED, down_backends=down)
-    hours = weekly_hours(branch)
+    hours = branch.hours
     zone = branch.zone
     if not opening_hours.is_open(hours, now, zone):
         local_day = now.astimezone(zone).date()
@@ -72,6 +60,6 @@ def status_of(service: Service, now: datetime) -> ServiceStatus:
             closed_reason=reason,
             next_opening=opening_hours.next_opening(hours, now, zone),
         )
-    if open_counters_serving(branch, service) == 0:
+    if branch.open_counters_serving(service) == 0:
         return ServiceStatus(ServiceState.CLOSED, closed_reason=ClosedReason.NO_COUNTER)
     return ServiceStatus(ServiceState.OPEN)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from queue_app.models import Ticket, TicketStatus
+from queue_app.models import Service, Ticket, TicketStatus
 
 # Priority tickets (elderly, disability, pregnancy) first, then the order they were issued.
 CALLING_ORDER = (Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
@@ -34,23 +34,40 @@ def ahead_of(ticket: Ticket) -> ColumnElement[bool]:
     )
 
 
-def people_ahead(session: Session, ticket: Ticket) -> int:
-    return session.scalar(select(func.count()).select_from(Ticket).where(ahead_of(ticket))) or 0
+def people_ahead(session: Session, ticket: Ticket) -> tuple[int, float | None]:
+    """How many wait before ``ticket``, and the service's measured seconds per citizen, in one
+    round trip."""
+    ahead = select(func.count()).select_from(Ticket).where(ahead_of(ticket)).scalar_subquery()
+    row = session.execute(
+        select(ahead, Service.measured_service_seconds).where(Service.id == ticket.service_id)
+    ).one()
+    return row[0] or 0, row[1]
 
 
-def waiting_counts(session: Session, service_ids: Iterable[int]) -> dict[int, int]:
-    """How many are waiting per service, in one query."""
+def waiting_and_pace(
+    session: Session, service_ids: Iterable[int]
+) -> dict[int, tuple[int, float | None]]:
+    """Per service: how many are waiting and the measured seconds per citizen, in one query."""
     ids = list(service_ids)
     if not ids:
         return {}
     rows = session.execute(
-        select(Ticket.service_id, func.count())
-        .where(Ticket.service_id.in_(ids), Ticket.status == TicketStatus.WAITING)
-        .group_by(Ticket.service_id)
+        select(Service.id, func.count(Ticket.id), Service.measured_service_seconds)
+        .outerjoin(
+            Ticket,
+            and_(Ticket.service_id == Service.id, Ticket.status == TicketStatus.WAITING),
+        )
+        .where(Service.id.in_(ids))
+        .group_by(Service.id, Service.measured_service_seconds)
     )
-    counts = dict.fromkeys(ids, 0)
-    counts.update((service_id, n) for service_id, n in rows)
-    return counts
+    return {service_id: (waiting, measured) for service_id, waiting, measured in rows}
+
+
+def seconds_per_citizen(avg_service_minutes: float, measured_seconds: float | None) -> float:
+    """What one citizen takes at a counter: measured when we have it, configured until then."""
+    if measured_seconds is not None:
+        return measured_seconds
+    return avg_service_minutes * 60
 
 
 def estimated_wait_minutes(ahead: int, seconds_each: float, open_counters: int) -> int | None:

@@ -41,7 +41,7 @@ def get_branch(branch_code: str) -> dict[str, Any]:
 @requires_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
 def take_ticket(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
     """Take a walk-in ticket (kiosk, staff, manager, admin)."""
-    ticket = tickets.take_walk_in(
+    view = tickets.take_walk_in(
         db.session,
         current_clock(),
         principal(),
@@ -51,4 +51,4 @@ def take_ticket(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
         locale=body["locale"],
         priority=body["priority"],
     )
-    return ticket_data(tickets.view_ticket(db.session, current_clock(), ticket), current_settings())
+    return ticket_data(view, current_settings())

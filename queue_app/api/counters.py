@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from queue_app import branches, counters, tickets
+from queue_app import counters, tickets
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
@@ -39,7 +39,7 @@ def call_next(branch_code: str, counter_code: str) -> Any:
 @requires_role(*MANAGER_AND_UP)
 def patch_counter(body: dict[str, Any], branch_code: str, counter_code: str) -> dict[str, Any]:
     """Open or close a counter, or change the services it serves (manager and up)."""
-    counter = counters.update_counter(
+    view = counters.update_counter(
         db.session,
         principal(),
         branch_code,
@@ -47,4 +47,4 @@ def patch_counter(body: dict[str, Any], branch_code: str, counter_code: str) -> 
         is_open=body.get("open"),
         service_codes=body.get("services"),
     )
-    return counter_data(branches.counter_view(db.session, counter))
+    return counter_data(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from queue_app.branches import BranchView, CounterView, ServiceView
-from queue_app.models import Backend
+from queue_app.directory import BackendInfo
 from queue_app.settings import Settings
 from queue_app.tickets import TicketView
 
@@ -14,7 +14,7 @@ def _name(thing: Any) -> dict[str, str]:
     return {"ar": thing.name_ar, "en": thing.name_en}
 
 
-def _down(backends: tuple[Backend, ...]) -> list[dict[str, Any]]:
+def _down(backends: tuple[BackendInfo, ...]) -> list[dict[str, Any]]:
     return [{"code": b.code, "name": _name(b), "since": b.state_since} for b in backends]
 
 
@@ -28,8 +28,8 @@ def ticket_data(view: TicketView, settings: Settings) -> dict[str, Any]:
     return {
         "token": ticket.token,
         "number": ticket.number,
-        "service": ticket.service.code,
-        "branch": ticket.branch.code,
+        "service": view.service.code,
+        "branch": view.branch.code,
         "kind": ticket.kind.value,
         "status": ticket.status.value,
         "priority": ticket.priority,
@@ -37,7 +37,7 @@ def ticket_data(view: TicketView, settings: Settings) -> dict[str, Any]:
         "issued_at": ticket.issued_at,
         "position": view.position,
         "eta_minutes": view.eta_minutes,
-        "counter": ticket.counter.code if ticket.counter else None,
+        "counter": view.counter.code if view.counter else None,
         "slot": (
             {"start": ticket.slot_start, "end": ticket.slot_end} if ticket.slot_start else None
         ),

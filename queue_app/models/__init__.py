@@ -3,6 +3,7 @@
 from queue_app.models.backends import Backend, BackendState
 from queue_app.models.branches import Branch, Holiday, OpeningHours
 from queue_app.models.counters import Counter
+from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.services import Service, service_backends
 from queue_app.models.tickets import (
     Ticket,
@@ -19,6 +20,7 @@ __all__ = [
     "BackendState",
     "Branch",
     "Counter",
+    "DirectoryRevision",
     "Holiday",
     "OpeningHours",
     "Role",

@@ -55,10 +55,3 @@ class Service(Base):
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_ar
-
-    @property
-    def expected_service_seconds(self) -> float:
-        """What one citizen takes at a counter: measured when we have it, configured until then."""
-        if self.measured_service_seconds is not None:
-            return self.measured_service_seconds
-        return self.avg_service_minutes * 60

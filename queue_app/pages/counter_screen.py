@@ -10,8 +10,8 @@ from flask import Blueprint, render_template, url_for
 
 from queue_app import branches
 from queue_app.db import db
+from queue_app.directory import CounterInfo
 from queue_app.extensions import current_clock
-from queue_app.models import Counter
 from queue_app.pages import formatting
 from queue_app.pages.labels import counter_screen_strings, script_strings
 
@@ -30,11 +30,11 @@ ACTIONS = {
 @bp.get("/counter/<branch_code>/<counter_code>")
 def show(branch_code: str, counter_code: str) -> str:
     view = branches.branch_view(db.session, branch_code, current_clock().now())
-    counter = branches.get_counter(view.branch, counter_code)
+    counter = view.branch.counter(counter_code)
     return render_template("counter.html", **_screen(view, counter))
 
 
-def _screen(view: branches.BranchView, counter: Counter) -> dict[str, Any]:
+def _screen(view: branches.BranchView, counter: CounterInfo) -> dict[str, Any]:
     branch = view.branch
     serving = next(line.serving for line in view.counters if line.counter.id == counter.id)
     served = {s.id for s in counter.services}

@@ -70,7 +70,7 @@ def _slot_text(ticket: Ticket, zone: ZoneInfo) -> str | None:
 
 def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
     ticket, status = view.ticket, view.service_status
-    script = script_strings(ticket_page_strings, formatting.page_locale(), ticket.branch.timezone)
+    script = script_strings(ticket_page_strings, formatting.page_locale(), view.branch.timezone)
     script.update(
         api=url_for("tickets.get_ticket", token=ticket.token),
         cancel=url_for("tickets.cancel_ticket", token=ticket.token),
@@ -88,7 +88,7 @@ def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
 
 def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
     ticket = view.ticket
-    zone = ticket.branch.zone
+    zone = view.branch.zone
     return {
         "view": view,
         "ticket": ticket,

@@ -41,7 +41,9 @@ def main(argv: list[str]) -> int:
             return 2
         for _ in range(int(count)):
             try:
-                ticket = tickets.take_walk_in(db.session, clock, kiosk, branch_code, service_code)
+                ticket = tickets.take_walk_in(
+                    db.session, clock, kiosk, branch_code, service_code
+                ).ticket
             except OperationalError as err:
                 # "database is locked" and its kin: report it, as a kiosk would show an error.
                 db.session.rollback()

@@ -86,7 +86,9 @@ def test_kiosks_racing_get_every_number_once(app: Flask, make_branch, clock: Fix
         with app.app_context():
             issued: list[object] = []
             for _ in range(per_thread):
-                ticket = tickets.take_walk_in(db.session, clock, kiosk, "cairo-civil", "id-card")
+                ticket = tickets.take_walk_in(
+                    db.session, clock, kiosk, "cairo-civil", "id-card"
+                ).ticket
                 issued.append((ticket.token, ticket.sequence))
             return issued
 
@@ -155,7 +157,9 @@ def test_citizen_cancelling_while_a_counter_calls_leaves_one_winner(
     # cancel() reads the ticket, then writes; a counter calling it in between used to be
     # overwritten (history "called", then "cancelled"). Exactly one of the two may win.
     branch = make_branch()
-    token = tickets.take_walk_in(db.session, clock, _kiosk(branch), "cairo-civil", "id-card").token
+    token = tickets.take_walk_in(
+        db.session, clock, _kiosk(branch), "cairo-civil", "id-card"
+    ).ticket.token
     db.session.remove()
     counter_result: list[object] = []
 

@@ -1,0 +1,314 @@
+"""The directory: branches, their hours, services, counters, back-end systems and API tokens.
+
+It changes a few times a day and is read by every request, so each process keeps it in memory as
+plain objects and checks one row, ``directory_revision``, per use. Every ORM write to a directory
+table replaces that row's random revision in the same transaction (a ``before_flush`` hook), so
+every process sees a change as soon as it is committed. A random revision rather than a counter:
+a table emptied and filled again (tests, restores) can never bring back an old number.
+
+The objects mirror the models' attribute names (``branch.services``, ``service.backends``,
+``counter.services``...), so that rules and templates read the same either way. They are shared
+between threads: never change one.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from itertools import chain
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from queue_app.errors import NotFound
+from queue_app.models import (
+    ApiToken,
+    Backend,
+    BackendState,
+    Branch,
+    Counter,
+    DirectoryRevision,
+    Holiday,
+    OpeningHours,
+    Role,
+    Service,
+)
+from queue_app.opening_hours import WeeklyHours
+
+REVISION_ROW = 1
+
+
+@dataclass(eq=False)
+class BackendInfo:
+    id: int
+    code: str
+    name_ar: str
+    name_en: str
+    health_url: str | None
+    state: BackendState
+    state_since: datetime | None
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
+
+
+@dataclass(eq=False)
+class ServiceInfo:
+    id: int
+    code: str
+    letter: str
+    name_ar: str
+    name_en: str
+    avg_service_minutes: float
+    slot_minutes: int
+    manual_fallback_percent: int
+    backends: list[BackendInfo]
+    branch: BranchInfo = field(repr=False)
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
+
+
+@dataclass(eq=False)
+class CounterInfo:
+    id: int
+    code: str
+    is_open: bool
+    services: list[ServiceInfo]
+
+    def serves(self, service: ServiceInfo) -> bool:
+        return any(s.id == service.id for s in self.services)
+
+
+@dataclass(eq=False)
+class BranchInfo:
+    id: int
+    code: str
+    name_ar: str
+    name_en: str
+    timezone: str
+    country: str
+    reschedule_after_minutes: int
+    evening_notice: time
+    hours: WeeklyHours
+    services: list[ServiceInfo] = field(default_factory=list)
+    counters: list[CounterInfo] = field(default_factory=list)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
+
+    def service(self, code: str) -> ServiceInfo:
+        """Raises NotFound."""
+        for service in self.services:
+            if service.code == code:
+                return service
+        raise NotFound(f"no service {code!r} at {self.code}", service=code)
+
+    def counter(self, code: str) -> CounterInfo:
+        """Raises NotFound."""
+        for counter in self.counters:
+            if counter.code == code:
+                return counter
+        raise NotFound(f"no counter {code!r} at {self.code}", counter=code)
+
+    def open_counters_serving(self, service: ServiceInfo) -> int:
+        return sum(1 for c in self.counters if c.is_open and c.serves(service))
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    role: Role
+    branch_id: int | None
+    branch_code: str | None
+
+
+@dataclass(eq=False)
+class Directory:
+    revision: str | None
+    branches: list[BranchInfo]
+    backends: list[BackendInfo]
+    tokens: dict[str, TokenInfo]  # by SHA-256 of the token
+    _by_code: dict[str, BranchInfo] = field(init=False, repr=False)
+    _services: dict[int, ServiceInfo] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_code = {b.code: b for b in self.branches}
+        self._services = {s.id: s for b in self.branches for s in b.services}
+
+    def branch(self, code: str) -> BranchInfo:
+        """Raises NotFound."""
+        try:
+            return self._by_code[code]
+        except KeyError:
+            raise NotFound(f"no branch {code!r}", branch=code) from None
+
+    def service_by_id(self, service_id: int) -> ServiceInfo:
+        return self._services[service_id]
+
+
+# --- keeping it current --------------------------------------------------------------------
+
+DIRECTORY_MODELS = (Branch, OpeningHours, Holiday, Service, Counter, Backend, ApiToken)
+# Columns that change all day and are read fresh where they are needed, not through the directory.
+VOLATILE_COLUMNS = {"measured_service_seconds"}
+
+_cache: dict[str, Directory] = {}
+SESSION_KEY = "queue_app.directory"
+_lock = threading.Lock()
+
+
+def _changes_directory(session: Session, instance: Any) -> bool:
+    if not isinstance(instance, DIRECTORY_MODELS):
+        return False
+    if instance in session.new or instance in session.deleted:
+        return True
+    state = inspect(instance)
+    return any(
+        attr.history.has_changes() and attr.key not in VOLATILE_COLUMNS for attr in state.attrs
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _new_revision_on_change(session: Session, flush_context: Any, instances: Any) -> None:
+    touched = chain(session.new, session.dirty, session.deleted)
+    if any(_changes_directory(session, obj) for obj in touched):
+        mark_changed(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_per_transaction(session: Session, transaction: Any) -> None:
+    session.info.pop(SESSION_KEY, None)
+
+
+def mark_changed(session: Session) -> None:
+    """Give the directory a new revision in the caller's transaction. Writes that bypass the ORM
+    (a bulk UPDATE of directory tables) call this themselves."""
+    session.info.pop(SESSION_KEY, None)
+    session.execute(
+        update(DirectoryRevision)
+        .where(DirectoryRevision.id == REVISION_ROW)
+        .values(revision=uuid.uuid4().hex)
+    )
+
+
+def current(session: Session) -> Directory:
+    """The directory as committed, from this process's memory when nothing changed since.
+
+    Checked once per transaction: a request that authenticates and then acts reads it once.
+    """
+    known = session.info.get(SESSION_KEY)
+    if known is not None:
+        return known
+    directory = _current(session)
+    session.info[SESSION_KEY] = directory
+    return directory
+
+
+def _current(session: Session) -> Directory:
+    revision = session.scalar(
+        select(DirectoryRevision.revision).where(DirectoryRevision.id == REVISION_ROW)
+    )
+    key = session.get_bind().url.render_as_string(hide_password=False)
+    cached = _cache.get(key)
+    if cached is not None and revision is not None and cached.revision == revision:
+        return cached
+    fresh = _load(session, revision)
+    if revision is not None:
+        with _lock:
+            _cache[key] = fresh
+    return fresh
+
+
+def _load(session: Session, revision: str | None) -> Directory:
+    # Read in the caller's transaction, so that data and revision agree, and overwrite what its
+    # identity map holds: objects loaded earlier in the same session may be older than the rows.
+    fresh = {"populate_existing": True}
+    backends = {
+        b.id: BackendInfo(
+            id=b.id,
+            code=b.code,
+            name_ar=b.name_ar,
+            name_en=b.name_en,
+            health_url=b.health_url,
+            state=b.state,
+            state_since=b.state_since,
+        )
+        for b in session.scalars(select(Backend).order_by(Backend.code), execution_options=fresh)
+    }
+    rows = session.scalars(
+        select(Branch)
+        .order_by(Branch.code)
+        .options(
+            selectinload(Branch.services).selectinload(Service.backends),
+            selectinload(Branch.counters).selectinload(Counter.services),
+            selectinload(Branch.opening_hours),
+            selectinload(Branch.holidays),
+        ),
+        execution_options=fresh,
+    ).all()
+    branches = [_branch_info(row, backends) for row in rows]
+    by_id = {b.id: b for b in branches}
+    tokens = {
+        t.token_hash: TokenInfo(
+            role=t.role,
+            branch_id=t.branch_id,
+            branch_code=by_id[t.branch_id].code if t.branch_id in by_id else None,
+        )
+        for t in session.scalars(
+            select(ApiToken).where(ApiToken.revoked_at.is_(None)), execution_options=fresh
+        )
+    }
+    return Directory(
+        revision=revision, branches=branches, backends=list(backends.values()), tokens=tokens
+    )
+
+
+def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
+    branch = BranchInfo(
+        id=row.id,
+        code=row.code,
+        name_ar=row.name_ar,
+        name_en=row.name_en,
+        timezone=row.timezone,
+        country=row.country,
+        reschedule_after_minutes=row.reschedule_after_minutes,
+        evening_notice=row.evening_notice,
+        hours=WeeklyHours.of(
+            {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
+            (h.day for h in row.holidays),
+        ),
+    )
+    services = {
+        s.id: ServiceInfo(
+            id=s.id,
+            code=s.code,
+            letter=s.letter,
+            name_ar=s.name_ar,
+            name_en=s.name_en,
+            avg_service_minutes=s.avg_service_minutes,
+            slot_minutes=s.slot_minutes,
+            manual_fallback_percent=s.manual_fallback_percent,
+            backends=[backends[b.id] for b in s.backends],
+            branch=branch,
+        )
+        for s in row.services
+    }
+    branch.services = list(services.values())
+    branch.counters = [
+        CounterInfo(id=c.id, code=c.code, is_open=c.is_open, services=_pick(services, c.services))
+        for c in row.counters
+    ]
+    return branch
+
+
+def _pick(services: dict[int, ServiceInfo], rows: Iterable[Service]) -> list[ServiceInfo]:
+    return [services[s.id] for s in rows]
