@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_app.models import Service, Ticket, TicketStatus
@@ -14,32 +14,39 @@ from queue_app.models import Service, Ticket, TicketStatus
 CALLING_ORDER = (Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
 
 
-def ahead_of(ticket: Ticket) -> ColumnElement[bool]:
-    """Waiting tickets of the same service that will be called before ``ticket``."""
+def _ahead_statement(priority: bool) -> Select[tuple[int, float | None]]:
+    """Count of waiting tickets called before a ticket of this class, plus the service's measured
+    pace. Built once per class with bound parameters: building SQL expressions per request costs
+    more than running them."""
+    service_id = bindparam("service_id")
+    issued_at, ticket_id = bindparam("issued_at"), bindparam("ticket_id")
     earlier_same_class = and_(
-        Ticket.priority.is_(ticket.priority),
+        Ticket.priority.is_(priority),
         or_(
-            Ticket.issued_at < ticket.issued_at,
-            and_(Ticket.issued_at == ticket.issued_at, Ticket.id < ticket.id),
+            Ticket.issued_at < issued_at,
+            and_(Ticket.issued_at == issued_at, Ticket.id < ticket_id),
         ),
     )
     # Every priority ticket goes before a plain one, whenever it was issued.
-    before = (
-        earlier_same_class
-        if ticket.priority
-        else or_(Ticket.priority.is_(True), earlier_same_class)
+    before = earlier_same_class if priority else or_(Ticket.priority.is_(True), earlier_same_class)
+    ahead = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.service_id == service_id, Ticket.status == TicketStatus.WAITING, before)
+        .scalar_subquery()
     )
-    return and_(
-        Ticket.service_id == ticket.service_id, Ticket.status == TicketStatus.WAITING, before
-    )
+    return select(ahead, Service.measured_service_seconds).where(Service.id == service_id)
+
+
+_AHEAD = {True: _ahead_statement(True), False: _ahead_statement(False)}
 
 
 def people_ahead(session: Session, ticket: Ticket) -> tuple[int, float | None]:
     """How many wait before ``ticket``, and the service's measured seconds per citizen, in one
     round trip."""
-    ahead = select(func.count()).select_from(Ticket).where(ahead_of(ticket)).scalar_subquery()
     row = session.execute(
-        select(ahead, Service.measured_service_seconds).where(Service.id == ticket.service_id)
+        _AHEAD[ticket.priority],
+        {"service_id": ticket.service_id, "issued_at": ticket.issued_at, "ticket_id": ticket.id},
     ).one()
     return row[0] or 0, row[1]
 
