@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +32,27 @@ class Base(DeclarativeBase):
 # A request commits once and then renders what it wrote: reloading every row after the commit
 # (SQLAlchemy's default) would only repeat the queries it just made.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def str_enum(cls: type[StrEnum], length: int = 16) -> Enum:
+    """A StrEnum stored as its values in a VARCHAR with a CHECK, the same on SQLite and
+    PostgreSQL (a native PostgreSQL enum would need a migration for every new value)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Bilingual:
+    """Something with an Arabic and an English name, shown in the reader's language."""
+
+    name_ar: str
+    name_en: str
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_ar
 
 
 class UTCDateTime(TypeDecorator[datetime]):

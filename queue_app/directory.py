@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from queue_app.db import Bilingual
 from queue_app.errors import NotFound
 from queue_app.models import (
     ApiToken,
@@ -44,7 +45,7 @@ REVISION_ROW = 1
 
 
 @dataclass(eq=False)
-class BackendInfo:
+class BackendInfo(Bilingual):
     id: int
     code: str
     name_ar: str
@@ -53,12 +54,9 @@ class BackendInfo:
     state: BackendState
     state_since: datetime | None
 
-    def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_ar
-
 
 @dataclass(eq=False)
-class ServiceInfo:
+class ServiceInfo(Bilingual):
     id: int
     code: str
     letter: str
@@ -69,9 +67,6 @@ class ServiceInfo:
     manual_fallback_percent: int
     backends: list[BackendInfo]
     branch: BranchInfo = field(repr=False)
-
-    def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_ar
 
 
 @dataclass(eq=False)
@@ -86,7 +81,7 @@ class CounterInfo:
 
 
 @dataclass(eq=False)
-class BranchInfo:
+class BranchInfo(Bilingual):
     id: int
     code: str
     name_ar: str
@@ -102,9 +97,6 @@ class BranchInfo:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_ar
 
     def service(self, code: str) -> ServiceInfo:
         """Raises NotFound."""

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from queue_app.db import Base, UTCDateTime
+from queue_app.db import Base, Bilingual, UTCDateTime, str_enum
 
 
 class BackendState(StrEnum):
@@ -14,7 +14,7 @@ class BackendState(StrEnum):
     DOWN = "down"
 
 
-class Backend(Base):
+class Backend(Bilingual, Base):
     """A central government system that services need (civil registry, traffic licensing...)."""
 
     __tablename__ = "backends"
@@ -28,15 +28,7 @@ class Backend(Base):
     failure_threshold: Mapped[int] = mapped_column(default=3)
     recovery_threshold: Mapped[int] = mapped_column(default=2)
     state: Mapped[BackendState] = mapped_column(
-        Enum(
-            BackendState,
-            native_enum=False,
-            length=8,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(BackendState, length=8),
         default=BackendState.UP,
     )
     state_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_ar

@@ -7,14 +7,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from queue_app.db import Base
+from queue_app.db import Base, Bilingual
 
 if TYPE_CHECKING:
     from queue_app.models.counters import Counter
     from queue_app.models.services import Service
 
 
-class Branch(Base):
+class Branch(Bilingual, Base):
     """An office: a civil registry, a traffic unit, a post office, a municipal service centre."""
 
     __tablename__ = "branches"
@@ -44,9 +44,6 @@ class Branch(Base):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_ar
 
 
 class OpeningHours(Base):

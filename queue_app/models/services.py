@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from queue_app.db import Base
+from queue_app.db import Base, Bilingual
 from queue_app.models.backends import Backend
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ service_backends = Table(
 )
 
 
-class Service(Base):
+class Service(Bilingual, Base):
     """A kind of transaction at one branch, with the letter its ticket numbers carry."""
 
     __tablename__ = "services"
@@ -52,6 +52,3 @@ class Service(Base):
     backends: Mapped[list[Backend]] = relationship(
         secondary=service_backends, order_by=Backend.code
     )
-
-    def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_ar

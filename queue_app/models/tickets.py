@@ -3,20 +3,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from queue_app.db import Base, UTCDateTime
+from queue_app.db import Base, UTCDateTime, str_enum
 from queue_app.errors import StateConflict
 from queue_app.models.branches import Branch
 from queue_app.models.counters import Counter
 from queue_app.models.services import Service
-
-
-def _enum(cls: type[StrEnum], length: int = 16) -> Enum:
-    return Enum(
-        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class TicketStatus(StrEnum):
@@ -67,8 +61,10 @@ class Ticket(Base):
     letter: Mapped[str] = mapped_column(String(1))
     local_day: Mapped[date]
     sequence: Mapped[int]
-    kind: Mapped[TicketKind] = mapped_column(_enum(TicketKind), default=TicketKind.WALK_IN)
-    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.WAITING)
+    kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind), default=TicketKind.WALK_IN)
+    status: Mapped[TicketStatus] = mapped_column(
+        str_enum(TicketStatus), default=TicketStatus.WAITING
+    )
     priority: Mapped[bool] = mapped_column(default=False)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     locale: Mapped[str] = mapped_column(String(8), default="ar")
