@@ -70,4 +70,7 @@ def _engine_options(settings: Settings) -> dict[str, Any]:
     if settings.is_sqlite:
         # The web server's threads share the file; pysqlite checks threads by default.
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # Optimistic disconnect handling: a ping before every checkout would cost a round trip per
+    # request (a third of a ticket lookup). After a database restart the first query on a dead
+    # connection fails, SQLAlchemy throws the whole pool away, and the next request reconnects.
+    return {"pool_pre_ping": False, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 10}
