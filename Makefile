@@ -22,6 +22,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	VENV=$(VENV) scripts/with-postgresql $(VENV)/bin/python -m bench.serve_load
+	VENV=$(VENV) scripts/with-postgresql $(VENV)/bin/python -m bench.request_cost
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info
