@@ -14,11 +14,16 @@ from queue_app.settings import Settings
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/sms/"))
+    """The API and webhooks answer errors in JSON, and so do the few page routes that take JSON
+    (the kiosk's enrolment); everything else answers with an error page."""
+    from kiosk.views import JSON_ENDPOINTS
+
+    return request.path.startswith(("/api/", "/sms/")) or request.endpoint in JSON_ENDPOINTS
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build the application. ``settings`` default to the environment, ``clock`` to real time."""
+    from kiosk import print_views as kiosk_print_views
     from kiosk import views as kiosk_views
     from queue_app import api, i18n, pages
     from queue_app.api.errors import http_error_response, queue_error_response
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     api.init_app(app)
     pages.init_app(app)
     app.register_blueprint(kiosk_views.bp)
+    app.register_blueprint(kiosk_print_views.bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -66,18 +66,26 @@ def create_token(
         branch = session.scalar(select(Branch).where(Branch.code == branch_code))
         if branch is None:
             raise NotFound(f"no branch {branch_code!r}", branch=branch_code)
-    raw = secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            token_hash=hash_token(raw),
-            role=parsed_role,
-            branch_id=branch.id if branch else None,
-            label=label,
-            created_at=clock.now(),
-        )
-    )
+    raw, _ = add_token(session, clock, parsed_role, branch.id if branch else None, label=label)
     session.commit()
     return raw
+
+
+def add_token(
+    session: Session, clock: Clock, role: Role, branch_id: int | None, *, label: str | None = None
+) -> tuple[str, ApiToken]:
+    """Add a new token to the caller's transaction, which commits it; return it in clear (the
+    only time it exists so) with its row."""
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken(
+        token_hash=hash_token(raw),
+        role=role,
+        branch_id=branch_id,
+        label=label,
+        created_at=clock.now(),
+    )
+    session.add(token)
+    return raw, token
 
 
 def authenticate(session: Session, authorization: str | None) -> Principal:

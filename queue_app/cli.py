@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from queue_app import access, config_file, migrate
+from queue_app import access, config_file, kiosks, migrate
 from queue_app.clock import Clock, ShiftedClock, SystemClock
 from queue_app.errors import QueueError
 from queue_app.settings import DEFAULT_PUBLIC_URL, Settings
@@ -96,6 +96,38 @@ def token_create(role: str, branch_code: str | None, label: str | None) -> None:
         except QueueError as err:
             _fail(err)
     click.echo(raw)
+
+
+@main.group()
+def kiosk() -> None:
+    """Kiosks: the touch screens that hand out tickets."""
+
+
+@kiosk.command("enrol")
+@click.option("--branch", "branch_code", required=True, help="the branch code")
+@click.option("--label", help="which screen it is, for your records (e.g. 'hall A, left')")
+def kiosk_enrol(branch_code: str, label: str | None) -> None:
+    """Print a one-time code that makes a touch screen this branch's kiosk.
+
+    Open /kiosk/BRANCH on the screen and type the code there. The code works once, within a day.
+    """
+    settings = Settings.from_env()
+    app = _app(settings)
+    with app.app_context():
+        from queue_app.db import db as database
+
+        try:
+            code = kiosks.create_code(database.session, SystemClock(), branch_code, label=label)
+        except QueueError as err:
+            _fail(err)
+    # The code alone on standard output, like `token create`; the how-to beside it for people.
+    click.echo(code.grouped)
+    lifetime = int(kiosks.CODE_LIFETIME.total_seconds() // 3600)
+    click.echo(
+        f"On the kiosk, open {settings.public_url}/kiosk/{code.branch_code} and type this code.\n"
+        f"It works once, until {code.expires_at:%Y-%m-%d %H:%M} UTC ({lifetime} hours).",
+        err=True,
+    )
 
 
 @main.command("openapi")

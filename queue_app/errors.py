@@ -46,6 +46,42 @@ class ServiceClosed(StateConflict):
     code = "service_closed"
 
 
+class TooEarly(StateConflict):
+    """An appointment checked in before its check-in window opens."""
+
+    code = "too_early"
+
+
+class TooLate(StateConflict):
+    """An appointment checked in after its check-in window closed."""
+
+    code = "too_late"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """An ``Idempotency-Key`` sent again with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class RateLimited(QueueError):
+    code, status = "rate_limited", 429
+
+
+class EnrolmentCodeWrong(Forbidden):
+    """No such enrolment code at this branch: mistyped, made for another branch, or guessed."""
+
+    code = "enrolment_code_wrong"
+
+
+class EnrolmentCodeUsed(StateConflict):
+    code = "enrolment_code_used"
+
+
+class EnrolmentCodeExpired(StateConflict):
+    code = "enrolment_code_expired"
+
+
 class ConfigError(QueueError):
     """A config file that cannot be loaded; nothing of it was written."""
 

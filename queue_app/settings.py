@@ -39,6 +39,8 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 8
     max_body_bytes: int = 64 * 1024
+    # The kiosks' ticket printer: tcp://HOST[:PORT][?options] (kiosk/printing.py), or None.
+    kiosk_printer_url: str | None = None
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
 
     @classmethod
@@ -62,6 +64,7 @@ class Settings:
             sms_rate=float(env.get("QUEUE_SMS_RATE") or 10.0),
             web_workers=int(env.get("QUEUE_WEB_WORKERS") or 2),
             web_threads=int(env.get("QUEUE_WEB_THREADS") or 8),
+            kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
             instance_path=instance,
         )
 

@@ -1,11 +1,15 @@
-"""A citizen's ticket: take a walk-in ticket, look it up, cancel it."""
+"""A citizen's ticket: take a walk-in ticket, check in for an appointment, look it up, cancel."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from queue_app import directory, numbering, service_state, waiting_line
@@ -13,11 +17,28 @@ from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
-from queue_app.errors import InvalidPhone, NotFound, ServiceClosed, ServicePaused
-from queue_app.models import Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.errors import (
+    IdempotencyKeyReused,
+    InvalidPhone,
+    NotFound,
+    ServiceClosed,
+    ServicePaused,
+    StateConflict,
+    TooEarly,
+    TooLate,
+)
+from queue_app.models import IdempotencyKey, Ticket, TicketEvent, TicketKind, TicketStatus
 from sms.numbers import InvalidNumber, to_e164
 
 LOCALES = ("ar", "en")
+# A retried request comes within seconds or minutes; a day covers a kiosk that lost its network
+# over lunch. Older keys are ignored (and replaced) and may be purged.
+IDEMPOTENCY_KEY_LIFETIME = timedelta(days=1)
+# Check-in for an appointment: from half an hour before its slot starts, so that a citizen who
+# came early is not sent away, to a quarter of an hour after, so that a latecomer does not push
+# back everyone booked after them. Later than that, the slot is lost.
+CHECK_IN_OPENS_BEFORE = timedelta(minutes=30)
+CHECK_IN_CLOSES_AFTER = timedelta(minutes=15)
 
 
 def new_token() -> str:
@@ -36,6 +57,8 @@ class TicketView:
     position: int | None
     eta_minutes: int | None
     service_status: service_state.ServiceStatus
+    # True when an earlier request with the same Idempotency-Key issued this ticket.
+    replayed: bool = False
 
 
 def _parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
@@ -65,6 +88,41 @@ def _check_takes_walk_ins(service: ServiceInfo, status: service_state.ServiceSta
         )
 
 
+def _fingerprint(service: ServiceInfo, phone: str | None, locale: str, priority: bool) -> str:
+    request = [service.code, phone, locale, priority]
+    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
+
+
+def _replay(
+    session: Session, clock: Clock, branch: BranchInfo, key: str, fingerprint: str
+) -> TicketView | None:
+    """The ticket an earlier request with this key issued, or None when there was none (or it
+    is too old to count). Raises IdempotencyKeyReused when that request asked for another thing."""
+    earlier = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.branch_id == branch.id, IdempotencyKey.key == key
+        )
+    )
+    if earlier is None:
+        return None
+    if earlier.created_at <= clock.now() - IDEMPOTENCY_KEY_LIFETIME:
+        # Not through the ORM: a racing request may delete the same row, which is no error.
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == earlier.id))
+        return None
+    if earlier.request_hash != fingerprint:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was sent before with another request; use a new key for a new "
+            "ticket",
+            **{"Idempotency-Key": ["already used for another request"]},
+        )
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.id == earlier.ticket_id).options(selectinload(Ticket.events))
+    )
+    if ticket is None:  # the foreign key cascades, so only a ticket deleted this very moment
+        raise NotFound("the ticket of this Idempotency-Key no longer exists")
+    return replace(view_ticket(session, clock, ticket), replayed=True)
+
+
 def take_walk_in(
     session: Session,
     clock: Clock,
@@ -75,17 +133,31 @@ def take_walk_in(
     phone: str | None = None,
     locale: str = "ar",
     priority: bool = False,
+    idempotency_key: str | None = None,
 ) -> TicketView:
     """Issue a walk-in ticket and put it in the waiting line.
 
+    With an ``idempotency_key``, a request repeated within a day (a double tap, a retry after a
+    lost answer) gets the ticket the first one issued, with ``replayed`` set, even when both
+    arrive at once: the key's unique constraint lets one of them insert it, and the other one
+    rolls back and returns the winner's ticket. The repeat is answered whatever the service's
+    state is now, since the ticket exists.
+
     Raises NotFound (branch, service), Forbidden (another branch's token), InvalidPhone,
-    ServicePaused (a back-end system it needs is down), ServiceClosed.
+    IdempotencyKeyReused (the key came before with another request), ServicePaused (a back-end
+    system it needs is down), ServiceClosed.
     """
     now = clock.now()
     branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
     service = branch.service(service_code)
     e164 = _parse_phone(phone, branch)
+    locale = locale if locale in LOCALES else "ar"
+    fingerprint = _fingerprint(service, e164, locale, priority)
+    if idempotency_key is not None:
+        earlier = _replay(session, clock, branch, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier
     status = service_state.status_of(service, now)
     _check_takes_walk_ins(service, status)
     local_day = now.astimezone(branch.zone).date()
@@ -100,16 +172,46 @@ def take_walk_in(
         status=TicketStatus.WAITING,
         priority=priority,
         phone=e164,
-        locale=locale if locale in LOCALES else "ar",
+        locale=locale,
         issued_at=now,
+        queued_at=now,
     )
     ticket.events.append(TicketEvent(at=now, event="issued"))
     session.add(ticket)
     session.flush()
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                branch_id=branch.id,
+                key=idempotency_key,
+                request_hash=fingerprint,
+                ticket_id=ticket.id,
+                created_at=now,
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            # The same key was committed by a request that ran alongside: this one's ticket
+            # (and its number, returned with the rollback) gives way to that one's.
+            session.rollback()
+            winner = _replay(session, clock, branch, idempotency_key, fingerprint)
+            if winner is None:
+                raise
+            return winner
     # Counted inside the same transaction: the place printed on the ticket is the place it took.
     view = _view(session, ticket, branch, service, status)
     commit(session)
     return view
+
+
+def purge_idempotency_keys(session: Session, now: datetime) -> int:
+    """Delete the keys too old to count (for the worker's housekeeping); return how many."""
+    deleted = session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - IDEMPOTENCY_KEY_LIFETIME)
+    ).rowcount
+    session.commit()
+    return deleted
 
 
 def find_ticket(session: Session, token: str) -> Ticket:
@@ -168,5 +270,57 @@ def cancel(session: Session, clock: Clock, token: str) -> TicketView:
     """The citizen gives up their place. Raises NotFound, StateConflict."""
     ticket = find_ticket(session, token)
     ticket.move_to(TicketStatus.CANCELLED, clock.now())
+    commit(session)
+    return view_ticket(session, clock, ticket)
+
+
+@dataclass(frozen=True)
+class CheckInWindow:
+    opens: datetime
+    closes: datetime
+
+
+def check_in_window(slot_start: datetime) -> CheckInWindow:
+    return CheckInWindow(slot_start - CHECK_IN_OPENS_BEFORE, slot_start + CHECK_IN_CLOSES_AFTER)
+
+
+def check_in(session: Session, clock: Clock, principal: Principal, token: str) -> TicketView:
+    """An appointment's citizen has arrived: the scheduled ticket enters the waiting line.
+
+    Its place in the line is its slot's start, not the moment of check-in: a citizen who came
+    early waits behind those who took walk-in tickets before the slot began, and one who came a
+    few minutes late keeps the place the booking promised. Check-in is allowed whatever state the
+    service is in: the citizen is here, and a paused service's line is rescheduled as a whole.
+
+    Raises NotFound, Forbidden (a ticket of another branch), StateConflict (not a scheduled
+    appointment), TooEarly (with ``opens_at``), TooLate (with ``closed_at``: take a walk-in ticket
+    or book again).
+    """
+    now = clock.now()
+    ticket = find_ticket(session, token)
+    principal.require_branch(ticket.branch_id)
+    if ticket.status != TicketStatus.SCHEDULED or ticket.slot_start is None:
+        raise StateConflict(
+            f"ticket {ticket.number} is {ticket.status.value}; only a booked appointment "
+            "can be checked in",
+            status=ticket.status.value,
+        )
+    window = check_in_window(ticket.slot_start)
+    if now < window.opens:
+        raise TooEarly(
+            f"check-in for this appointment opens at {window.opens.isoformat()}",
+            opens_at=window.opens.isoformat(),
+            slot_start=ticket.slot_start.isoformat(),
+        )
+    if now > window.closes:
+        raise TooLate(
+            f"check-in for this appointment closed at {window.closes.isoformat()}; take a "
+            "walk-in ticket or book a new appointment",
+            closed_at=window.closes.isoformat(),
+            slot_start=ticket.slot_start.isoformat(),
+            options=["walk_in", "book"],
+        )
+    ticket.move_to(TicketStatus.WAITING, now, event="checked_in")
+    ticket.queued_at = ticket.slot_start
     commit(session)
     return view_ticket(session, clock, ticket)

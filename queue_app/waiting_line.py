@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from queue_app.models import Service, Ticket, TicketStatus
 
-# Priority tickets (elderly, disability, pregnancy) first, then the order they were issued.
-CALLING_ORDER = (Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
+# Priority tickets (elderly, disability, pregnancy) first, then by place in the line: the issue
+# time of a walk-in, the slot start of a checked-in appointment (tickets.check_in).
+CALLING_ORDER = (Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
 
 
 def _ahead_statement(priority: bool) -> Select[tuple[int, float | None]]:
@@ -19,12 +20,12 @@ def _ahead_statement(priority: bool) -> Select[tuple[int, float | None]]:
     pace. Built once per class with bound parameters: building SQL expressions per request costs
     more than running them."""
     service_id = bindparam("service_id")
-    issued_at, ticket_id = bindparam("issued_at"), bindparam("ticket_id")
+    queued_at, ticket_id = bindparam("queued_at"), bindparam("ticket_id")
     earlier_same_class = and_(
         Ticket.priority.is_(priority),
         or_(
-            Ticket.issued_at < issued_at,
-            and_(Ticket.issued_at == issued_at, Ticket.id < ticket_id),
+            Ticket.queued_at < queued_at,
+            and_(Ticket.queued_at == queued_at, Ticket.id < ticket_id),
         ),
     )
     # Every priority ticket goes before a plain one, whenever it was issued.
@@ -46,7 +47,7 @@ def people_ahead(session: Session, ticket: Ticket) -> tuple[int, float | None]:
     round trip."""
     row = session.execute(
         _AHEAD[ticket.priority],
-        {"service_id": ticket.service_id, "issued_at": ticket.issued_at, "ticket_id": ticket.id},
+        {"service_id": ticket.service_id, "queued_at": ticket.queued_at, "ticket_id": ticket.id},
     ).one()
     return row[0] or 0, row[1]
 

@@ -14,6 +14,14 @@ from queue_app.models import Role
 
 blp = Blueprint("branches", __name__, description="Branches, their services and walk-in tickets")
 
+REPLAY_HEADERS = {
+    "Idempotent-Replayed": {
+        "description": "true when an earlier request with the same Idempotency-Key issued "
+        "this ticket",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
 
 @blp.get("/branches")
 @blp.response(200, schemas.Branch(many=True))
@@ -33,14 +41,21 @@ def get_branch(branch_code: str) -> dict[str, Any]:
 
 @blp.post("/branches/<branch_code>/tickets")
 @blp.arguments(schemas.TakeTicketBody)
-@blp.response(201, schemas.Ticket)
+@blp.arguments(schemas.TakeTicketHeaders, location="headers")
+@blp.response(201, schemas.Ticket, headers=REPLAY_HEADERS)
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="service_paused or service_closed")
-@blp.alt_response(422, schema=schemas.Error, description="invalid_phone or invalid_input")
+@blp.alt_response(
+    422, schema=schemas.Error, description="invalid_phone, invalid_input or idempotency_key_reused"
+)
 @blp.doc(security=BEARER)
 @requires_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
-def take_ticket(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
-    """Take a walk-in ticket (kiosk, staff, manager, admin)."""
+def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
+    """Take a walk-in ticket (kiosk, staff, manager, admin).
+
+    With an Idempotency-Key header, a repeated request makes no second ticket: it answers 201
+    with the first request's ticket, as it is now, and Idempotent-Replayed: true.
+    """
     view = tickets.take_walk_in(
         db.session,
         current_clock(),
@@ -50,5 +65,7 @@ def take_ticket(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
         phone=body["phone"],
         locale=body["locale"],
         priority=body["priority"],
+        idempotency_key=headers.get("idempotency_key"),
     )
-    return ticket_data(view, current_settings())
+    replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
+    return ticket_data(view, current_settings()), 201, replayed

@@ -33,6 +33,24 @@ class TakeTicketBody(Schema):
     )
 
 
+class TakeTicketHeaders(Schema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=[
+            validate.Length(min=1, max=64),
+            validate.Regexp(r"^[\x21-\x7e]+$", error="visible ASCII characters only"),
+        ],
+        metadata={
+            "description": "A new random value (a UUID) per ticket the client means to take, "
+            "sent again unchanged with every retry of that request. A repeat within a day at "
+            "the same branch answers 201 with the ticket the first request issued (its current "
+            "state) and the header Idempotent-Replayed: true, instead of a second ticket; a "
+            "repeat with a different body answers 422 idempotency_key_reused.",
+            "example": "0b7d5c1e-4a4f-4d0e-9d1a-6f1f2f3c9a10",
+        },
+    )
+
+
 class SlotTimes(Schema):
     start = fields.DateTime(required=True)
     end = fields.DateTime(required=True)

@@ -11,6 +11,7 @@ from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import ticket_data
 from queue_app.db import db
 from queue_app.extensions import current_clock, current_settings
+from queue_app.models import Role
 
 blp = Blueprint("tickets", __name__, description="A ticket, by the token in its QR code")
 
@@ -34,6 +35,27 @@ def get_ticket(token: str) -> dict[str, Any]:
 def cancel_ticket(token: str) -> dict[str, Any]:
     """The citizen gives up their place (anyone holding the token)."""
     return _render(tickets.cancel(db.session, current_clock(), token))
+
+
+@blp.post("/tickets/<token>/check-in")
+@blp.response(200, schemas.Ticket, description="the ticket, now waiting")
+@blp.alt_response(403, schema=schemas.Error, description="a ticket of another branch")
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(
+    409,
+    schema=schemas.Error,
+    description="too_early (fields.opens_at), too_late (fields.closed_at: take a walk-in ticket "
+    "or book again) or state_conflict (not a scheduled appointment)",
+)
+@blp.doc(security=BEARER)
+@requires_role(Role.KIOSK, *STAFF_AND_UP)
+def check_in(token: str) -> dict[str, Any]:
+    """Check in for an appointment (kiosk, staff, manager, admin).
+
+    The citizen has arrived: the scheduled ticket enters the waiting line, in the place of its
+    slot's start. Check-in is open from 30 minutes before the slot starts to 15 minutes after.
+    """
+    return _render(tickets.check_in(db.session, current_clock(), principal(), token))
 
 
 def _counter_action(action: Any, token: str) -> dict[str, Any]:

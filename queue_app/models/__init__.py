@@ -4,6 +4,8 @@ from queue_app.models.backends import Backend, BackendState
 from queue_app.models.branches import Branch, Holiday, OpeningHours
 from queue_app.models.counters import Counter
 from queue_app.models.directory_revision import DirectoryRevision
+from queue_app.models.idempotency import IdempotencyKey
+from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
 from queue_app.models.services import Service, service_backends
 from queue_app.models.tickets import (
     Ticket,
@@ -21,7 +23,10 @@ __all__ = [
     "Branch",
     "Counter",
     "DirectoryRevision",
+    "EnrolmentFailure",
     "Holiday",
+    "IdempotencyKey",
+    "KioskEnrolment",
     "OpeningHours",
     "Role",
     "Service",

@@ -50,7 +50,7 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("branch_id", "letter", "local_day", "sequence"),
         # The waiting line of a service, in calling order.
-        Index("ix_tickets_line", "service_id", "status", "priority", "issued_at"),
+        Index("ix_tickets_line", "service_id", "status", "priority", "queued_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +69,9 @@ class Ticket(Base):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     locale: Mapped[str] = mapped_column(String(8), default="ar")
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Its place in the waiting line (the line is called in this order, priority first): the issue
+    # time of a walk-in, the slot start of an appointment once checked in, None before that.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,6 +18,7 @@ DESIGN_PATHS = {
     ("post", "/api/v1/branches/{branch_code}/tickets"),
     ("get", "/api/v1/tickets/{token}"),
     ("post", "/api/v1/tickets/{token}/cancel"),
+    ("post", "/api/v1/tickets/{token}/check-in"),
     ("post", "/api/v1/branches/{branch_code}/counters/{counter_code}/call-next"),
     ("post", "/api/v1/tickets/{token}/done"),
     ("post", "/api/v1/tickets/{token}/no-show"),
@@ -57,3 +58,20 @@ def test_protected_operations_declare_bearer_auth(document):
     assert {"token", "number", "status", "position", "eta_minutes", "status_url", "qr_url"} <= set(
         ticket
     )
+
+
+def test_idempotency_key_is_documented(document):
+    take = document["paths"]["/api/v1/branches/{branch_code}/tickets"]["post"]
+    header = next(p for p in take["parameters"] if p["name"] == "Idempotency-Key")
+    assert header["in"] == "header"
+    assert header["required"] is False
+    assert "Idempotent-Replayed" in take["responses"]["201"]["headers"]
+    assert "idempotency_key_reused" in take["responses"]["422"]["description"]
+
+
+def test_check_in_declares_its_conflicts(document):
+    check_in = document["paths"]["/api/v1/tickets/{token}/check-in"]["post"]
+    assert check_in["security"] == [{"bearerAuth": []}]
+    conflicts = check_in["responses"]["409"]["description"]
+    assert "too_early" in conflicts
+    assert "too_late" in conflicts
