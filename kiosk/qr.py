@@ -29,3 +29,9 @@ def svg(url: str) -> bytes:
     out = io.BytesIO()
     _code(url, 10).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
     return out.getvalue()
+
+
+def modules(url: str) -> int:
+    """How many modules (squares) a side of the code has, quiet zone left out: what sizes it on
+    paper."""
+    return _code(url, 1).modules_count

@@ -1,20 +1,80 @@
-"""Kiosk routes. The touch screen arrives with the kiosk work; the ticket's QR images are here."""
+"""Kiosk routes: the touch screen, its enrolment, and the ticket's QR images."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, render_template, request, url_for
+from marshmallow import Schema, fields, validate
+from webargs.flaskparser import parser
 
-from kiosk import qr
-from queue_app import tickets
+from kiosk import qr, touch_screen
+from queue_app import branches, kiosks, tickets
 from queue_app.db import db
-from queue_app.extensions import current_settings
+from queue_app.extensions import current_clock, current_settings
 
-bp = Blueprint("kiosk", __name__, template_folder="templates")
+bp = Blueprint(
+    "kiosk",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    # Not under /kiosk/: a branch may be called anything, "static" included.
+    static_url_path="/kiosk-static",
+)
 
+# Routes here that take and give JSON: their errors come as JSON too (see create_app).
+JSON_ENDPOINTS = frozenset({"kiosk.enrol"})
 # A ticket's URL never changes, so its QR never does: let browsers and printers keep it.
 QR_MAX_AGE = 24 * 3600
+
+
+class EnrolBody(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+def _script_urls(branch_code: str) -> dict[str, Any]:
+    """Where the touch screen's script sends its requests; ``__ticket__`` stands for a token."""
+    slot = touch_screen.TOKEN_SLOT
+    page = url_for("kiosk.touch_screen_page", branch_code=branch_code)
+    return {
+        "branch_api": url_for("branches.get_branch", branch_code=branch_code),
+        "tickets": url_for("branches.take_ticket", branch_code=branch_code),
+        "check_in": url_for("tickets.check_in", token=slot),
+        "enrol": url_for("kiosk.enrol", branch_code=branch_code),
+        "qr": url_for("kiosk.qr_png", token=slot),
+        # The printable 80 mm ticket (kiosk/print_views.py).
+        "print": f"{page}/tickets/{slot}/print",
+        # Back to the start in the kiosk's own language, whatever a citizen switched to.
+        "home": url_for(
+            "kiosk.touch_screen_page", branch_code=branch_code, lang=touch_screen.DEFAULT_LOCALE
+        ),
+    }
+
+
+@bp.get("/kiosk/<branch_code>")
+def touch_screen_page(branch_code: str) -> Response:
+    now = current_clock().now()
+    view = branches.branch_view(db.session, branch_code, now)
+    html = render_template("kiosk.html", **touch_screen.page(view, now, _script_urls(branch_code)))
+    response = Response(html, mimetype="text/html")
+    # The states and waits in it are of this minute; the script keeps them fresh from there.
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.post("/kiosk/<branch_code>/enrol")
+def enrol(branch_code: str) -> tuple[dict[str, str], int, dict[str, str]]:
+    """Exchange a one-time enrolment code for the screen's kiosk token (JSON in, JSON out)."""
+    body = parser.parse(EnrolBody, request, location="json")
+    enrolled = kiosks.enrol(db.session, current_clock(), branch_code, body["code"])
+    answer = {
+        "token": enrolled.token,
+        "role": "kiosk",
+        "branch": enrolled.branch.code,
+        "label": enrolled.label,
+    }
+    return answer, 201, {"Cache-Control": "no-store"}
 
 
 def _qr_response(token: str, body_of: object, mimetype: str) -> Response:

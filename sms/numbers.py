@@ -28,3 +28,14 @@ def to_e164(raw: str, country: str) -> str:
     if phonenumbers.number_type(parsed) not in _TEXTABLE:
         raise InvalidNumber(f"{raw!r} is not a mobile number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mobile_example(country: str) -> str | None:
+    """A made-up mobile number of ``country`` written as people there write it (``0100 123
+    4567`` in Egypt), to show what to type; None for a country without one."""
+    example = phonenumbers.example_number_for_type(
+        country.upper(), phonenumbers.PhoneNumberType.MOBILE
+    )
+    if example is None:
+        return None
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)

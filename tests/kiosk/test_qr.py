@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import io
-import re
 import xml.etree.ElementTree as ET
 
 import pytest
-import zxingcpp
-from PIL import Image, ImageDraw
+from PIL import Image
 
-SVG = "{http://www.w3.org/2000/svg}"
-# qrcode's SvgPathImage draws each dark module as a unit square: "M4,4H5V5H4z".
-SQUARE = re.compile(r"M([\d.]+),([\d.]+)H([\d.]+)V([\d.]+)H[\d.]+z")
-
-
-def _decode(image: Image.Image) -> list[str]:
-    return [result.text for result in zxingcpp.read_barcodes(image)]
-
-
-def _raster(svg: bytes, scale: int = 8) -> Image.Image:
-    """Draw the SVG's squares on white, scaled up: enough of a renderer to check the code
-    without adding cairosvg to the dependencies."""
-    root = ET.fromstring(svg)
-    _, _, width, height = (float(v) for v in root.attrib["viewBox"].split())
-    image = Image.new("L", (int(width * scale), int(height * scale)), 255)
-    draw = ImageDraw.Draw(image)
-    for path in root.iter(f"{SVG}path"):
-        squares = SQUARE.findall(path.attrib["d"])
-        if not squares:
-            pytest.skip("the SVG's paths are not unit squares; nothing here can draw them")
-        for x0, y0, x1, y1 in squares:
-            box = (
-                float(x0) * scale,
-                float(y0) * scale,
-                float(x1) * scale - 1,
-                float(y1) * scale - 1,
-            )
-            draw.rectangle(box, fill=0)
-    return image
+from tests.helpers.qr_reading import SVG, decode, raster
 
 
 @pytest.fixture
@@ -66,7 +36,7 @@ def test_png_decodes_to_exactly_the_ticket_page(client, ticket):
     assert response.status_code == 200
     assert response.mimetype == "image/png"
     assert ticket["status_url"] == f"http://queue.test/t/{ticket['token']}"
-    assert _decode(Image.open(io.BytesIO(response.data))) == [ticket["status_url"]]
+    assert decode(Image.open(io.BytesIO(response.data))) == [ticket["status_url"]]
 
 
 def test_qr_url_in_the_ticket_json_is_the_png(client, ticket):
@@ -82,7 +52,7 @@ def test_svg_is_valid_and_draws_the_same_code(client, ticket):
     paths = list(root.iter(f"{SVG}path"))
     assert paths
     assert all(path.attrib.get("d") for path in paths)
-    assert _decode(_raster(response.data)) == [ticket["status_url"]]
+    assert decode(raster(response.data)) == [ticket["status_url"]]
 
 
 @pytest.mark.parametrize("image", ["qr.png", "qr.svg"])
