@@ -9,7 +9,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
@@ -90,6 +90,16 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def read_outside_transaction(session: Session | scoped_session[Session]) -> None:
+    """Let the session's next statements run in autocommit: for a request that only reads, and
+    whose statements need not see one snapshot. On PostgreSQL that saves the BEGIN and ROLLBACK
+    round trips, a third of a ticket lookup. A session already in a transaction keeps it."""
+    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's db.session
+        session = session()
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def commit(session: Session) -> None:

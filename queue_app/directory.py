@@ -205,10 +205,34 @@ def current(session: Session) -> Directory:
     return directory
 
 
+# The committed revision, as a column that a caller can add to a query it runs anyway: one round
+# trip less per request on PostgreSQL (see tickets.lookup and of_revision).
+REVISION = (
+    select(DirectoryRevision.revision)
+    .where(DirectoryRevision.id == REVISION_ROW)
+    .scalar_subquery()
+    .label("directory_revision")
+)
+
+
+def of_revision(session: Session, revision: str | None) -> Directory:
+    """The directory at ``revision``, read by the caller in this transaction (``REVISION``)."""
+    known = session.info.get(SESSION_KEY)
+    if known is not None and known.revision == revision:
+        return known
+    directory = _for_revision(session, revision)
+    session.info[SESSION_KEY] = directory
+    return directory
+
+
 def _current(session: Session) -> Directory:
     revision = session.scalar(
         select(DirectoryRevision.revision).where(DirectoryRevision.id == REVISION_ROW)
     )
+    return _for_revision(session, revision)
+
+
+def _for_revision(session: Session, revision: str | None) -> Directory:
     key = session.get_bind().url.render_as_string(hide_password=False)
     cached = _cache.get(key)
     if cached is not None and revision is not None and cached.revision == revision:

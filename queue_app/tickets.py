@@ -8,14 +8,14 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import directory, numbering, service_state, waiting_line
 from queue_app.access import Principal
 from queue_app.clock import Clock
-from queue_app.db import commit
+from queue_app.db import commit, read_outside_transaction
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.errors import (
     IdempotencyKeyReused,
@@ -261,9 +261,33 @@ def view_ticket(session: Session, clock: Clock, ticket: Ticket) -> TicketView:
     )
 
 
+# A ticket with its history and the directory's revision: the lookup's first round trip.
+_LOOKUP = (
+    select(Ticket, directory.REVISION)
+    .where(Ticket.token == bindparam("token"))
+    .options(joinedload(Ticket.events))
+)
+
+
 def lookup(session: Session, clock: Clock, token: str) -> TicketView:
-    """Raises NotFound."""
-    return view_ticket(session, clock, find_ticket(session, token))
+    """A ticket as its citizen sees it, for the ticket page that every phone in the hall polls.
+
+    Two round trips and no transaction: the ticket with its history and the directory's
+    revision, then the people ahead. Each statement sees the latest commit; if a counter calls
+    someone in between, the next poll shows it. Raises NotFound.
+    """
+    read_outside_transaction(session)
+    row = session.execute(_LOOKUP, {"token": token}).unique().one_or_none()
+    if row is None:
+        raise NotFound("no such ticket")
+    ticket, revision = row
+    service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
+    status = service_state.status_of(service, clock.now())
+    view = _view(session, ticket, service.branch, service, status)
+    # Ends the session's autocommit "transaction" (no round trip), so that whatever the same
+    # session does next gets a transaction of its own.
+    session.commit()
+    return view
 
 
 def cancel(session: Session, clock: Clock, token: str) -> TicketView:

@@ -97,3 +97,23 @@ def test_read_once_per_transaction(make_branch):
     db.session.commit()
     # ...and the next transaction sees the change.
     assert not directory.current(db.session).branch("cairo-civil").counter("1").is_open
+
+
+def test_lookup_reads_the_revision_with_the_ticket(client, make_branch, make_token):
+    """The ticket lookup checks the directory inside its own query (no transaction of its own):
+    a counter closed by another process shows in the next lookup's estimate."""
+    make_branch(counters=2)
+    ticket = client.post(
+        "/api/v1/branches/cairo-civil/tickets",
+        json={"service": "id-card"},
+        headers=make_token("kiosk"),
+    ).json
+    lookup = f"/api/v1/tickets/{ticket['token']}"
+    assert client.get(lookup).json["eta_minutes"] == 0
+    with _fresh_session() as other:
+        for counter in other.scalars(select(Counter)):
+            counter.is_open = False
+        other.commit()
+    assert client.get(lookup).json["eta_minutes"] is None  # no counter open: no honest estimate
+    # The lookup left no transaction open behind it.
+    assert not db.session().in_transaction()
