@@ -192,5 +192,9 @@ def demo(host: str, port: int, real_time: bool) -> None:
             if offset:
                 clock = ShiftedClock(offset)
         tokens = demo_mode.fresh_tokens(database.session, clock)
-    click.echo(demo_mode.banner(settings, host, port, tokens, clock))
+        # The touch screen enrols itself with a code typed on it, as a real kiosk does.
+        kiosk_code = kiosks.create_code(
+            database.session, clock, demo_mode.DEMO_BRANCH, label="demo kiosk"
+        ).grouped
+    click.echo(demo_mode.banner(settings, host, port, tokens, clock, kiosk_code=kiosk_code))
     run(settings, host=host, port=port, workers=1, threads=settings.web_threads, clock=clock)

@@ -49,7 +49,16 @@ def fresh_tokens(session: Session, clock: Clock) -> dict[str, str]:
     return tokens
 
 
-def banner(settings: Settings, host: str, port: int, tokens: dict[str, str], clock: Clock) -> str:
+def banner(
+    settings: Settings,
+    host: str,
+    port: int,
+    tokens: dict[str, str],
+    clock: Clock,
+    *,
+    kiosk_code: str | None = None,
+) -> str:
+    """What the demo prints at start: where to go, and the tokens and kiosk code to get in."""
     base = f"http://{host}:{port}"
     lines = [
         "",
@@ -64,6 +73,8 @@ def banner(settings: Settings, host: str, port: int, tokens: dict[str, str], clo
     lines += [
         "",
         f"  branches      {base}/api/v1/branches",
+        f"  kiosk         {base}/kiosk/{DEMO_BRANCH}"
+        + (f"   (enrolment code: {kiosk_code})" if kiosk_code else ""),
         f"  display board {base}/display/{DEMO_BRANCH}",
         f"  counter 1     {base}/counter/{DEMO_BRANCH}/1",
         f"  API document  {base}/api/v1/openapi.json",

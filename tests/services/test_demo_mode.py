@@ -43,7 +43,15 @@ def test_fresh_tokens_revoke_the_previous_demo_tokens(make_branch, clock):
 def test_banner_names_the_urls_and_tokens(tmp_path):
     settings = Settings(database_url="sqlite://", secret_key="x", instance_path=tmp_path)
     tokens = {"kiosk": "k-token", "staff": "s", "manager": "m", "admin": "a"}
-    text = demo_mode.banner(settings, "127.0.0.1", 8123, tokens, ShiftedClock(timedelta(hours=3)))
+    text = demo_mode.banner(
+        settings,
+        "127.0.0.1",
+        8123,
+        tokens,
+        ShiftedClock(timedelta(hours=3)),
+        kiosk_code="1234 5678",
+    )
     assert "http://127.0.0.1:8123/display/cairo-civil" in text
+    assert "http://127.0.0.1:8123/kiosk/cairo-civil   (enrolment code: 1234 5678)" in text
     assert "Bearer k-token" in text
     assert "moved into office hours" in text
