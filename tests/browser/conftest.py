@@ -1,0 +1,254 @@
+"""Fixtures of the browser tests: a served app on its own database, and a real Chromium.
+
+Without Chromium the tests are skipped, with the reason, on a developer's machine; under CI
+(``CI=true``) they fail instead, since ``scripts/test`` installs Chromium there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from sqlalchemy import select
+
+from queue_app import access, config_file, create_app, directory
+from queue_app.clock import FixedClock
+from queue_app.db import Base, db
+from queue_app.models import Backend, BackendState, DirectoryRevision, Ticket
+from queue_app.settings import Settings
+from tests.browser import harness
+
+BRANCH = "nasr-city"
+BACKENDS = {
+    "civil-registry": {"ar": "منظومة الأحوال المدنية", "en": "Civil registry system"},
+    "traffic-licensing": {"ar": "منظومة تراخيص المرور", "en": "Traffic licensing system"},
+}
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def _chromium_installed() -> None:
+    why = harness.chromium_missing()
+    if why is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the browser tests, but {why}", pytrace=False)
+    pytest.skip(why)
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+
+class Browser:
+    """One Chromium, with the few things every test does with it."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        # Console errors a test expects (substrings): a refused connection, a 4xx answer.
+        self.expected_console: list[str] = []
+
+    def get(self, url: str) -> None:
+        self.driver.get(url)
+
+    def find(self, css: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def visible(self, test_id: str) -> WebElement:
+        """The one shown element with this data-test (several screens have a "restart")."""
+
+        def shown() -> WebElement | None:
+            for element in self.driver.find_elements(By.CSS_SELECTOR, f'[data-test="{test_id}"]'):
+                if element.is_displayed():
+                    return element
+            return None
+
+        return harness.wait_for(shown, message=f"a visible [data-test={test_id}]")
+
+    def tap(self, test_id: str) -> None:
+        """A real click (a trusted pointer event at the element's centre), not element.click()
+        in script."""
+        self.visible(test_id).click()
+
+    def screen(self) -> str:
+        return self.driver.execute_script("return document.body.dataset.currentScreen || ''")
+
+    def wait_screen(self, name: str, timeout: float = harness.WAIT_S) -> None:
+        harness.wait_for(
+            lambda: self.screen() == name,
+            timeout=timeout,
+            message=f"the {name!r} screen (on {self.screen()!r}: {self.text()[:300]!r})",
+        )
+
+    def text(self) -> str:
+        """What a person sees on the page."""
+        return self.driver.execute_script("return document.body.innerText")
+
+    def console_errors(self) -> list[str]:
+        entries = self.driver.get_log("browser")
+        return [
+            entry["message"]
+            for entry in entries
+            if entry["level"] == "SEVERE"
+            and "/favicon.ico" not in entry["message"]
+            and not any(expected in entry["message"] for expected in self.expected_console)
+        ]
+
+
+@pytest.fixture
+def browser(_chromium_installed: None) -> Iterator[Browser]:
+    """A fresh Chromium (and profile) per test: no token, cookie or cache carries over."""
+    driver = harness.chromium(width=1080, height=1920)
+    try:
+        driver.set_page_load_timeout(harness.WAIT_S * 3)
+        driver.set_script_timeout(harness.WAIT_S)
+        browser = Browser(driver)
+        yield browser
+        errors = browser.console_errors()
+        assert errors == [], f"errors in the browser's console: {errors}"
+    finally:
+        driver.quit()
+
+
+# --- the served app ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """SQLite unless a test is parametrized (indirectly) with tests.conftest.DATABASES."""
+    return getattr(request, "param", "sqlite")
+
+
+def _empty_tables() -> None:
+    for table in reversed(Base.metadata.sorted_tables):
+        if table is not DirectoryRevision.__table__:
+            db.session.execute(table.delete())
+    directory.mark_changed(db.session)
+    db.session.commit()
+
+
+@dataclass
+class Office:
+    """The app served on loopback, with the branch of the tests loaded; its clock stands still."""
+
+    app: Flask
+    server: harness.LiveServer
+    clock: FixedClock
+    database_url: str
+    branch: str = BRANCH
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def kiosk_url(self) -> str:
+        return f"{self.base_url}/kiosk/{self.branch}"
+
+    def tickets(self) -> list[Ticket]:
+        with self.app.app_context():
+            found = list(db.session.scalars(select(Ticket).order_by(Ticket.id)))
+            db.session.expunge_all()
+            return found
+
+    def kiosk_token(self) -> str:
+        with self.app.app_context():
+            return access.create_token(db.session, self.clock, "kiosk", self.branch)
+
+    def enrolment_code(self) -> str:
+        """The code `queue-app kiosk enrol` prints: the real command, on the same database."""
+        result = subprocess.run(
+            [sys.executable, "-m", "queue_app", "kiosk", "enrol", "--branch", self.branch],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **self.environment},
+            cwd=REPO,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def set_backend(self, code: str, state: BackendState) -> None:
+        """As a manager's outage declaration will: an ORM write, so every process's directory
+        sees it at its next transaction."""
+        with self.app.app_context():
+            backend = db.session.scalars(select(Backend).where(Backend.code == code)).one()
+            backend.state = state
+            backend.state_since = self.clock.now()
+            db.session.commit()
+
+    def why(self) -> str:
+        return "server log:\n" + "\n".join(self.server.log[-40:])
+
+
+@pytest.fixture
+def office(db_kind: str, migrated: Callable[[str], str], tmp_path: Path) -> Iterator[Office]:
+    url = migrated(db_kind)
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = FixedClock(now)
+    zone = harness.zone_far_from_midnight(now)
+    server = harness.LiveServer()
+    settings = Settings(
+        database_url=url,
+        secret_key="browser-test",
+        public_url=server.base_url,
+        instance_path=tmp_path / "instance",
+    )
+    app = create_app(settings, clock=clock)
+    config = tmp_path / "offices.yaml"
+    config.write_text(
+        yaml.safe_dump(harness.branch_config(BRANCH, zone, BACKENDS), allow_unicode=True),
+        encoding="utf-8",
+    )
+    with app.app_context():
+        _empty_tables()
+        config_file.load_file(db.session, config)
+        db.session.remove()
+    server.serve(app)
+    environment = {
+        "QUEUE_DATABASE_URL": url,
+        "QUEUE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "QUEUE_PUBLIC_URL": server.base_url,
+    }
+    try:
+        yield Office(app, server, clock, url, environment=environment)
+    finally:
+        server.stop()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def open_kiosk(office: Office, browser: Browser) -> Callable[..., None]:
+    """Open the kiosk page as an enrolled kiosk: its token set in the page's localStorage."""
+
+    def open_(lang: str | None = None) -> None:
+        browser.get(f"{office.base_url}/healthz")  # the origin, to write its localStorage
+        token = office.kiosk_token()
+        browser.driver.execute_script(
+            "localStorage.setItem('queue.kiosk-token', arguments[0]);"
+            "localStorage.setItem('queue.kiosk-branch', arguments[1]);",
+            token,
+            office.branch,
+        )
+        browser.get(office.kiosk_url + (f"?lang={lang}" if lang else ""))
+        browser.wait_screen("services")
+
+    return open_
+
+
+def page_data(browser: Browser) -> dict[str, Any]:
+    return json.loads(browser.find("#page-data").get_attribute("textContent") or "{}")
