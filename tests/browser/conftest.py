@@ -6,7 +6,6 @@ Without Chromium the tests are skipped, with the reason, on a developer's machin
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -14,13 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from flask import Flask
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webelement import WebElement
 from sqlalchemy import select
 
 from queue_app import access, config_file, create_app, directory
@@ -29,6 +25,7 @@ from queue_app.db import Base, db
 from queue_app.models import Backend, BackendState, DirectoryRevision, Ticket
 from queue_app.settings import Settings
 from tests.browser import harness
+from tests.browser.harness import Browser
 
 BRANCH = "nasr-city"
 BACKENDS = {
@@ -51,69 +48,14 @@ def _chromium_installed() -> None:
 # --- the browser ----------------------------------------------------------------------------
 
 
-class Browser:
-    """One Chromium, with the few things every test does with it."""
-
-    def __init__(self, driver: Any) -> None:
-        self.driver = driver
-        # Console errors a test expects (substrings): a refused connection, a 4xx answer.
-        self.expected_console: list[str] = []
-
-    def get(self, url: str) -> None:
-        self.driver.get(url)
-
-    def find(self, css: str) -> WebElement:
-        return self.driver.find_element(By.CSS_SELECTOR, css)
-
-    def visible(self, test_id: str) -> WebElement:
-        """The one shown element with this data-test (several screens have a "restart")."""
-
-        def shown() -> WebElement | None:
-            for element in self.driver.find_elements(By.CSS_SELECTOR, f'[data-test="{test_id}"]'):
-                if element.is_displayed():
-                    return element
-            return None
-
-        return harness.wait_for(shown, message=f"a visible [data-test={test_id}]")
-
-    def tap(self, test_id: str) -> None:
-        """A real click (a trusted pointer event at the element's centre), not element.click()
-        in script."""
-        self.visible(test_id).click()
-
-    def screen(self) -> str:
-        return self.driver.execute_script("return document.body.dataset.currentScreen || ''")
-
-    def wait_screen(self, name: str, timeout: float = harness.WAIT_S) -> None:
-        harness.wait_for(
-            lambda: self.screen() == name,
-            timeout=timeout,
-            message=f"the {name!r} screen (on {self.screen()!r}: {self.text()[:300]!r})",
-        )
-
-    def text(self) -> str:
-        """What a person sees on the page."""
-        return self.driver.execute_script("return document.body.innerText")
-
-    def console_errors(self) -> list[str]:
-        entries = self.driver.get_log("browser")
-        return [
-            entry["message"]
-            for entry in entries
-            if entry["level"] == "SEVERE"
-            and "/favicon.ico" not in entry["message"]
-            and not any(expected in entry["message"] for expected in self.expected_console)
-        ]
-
-
 @pytest.fixture
-def browser(_chromium_installed: None) -> Iterator[Browser]:
+def browser(_chromium_installed: None) -> Iterator[harness.Browser]:
     """A fresh Chromium (and profile) per test: no token, cookie or cache carries over."""
     driver = harness.chromium(width=1080, height=1920)
     try:
         driver.set_page_load_timeout(harness.WAIT_S * 3)
         driver.set_script_timeout(harness.WAIT_S)
-        browser = Browser(driver)
+        browser = harness.Browser(driver)
         yield browser
         errors = browser.console_errors()
         assert errors == [], f"errors in the browser's console: {errors}"
@@ -248,7 +190,3 @@ def open_kiosk(office: Office, browser: Browser) -> Callable[..., None]:
         browser.wait_screen("services")
 
     return open_
-
-
-def page_data(browser: Browser) -> dict[str, Any]:
-    return json.loads(browser.find("#page-data").get_attribute("textContent") or "{}")

@@ -13,6 +13,7 @@ downloads, a browser or a driver of its own.
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import threading
@@ -26,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from PIL import Image
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -259,6 +262,91 @@ def wait_for(what: Callable[[], Any], *, timeout: float = WAIT_S, message: str =
                 + (f": {last_error!r}" if last_error else "")
             )
         time.sleep(0.05)
+
+
+class Browser:
+    """One Chromium, with the few things every test does with it."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        # Console errors a test expects (substrings): a refused connection, a 4xx answer.
+        self.expected_console: list[str] = []
+
+    def get(self, url: str) -> None:
+        self.driver.get(url)
+
+    def find(self, css: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def visible(self, test_id: str) -> WebElement:
+        """The one shown element with this data-test (several screens have a "restart")."""
+
+        def shown() -> WebElement | None:
+            for element in self.driver.find_elements(By.CSS_SELECTOR, f'[data-test="{test_id}"]'):
+                if element.is_displayed():
+                    return element
+            return None
+
+        return wait_for(shown, message=f"a visible [data-test={test_id}]")
+
+    def tap(self, test_id: str) -> None:
+        """A real click (a trusted pointer event at the element's centre), not element.click()
+        in script."""
+        self.visible(test_id).click()
+
+    def screen(self) -> str:
+        return self.driver.execute_script("return document.body.dataset.currentScreen || ''")
+
+    def wait_screen(self, name: str, timeout: float = WAIT_S) -> None:
+        wait_for(
+            lambda: self.screen() == name,
+            timeout=timeout,
+            message=f"the {name!r} screen (on {self.screen()!r}: {self.text()[:300]!r})",
+        )
+
+    def text(self) -> str:
+        """What a person sees on the page."""
+        return self.driver.execute_script("return document.body.innerText")
+
+    def direction(self) -> tuple[str, str, str]:
+        """(lang, dir, the direction the browser lays the page out in)."""
+        return tuple(
+            self.driver.execute_script(
+                "const html = document.documentElement;"
+                "return [html.lang, html.dir, getComputedStyle(document.body).direction];"
+            )
+        )
+
+    def qr_code(self) -> str:
+        """The ticket screen's QR code, as a phone's camera reads it off the screen: from a
+        screenshot, by an independent decoder (zxing-cpp)."""
+        from tests.helpers.qr_reading import decode
+
+        wait_for(
+            lambda: self.driver.execute_script(
+                "const img = document.getElementById('ticket-qr');"
+                "return img.complete && img.naturalWidth > 0"
+                " && img.getBoundingClientRect().width > 0"
+            ),
+            message="the QR image to load",
+        )
+        found = decode(screenshot(self.driver))
+        assert len(found) == 1, f"one QR code on the screen, found {found}"
+        return found[0]
+
+    def page_data(self) -> dict[str, Any]:
+        """What the server handed the page's script: its words, in the page's language."""
+        return json.loads(self.find("#page-data").get_attribute("textContent") or "{}")
+
+    def console_errors(self) -> list[str]:
+        entries = self.driver.get_log("browser")
+        return [
+            entry["message"]
+            for entry in entries
+            if entry["level"] == "SEVERE"
+            and "/favicon.ico" not in entry["message"]
+            and not any(expected in entry["message"] for expected in self.expected_console)
+        ]
 
 
 def branch_config(branch: str, zone: str, backends: dict[str, dict[str, str]]) -> dict[str, Any]:

@@ -7,23 +7,14 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
 from tests.browser import harness
-from tests.browser.conftest import Browser, Office, page_data
+from tests.browser.conftest import Office
+from tests.browser.harness import Browser
 from tests.conftest import DATABASES
 from tests.helpers.qr_reading import decode
 
 pytestmark = pytest.mark.slow
 
 ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
-
-
-def page_direction(browser: Browser) -> tuple[str, str, str]:
-    """(lang, dir, the direction the browser lays the page out in)."""
-    return tuple(
-        browser.driver.execute_script(
-            "const html = document.documentElement;"
-            "return [html.lang, html.dir, getComputedStyle(document.body).direction];"
-        )
-    )
 
 
 def type_on_keypad(browser: Browser, digits: str) -> None:
@@ -40,20 +31,6 @@ def take_ticket(browser: Browser, service: str = "id-card", priority: bool = Fal
     browser.tap("priority-yes" if priority else "priority-no")
 
 
-def qr_on_screen(browser: Browser) -> str:
-    """The ticket screen's QR code, as a phone's camera would read it off the screen."""
-    harness.wait_for(
-        lambda: browser.driver.execute_script(
-            "const img = document.getElementById('ticket-qr');"
-            "return img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0"
-        ),
-        message="the QR image to load",
-    )
-    found = decode(harness.screenshot(browser.driver))
-    assert len(found) == 1, f"one QR code on the screen, found {found}"
-    return found[0]
-
-
 def check_ticket_page(browser: Browser, url: str, number: str) -> None:
     """Open what the QR code says, as the citizen's phone does: the same ticket."""
     browser.get(url)
@@ -66,11 +43,11 @@ def test_arabic_kiosk_enrols_and_hands_out_a_ticket(browser: Browser, office: Of
     # command line printed, typed on its form.
     browser.get(office.kiosk_url)
     browser.wait_screen("enrol")
-    assert page_direction(browser) == ("ar", "rtl", "rtl")
+    assert browser.direction() == ("ar", "rtl", "rtl")
     code = office.enrolment_code()
     browser.visible("enrol-code").send_keys(code)
     browser.tap("enrol-submit")
-    enrolled = page_data(browser)["enrolment"]
+    enrolled = browser.page_data()["enrolment"]
     said = harness.wait_for(
         lambda: browser.visible("enrol-message").text,
         message=f"the answer to the code: {browser.text()[:400]!r}",
@@ -81,7 +58,7 @@ def test_arabic_kiosk_enrols_and_hands_out_a_ticket(browser: Browser, office: Of
     browser.wait_screen("services", timeout=5)  # back to the start by itself
 
     # Arabic, right to left, before the citizen touches anything.
-    assert page_direction(browser) == ("ar", "rtl", "rtl")
+    assert browser.direction() == ("ar", "rtl", "rtl")
     shown = browser.text()
     assert "اختر الخدمة" in shown  # "Choose a service"
     assert "بطاقة الرقم القومي" in shown
@@ -111,18 +88,18 @@ def test_arabic_kiosk_enrols_and_hands_out_a_ticket(browser: Browser, office: Of
     assert "تذكرتك" in shown  # "Your ticket"
     assert "أنت التالي" in shown  # "You are next"
 
-    url = qr_on_screen(browser)
+    url = browser.qr_code()
     assert url == f"{office.base_url}/t/{ticket.token}"
     check_ticket_page(browser, url, number)
-    assert page_direction(browser) == ("ar", "rtl", "rtl")
+    assert browser.direction() == ("ar", "rtl", "rtl")
 
 
 def test_english_on_a_switch(browser: Browser, office: Office, open_kiosk) -> None:
     open_kiosk()
     browser.tap("lang-switch")
-    harness.wait_for(lambda: page_direction(browser)[0] == "en", message="the English page")
+    harness.wait_for(lambda: browser.direction()[0] == "en", message="the English page")
     browser.wait_screen("services")
-    assert page_direction(browser) == ("en", "ltr", "ltr")
+    assert browser.direction() == ("en", "ltr", "ltr")
     assert "Choose a service" in browser.text()
     assert "National ID card" in browser.visible("service-id-card").text
 
@@ -136,14 +113,14 @@ def test_english_on_a_switch(browser: Browser, office: Office, open_kiosk) -> No
     assert ticket.phone is None
     assert "Your ticket" in browser.text()
 
-    url = qr_on_screen(browser)
+    url = browser.qr_code()
     assert url == f"{office.base_url}/t/{ticket.token}"
 
     # Finish: the next citizen finds the kiosk in Arabic again.
     browser.tap("ticket-done")
-    harness.wait_for(lambda: page_direction(browser)[0] == "ar", message="Arabic after Finish")
+    harness.wait_for(lambda: browser.direction()[0] == "ar", message="Arabic after Finish")
     browser.wait_screen("services")
-    assert page_direction(browser) == ("ar", "rtl", "rtl")
+    assert browser.direction() == ("ar", "rtl", "rtl")
     assert "A-001" not in browser.text()
 
     check_ticket_page(browser, url, number)
@@ -153,7 +130,7 @@ def test_wrong_phone_number_gives_a_clear_message_and_no_ticket(
     browser: Browser, office: Office, open_kiosk
 ) -> None:
     open_kiosk()
-    words = page_data(browser)["strings"]
+    words = browser.page_data()["strings"]
     browser.tap("service-id-card")
     browser.wait_screen("phone")
 
@@ -201,3 +178,32 @@ def test_double_tap_on_get_ticket_makes_one_ticket(
     tickets = office.tickets()
     assert [t.number for t in tickets] == ["A-001"], office.why()
     assert browser.visible("ticket-number").text == "A-001"
+
+
+def test_print_button_and_printable_ticket(browser: Browser, office: Office, open_kiosk) -> None:
+    open_kiosk()
+    words = browser.page_data()["strings"]
+    take_ticket(browser)
+    browser.wait_screen("ticket")
+    [ticket] = office.tickets()
+
+    # The kiosk checks the printable page, loads it in a hidden frame and prints it from there
+    # (headless Chromium has no printer: the call returns and nothing comes out).
+    browser.tap("print")
+    harness.wait_for(
+        lambda: browser.visible("print-message").text == words["printing"],
+        message="the printing message",
+    )
+    frame = harness.wait_for(lambda: browser.find("#print-frame"), message="the print frame")
+    assert frame.get_attribute("src").endswith(f"/tickets/{ticket.token}/print")
+    assert not browser.visible("print").is_enabled()  # no second slip by a second tap
+
+    # The page itself: Arabic first, the number, and a QR code that reads back to the ticket.
+    browser.get(f"{office.kiosk_url}/tickets/{ticket.token}/print")
+    assert browser.direction() == ("ar", "rtl", "rtl")
+    shown = browser.text()
+    assert ticket.number in shown
+    assert "بطاقة الرقم القومي" in shown
+    assert "National ID card" in shown
+    found = decode(harness.screenshot(browser.driver))
+    assert found == [f"{office.base_url}/t/{ticket.token}"]

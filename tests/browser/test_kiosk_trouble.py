@@ -11,8 +11,8 @@ import pytest
 
 from queue_app.models import BackendState
 from tests.browser import harness
-from tests.browser.conftest import Browser, Office, page_data
-from tests.browser.test_kiosk_flow import qr_on_screen
+from tests.browser.conftest import Office
+from tests.browser.harness import Browser
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_paused_service_says_so_and_gives_no_ticket(
 ) -> None:
     office.set_backend("traffic-licensing", BackendState.DOWN)
     open_kiosk()
-    words = page_data(browser)["strings"]
+    words = browser.page_data()["strings"]
 
     tile = browser.visible("service-licence")
     assert tile.get_attribute("disabled") is not None
@@ -87,7 +87,7 @@ def test_server_briefly_unreachable_then_one_ticket(
     browser: Browser, office: Office, open_kiosk: Any
 ) -> None:
     open_kiosk()
-    words = page_data(browser)["strings"]
+    words = browser.page_data()["strings"]
     browser.expected_console.extend(NETWORK_ERRORS)
     up_to_get_ticket(browser)
 
@@ -106,7 +106,7 @@ def test_server_briefly_unreachable_then_one_ticket(
     browser.wait_screen("ticket", timeout=15)
     [ticket] = office.tickets()
     assert browser.visible("ticket-number").text == ticket.number == "A-001"
-    assert qr_on_screen(browser) == f"{office.base_url}/t/{ticket.token}"
+    assert browser.qr_code() == f"{office.base_url}/t/{ticket.token}"
     assert len(ticket_posts(office)) == 1, office.why()  # refused ones never reached it
 
 
@@ -114,7 +114,7 @@ def test_server_down_too_long_then_try_again(
     browser: Browser, office: Office, open_kiosk: Any
 ) -> None:
     open_kiosk()
-    words = page_data(browser)["strings"]
+    words = browser.page_data()["strings"]
     browser.expected_console.extend(NETWORK_ERRORS)
     up_to_get_ticket(browser)
 
@@ -157,4 +157,4 @@ def test_answer_lost_on_the_way_back_makes_one_ticket(
     # The retry carried the same Idempotency-Key: the first ticket, not a second one.
     [ticket] = office.tickets()
     assert browser.visible("ticket-number").text == ticket.number == "A-001"
-    assert qr_on_screen(browser) == f"{office.base_url}/t/{ticket.token}"
+    assert browser.qr_code() == f"{office.base_url}/t/{ticket.token}"
