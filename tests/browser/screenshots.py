@@ -1,0 +1,175 @@
+"""The README's pictures of the kiosk: its start screen, a ticket on it and the printable ticket,
+in Arabic and in English, taken by tapping through the real page in Chromium.
+
+    scripts/screenshots [--out docs/screenshots]
+
+The demo offices (``queue-app seed --demo``) on a fresh SQLite file, served on loopback with the
+clock on a working Tuesday morning in Cairo and a few citizens already waiting, so that the
+pictures look the same whenever they are taken. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PIL import Image
+
+from queue_app import access, config_file, create_app, migrate
+from queue_app.cli import DEMO_FILE
+from queue_app.clock import FixedClock
+from queue_app.db import db
+from queue_app.models import Ticket
+from queue_app.settings import Settings
+from tests.browser import harness
+
+BRANCH = "cairo-civil"
+# Tuesday 24 November 2026, 10:20 in Cairo: the office is open and busy.
+AT = datetime(2026, 11, 24, 8, 20, tzinfo=UTC)
+# What the QR codes in the pictures point at: a production address, not this loopback server.
+PUBLIC_URL = "https://queue.example.gov"
+# Citizens already in line when the pictures are taken, per service.
+ALREADY_WAITING = {"id-card": 7, "birth-cert": 3, "death-cert": 1}
+KIOSK = (1080, 1920)  # a portrait kiosk screen, in CSS pixels
+SLIP_WIDTH = 420  # the printable ticket's page: room for the 80 mm slip and its margin
+SLIP_SCALE = 2  # printed tickets are read close up: a sharper picture
+MAX_BYTES = 300_000
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _prepare(database_url: str, instance: Path, clock: FixedClock) -> tuple[object, str]:
+    migrate.upgrade(database_url)
+    settings = Settings(
+        database_url=database_url,
+        secret_key="screenshots",
+        public_url=PUBLIC_URL,
+        instance_path=instance,
+    )
+    app = create_app(settings, clock=clock)
+    with app.app_context():
+        config_file.load_file(db.session, DEMO_FILE)
+        token = access.create_token(db.session, clock, "kiosk", BRANCH, label="screenshots")
+        db.session.remove()
+    client = app.test_client()
+    for service, count in ALREADY_WAITING.items():
+        for _ in range(count):
+            answer = client.post(
+                f"/api/v1/branches/{BRANCH}/tickets",
+                json={"service": service},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert answer.status_code == 201, answer.json
+    return app, token
+
+
+def _fit(size: tuple[int, int], driver: object, scale: float = 1) -> None:
+    """The page's viewport exactly this size, whatever the window's decorations take."""
+    width, height = size
+    driver.execute_cdp_cmd(  # type: ignore[attr-defined]
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
+    )
+
+
+def _save(driver: object, path: Path) -> None:
+    image = Image.open(io.BytesIO(driver.get_screenshot_as_png()))  # type: ignore[attr-defined]
+    image = image.convert("RGB")
+    data = _png(image)
+    if len(data) > MAX_BYTES:
+        # Flat colours and text: a palette of 256 loses nothing a reader would see.
+        data = _png(image.quantize(256, dither=Image.Dither.NONE))
+    path.write_bytes(data)
+    print(f"{path}: {image.width}x{image.height}, {len(data) // 1024} KiB")
+    if len(data) > MAX_BYTES:
+        sys.exit(f"{path} is larger than {MAX_BYTES} bytes")
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _kiosk_pictures(
+    browser: harness.Browser, app: object, base_url: str, lang: str, out: Path
+) -> str:
+    """Start screen and ticket screen in ``lang``; returns the new ticket's token."""
+    _fit(KIOSK, browser.driver)
+    browser.get(f"{base_url}/kiosk/{BRANCH}?lang={lang}")
+    browser.wait_screen("services")
+    assert browser.direction()[0] == lang
+    _save(browser.driver, out / f"kiosk-start-{lang}.png")
+
+    browser.tap("service-id-card")
+    browser.wait_screen("phone")
+    browser.tap("phone-skip")
+    browser.wait_screen("priority")
+    browser.tap("priority-no")
+    browser.wait_screen("ticket")
+    browser.qr_code()  # waits for the QR image, and checks it reads
+    # The page asks for the branch again once the ticket is shown; let that settle.
+    harness.wait_for(
+        lambda: browser.driver.execute_script("return document.readyState") == "complete"
+    )
+    _save(browser.driver, out / f"kiosk-ticket-{lang}.png")
+    with app.app_context():  # type: ignore[attr-defined]
+        ticket = db.session.scalars(db.select(Ticket).order_by(Ticket.id.desc())).first()
+        assert ticket is not None
+        assert ticket.locale == lang
+        token = ticket.token
+        db.session.remove()
+    return token
+
+
+def _slip_picture(
+    browser: harness.Browser, base_url: str, token: str, lang: str, out: Path
+) -> None:
+    _fit((SLIP_WIDTH, 800), browser.driver, SLIP_SCALE)
+    browser.get(f"{base_url}/kiosk/{BRANCH}/tickets/{token}/print?lang={lang}")
+    height = browser.driver.execute_script(
+        "return Math.ceil(document.documentElement.getBoundingClientRect().height)"
+    )
+    _fit((SLIP_WIDTH, int(height)), browser.driver, SLIP_SCALE)
+    _save(browser.driver, out / f"kiosk-print-{lang}.png")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the PNG files")
+    args = parser.parse_args(argv)
+    why = harness.chromium_missing()
+    if why:
+        sys.exit(why)
+    args.out.mkdir(parents=True, exist_ok=True)
+    clock = FixedClock(AT)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'queue.sqlite3'}"
+        app, kiosk_token = _prepare(url, Path(folder) / "instance", clock)
+        server = harness.LiveServer()
+        server.serve(app)  # type: ignore[arg-type]
+        driver = harness.chromium(width=KIOSK[0], height=KIOSK[1])
+        try:
+            browser = harness.Browser(driver)
+            browser.get(f"{server.base_url}/healthz")
+            driver.execute_script(
+                "localStorage.setItem('queue.kiosk-token', arguments[0]);"
+                "localStorage.setItem('queue.kiosk-branch', arguments[1]);",
+                kiosk_token,
+                BRANCH,
+            )
+            for lang in ("ar", "en"):
+                token = _kiosk_pictures(browser, app, server.base_url, lang, args.out)
+                _slip_picture(browser, server.base_url, token, lang, args.out)
+        finally:
+            driver.quit()
+            server.stop()
+            with app.app_context():  # type: ignore[attr-defined]
+                db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
