@@ -1,0 +1,246 @@
+"""The text messages, in Arabic and English, each within its segment budget.
+
+Every function takes the ticket's locale (``"ar"`` or ``"en"``) first and returns the body to
+send. Times are aware datetimes shown in the branch's own time zone, with the weekday and the
+month spelled out so that nobody reads 6/12 as June. Arabic messages write dates, times and the
+reply digits with Arabic-Indic digits (٠١٢٣٤٥٦٧٨٩), as the boards and forms of Egyptian and
+Saudi offices do; ticket numbers and links stay as printed, in Latin letters and digits.
+
+Each message has a budget in segments (``BUDGETS``). Arabic costs 67 characters a segment, so
+a message that names a long system or branch and carries a 70-character link cannot always say
+everything in two: each template lists its wordings from the fullest to the tersest and sends
+the first one that fits. The tersest still holds what the citizen needs: the new time, the
+reply digits and the link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+from types import MappingProxyType
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+from sms.segments import segments
+
+LOCALES = ("ar", "en")
+
+# The most segments each message may take.
+BUDGETS = MappingProxyType(
+    {
+        "ticket_issued": 2,
+        "rescheduled_for_outage": 2,
+        "rescheduled_for_maintenance": 2,
+        "rescheduled_for_capacity": 2,
+        "another_slot": 2,
+        "appointment_confirmed": 2,
+        "reply_help": 1,
+        "cancelled": 1,
+        "opted_out": 1,
+        "opted_in": 1,
+    }
+)
+
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+# Babel's own patterns would write "6/12" or drop the weekday: spell both out.
+_WHEN_PATTERNS = {"ar": "EEEE d MMMM h:mm a", "en": "EEE d MMM, h:mm a"}
+
+
+def _check_locale(locale: str) -> None:
+    if locale not in LOCALES:
+        raise ValueError(f"no SMS templates for locale {locale!r}; there are {LOCALES}")
+
+
+def format_when(moment: datetime, timezone: str | tzinfo, locale: str) -> str:
+    """``الأحد ٦ ديسمبر ١٢:٣٠ م`` / ``Sun 6 Dec, 12:30 PM``: ``moment`` (aware) in the branch's
+    time zone (an IANA name such as ``Africa/Cairo``)."""
+    _check_locale(locale)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("an SMS time must be an aware datetime")
+    zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    text = format_datetime(moment, _WHEN_PATTERNS[locale], tzinfo=zone, locale=locale)
+    # Babel writes Western digits for every Arabic locale.
+    return text.translate(ARABIC_INDIC_DIGITS) if locale == "ar" else text
+
+
+def _first_that_fits(name: str, wordings: Iterable[str]) -> str:
+    budget = BUDGETS[name]
+    text = ""
+    for text in wordings:
+        if segments(text).segments <= budget:
+            return text
+    # Nothing fits (a link far longer than ours): the tersest still says what matters.
+    return text
+
+
+# --- a new time, with the choices to reply ------------------------------------------------
+
+_REPLY_CHOICES = {
+    "ar": ("رد ١ للتأكيد، ٢ لموعد آخر، ٠ للإلغاء", "١ تأكيد ٢ تغيير ٠ إلغاء"),
+    "en": (
+        "Reply 1 to confirm, 2 for another slot, 0 to cancel",
+        "Reply 1 OK, 2 other time, 0 cancel",
+    ),
+}
+
+
+def _new_time(
+    name: str,
+    locale: str,
+    start: datetime,
+    timezone: str | tzinfo,
+    link: str,
+    *,
+    reason: str | None = None,
+    terse: str | None = None,
+) -> str:
+    """The reason in full (naming the system or branch), then in one word, then none: the
+    choices, the time and the link are worth more than the name, which the ticket page shows
+    anyway. Lines, not sentences: a line break costs one character where ". " costs two, and a
+    link on a line of its own stays clear of the Arabic around it."""
+    when = format_when(start, timezone, locale)
+    choices = _REPLY_CHOICES[locale]
+    new_time, bare_time = ("موعدك الجديد", "موعدك") if locale == "ar" else ("New time", "new time")
+    wordings = []
+    if reason:
+        wordings += [f"{reason}.\n{new_time} {when}\n{c}\n{link}" for c in choices]
+    if terse:
+        wordings += [f"{terse}: {bare_time} {when}\n{c}\n{link}" for c in choices]
+    wordings += [f"{new_time} {when}\n{c}\n{link}" for c in choices]
+    return _first_that_fits(name, wordings)
+
+
+def rescheduled_for_outage(
+    locale: str, *, system: str, start: datetime, timezone: str | tzinfo, link: str
+) -> str:
+    """A back-end system is down: the ticket or appointment has a new time."""
+    _check_locale(locale)
+    if locale == "ar":
+        # "عطل في ..." reads right whatever the gender of the system's name (منظومة، نظام).
+        reason, terse = f"عطل في {system}", "عطل"
+    else:
+        reason, terse = f"{system} is down", "System down"
+    return _new_time(
+        "rescheduled_for_outage", locale, start, timezone, link, reason=reason, terse=terse
+    )
+
+
+def rescheduled_for_maintenance(
+    locale: str, *, system: str, start: datetime, timezone: str | tzinfo, link: str
+) -> str:
+    """An announced maintenance window covers the appointment: it has a new time."""
+    _check_locale(locale)
+    if locale == "ar":
+        reason, terse = f"صيانة {system}", "صيانة"
+    else:
+        reason, terse = f"Planned maintenance of {system}", "Maintenance"
+    return _new_time(
+        "rescheduled_for_maintenance", locale, start, timezone, link, reason=reason, terse=terse
+    )
+
+
+def rescheduled_for_capacity(
+    locale: str, *, branch: str, start: datetime, timezone: str | tzinfo, link: str
+) -> str:
+    """Fewer counters, a lower capacity or a new holiday: the booking has a new time."""
+    _check_locale(locale)
+    if locale == "ar":
+        reason, terse = f"نعتذر، تغير جدول {branch}", "نعتذر"
+    else:
+        reason, terse = f"Sorry, {branch} has changed its schedule", "Sorry"
+    return _new_time(
+        "rescheduled_for_capacity", locale, start, timezone, link, reason=reason, terse=terse
+    )
+
+
+def another_slot(locale: str, *, start: datetime, timezone: str | tzinfo, link: str) -> str:
+    """The answer to a reply of 2: the next free time, with the same choices."""
+    _check_locale(locale)
+    return _new_time("another_slot", locale, start, timezone, link)
+
+
+# --- the rest ---------------------------------------------------------------------------
+
+
+def ticket_issued(locale: str, *, number: str, service: str, branch: str, link: str) -> str:
+    """A walk-in ticket was taken with a mobile number."""
+    _check_locale(locale)
+    if locale == "ar":
+        wordings = (
+            f"تذكرتك {number}: {service}، {branch}.\nتابع دورك:\n{link}",
+            f"تذكرتك {number}: {service}.\nتابع دورك:\n{link}",
+            f"تذكرتك {number}.\nتابع دورك:\n{link}",
+        )
+    else:
+        wordings = (
+            f"Your ticket {number}: {service}, {branch}.\nFollow your turn:\n{link}",
+            f"Your ticket {number}: {service}.\nFollow your turn:\n{link}",
+            f"Your ticket {number}.\nFollow your turn:\n{link}",
+        )
+    return _first_that_fits("ticket_issued", wordings)
+
+
+def appointment_confirmed(
+    locale: str, *, service: str, branch: str, start: datetime, timezone: str | tzinfo, link: str
+) -> str:
+    """An appointment was booked, or its (new) time confirmed by a reply of 1."""
+    _check_locale(locale)
+    when = format_when(start, timezone, locale)
+    if locale == "ar":
+        wordings = (
+            f"تم تأكيد موعدك {when}\n{service}، {branch}\n{link}",
+            f"تم تأكيد موعدك {when}\n{service}\n{link}",
+            f"تم تأكيد موعدك {when}\n{link}",
+        )
+    else:
+        wordings = (
+            f"Your appointment is confirmed: {when}\n{service}, {branch}\n{link}",
+            f"Your appointment is confirmed: {when}\n{service}\n{link}",
+            f"Your appointment is confirmed: {when}\n{link}",
+        )
+    return _first_that_fits("appointment_confirmed", wordings)
+
+
+def reply_help(locale: str) -> str:
+    """The one answer to a reply we did not understand, or to HELP."""
+    _check_locale(locale)
+    if locale == "ar":
+        return "أرسل ١ للتأكيد، ٢ لموعد آخر، ٠ للإلغاء، أو إيقاف لوقف الرسائل."
+    return "Reply 1 to confirm, 2 for another slot, 0 to cancel, or STOP to stop messages."
+
+
+def cancelled(locale: str, *, service: str, branch: str) -> str:
+    """The citizen cancelled (reply 0 or the ticket page)."""
+    _check_locale(locale)
+    if locale == "ar":
+        wordings = (
+            f"تم إلغاء حجزك: {service}، {branch}.",
+            f"تم إلغاء حجزك: {service}.",
+            "تم إلغاء حجزك.",
+        )
+    else:
+        wordings = (
+            f"Your booking is cancelled: {service}, {branch}.",
+            f"Your booking is cancelled: {service}.",
+            "Your booking is cancelled.",
+        )
+    return _first_that_fits("cancelled", wordings)
+
+
+def opted_out(locale: str) -> str:
+    """The last message after STOP / إيقاف. (After an English STOP, Twilio itself may already
+    block the number and answer; then this one is refused with error 21610, as it should be.)"""
+    _check_locale(locale)
+    if locale == "ar":
+        return "لن تصلك منا رسائل بعد الآن. لإعادتها أرسل تفعيل."
+    return "You will get no more messages from us. Reply START to get them again."
+
+
+def opted_in(locale: str) -> str:
+    """The answer to START / تفعيل after an opt-out."""
+    _check_locale(locale)
+    if locale == "ar":
+        return "ستصلك رسائلنا من جديد. لإيقافها أرسل إيقاف."
+    return "Messages are on again. Reply STOP to stop them."

@@ -1,0 +1,173 @@
+"""Every message in both languages, within its segment budget, on every day of a year."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sms import templates
+from sms.segments import segments
+
+# A 256-bit token in base64url, the longest the app could give a ticket.
+LINK = "https://q.example.gov.eg/t/" + "Zx9_Q-4kLm2NpR7sTuVw0yB3cD5eF6gH8iJ1aKoMnPq"
+ZONE = "Africa/Cairo"
+# Long but real names, in the shape of the demo data.
+NAMES = {
+    "ar": {
+        "system": "منظومة الأحوال المدنية",
+        "branch": "سجل مدني حي الشيخ زايد بالجيزة",
+        "service": "استخراج بطاقة الرقم القومي (بدل فاقد)",
+    },
+    "en": {
+        "system": "Civil registry system",
+        "branch": "Sheikh Zayed district civil registry, Giza",
+        "service": "National ID card (replacement for a lost card)",
+    },
+}
+
+
+def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
+    names = NAMES[locale]
+    when = {"start": start, "timezone": ZONE}
+    calls: dict[str, Callable[[], str]] = {
+        "ticket_issued": lambda: templates.ticket_issued(
+            locale, number="A-001", service=names["service"], branch=names["branch"], link=link
+        ),
+        "rescheduled_for_outage": lambda: templates.rescheduled_for_outage(
+            locale, system=names["system"], link=link, **when
+        ),
+        "rescheduled_for_maintenance": lambda: templates.rescheduled_for_maintenance(
+            locale, system=names["system"], link=link, **when
+        ),
+        "rescheduled_for_capacity": lambda: templates.rescheduled_for_capacity(
+            locale, branch=names["branch"], link=link, **when
+        ),
+        "another_slot": lambda: templates.another_slot(locale, link=link, **when),
+        "appointment_confirmed": lambda: templates.appointment_confirmed(
+            locale, service=names["service"], branch=names["branch"], link=link, **when
+        ),
+        "reply_help": lambda: templates.reply_help(locale),
+        "cancelled": lambda: templates.cancelled(
+            locale, service=names["service"], branch=names["branch"]
+        ),
+        "opted_out": lambda: templates.opted_out(locale),
+        "opted_in": lambda: templates.opted_in(locale),
+    }
+    assert set(calls) == set(templates.BUDGETS), "every template has a budget and a test"
+    return calls[name]()
+
+
+def every_day_of_a_year() -> list[datetime]:
+    # 12:30 and 11:30 local, to meet both ص and م; every weekday and month name.
+    first = datetime(2026, 1, 1, 10, 30, tzinfo=UTC)
+    return [first + timedelta(days=day, hours=hour) for day in range(365) for hour in (-1, 0)]
+
+
+@pytest.mark.parametrize("locale", templates.LOCALES)
+@pytest.mark.parametrize("name", sorted(templates.BUDGETS))
+def test_every_template_keeps_its_budget(name, locale):
+    budget = templates.BUDGETS[name]
+    for start in every_day_of_a_year():
+        text = render(name, locale, start)
+        info = segments(text)
+        assert info.segments <= budget, f"{info}\n{text}"
+        if locale == "en":
+            assert info.encoding == "GSM-7", text  # no stray ’ or narrow space from Babel
+
+
+RESCHEDULES = [
+    "rescheduled_for_outage",
+    "rescheduled_for_maintenance",
+    "rescheduled_for_capacity",
+    "another_slot",
+]
+
+
+@pytest.mark.parametrize("name", RESCHEDULES)
+def test_an_arabic_reschedule_fits_two_ucs2_segments_and_says_what_matters(name):
+    # Tuesday 29 September: the longest weekday and month names.
+    start = datetime(2026, 9, 29, 9, 30, tzinfo=UTC)
+    text = render(name, "ar", start)
+
+    info = segments(text)
+    assert (info.encoding, info.segments) == ("UCS-2", 2)
+    assert "الثلاثاء ٢٩ سبتمبر ١٢:٣٠ م" in text
+    assert text.endswith("\n" + LINK)  # the link whole, in Latin, on its own line
+    for choice in ("١ ", "٢ ", "٠ "):
+        assert choice in text
+
+
+def test_with_room_the_reschedule_names_the_system():
+    start = datetime(2026, 12, 6, 10, 30, tzinfo=UTC)
+    short_link = "https://q.gov.eg/t/Zx9_Q-4kLm2NpR7sTuVw0y"
+    text = templates.rescheduled_for_outage(
+        "ar", system="منظومة المرور", start=start, timezone=ZONE, link=short_link
+    )
+    assert text == (
+        "عطل في منظومة المرور.\n"
+        "موعدك الجديد الأحد ٦ ديسمبر ١٢:٣٠ م\n"
+        "١ تأكيد ٢ تغيير ٠ إلغاء\n"  # the name is worth more than the longer wording
+        "https://q.gov.eg/t/Zx9_Q-4kLm2NpR7sTuVw0y"
+    )
+    english = templates.rescheduled_for_outage(
+        "en", system="Traffic licensing system", start=start, timezone=ZONE, link=LINK
+    )
+    assert english == (
+        "Traffic licensing system is down.\n"
+        "New time Sun 6 Dec, 12:30 PM\n"
+        "Reply 1 to confirm, 2 for another slot, 0 to cancel\n" + LINK
+    )
+
+
+def test_without_room_the_name_goes_first_and_the_essentials_stay():
+    start = datetime(2026, 12, 6, 10, 30, tzinfo=UTC)
+    text = templates.rescheduled_for_outage(
+        "ar", system="منظومة الأحوال المدنية", start=start, timezone=ZONE, link=LINK
+    )
+    assert "الأحوال المدنية" not in text
+    assert text.startswith("عطل")
+    assert "الأحد ٦ ديسمبر ١٢:٣٠ م" in text
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "locale", "expected"),
+    [
+        (datetime(2026, 12, 6, 10, 30, tzinfo=UTC), "Africa/Cairo", "ar", "الأحد ٦ ديسمبر ١٢:٣٠ م"),
+        (datetime(2026, 12, 6, 10, 30, tzinfo=UTC), "Africa/Cairo", "en", "Sun 6 Dec, 12:30 PM"),
+        (datetime(2026, 12, 6, 9, 30, tzinfo=UTC), "Asia/Riyadh", "ar", "الأحد ٦ ديسمبر ١٢:٣٠ م"),
+        # Egypt keeps summer time (UTC+3 in July): the zone's rules, not a fixed offset.
+        (datetime(2026, 7, 5, 9, 30, tzinfo=UTC), "Africa/Cairo", "en", "Sun 5 Jul, 12:30 PM"),
+        (datetime(2026, 7, 5, 5, 5, tzinfo=UTC), "Africa/Cairo", "ar", "الأحد ٥ يوليو ٨:٠٥ ص"),
+        # Any aware datetime will do, whatever zone it carries.
+        (
+            datetime(2026, 12, 6, 12, 30, tzinfo=ZoneInfo("Africa/Cairo")),
+            ZoneInfo("Africa/Cairo"),
+            "en",
+            "Sun 6 Dec, 12:30 PM",
+        ),
+    ],
+)
+def test_times_read_in_the_branch_zone(moment, zone, locale, expected):
+    assert templates.format_when(moment, zone, locale) == expected
+
+
+def test_links_and_ticket_numbers_keep_their_latin_digits():
+    link = "https://q.example.gov.eg/t/a1b2c3"
+    text = templates.ticket_issued(
+        "ar", number="B-042", service="شهادة ميلاد", branch="x", link=link
+    )
+    assert "B-042" in text
+    assert text.endswith(link)
+
+
+def test_a_naive_time_is_refused():
+    with pytest.raises(ValueError, match="aware"):
+        templates.format_when(datetime(2026, 12, 6, 12, 30), ZONE, "ar")  # noqa: DTZ001
+
+
+def test_an_unknown_locale_is_refused():
+    with pytest.raises(ValueError, match="locale"):
+        templates.reply_help("fr")
