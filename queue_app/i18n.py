@@ -1,10 +1,10 @@
 """Arabic first: the locale is the one asked for (?lang=), then the one remembered (cookie), then
-Arabic."""
+the one the page's subject was made in (a ticket taken in English), then Arabic."""
 
 from __future__ import annotations
 
-from flask import Flask, request
-from flask_babel import Babel
+from flask import Flask, g, request
+from flask_babel import Babel, refresh
 
 LOCALES = ("ar", "en")
 DEFAULT_LOCALE = "ar"
@@ -20,7 +20,16 @@ def select_locale() -> str:
     remembered = request.cookies.get(LOCALE_COOKIE)
     if remembered in LOCALES:
         return remembered
+    preferred = g.get("preferred_locale")
+    if preferred in LOCALES:
+        return preferred
     return DEFAULT_LOCALE
+
+
+def prefer_locale(locale: str) -> None:
+    """Use ``locale`` for this request unless the reader asked for or chose another one."""
+    g.preferred_locale = locale
+    refresh()
 
 
 def init_app(app: Flask) -> None:

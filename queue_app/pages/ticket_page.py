@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, url_for
 
-from queue_app import tickets
+from queue_app import i18n, tickets
 from queue_app.db import db
 from queue_app.extensions import current_clock
 from queue_app.models import Ticket, TicketEvent, TicketStatus
@@ -35,6 +35,8 @@ STILL_WAITING = (TicketStatus.SCHEDULED, TicketStatus.WAITING)
 @bp.get("/t/<token>")
 def show(token: str) -> str:
     view = tickets.lookup(db.session, current_clock(), token)
+    # A citizen who took the ticket in English opens its QR in English on a phone never used here.
+    i18n.prefer_locale(view.ticket.locale)
     return render_template("ticket.html", **_page(view, current_clock().now()))
 
 

@@ -47,6 +47,16 @@ def test_english_on_request_and_remembered(client, make_branch, take_ticket):
     assert '<html lang="ar" dir="rtl">' in _page(client, ticket["token"], "?lang=ar").text
 
 
+def test_a_ticket_taken_in_english_opens_in_english(client, make_branch, take_ticket):
+    make_branch()
+    english = take_ticket(locale="en")
+    arabic = take_ticket()
+    assert '<html lang="en" dir="ltr">' in _page(client, english["token"]).text
+    assert '<html lang="ar" dir="rtl">' in _page(client, arabic["token"]).text
+    # The reader's own choice still wins over the ticket's language.
+    assert '<html lang="ar" dir="rtl">' in _page(client, english["token"], "?lang=ar").text
+
+
 def test_forged_token_is_a_404_page(client, make_branch):
     make_branch()
     response = _page(client, "not-a-real-token-but-long-enough")
