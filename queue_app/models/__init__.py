@@ -6,6 +6,7 @@ from queue_app.models.counters import Counter
 from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.idempotency import IdempotencyKey
 from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
+from queue_app.models.messages import InboundSms, Message, MessageStatus, OptOut
 from queue_app.models.services import Service, service_backends
 from queue_app.models.tickets import (
     Ticket,
@@ -26,8 +27,12 @@ __all__ = [
     "EnrolmentFailure",
     "Holiday",
     "IdempotencyKey",
+    "InboundSms",
     "KioskEnrolment",
+    "Message",
+    "MessageStatus",
     "OpeningHours",
+    "OptOut",
     "Role",
     "Service",
     "Ticket",

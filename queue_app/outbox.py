@@ -1,0 +1,323 @@
+"""The SMS outbox: messages written with the change they announce, claimed and sent by workers.
+
+A message's life: ``queued`` → ``sending`` (claimed by one worker) → ``sent`` → ``delivered`` or
+``undelivered`` (the provider's status callbacks); a temporary failure puts it back to ``queued``
+with a later ``next_attempt_at``; a permanent one makes it ``failed``; a number that opted out
+makes it ``suppressed``. A message left in ``sending`` past its lease belonged to a worker that
+died mid-send: ``reconcile_stale`` asks the provider whether it went out before sending it again.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from queue_app.models import Message, MessageStatus, OptOut, Ticket
+
+# Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
+# provider coming back from an outage is not hit by every worker at the same second.
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(minutes=30)
+# After this many temporary failures a message is given up (about a day of trying).
+MAX_ATTEMPTS = 12
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed message, as a worker needs it: no ORM object crosses into the send loop."""
+
+    id: int
+    to: str
+    body: str
+    attempts: int
+    claimed_at: datetime
+
+
+def enqueue(
+    session: Session,
+    now: datetime,
+    *,
+    ticket: Ticket | None,
+    event: str,
+    to: str,
+    locale: str,
+    body: str,
+    urgency: datetime | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a message to the outbox in the caller's transaction; return False when this ticket
+    already has a message for this event (then nothing is written).
+
+    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first.
+    """
+    values = {
+        "ticket_id": ticket.id if ticket is not None else None,
+        "event": event,
+        "to": to,
+        "locale": locale,
+        "body": body,
+        "status": MessageStatus.QUEUED,
+        "urgency": urgency or now,
+        "created_at": now,
+        "next_attempt_at": not_before or now,
+        "attempts": 0,
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["ticket_id", "event"])
+    )
+    return bool(result.rowcount)
+
+
+def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
+    """Claim up to ``limit`` due messages for ``worker``, most urgent first, and commit.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim at once without waiting
+    for or taking each other's rows; SQLite has one writer at a time, which does the same. Messages
+    to numbers that opted out are suppressed here rather than claimed.
+    """
+    _suppress_opted_out(session, now)
+    due = (
+        select(Message.id)
+        .where(Message.status == MessageStatus.QUEUED, Message.next_attempt_at <= now)
+        .order_by(Message.urgency, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        update(Message)
+        .where(Message.id.in_(due.scalar_subquery()))
+        .values(
+            status=MessageStatus.SENDING,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=Message.attempts + 1,
+        )
+        .returning(Message.id, Message.to, Message.body, Message.attempts, Message.urgency)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    rows.sort(key=lambda row: (row.urgency, row.id))  # RETURNING keeps no order
+    return [Outgoing(r.id, r.to, r.body, r.attempts, now) for r in rows]
+
+
+def _suppress_opted_out(session: Session, now: datetime) -> None:
+    opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
+    session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.QUEUED, opted_out)
+        .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _finish(session: Session, message_id: int, worker: str | None, **values: object) -> bool:
+    """Record a send's outcome, only if the message is still this worker's claim (a reconciling
+    worker may have taken it over)."""
+    mine = and_(Message.id == message_id, Message.status == MessageStatus.SENDING)
+    if worker is not None:
+        mine = and_(mine, Message.claimed_by == worker)
+    done = session.execute(
+        update(Message).where(mine).values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(done)
+
+
+def record_sent(
+    session: Session, now: datetime, message: Outgoing, worker: str, provider_sid: str | None
+) -> bool:
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.SENT,
+        sent_at=now,
+        provider_sid=provider_sid,
+        error_code=None,
+        error=None,
+    )
+
+
+def retry_delay(attempts: int, jitter: Callable[[], float] = random.random) -> timedelta:
+    """Exponential backoff with full jitter between half and the whole step."""
+    step = min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
+    return step * (0.5 + 0.5 * jitter())
+
+
+def record_temporary_failure(
+    session: Session,
+    now: datetime,
+    message: Outgoing,
+    worker: str,
+    *,
+    code: str | None,
+    error: str,
+    retry_after: timedelta | None = None,
+) -> bool:
+    """Put the message back in the queue for later, or give it up after MAX_ATTEMPTS."""
+    if message.attempts >= MAX_ATTEMPTS:
+        return record_permanent_failure(
+            session,
+            message,
+            worker,
+            code=code,
+            error=f"gave up after {message.attempts} tries: {error}",
+        )
+    delay = max(retry_after or timedelta(0), retry_delay(message.attempts))
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.QUEUED,
+        next_attempt_at=now + delay,
+        claimed_by=None,
+        error_code=code,
+        error=error,
+    )
+
+
+def record_permanent_failure(
+    session: Session, message: Outgoing, worker: str, *, code: str | None, error: str
+) -> bool:
+    return _finish(
+        session, message.id, worker, status=MessageStatus.FAILED, error_code=code, error=error
+    )
+
+
+def stale_claims(session: Session, now: datetime, lease: timedelta) -> Sequence[Outgoing]:
+    """Messages claimed longer ago than ``lease`` and never finished: their worker died (or
+    hung) between claiming and recording. Sending takes seconds; the lease is minutes."""
+    rows = session.execute(
+        select(Message.id, Message.to, Message.body, Message.attempts, Message.claimed_at)
+        .where(Message.status == MessageStatus.SENDING, Message.claimed_at <= now - lease)
+        .order_by(Message.urgency, Message.id)
+    ).all()
+    session.commit()
+    return [Outgoing(r.id, r.to, r.body, r.attempts, r.claimed_at) for r in rows]
+
+
+def take_over(session: Session, now: datetime, message: Outgoing, worker: str) -> bool:
+    """Make a stale claim this worker's, so that two reconciling workers do not both act."""
+    taken = session.execute(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.status == MessageStatus.SENDING,
+            Message.claimed_at == message.claimed_at,
+        )
+        .values(claimed_by=worker, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return bool(taken)
+
+
+def record_found_sent(
+    session: Session, now: datetime, message: Outgoing, worker: str, provider_sid: str
+) -> bool:
+    """Crash recovery found the message at the provider: it went out, so it is not sent again."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.SENT,
+        sent_at=now,
+        provider_sid=provider_sid,
+        reconciled="found_sent",
+    )
+
+
+def record_resend(session: Session, now: datetime, message: Outgoing, worker: str) -> bool:
+    """Crash recovery found no trace of the message: queue it again, marked as a possible
+    duplicate (the provider may have accepted it without our knowing)."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.QUEUED,
+        next_attempt_at=now,
+        claimed_by=None,
+        reconciled="resent",
+    )
+
+
+# --- provider callbacks and opt-outs --------------------------------------------------------
+
+# Twilio's MessageStatus values and what they make of a message.
+PROVIDER_STATES = {
+    "delivered": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.UNDELIVERED,  # accepted, then not delivered
+    "sent": MessageStatus.SENT,
+    "queued": MessageStatus.SENT,
+    "accepted": MessageStatus.SENT,
+    "sending": MessageStatus.SENT,
+}
+
+
+def record_delivery(
+    session: Session,
+    now: datetime,
+    provider_sid: str,
+    provider_status: str,
+    *,
+    error_code: str | None = None,
+) -> bool:
+    """Apply a delivery status callback; False when no message has this id. Callbacks arrive out
+    of order, so a final state is never turned back into "sent"."""
+    state = PROVIDER_STATES.get(provider_status.lower())
+    if state is None:
+        return False
+    message = session.scalar(select(Message).where(Message.provider_sid == provider_sid))
+    if message is None:
+        return False
+    if state == MessageStatus.SENT:
+        session.commit()
+        return True
+    if message.status in (MessageStatus.SENT, MessageStatus.SENDING, MessageStatus.UNDELIVERED):
+        message.status = state
+        if state == MessageStatus.DELIVERED:
+            message.delivered_at = now
+            message.error_code = None
+        elif error_code:
+            message.error_code = error_code
+            message.error = f"the provider could not deliver it ({provider_status})"
+    session.commit()
+    return True
+
+
+def opt_out(session: Session, now: datetime, phone: str) -> None:
+    """Stop all messages to ``phone``, now and later, in the caller's transaction."""
+    if session.get(OptOut, phone) is None:
+        session.add(OptOut(phone=phone, at=now))
+    session.execute(
+        update(Message)
+        .where(Message.to == phone, Message.status == MessageStatus.QUEUED)
+        .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def opt_in(session: Session, phone: str) -> None:
+    optout = session.get(OptOut, phone)
+    if optout is not None:
+        session.delete(optout)
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    return session.get(OptOut, phone) is not None
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many messages are in each state (for the worker's report and the benchmarks)."""
+    rows = session.execute(select(Message.status, func.count()).group_by(Message.status))
+    return {status.value: n for status, n in rows}
