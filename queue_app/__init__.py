@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     """Build the application. ``settings`` default to the environment, ``clock`` to real time."""
     from kiosk import print_views as kiosk_print_views
     from kiosk import views as kiosk_views
-    from queue_app import api, i18n, pages
+    from queue_app import api, i18n, pages, sms_webhooks
     from queue_app.api.errors import http_error_response, queue_error_response
     from queue_app.db import db
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     pages.init_app(app)
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(kiosk_print_views.bp)
+    app.register_blueprint(sms_webhooks.bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -160,6 +160,35 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
     )
 
 
+@main.command("worker")
+def worker() -> None:
+    """Send the SMS outbox (QUEUE_SMS_GATEWAY, at QUEUE_SMS_RATE per second) until stopped."""
+    import logging
+    import signal
+    import threading
+
+    from queue_app import worker as jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    try:
+        gateway = jobs.gateway_for(settings)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    stop = threading.Event()
+    for name in ("SIGTERM", "SIGINT"):
+        signal.signal(getattr(signal, name), lambda *_: stop.set())
+    app = _app(settings)
+    with app.app_context():
+        from queue_app.db import db as database
+
+        engine = database.engine
+    sender = jobs.sms_sender(settings, engine, SystemClock(), gateway)
+    click.echo(f"worker {sender.name}: sending SMS through {settings.sms_gateway}")
+    sender.run(stop)
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -196,5 +225,14 @@ def demo(host: str, port: int, real_time: bool) -> None:
         kiosk_code = kiosks.create_code(
             database.session, clock, demo_mode.DEMO_BRANCH, label="demo kiosk"
         ).grouped
+        engine = database.engine
     click.echo(demo_mode.banner(settings, host, port, tokens, clock, kiosk_code=kiosk_code))
+    # The worker's jobs run beside the web server: SMS go to this console.
+    import threading
+
+    from queue_app import worker as jobs
+
+    jobs.start(
+        dataclasses.replace(settings, sms_gateway="console"), engine, clock, threading.Event()
+    )
     run(settings, host=host, port=port, workers=1, threads=settings.web_threads, clock=clock)

@@ -24,6 +24,8 @@ from queue_app.models import Message, MessageStatus, OptOut, Ticket
 # provider coming back from an outage is not hit by every worker at the same second.
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(minutes=30)
+# The event of the answer to STOP: the one message that still goes to a number opted out.
+OPT_OUT_EVENT = "opted-out"
 # After this many temporary failures a message is given up (about a day of trying).
 MAX_ATTEMPTS = 12
 
@@ -113,10 +115,14 @@ def _suppress_opted_out(session: Session, now: datetime) -> None:
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
     session.execute(
         update(Message)
-        .where(Message.status == MessageStatus.QUEUED, opted_out)
+        .where(Message.status == MessageStatus.QUEUED, opted_out, _not_opt_out_answer())
         .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
         .execution_options(synchronize_session=False)
     )
+
+
+def _not_opt_out_answer() -> object:
+    return Message.event.not_like(f"{OPT_OUT_EVENT}:%")
 
 
 def _finish(session: Session, message_id: int, worker: str | None, **values: object) -> bool:
@@ -301,7 +307,7 @@ def opt_out(session: Session, now: datetime, phone: str) -> None:
         session.add(OptOut(phone=phone, at=now))
     session.execute(
         update(Message)
-        .where(Message.to == phone, Message.status == MessageStatus.QUEUED)
+        .where(Message.to == phone, Message.status == MessageStatus.QUEUED, _not_opt_out_answer())
         .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
         .execution_options(synchronize_session=False)
     )

@@ -36,6 +36,8 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None
     sms_rate: float = 10.0
+    # Seconds after which a message claimed but never recorded counts as its worker's crash.
+    sms_lease_seconds: float = 120.0
     web_workers: int = 2
     web_threads: int = 8
     max_body_bytes: int = 64 * 1024
@@ -62,6 +64,7 @@ class Settings:
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=env.get("TWILIO_API_BASE"),
             sms_rate=float(env.get("QUEUE_SMS_RATE") or 10.0),
+            sms_lease_seconds=float(env.get("QUEUE_SMS_LEASE_SECONDS") or 120.0),
             web_workers=int(env.get("QUEUE_WEB_WORKERS") or 2),
             web_threads=int(env.get("QUEUE_WEB_THREADS") or 8),
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,

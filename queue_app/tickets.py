@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from queue_app import directory, numbering, service_state, waiting_line
+from queue_app import directory, numbering, outbox, service_state, waiting_line
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit, read_outside_transaction
@@ -28,6 +28,7 @@ from queue_app.errors import (
     TooLate,
 )
 from queue_app.models import IdempotencyKey, Ticket, TicketEvent, TicketKind, TicketStatus
+from sms import templates
 from sms.numbers import InvalidNumber, to_e164
 
 LOCALES = ("ar", "en")
@@ -134,8 +135,12 @@ def take_walk_in(
     locale: str = "ar",
     priority: bool = False,
     idempotency_key: str | None = None,
+    public_url: str | None = None,
 ) -> TicketView:
     """Issue a walk-in ticket and put it in the waiting line.
+
+    With a ``phone`` and the ``public_url`` of the ticket pages, the citizen is texted the ticket
+    and its link, in the same transaction (the outbox), so a phone can follow the line.
 
     With an ``idempotency_key``, a request repeated within a day (a double tap, a retry after a
     lost answer) gets the ticket the first one issued, with ``replayed`` set, even when both
@@ -199,6 +204,22 @@ def take_walk_in(
             if winner is None:
                 raise
             return winner
+    if e164 is not None and public_url is not None:
+        outbox.enqueue(
+            session,
+            now,
+            ticket=ticket,
+            event="issued",
+            to=e164,
+            locale=locale,
+            body=templates.ticket_issued(
+                locale,
+                number=ticket.number,
+                service=service.name(locale),
+                branch=branch.name(locale),
+                link=f"{public_url}/t/{ticket.token}",
+            ),
+        )
     # Counted inside the same transaction: the place printed on the ticket is the place it took.
     view = _view(session, ticket, branch, service, status)
     commit(session)

@@ -39,6 +39,7 @@ BUDGETS = MappingProxyType(
         "cancelled": 1,
         "opted_out": 1,
         "opted_in": 1,
+        "no_other_slot": 2,
     }
 )
 
@@ -244,3 +245,11 @@ def opted_in(locale: str) -> str:
     if locale == "ar":
         return "ستصلك رسائلنا من جديد. لإيقافها أرسل إيقاف."
     return "Messages are on again. Reply STOP to stop them."
+
+
+def no_other_slot(locale: str, *, link: str) -> str:
+    """The answer to a reply of 2 when no other time can be offered: the place is kept."""
+    _check_locale(locale)
+    if locale == "ar":
+        return f"لا يوجد موعد آخر متاح الآن، وحجزك باق كما هو.\n{link}"
+    return f"No other time is free now; your booking stays as it is.\n{link}"

@@ -55,6 +55,7 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         ),
         "opted_out": lambda: templates.opted_out(locale),
         "opted_in": lambda: templates.opted_in(locale),
+        "no_other_slot": lambda: templates.no_other_slot(locale, link=link),
     }
     assert set(calls) == set(templates.BUDGETS), "every template has a budget and a test"
     return calls[name]()

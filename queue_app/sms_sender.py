@@ -1,0 +1,182 @@
+"""The outbox's send loop: claim due messages, send them at the configured rate, record why.
+
+One ``SmsSender`` per worker process (``queue-app worker``, or a thread of ``queue-app demo``).
+Several may run against one PostgreSQL database: claims skip each other's rows. The pace is real
+time (``time.monotonic``), not the domain clock: the provider's rate limit is physical.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from queue_app import outbox
+from queue_app.clock import Clock
+from sms.gateways import FailureKind, Gateway, OutgoingSms, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+# A claim older than this whose worker never recorded an outcome is taken for a dead worker's.
+# A send takes seconds (the gateway's timeout is 10 s); a batch is one second of sending.
+DEFAULT_LEASE = timedelta(minutes=2)
+
+
+def worker_name() -> str:
+    """Unique per process and start: host, pid and a random suffix (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Pace:
+    """At most ``rate`` sends per second, spread evenly rather than in bursts."""
+
+    rate: float
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    _next: float = field(default=0.0, init=False)
+
+    def wait(self) -> None:
+        now = self.monotonic()
+        if self._next > now:
+            self.sleep(self._next - now)
+            now = self._next
+        self._next = max(now, self._next) + 1.0 / self.rate
+
+
+@dataclass
+class RoundReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    found_sent: int = 0
+    resent: int = 0
+    in_doubt: int = 0
+
+
+class SmsSender:
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        clock: Clock,
+        gateway: Gateway,
+        *,
+        rate: float,
+        status_callback_url: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        name: str | None = None,
+        pace: Pace | None = None,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("the SMS rate must be above zero messages per second")
+        self.session_factory = session_factory
+        self.clock = clock
+        self.gateway = gateway
+        self.pace = pace or Pace(rate)
+        # One second of sending per claim: small enough that no claim outlives its lease.
+        self.batch = max(1, min(100, round(rate)))
+        self.status_callback_url = status_callback_url
+        self.lease = lease
+        self.name = name or worker_name()
+
+    def run_once(self) -> RoundReport:
+        """Reconcile dead workers' claims, then claim and send one batch."""
+        report = RoundReport()
+        session = self.session_factory()
+        try:
+            self._reconcile(session, report)
+            claimed = outbox.claim(session, self.clock.now(), self.name, self.batch)
+            report.claimed = len(claimed)
+            for message in claimed:
+                self._send(session, message, report)
+        finally:
+            session.close()
+        return report
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+        """Send until ``stop`` is set; between empty rounds wait ``idle_wait`` seconds."""
+        log.info("SMS sender %s started at %.1f messages/s", self.name, self.pace.rate)
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:  # a database restart must not end the worker
+                log.exception("SMS round failed; trying again shortly")
+                stop.wait(5)
+                continue
+            if report.claimed == 0:
+                stop.wait(idle_wait)
+
+    def _send(self, session: Session, message: outbox.Outgoing, report: RoundReport) -> None:
+        self.pace.wait()
+        result = self.gateway.send(
+            OutgoingSms(to=message.to, body=message.body, status_callback=self.status_callback_url)
+        )
+        now = self.clock.now()
+        code = str(result.error_code) if result.error_code is not None else None
+        if result.ok:
+            outbox.record_sent(session, now, message, self.name, result.sid)
+            report.sent += 1
+        elif result.may_have_been_sent:
+            # The request went out and the answer was lost: the provider may have the message.
+            # It stays claimed; once its lease runs out, reconciliation asks before resending.
+            log.warning(
+                "message %s: answer lost (%s); left for reconciliation", message.id, result.error
+            )
+            report.in_doubt += 1
+        elif result.failure == FailureKind.TEMPORARY:
+            retry_after = (
+                timedelta(seconds=result.retry_after) if result.retry_after is not None else None
+            )
+            outbox.record_temporary_failure(
+                session,
+                now,
+                message,
+                self.name,
+                code=code,
+                error=result.error or "temporary failure",
+                retry_after=retry_after,
+            )
+            report.retried += 1
+        else:
+            outbox.record_permanent_failure(
+                session, message, self.name, code=code, error=result.error or "refused"
+            )
+            if result.opted_out:  # the provider knows the number unsubscribed: so do we
+                outbox.opt_out(session, now, message.to)
+                session.commit()
+            report.failed += 1
+
+    def _reconcile(self, session: Session, report: RoundReport) -> None:
+        """A message whose worker died between claiming and recording may or may not have gone
+        out. Ask the provider; send it again only when it has no trace of it."""
+        now = self.clock.now()
+        for message in outbox.stale_claims(session, now, self.lease):
+            if not outbox.take_over(session, now, message, self.name):
+                continue  # another worker is reconciling it
+            try:
+                sid = self.gateway.find_sent(message.to, message.body, since=message.claimed_at)
+            except ProviderUnavailable as exc:
+                # Unknown is not "not sent": leave it claimed, ask again after the lease.
+                log.warning("message %s: provider cannot tell if it was sent (%s)", message.id, exc)
+                continue
+            if sid is not None:
+                outbox.record_found_sent(session, now, message, self.name, sid)
+                report.found_sent += 1
+                log.warning(
+                    "message %s was sent before a crash (%s); not sent again", message.id, sid
+                )
+            else:
+                outbox.record_resend(session, now, message, self.name)
+                report.resent += 1
+                log.warning(
+                    "message %s: no trace at the provider after a crash; sending again", message.id
+                )

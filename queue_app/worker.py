@@ -1,0 +1,60 @@
+"""``queue-app worker``: the background jobs of one process, each in a thread of its own.
+
+For now that is the SMS sender; the health monitor and the reschedule timers join it. ``demo``
+runs the same threads beside its web server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from queue_app.clock import Clock
+from queue_app.settings import Settings
+from queue_app.sms_sender import SmsSender
+from sms.gateways import Gateway, gateway_from_settings
+
+log = logging.getLogger(__name__)
+
+
+def gateway_for(settings: Settings) -> Gateway:
+    """The gateway QUEUE_SMS_GATEWAY names. Raises ValueError for a bad name or missing
+    Twilio settings."""
+    return gateway_from_settings(
+        settings.sms_gateway,
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        from_=settings.twilio_from,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        api_base=settings.twilio_api_base,
+    )
+
+
+def sms_sender(
+    settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
+) -> SmsSender:
+    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+    return SmsSender(
+        sessions,
+        clock,
+        gateway or gateway_for(settings),
+        rate=settings.sms_rate,
+        status_callback_url=(
+            f"{settings.public_url}/sms/twilio/status" if settings.sms_gateway == "twilio" else None
+        ),
+        lease=timedelta(seconds=settings.sms_lease_seconds),
+    )
+
+
+def start(
+    settings: Settings, engine: Engine, clock: Clock, stop: threading.Event
+) -> list[threading.Thread]:
+    """Start the background jobs as daemon threads that end when ``stop`` is set."""
+    sender = sms_sender(settings, engine, clock)
+    thread = threading.Thread(target=sender.run, args=(stop,), name="sms-sender", daemon=True)
+    thread.start()
+    return [thread]
