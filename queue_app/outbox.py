@@ -71,12 +71,14 @@ def enqueue(
         "attempts": 0,
     }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = session.execute(
+    # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
+    written = session.execute(
         insert(Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["ticket_id", "event"])
-    )
-    return bool(result.rowcount)
+        .returning(Message.id)
+    ).scalar_one_or_none()
+    return written is not None
 
 
 def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
@@ -196,6 +198,17 @@ def record_permanent_failure(
 ) -> bool:
     return _finish(
         session, message.id, worker, status=MessageStatus.FAILED, error_code=code, error=error
+    )
+
+
+def record_suppressed(session: Session, message: Outgoing, worker: str) -> bool:
+    """A claimed message to a number that opted out while its batch was being sent."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.SUPPRESSED,
+        error="the number opted out (STOP)",
     )
 
 

@@ -61,6 +61,7 @@ class RoundReport:
     found_sent: int = 0
     resent: int = 0
     in_doubt: int = 0
+    opted_out: set[str] = field(default_factory=set)
 
 
 class SmsSender:
@@ -97,6 +98,9 @@ class SmsSender:
             claimed = outbox.claim(session, self.clock.now(), self.name, self.batch)
             report.claimed = len(claimed)
             for message in claimed:
+                if message.to in report.opted_out:  # unsubscribed earlier in this batch
+                    outbox.record_suppressed(session, message, self.name)
+                    continue
                 self._send(session, message, report)
         finally:
             session.close()
@@ -153,6 +157,7 @@ class SmsSender:
             if result.opted_out:  # the provider knows the number unsubscribed: so do we
                 outbox.opt_out(session, now, message.to)
                 session.commit()
+                report.opted_out.add(message.to)
             report.failed += 1
 
     def _reconcile(self, session: Session, report: RoundReport) -> None:

@@ -1,0 +1,235 @@
+"""The SMS sender with the real ``twilio`` client against a Twilio stand-in on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from queue_app import outbox
+from queue_app.db import db
+from queue_app.models import Message, MessageStatus, OptOut
+from queue_app.sms_sender import Pace, SmsSender
+from sms.gateways import ConsoleGateway, TwilioGateway
+from tests.sms.conftest import ACCOUNT_SID, AUTH_TOKEN, SENDER
+from tests.sms.twilio_server import (
+    DROPPED,
+    INTERNAL_ERROR,
+    INVALID_NUMBER,
+    RATE_LIMITED,
+    UNAVAILABLE,
+    UNSUBSCRIBED,
+    FakeTwilio,
+)
+
+CALLBACK = "http://queue.test/sms/twilio/status"
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    server = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gateway(twilio: FakeTwilio) -> Iterator[TwilioGateway]:
+    made = TwilioGateway(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_=SENDER,
+        api_base=twilio.url,
+        timeout=2.0,
+    )
+    yield made
+    made.close()
+
+
+class FakeTime:
+    """Monotonic time that moves only when the pace sleeps: the rate is checked exactly."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _sender(app, clock, gateway, *, rate: float = 1000.0, time: FakeTime | None = None):
+    sessions: sessionmaker[Session] = sessionmaker(bind=db.engine, expire_on_commit=False)
+    time = time or FakeTime()
+    return SmsSender(
+        sessions,
+        clock,
+        gateway,
+        rate=rate,
+        status_callback_url=CALLBACK,
+        name="test-worker",
+        pace=Pace(rate, sleep=time.sleep, monotonic=time.monotonic),
+    )
+
+
+def _queue(clock, *bodies: str, to: str = "+201012345678") -> None:
+    for n, body in enumerate(bodies):
+        outbox.enqueue(
+            db.session, clock.now(), ticket=None, event=f"e{n}", to=to, locale="ar", body=body
+        )
+    db.session.commit()
+
+
+def _stored() -> list[Message]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Message).order_by(Message.id)))
+
+
+def _creates(twilio: FakeTwilio):
+    return [e for e in twilio.exchanges if e.method == "POST"]
+
+
+def test_each_message_reaches_twilio_with_sender_and_callback(app, clock, twilio, gateway):
+    _queue(clock, "رقمك A-001", "Your ticket A-002")
+    report = _sender(app, clock, gateway).run_once()
+    assert report.sent == 2
+    sent = _creates(twilio)
+    assert [e.field("Body") for e in sent] == ["رقمك A-001", "Your ticket A-002"]
+    assert {e.field("To") for e in sent} == {"+201012345678"}
+    assert {e.field("From") for e in sent} == {SENDER}
+    assert {e.field("StatusCallback") for e in sent} == {CALLBACK}
+    stored = _stored()
+    assert [m.status for m in stored] == [MessageStatus.SENT] * 2
+    assert [m.provider_sid for m in stored] == [m["sid"] for m in twilio.messages]
+
+
+@pytest.mark.parametrize("failure", [RATE_LIMITED, INTERNAL_ERROR, UNAVAILABLE])
+def test_temporary_failures_are_retried_to_exactly_one_delivery(
+    app, clock, twilio, gateway, failure
+):
+    _queue(clock, "hello")
+    sender = _sender(app, clock, gateway)
+    twilio.fail_next(failure, failure)
+    for _ in range(2):
+        assert sender.run_once().retried == 1
+        clock.advance(hours=1)  # past any backoff or Retry-After
+    assert sender.run_once().sent == 1
+    assert sender.run_once().claimed == 0
+    assert len(twilio.messages) == 1  # one delivery, three requests
+    assert len(_creates(twilio)) == 3
+    (stored,) = _stored()
+    assert (stored.status, stored.attempts, stored.error_code) == (MessageStatus.SENT, 3, None)
+
+
+def test_retry_after_from_twilio_delays_the_next_try(app, clock, twilio, gateway):
+    _queue(clock, "hello")
+    twilio.fail_next(RATE_LIMITED)  # Retry-After: 7, shorter than the first backoff step
+    _sender(app, clock, gateway).run_once()
+    (stored,) = _stored()
+    assert stored.next_attempt_at - clock.now() >= timedelta(seconds=7)
+
+
+@pytest.mark.parametrize("failure", [INVALID_NUMBER, UNSUBSCRIBED])
+def test_permanent_failures_are_not_retried_and_say_why(app, clock, twilio, gateway, failure):
+    _queue(clock, "hello")
+    twilio.fail_next(failure)
+    sender = _sender(app, clock, gateway)
+    assert sender.run_once().failed == 1
+    clock.advance(days=2)
+    assert sender.run_once().claimed == 0
+    assert len(_creates(twilio)) == 1
+    (stored,) = _stored()
+    assert stored.status == MessageStatus.FAILED
+    assert stored.error_code == str(failure.code)
+    assert stored.error
+
+
+def test_an_unsubscribed_number_is_opted_out_here_too(app, clock, twilio, gateway):
+    _queue(clock, "first", "second")
+    twilio.fail_next(UNSUBSCRIBED)
+    report = _sender(app, clock, gateway).run_once()
+    assert (report.failed, report.sent) == (1, 0)
+    assert db.session.get(OptOut, "+201012345678") is not None
+    assert [m.status for m in _stored()] == [MessageStatus.FAILED, MessageStatus.SUPPRESSED]
+    assert len(_creates(twilio)) == 1
+
+
+def test_a_lost_answer_is_reconciled_not_sent_twice(app, clock, twilio, gateway):
+    _queue(clock, "hello")
+    twilio.fail_next(DROPPED)  # Twilio took it (or not): the connection died before the answer
+    sender = _sender(app, clock, gateway)
+    assert sender.run_once().in_doubt == 1
+    (stored,) = _stored()
+    assert stored.status == MessageStatus.SENDING
+    clock.advance(minutes=5)  # past the lease
+    report = sender.run_once()
+    # The stand-in drops the connection before it creates the message: nothing at Twilio, so
+    # the message is sent again in the same round, and recorded as a possible duplicate.
+    assert (report.resent, report.sent) == (1, 1)
+    (stored,) = _stored()
+    assert (stored.status, stored.reconciled) == (MessageStatus.SENT, "resent")
+    assert len(twilio.messages) == 1
+
+
+def test_a_message_twilio_already_has_is_not_sent_again(app, clock, twilio, gateway):
+    _queue(clock, "hello")
+    sender = _sender(app, clock, gateway)
+    # A worker that sent and died before recording: claimed, and at Twilio, but not recorded.
+    (claimed,) = outbox.claim(db.session, clock.now(), "dead-worker", 1)
+    from sms.gateways import OutgoingSms
+
+    gateway.send(OutgoingSms(to=claimed.to, body=claimed.body))
+    clock.advance(minutes=5)
+    report = sender.run_once()
+    assert (report.found_sent, report.resent, report.sent) == (1, 0, 0)
+    (stored,) = _stored()
+    assert (stored.status, stored.reconciled) == (MessageStatus.SENT, "found_sent")
+    assert stored.provider_sid == twilio.messages[0]["sid"]
+    assert len(twilio.messages) == 1
+
+
+def test_the_rate_is_respected(app, clock, twilio, gateway):
+    _queue(clock, *[f"message {n}" for n in range(12)])
+    time = FakeTime()
+    sender = _sender(app, clock, gateway, rate=4.0, time=time)
+    sent = 0
+    while sent < 12:
+        report = sender.run_once()
+        assert report.claimed > 0
+        sent += report.sent
+    # 12 sends at 4 per second: 11 gaps of a quarter second, never a burst.
+    assert time.now - 1000.0 == pytest.approx(11 * 0.25)
+    assert all(gap == pytest.approx(0.25) for gap in time.sleeps)
+    assert len(twilio.messages) == 12
+
+
+def test_most_urgent_first(app, clock):
+    later, sooner = clock.now() + timedelta(days=2), clock.now() + timedelta(hours=1)
+    for event, urgency in (("later", later), ("sooner", sooner)):
+        outbox.enqueue(
+            db.session,
+            clock.now(),
+            ticket=None,
+            event=event,
+            to="+201012345678",
+            locale="ar",
+            body=event,
+            urgency=urgency,
+        )
+    db.session.commit()
+    console = ConsoleGateway(stream=_Null())
+    _sender(app, clock, console).run_once()
+    assert [m.body for m in console.sent] == ["sooner", "later"]
+
+
+class _Null:
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
