@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,20 +85,28 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
     """Claim up to ``limit`` due messages for ``worker``, most urgent first, and commit.
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim at once without waiting
-    for or taking each other's rows; SQLite has one writer at a time, which does the same. Messages
-    to numbers that opted out are suppressed here rather than claimed.
+    for or taking each other's rows; on SQLite the UPDATE's ``status`` condition makes a row
+    that another process claimed in between drop out. An empty outbox costs one read, no write
+    lock. Messages to numbers that opted out are never claimed (``suppress_opted_out`` marks them).
     """
-    _suppress_opted_out(session, now)
-    due = (
+    opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
+    ids = session.scalars(
         select(Message.id)
-        .where(Message.status == MessageStatus.QUEUED, Message.next_attempt_at <= now)
+        .where(
+            Message.status == MessageStatus.QUEUED,
+            Message.next_attempt_at <= now,
+            or_(~opted_out, ~_not_opt_out_answer()),
+        )
         .order_by(Message.urgency, Message.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
+    ).all()
+    if not ids:
+        session.commit()
+        return []
     rows = session.execute(
         update(Message)
-        .where(Message.id.in_(due.scalar_subquery()))
+        .where(Message.id.in_(ids), Message.status == MessageStatus.QUEUED)
         .values(
             status=MessageStatus.SENDING,
             claimed_by=worker,
@@ -113,14 +121,18 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
     return [Outgoing(r.id, r.to, r.body, r.attempts, now) for r in rows]
 
 
-def _suppress_opted_out(session: Session, now: datetime) -> None:
+def suppress_opted_out(session: Session) -> int:
+    """Mark queued messages to numbers that opted out (written after the opt-out) as
+    suppressed, so that they do not wait in the queue for ever; return how many."""
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
-    session.execute(
+    suppressed = session.execute(
         update(Message)
         .where(Message.status == MessageStatus.QUEUED, opted_out, _not_opt_out_answer())
         .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    session.commit()
+    return suppressed
 
 
 def _not_opt_out_answer() -> object:
@@ -138,6 +150,33 @@ def _finish(session: Session, message_id: int, worker: str | None, **values: obj
     ).rowcount
     session.commit()
     return bool(done)
+
+
+def record_sent_many(
+    session: Session, now: datetime, sent: Sequence[tuple[Outgoing, str | None]], worker: str
+) -> None:
+    """Record several sends in one transaction (a worker records every few messages rather than
+    after each: a crash in between leaves them to reconciliation, which finds them sent)."""
+    if not sent:
+        return
+    messages = Message.__table__  # Core: one executemany, not the ORM's bulk-by-primary-key
+    session.connection().execute(
+        update(messages)
+        .where(
+            messages.c.id == bindparam("message_id"),
+            messages.c.status == MessageStatus.SENDING,
+            messages.c.claimed_by == worker,
+        )
+        .values(
+            status=MessageStatus.SENT,
+            sent_at=now,
+            provider_sid=bindparam("sid"),
+            error_code=None,
+            error=None,
+        ),
+        [{"message_id": message.id, "sid": sid} for message, sid in sent],
+    )
+    session.commit()
 
 
 def record_sent(

@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 # A claim older than this whose worker never recorded an outcome is taken for a dead worker's.
 # A send takes seconds (the gateway's timeout is 10 s); a batch is one second of sending.
 DEFAULT_LEASE = timedelta(minutes=2)
+# Sends are recorded in groups of this many, or after this long, whichever comes first: one
+# transaction per message would cost a third of the throughput. A crash leaves at most one group
+# for reconciliation to find at the provider.
+RECORD_EVERY = 50
+RECORD_EVERY_S = 0.25
+# How often queued messages to numbers that opted out since are marked suppressed.
+SUPPRESS_EVERY_S = 30.0
 
 
 def worker_name() -> str:
@@ -88,6 +95,9 @@ class SmsSender:
         self.status_callback_url = status_callback_url
         self.lease = lease
         self.name = name or worker_name()
+        self._unrecorded: list[tuple[outbox.Outgoing, str | None]] = []
+        self._flushed_at = time.monotonic()
+        self._next_suppress = 0.0
 
     def run_once(self) -> RoundReport:
         """Reconcile dead workers' claims, then claim and send one batch."""
@@ -95,6 +105,9 @@ class SmsSender:
         session = self.session_factory()
         try:
             self._reconcile(session, report)
+            if time.monotonic() >= self._next_suppress:
+                outbox.suppress_opted_out(session)
+                self._next_suppress = time.monotonic() + SUPPRESS_EVERY_S
             claimed = outbox.claim(session, self.clock.now(), self.name, self.batch)
             report.claimed = len(claimed)
             for message in claimed:
@@ -103,10 +116,18 @@ class SmsSender:
                     continue
                 self._send(session, message, report)
         finally:
-            session.close()
+            try:
+                self._record_sent(session)
+            finally:
+                session.close()
         return report
 
-    def run(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+    def _record_sent(self, session: Session) -> None:
+        outbox.record_sent_many(session, self.clock.now(), self._unrecorded, self.name)
+        self._unrecorded = []
+        self._flushed_at = time.monotonic()
+
+    def run(self, stop: threading.Event, idle_wait: float = 0.1) -> None:
         """Send until ``stop`` is set; between empty rounds wait ``idle_wait`` seconds."""
         log.info("SMS sender %s started at %.1f messages/s", self.name, self.pace.rate)
         while not stop.is_set():
@@ -127,8 +148,13 @@ class SmsSender:
         now = self.clock.now()
         code = str(result.error_code) if result.error_code is not None else None
         if result.ok:
-            outbox.record_sent(session, now, message, self.name, result.sid)
+            self._unrecorded.append((message, result.sid))
             report.sent += 1
+            if (
+                len(self._unrecorded) >= RECORD_EVERY
+                or time.monotonic() - self._flushed_at >= RECORD_EVERY_S
+            ):
+                self._record_sent(session)
         elif result.may_have_been_sent:
             # The request went out and the answer was lost: the provider may have the message.
             # It stays claimed; once its lease runs out, reconciliation asks before resending.
