@@ -3,12 +3,14 @@ file"). Loading is idempotent and matched by code.
 
 What a reload does, so that a file can be loaded again and again:
 
-- Backends and branches are matched by code, services and counters by (branch, code). What the file
-  names and the database lacks is created; what both have is updated; nothing is deleted.
+- Backends and branches are matched by code, services, counters and kiosks by (branch, code). What
+  the file names and the database lacks is created; what both have is updated; nothing is deleted.
 - A key present in the file sets the value. A key left out takes the model's default when the thing
   is created and leaves the stored value alone when it already exists. This is what lets a manager's
   later change survive a reload: a counter's ``open`` is applied on create, and afterwards only when
-  the file writes it; the same holds for a counter's ``services`` and a branch's ``holidays``.
+  the file writes it; the same holds for a counter's ``services``, a branch's ``holidays`` and a
+  kiosk's ``printer`` (``printer: null`` takes a kiosk's printer away: it prints through its
+  browser then).
 - A list that is present replaces the stored one: a branch's ``hours`` (required) and ``holidays``,
   a service's ``backends``, a counter's ``services``.
 - The whole file is checked, including its references to what is already stored, before anything is
@@ -42,8 +44,10 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from queue_app import printers
 from queue_app.errors import ConfigError
 from queue_app.models import Backend, Branch, Counter, Holiday, OpeningHours, Service
+from queue_app.models.kiosks import Kiosk
 from queue_app.opening_hours import WEEKDAYS
 
 KeyPath = tuple[str | int, ...]
@@ -65,7 +69,7 @@ BACKEND_KEYS = (
 )  # fmt: skip
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "reschedule_after_minutes",
-    "evening_notice", "services", "counters",
+    "evening_notice", "services", "counters", "kiosks",
 )  # fmt: skip
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (
@@ -74,6 +78,7 @@ SERVICE_KEYS = (
 )  # fmt: skip
 SERVICE_REQUIRED = ("code", "letter", "name", "avg_service_minutes")
 COUNTER_KEYS = ("code", "open", "services")
+KIOSK_KEYS = ("code", "name", "printer")
 
 
 # --- what the file says, checked -----------------------------------------------------------
@@ -112,6 +117,13 @@ class CounterSpec:
 
 
 @dataclass(frozen=True)
+class KioskSpec:
+    code: str
+    path: KeyPath
+    values: Mapping[str, Any]  # name_ar, name_en, printer_url: those the file writes
+
+
+@dataclass(frozen=True)
 class BranchSpec:
     code: str
     path: KeyPath
@@ -120,6 +132,7 @@ class BranchSpec:
     holidays: tuple[date, ...] | None  # None: the key is left out
     services: tuple[ServiceSpec, ...]
     counters: tuple[CounterSpec, ...]
+    kiosks: tuple[KioskSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,20 +164,22 @@ class Tally:
 
 @dataclass
 class LoadSummary:
-    """How many backends, branches, services and counters of the file were created or updated."""
+    """How many backends, branches, services, counters and kiosks of the file were created or
+    updated."""
 
     source: str
     backends: Tally = field(default_factory=Tally)
     branches: Tally = field(default_factory=Tally)
     services: Tally = field(default_factory=Tally)
     counters: Tally = field(default_factory=Tally)
+    kiosks: Tally = field(default_factory=Tally)
 
     @property
     def changed(self) -> bool:
         return any(t.new or t.updated for t in self._tallies())
 
     def _tallies(self) -> tuple[Tally, ...]:
-        return (self.backends, self.branches, self.services, self.counters)
+        return (self.backends, self.branches, self.services, self.counters, self.kiosks)
 
     def describe(self) -> str:
         head = f"loaded {self.source}" + ("" if self.changed else ": nothing changed")
@@ -174,6 +189,7 @@ class LoadSummary:
                 self.branches.describe("branch", "branches"),
                 self.services.describe("service", "services"),
                 self.counters.describe("counter", "counters"),
+                self.kiosks.describe("kiosk", "kiosks"),
             ]
         )
         return f"{head}\n  {counts}"
@@ -596,6 +612,20 @@ class _Reader:
             raise _Invalid(f"is longer than {URL_LENGTH} characters")
         return url
 
+    def printer(self, value: Any, path: KeyPath) -> str | None:
+        if value is None:  # written as null: the kiosk prints through its browser
+            return None
+        url = self.text(value, path).strip()
+        try:
+            printers.parse(url)
+        except printers.BadPrinterAddress as bad:
+            raise _Invalid(
+                f'"{url}" is not a ticket printer\'s address ({bad}); expected {printers.EXPECTED}'
+            ) from None
+        if len(url) > URL_LENGTH:
+            raise _Invalid(f"is longer than {URL_LENGTH} characters")
+        return url
+
     def codes(
         self, value: Any, path: KeyPath, check: Callable[[Any, KeyPath], str]
     ) -> tuple[Reference, ...]:
@@ -749,15 +779,28 @@ class _Reader:
             for counter_path, counter in self.items(found.get("counters", []), (*path, "counters"))
             if (spec := self.counter(counter, counter_path)) is not None
         ]
+        kiosks = [
+            spec
+            for kiosk_path, kiosk in self.items(found.get("kiosks", []), (*path, "kiosks"))
+            if (spec := self.kiosk(kiosk, kiosk_path)) is not None
+        ]
         self.unique("service", services, " in this branch")
         self.unique("counter", counters, " in this branch")
+        self.unique("kiosk", kiosks, " in this branch")
         self.unique_letters(services)
         hours = checked.pop("hours", {})
         holidays = checked.pop("holidays", None)
         if code is None:
             return None
         return BranchSpec(
-            code, path, _columns(checked), hours, holidays, tuple(services), tuple(counters)
+            code,
+            path,
+            _columns(checked),
+            hours,
+            holidays,
+            tuple(services),
+            tuple(counters),
+            tuple(kiosks),
         )
 
     def unique_letters(self, services: list[ServiceSpec]) -> None:
@@ -816,6 +859,18 @@ class _Reader:
         values = {"is_open": checked["open"]} if "open" in checked else {}
         return CounterSpec(code, path, values, services)
 
+    def kiosk(self, item: Any, path: KeyPath) -> KioskSpec | None:
+        found = self.mapping(item, path, KIOSK_KEYS, ("code",))
+        if found is None:
+            return None
+        code = self.identity(found, path, self.code)
+        checked = self.fields(found, path, {"name": self.names, "printer": self.printer})
+        if code is None:
+            return None
+        if "printer" in checked:
+            checked["printer_url"] = checked.pop("printer")
+        return KioskSpec(code, path, _columns(checked))
+
 
 def _columns(checked: dict[str, Any]) -> dict[str, Any]:
     """Keys of the file -> columns of the model: ``name`` is two columns."""
@@ -865,6 +920,7 @@ def _fetch(session: Session, config: ConfigFile) -> _Stored:
             selectinload(Branch.counters).selectinload(Counter.services),
             selectinload(Branch.opening_hours),
             selectinload(Branch.holidays),
+            selectinload(Branch.kiosks),
         )
     )
     return _Stored({b.code: b for b in backends}, {b.code: b for b in branches})
@@ -1045,6 +1101,18 @@ def _apply(session: Session, config: ConfigFile, stored: _Stored) -> LoadSummary
                     counter.services = [services[code] for code in sorted(wanted)]
                     changed = True
             _count(summary.counters, created=created, changed=changed)
+
+        kiosks = {kiosk.code: kiosk for kiosk in branch.kiosks}
+        for spec in branch_spec.kiosks:
+            kiosk = kiosks.get(spec.code)
+            if kiosk is None:
+                # A kiosk the file gives no name is called by its code, in both languages.
+                values = {"name_ar": spec.code, "name_en": spec.code, **spec.values}
+                kiosks[spec.code] = kiosk = Kiosk(code=spec.code, **values)
+                branch.kiosks.append(kiosk)
+                _count(summary.kiosks, created=True, changed=True)
+            else:
+                _count(summary.kiosks, created=False, changed=_assign(kiosk, spec.values))
     return summary
 
 

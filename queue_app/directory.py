@@ -1,4 +1,5 @@
-"""The directory: branches, their hours, services, counters, back-end systems and API tokens.
+"""The directory: branches, their hours, services, counters and kiosks, back-end systems and API
+tokens.
 
 It changes a few times a day and is read by every request, so each process keeps it in memory as
 plain objects and checks one row, ``directory_revision``, per use. Every ORM write to a directory
@@ -39,6 +40,7 @@ from queue_app.models import (
     Role,
     Service,
 )
+from queue_app.models.kiosks import Kiosk
 from queue_app.opening_hours import WeeklyHours
 
 REVISION_ROW = 1
@@ -81,6 +83,15 @@ class CounterInfo:
 
 
 @dataclass(eq=False)
+class KioskInfo(Bilingual):
+    id: int
+    code: str
+    name_ar: str
+    name_en: str
+    printer_url: str | None  # its network ticket printer; None: it prints through its browser
+
+
+@dataclass(eq=False)
 class BranchInfo(Bilingual):
     id: int
     code: str
@@ -93,6 +104,7 @@ class BranchInfo(Bilingual):
     hours: WeeklyHours
     services: list[ServiceInfo] = field(default_factory=list)
     counters: list[CounterInfo] = field(default_factory=list)
+    kiosks: list[KioskInfo] = field(default_factory=list)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -112,6 +124,16 @@ class BranchInfo(Bilingual):
                 return counter
         raise NotFound(f"no counter {code!r} at {self.code}", counter=code)
 
+    def kiosk(self, code: str) -> KioskInfo:
+        """Raises NotFound."""
+        for kiosk in self.kiosks:
+            if kiosk.code == code:
+                return kiosk
+        raise NotFound(f"no kiosk {code!r} at {self.code}", kiosk=code)
+
+    def kiosk_by_id(self, kiosk_id: int | None) -> KioskInfo | None:
+        return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
     def open_counters_serving(self, service: ServiceInfo) -> int:
         return sum(1 for c in self.counters if c.is_open and c.serves(service))
 
@@ -121,6 +143,7 @@ class TokenInfo:
     role: Role
     branch_id: int | None
     branch_code: str | None
+    kiosk_id: int | None = None  # the kiosk of its branch that a kiosk token stands for
 
 
 @dataclass(eq=False)
@@ -149,7 +172,7 @@ class Directory:
 
 # --- keeping it current --------------------------------------------------------------------
 
-DIRECTORY_MODELS = (Branch, OpeningHours, Holiday, Service, Counter, Backend, ApiToken)
+DIRECTORY_MODELS = (Branch, OpeningHours, Holiday, Service, Counter, Kiosk, Backend, ApiToken)
 # Columns that change all day and are read fresh where they are needed, not through the directory.
 VOLATILE_COLUMNS = {"measured_service_seconds"}
 
@@ -268,6 +291,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             selectinload(Branch.counters).selectinload(Counter.services),
             selectinload(Branch.opening_hours),
             selectinload(Branch.holidays),
+            selectinload(Branch.kiosks),
         ),
         execution_options=fresh,
     ).all()
@@ -278,6 +302,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             role=t.role,
             branch_id=t.branch_id,
             branch_code=by_id[t.branch_id].code if t.branch_id in by_id else None,
+            kiosk_id=t.kiosk_id,
         )
         for t in session.scalars(
             select(ApiToken).where(ApiToken.revoked_at.is_(None)), execution_options=fresh
@@ -322,6 +347,12 @@ def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
     branch.counters = [
         CounterInfo(id=c.id, code=c.code, is_open=c.is_open, services=_pick(services, c.services))
         for c in row.counters
+    ]
+    branch.kiosks = [
+        KioskInfo(
+            id=k.id, code=k.code, name_ar=k.name_ar, name_en=k.name_en, printer_url=k.printer_url
+        )
+        for k in row.kiosks
     ]
     return branch
 

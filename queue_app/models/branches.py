@@ -11,6 +11,7 @@ from queue_app.db import Base, Bilingual
 
 if TYPE_CHECKING:
     from queue_app.models.counters import Counter
+    from queue_app.models.kiosks import Kiosk
     from queue_app.models.services import Service
 
 
@@ -40,6 +41,7 @@ class Branch(Bilingual, Base):
     holidays: Mapped[list[Holiday]] = relationship(
         order_by="Holiday.day", cascade="all, delete-orphan"
     )
+    kiosks: Mapped[list[Kiosk]] = relationship(order_by="Kiosk.code", cascade="all, delete-orphan")
 
     @property
     def zone(self) -> ZoneInfo:

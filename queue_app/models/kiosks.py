@@ -2,10 +2,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from queue_app.db import Base, UTCDateTime
+from queue_app.db import Base, Bilingual, UTCDateTime
+
+
+class Kiosk(Bilingual, Base):
+    """One touch screen of a branch, as the config file names it, and the ticket printer beside
+    it: a network printer's URL (queue_app/printers.py), or none, when the screen prints through
+    its browser. A screen becomes this kiosk by enrolment (kiosks.py)."""
+
+    __tablename__ = "kiosks"
+    __table_args__ = (UniqueConstraint("branch_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    printer_url: Mapped[str | None] = mapped_column(String(500))
 
 
 class KioskEnrolment(Base):
@@ -27,6 +43,9 @@ class KioskEnrolment(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The kiosk token the code became; kept for the record of which screen holds which token.
     token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"))
+    # The kiosk of the config file that the screen becomes, or None: a kiosk of the branch
+    # without a printer of its own. The code's token inherits it.
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id", ondelete="CASCADE"))
 
 
 class EnrolmentFailure(Base):

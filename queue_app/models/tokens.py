@@ -27,6 +27,8 @@ class ApiToken(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     label: Mapped[str | None] = mapped_column(String(200))
+    # A kiosk token may stand for one kiosk of its branch (models/kiosks.py): its printer.
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
