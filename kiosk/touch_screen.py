@@ -16,6 +16,7 @@ from babel import Locale
 from flask_babel import gettext
 
 from queue_app.branches import BranchView, ServiceView
+from queue_app.directory import BranchInfo
 from queue_app.pages import formatting
 from queue_app.pages.labels import (
     minute_forms,
@@ -183,6 +184,15 @@ def country_name(country: str, locale: str) -> str:
     return Locale.parse(locale).territories.get(country.upper(), country)
 
 
+def enrol_command(branch: BranchInfo) -> str:
+    """The command that makes an enrolment code for this branch; naming its kiosks, when the
+    config file gives it some (each may have its own printer)."""
+    command = f"queue-app kiosk enrol --branch {branch.code}"
+    if branch.kiosks:
+        command += " --kiosk " + "|".join(k.code for k in branch.kiosks)
+    return command
+
+
 def page(view: BranchView, now: datetime, urls: dict[str, Any]) -> dict[str, Any]:
     """The template's context. ``urls`` are the addresses the script calls, from the view."""
     branch = view.branch
@@ -214,7 +224,7 @@ def page(view: BranchView, now: datetime, urls: dict[str, Any]) -> dict[str, Any
         "tiles": [_tile(line, now, locale) for line in view.services],
         "phone_example": formatting.digits(example, locale) if example else None,
         "enrolment": {other: script["enrolment"][other]["strings"] for other in BOTH_LOCALES},
-        "enrol_command": f"queue-app kiosk enrol --branch {branch.code}",
+        "enrol_command": enrol_command(branch),
         "idle_ticket_seconds": IDLE_TICKET_SECONDS,
         "idle_flow_seconds": IDLE_FLOW_SECONDS,
         "max_phone_digits": MAX_PHONE_DIGITS,

@@ -64,7 +64,7 @@ def touch_screen_page(branch_code: str) -> Response:
 
 
 @bp.post("/kiosk/<branch_code>/enrol")
-def enrol(branch_code: str) -> tuple[dict[str, str], int, dict[str, str]]:
+def enrol(branch_code: str) -> tuple[dict[str, str | None], int, dict[str, str]]:
     """Exchange a one-time enrolment code for the screen's kiosk token (JSON in, JSON out)."""
     body = parser.parse(EnrolBody, request, location="json")
     enrolled = kiosks.enrol(db.session, current_clock(), branch_code, body["code"])
@@ -73,6 +73,8 @@ def enrol(branch_code: str) -> tuple[dict[str, str], int, dict[str, str]]:
         "role": "kiosk",
         "branch": enrolled.branch.code,
         "label": enrolled.label,
+        # The kiosk of the config file it stands for (its printer), or None.
+        "kiosk": enrolled.kiosk.code if enrolled.kiosk else None,
     }
     return answer, 201, {"Cache-Control": "no-store"}
 

@@ -29,6 +29,7 @@ class Principal:
     role: Role
     branch_id: int | None
     branch_code: str | None
+    kiosk_id: int | None = None  # a kiosk token enrolled for one kiosk of the config file
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:
@@ -72,10 +73,16 @@ def create_token(
 
 
 def add_token(
-    session: Session, clock: Clock, role: Role, branch_id: int | None, *, label: str | None = None
+    session: Session,
+    clock: Clock,
+    role: Role,
+    branch_id: int | None,
+    *,
+    label: str | None = None,
+    kiosk_id: int | None = None,
 ) -> tuple[str, ApiToken]:
     """Add a new token to the caller's transaction, which commits it; return it in clear (the
-    only time it exists so) with its row."""
+    only time it exists so) with its row. ``kiosk_id``: the kiosk a kiosk token stands for."""
     raw = secrets.token_urlsafe(32)
     token = ApiToken(
         token_hash=hash_token(raw),
@@ -83,6 +90,7 @@ def add_token(
         branch_id=branch_id,
         label=label,
         created_at=clock.now(),
+        kiosk_id=kiosk_id,
     )
     session.add(token)
     return raw, token
@@ -98,4 +106,9 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     token = directory.current(session).tokens.get(hash_token(raw.strip()))
     if token is None:
         raise Unauthorized("unknown or revoked token")
-    return Principal(role=token.role, branch_id=token.branch_id, branch_code=token.branch_code)
+    return Principal(
+        role=token.role,
+        branch_id=token.branch_id,
+        branch_code=token.branch_code,
+        kiosk_id=token.kiosk_id,
+    )

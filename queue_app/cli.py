@@ -105,8 +105,13 @@ def kiosk() -> None:
 
 @kiosk.command("enrol")
 @click.option("--branch", "branch_code", required=True, help="the branch code")
+@click.option(
+    "--kiosk",
+    "kiosk_code",
+    help="the kiosk of the config file this screen becomes (its printer prints the tickets)",
+)
 @click.option("--label", help="which screen it is, for your records (e.g. 'hall A, left')")
-def kiosk_enrol(branch_code: str, label: str | None) -> None:
+def kiosk_enrol(branch_code: str, kiosk_code: str | None, label: str | None) -> None:
     """Print a one-time code that makes a touch screen this branch's kiosk.
 
     Open /kiosk/BRANCH on the screen and type the code there. The code works once, within a day.
@@ -117,14 +122,18 @@ def kiosk_enrol(branch_code: str, label: str | None) -> None:
         from queue_app.db import db as database
 
         try:
-            code = kiosks.create_code(database.session, SystemClock(), branch_code, label=label)
+            code = kiosks.create_code(
+                database.session, SystemClock(), branch_code, label=label, kiosk_code=kiosk_code
+            )
         except QueueError as err:
             _fail(err)
     # The code alone on standard output, like `token create`; the how-to beside it for people.
     click.echo(code.grouped)
     lifetime = int(kiosks.CODE_LIFETIME.total_seconds() // 3600)
+    which = f"; the screen becomes kiosk {code.kiosk_code}" if code.kiosk_code else ""
     click.echo(
-        f"On the kiosk, open {settings.public_url}/kiosk/{code.branch_code} and type this code.\n"
+        f"On the kiosk, open {settings.public_url}/kiosk/{code.branch_code} and type this code"
+        f"{which}.\n"
         f"It works once, until {code.expires_at:%Y-%m-%d %H:%M} UTC ({lifetime} hours).",
         err=True,
     )

@@ -1,9 +1,12 @@
 """Kiosk enrolment: a technician turns a touch screen into one branch's kiosk with a short code.
 
-``queue-app kiosk enrol --branch B`` prints an eight-digit code; the kiosk page, opened on the new
-screen, sends it to ``POST /kiosk/B/enrol`` and gets a kiosk token, which the screen keeps in its
-own storage. Nobody types or sees the token, so it can be long; the code is what a person types,
-so it is short, and made safe by living briefly, working once and being tried only a few times:
+``queue-app kiosk enrol --branch B [--kiosk K]`` prints an eight-digit code; the kiosk page, opened
+on the new screen, sends it to ``POST /kiosk/B/enrol`` and gets a kiosk token, which the screen
+keeps in its own storage. With ``--kiosk``, the code and then the token stand for that kiosk of the
+config file (``kiosks:`` of the branch), whose network printer prints the screen's tickets.
+
+Nobody types or sees the token, so it can be long; the code is what a person types, so it is
+short, and made safe by living briefly, working once and being tried only a few times:
 
 - eight digits: 10^8 codes, typed on a numeric keypad without mistakes in the letters;
 - valid for ``CODE_LIFETIME`` and only once (a conditional UPDATE decides between two screens);
@@ -31,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from queue_app import access, directory
 from queue_app.clock import Clock
-from queue_app.directory import BranchInfo
+from queue_app.directory import BranchInfo, KioskInfo
 from queue_app.errors import (
     EnrolmentCodeExpired,
     EnrolmentCodeUsed,
@@ -60,6 +63,7 @@ class EnrolmentCode:
     branch_code: str
     expires_at: datetime
     label: str
+    kiosk_code: str | None = None
 
     @property
     def grouped(self) -> str:
@@ -73,6 +77,7 @@ class Enrolled:
     token: str  # in clear: the only time it exists so
     branch: BranchInfo
     label: str
+    kiosk: KioskInfo | None = None
 
 
 def normalise_code(raw: str) -> str:
@@ -91,11 +96,20 @@ def _hash(code: str) -> str:
 
 
 def create_code(
-    session: Session, clock: Clock, branch_code: str, *, label: str | None = None
+    session: Session,
+    clock: Clock,
+    branch_code: str,
+    *,
+    label: str | None = None,
+    kiosk_code: str | None = None,
 ) -> EnrolmentCode:
-    """Make a one-time enrolment code for a kiosk of the branch. Raises NotFound."""
+    """Make a one-time enrolment code for a kiosk of the branch; with ``kiosk_code``, for that
+    kiosk of the config file. Raises NotFound (branch or kiosk); nothing is written then."""
     now = clock.now()
     branch = directory.current(session).branch(branch_code)
+    kiosk = branch.kiosk(kiosk_code) if kiosk_code is not None else None
+    if label is None and kiosk is not None:
+        label = f"kiosk {kiosk.code}"
     live = select(KioskEnrolment.code_hash).where(
         KioskEnrolment.branch_id == branch.id,
         KioskEnrolment.used_at.is_(None),
@@ -112,6 +126,7 @@ def create_code(
         label=label,
         created_at=now,
         expires_at=now + CODE_LIFETIME,
+        kiosk_id=kiosk.id if kiosk else None,
     )
     session.add(enrolment)
     session.commit()
@@ -120,6 +135,7 @@ def create_code(
         branch_code=branch.code,
         expires_at=enrolment.expires_at,
         label=label or DEFAULT_LABEL,
+        kiosk_code=kiosk.code if kiosk else None,
     )
 
 
@@ -185,7 +201,10 @@ def enrol(session: Session, clock: Clock, branch_code: str, raw_code: str) -> En
     if not won:
         _fail(session, branch, now, EnrolmentCodeUsed("this enrolment code was already used"))
     label = enrolment.label or DEFAULT_LABEL
-    raw, token = access.add_token(session, clock, Role.KIOSK, branch.id, label=label)
+    kiosk = branch.kiosk_by_id(enrolment.kiosk_id)
+    raw, token = access.add_token(
+        session, clock, Role.KIOSK, branch.id, label=label, kiosk_id=enrolment.kiosk_id
+    )
     session.flush()
     session.execute(
         update(KioskEnrolment)
@@ -194,4 +213,4 @@ def enrol(session: Session, clock: Clock, branch_code: str, raw_code: str) -> En
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return Enrolled(token=raw, branch=branch, label=label)
+    return Enrolled(token=raw, branch=branch, label=label, kiosk=kiosk)

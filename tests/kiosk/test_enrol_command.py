@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, func, select
 from queue_app import create_app, migrate
 from queue_app.cli import main
 from queue_app.db import db
-from queue_app.models import KioskEnrolment
+from queue_app.models import ApiToken, KioskEnrolment
+from queue_app.models.kiosks import Kiosk
 from queue_app.settings import Settings
 
 OFFICES = """\
@@ -32,6 +33,9 @@ branches:
          backends: [civil-registry], avg_service_minutes: 6, slot_minutes: 30}
     counters:
       - {code: "1", services: [id-card], open: true}
+    kiosks:
+      - {code: hall-a, name: {ar: "القاعة أ", en: "Hall A"}, printer: "tcp://127.0.0.1:9100"}
+      - {code: hall-b}
 """
 
 
@@ -116,3 +120,42 @@ def test_branch_is_required(runner):
     result = runner.invoke(main, ["kiosk", "enrol"])
     assert result.exit_code == 2
     assert "--branch" in result.output
+
+
+def _rows(environment: dict[str, str]) -> tuple[int, int]:
+    engine = create_engine(environment["QUEUE_DATABASE_URL"])
+    with engine.connect() as conn:
+        counts = (
+            conn.scalar(select(func.count()).select_from(KioskEnrolment)),
+            conn.scalar(select(func.count()).select_from(ApiToken)),
+        )
+    engine.dispose()
+    return counts
+
+
+def test_enrol_for_a_kiosk_of_the_config_file(runner, environment):
+    result = runner.invoke(main, ["kiosk", "enrol", "--branch", "test-branch", "--kiosk", "hall-a"])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"\d{4} \d{4}\n", result.stdout)
+    assert "the screen becomes kiosk hall-a" in result.stderr
+
+    app = _app(environment)
+    client = app.test_client()
+    response = client.post("/kiosk/test-branch/enrol", json={"code": result.stdout.strip()})
+    assert response.status_code == 201, response.json
+    assert response.json["kiosk"] == "hall-a"
+    with app.app_context():
+        token = db.session.scalars(select(ApiToken)).one()
+        kiosk = db.session.get(Kiosk, token.kiosk_id)
+        assert (kiosk.code, kiosk.printer_url) == ("hall-a", "tcp://127.0.0.1:9100")
+        db.engine.dispose()
+
+
+def test_an_unknown_kiosk_is_a_plain_error_and_writes_nothing(runner, environment):
+    before = _rows(environment)
+    result = runner.invoke(main, ["kiosk", "enrol", "--branch", "test-branch", "--kiosk", "hall-c"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "error: no kiosk 'hall-c' at test-branch" in result.stderr
+    assert "Traceback" not in result.output
+    assert _rows(environment) == before

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from queue_app import kiosks
 from queue_app.db import Base, db
-from queue_app.errors import InvalidInput
-from queue_app.models import ApiToken, EnrolmentFailure, KioskEnrolment, Role
+from queue_app.errors import InvalidInput, NotFound
+from queue_app.models import ApiToken, Branch, EnrolmentFailure, KioskEnrolment, Role
+from queue_app.models.kiosks import Kiosk
 from tests.conftest import needs_postgresql
 
 ENROL = "/kiosk/cairo-civil/enrol"
@@ -85,9 +86,13 @@ def test_good_code_gives_a_kiosk_token_that_issues_tickets(client, clock, new_co
     assert body["role"] == "kiosk"
     assert body["branch"] == "cairo-civil"
     assert body["label"] == "hall A"
+    assert (
+        body["kiosk"] is None
+    )  # made without --kiosk: a kiosk of the branch, no printer of its own
     token = db.session.scalar(select(ApiToken))
     assert token.role == Role.KIOSK
     assert token.label == "hall A"
+    assert token.kiosk_id is None
     assert token.token_hash != body["token"]  # only the hash is kept
     enrolment = db.session.scalar(select(KioskEnrolment))
     assert enrolment.used_at == clock.now()
@@ -101,6 +106,42 @@ def test_good_code_gives_a_kiosk_token_that_issues_tickets(client, clock, new_co
         "/api/v1/branches/giza-traffic/tickets", json={"service": "licence-renewal"}, headers=kiosk
     )
     _assert_error(other, 403, "forbidden")
+
+
+def _add_kiosk(branch: str, code: str) -> Kiosk:
+    branch_id = db.session.scalars(select(Branch.id).where(Branch.code == branch)).one()
+    kiosk = Kiosk(branch_id=branch_id, code=code, name_ar="القاعة أ", name_en="Hall A")
+    db.session.add(kiosk)
+    db.session.commit()
+    return kiosk
+
+
+def test_a_code_for_a_kiosk_gives_a_token_of_that_kiosk(client, clock, branches):
+    hall_a = _add_kiosk("cairo-civil", "hall-a")
+    _add_kiosk("giza-traffic", "hall-a")  # the same code at another branch is another kiosk
+    made = kiosks.create_code(db.session, clock, "cairo-civil", kiosk_code="hall-a")
+    assert made.kiosk_code == "hall-a"
+    assert made.label == "kiosk hall-a"  # the token's label, when the technician gives none
+    assert db.session.scalar(select(KioskEnrolment.kiosk_id)) == hall_a.id
+
+    response = client.post(ENROL, json={"code": made.code})
+    assert response.status_code == 201, response.json
+    assert response.json["kiosk"] == "hall-a"
+    assert response.json["label"] == "kiosk hall-a"
+    token = db.session.scalar(select(ApiToken))
+    assert token.kiosk_id == hall_a.id
+    assert token.label == "kiosk hall-a"
+    kiosk = {"Authorization": f"Bearer {response.json['token']}"}
+    assert client.post(TICKETS, json={"service": "id-card"}, headers=kiosk).status_code == 201
+
+
+def test_a_code_for_an_unknown_kiosk_writes_nothing(app, clock, branches):
+    _add_kiosk("giza-traffic", "hall-a")
+    before = _row_counts()
+    with pytest.raises(NotFound, match="no kiosk 'hall-a' at cairo-civil") as caught:
+        kiosks.create_code(db.session, clock, "cairo-civil", kiosk_code="hall-a")
+    assert caught.value.fields == {"kiosk": "hall-a"}
+    assert _row_counts() == before
 
 
 @pytest.mark.parametrize(

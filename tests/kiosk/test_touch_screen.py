@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 
 from queue_app.db import db
 from queue_app.models import BackendState, Counter, Service
+from queue_app.models.kiosks import Kiosk
 from tests.pages.conftest import page_blob
 
 PAGE = "/kiosk/cairo-civil"
@@ -110,6 +111,16 @@ def test_enrolment_screen_in_both_languages(client, make_branch):
     assert blob["urls"]["enrol"] == "/kiosk/cairo-civil/enrol"
     # Nothing secret in the page: no token of any kind.
     assert "Bearer" not in html
+
+
+def test_the_enrolment_command_names_the_kiosks_of_the_branch(client, make_branch):
+    branch = make_branch()
+    for code in ("hall-b", "hall-a"):
+        db.session.add(Kiosk(branch_id=branch.id, code=code, name_ar=code, name_en=code))
+    db.session.commit()
+    html = client.get(PAGE).text
+    command = re.search(r'<code id="enrol-command">(.*?)</code>', html).group(1)
+    assert command == "queue-app kiosk enrol --branch cairo-civil --kiosk hall-a|hall-b"
 
 
 def test_script_addresses(client, make_branch):
