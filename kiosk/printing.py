@@ -4,25 +4,39 @@ A printer is named by one URL, so that a kiosk's record or a setting can hold it
 ``tcp://HOST[:PORT][?profile=NAME&qr=native|image&arabic=shape|printer]``. ``profile`` is a
 python-escpos printer profile (paper width, code pages; TM-T20II by default, the common 80 mm
 baseline that most clones follow); ``qr=image`` is for printers without the QR command;
-``arabic=printer`` for printers whose firmware shapes Arabic (see kiosk/escpos.py).
+``arabic=printer`` for printers whose firmware shapes Arabic (see kiosk/escpos.py). The URL is
+read by queue_app/printers.py, which the config file's loader uses too.
 
 A printer that is off, out of paper or unplugged must not cost the citizen their ticket: the
 ticket exists before it is printed and its page works without paper, so every failure here is a
-``PrinterProblem`` that the kiosk shows next to the ticket on screen.
+``PrinterProblem`` that the kiosk shows next to the ticket on screen. One kind of it,
+``NoPrinter``, says that there is no network printer at all: the kiosk's screen then prints
+through its browser.
 """
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from kiosk import escpos as ticket_escpos
 from kiosk.slip import TicketSlip
+from queue_app import printers
+from queue_app.directory import BranchInfo, KioskInfo
 from queue_app.errors import QueueError
+from queue_app.printers import DEFAULT_PORT, DEFAULT_PROFILE, PrinterAddress
 
-DEFAULT_PORT = 9100
-DEFAULT_PROFILE = "TM-T20II"
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_PROFILE",
+    "NoPrinter",
+    "PrinterAddress",
+    "PrinterProblem",
+    "printer_address",
+    "printer_of",
+    "printer_setting",
+    "send",
+]
+
 # Long enough for a printer on the office network to answer, short enough that the citizen at
 # the kiosk is not left waiting in front of a dead printer.
 TIMEOUT_SECONDS = 5.0
@@ -34,51 +48,56 @@ class PrinterProblem(QueueError):
     code, status = "printer_problem", 503
 
 
-@dataclass(frozen=True)
-class PrinterAddress:
-    host: str
-    port: int = DEFAULT_PORT
-    profile: str = DEFAULT_PROFILE
-    native_qr: bool = True
-    shape_arabic: bool = True
+class NoPrinter(PrinterProblem):
+    """No network printer for this kiosk: not a fault to retry, but the sign for the kiosk's
+    screen to print through its browser instead."""
 
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-_CHOICES = {"qr": {"native": True, "image": False}, "arabic": {"shape": True, "printer": False}}
+    code, status = "no_printer", 409
 
 
 def printer_address(url: str | None) -> PrinterAddress:
-    """Read a printer URL (see above). Raises PrinterProblem: none configured, or not one we
-    can use."""
+    """Read a printer URL (see above; the grammar is queue_app/printers.py). Raises NoPrinter
+    when there is none, PrinterProblem when it is not one we can use."""
     if not url:
-        raise PrinterProblem("no ticket printer is configured for this kiosk")
-    parts = urlsplit(url)
+        raise NoPrinter("no ticket printer is configured for this kiosk")
     try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        port = 0
-    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    unknown = sorted(set(options) - {"profile", *_CHOICES})
-    bad = [key for key in _CHOICES if key in options and options[key] not in _CHOICES[key]]
-    if parts.scheme != "tcp" or not parts.hostname or not port or unknown or bad:
+        return printers.parse(url)
+    except printers.BadPrinterAddress as err:
         raise PrinterProblem(
-            f"not a printer address: {url!r}; expected "
-            "tcp://HOST[:PORT][?profile=NAME&qr=native|image&arabic=shape|printer]",
-            printer=url,
+            f"not a printer address: {url!r} ({err}); expected {printers.EXPECTED}", printer=url
+        ) from None
+
+
+def printer_setting(
+    branch: BranchInfo, kiosk_id: int | None, common_url: str | None
+) -> tuple[KioskInfo | None, str | None]:
+    """The kiosk of the branch that ``kiosk_id`` names (a kiosk token's), and the printer that
+    prints its tickets: its own, else the kiosks' common one (``QUEUE_KIOSK_PRINTER_URL``), else
+    None: the kiosk prints through its browser."""
+    kiosk = branch.kiosk_by_id(kiosk_id)
+    return kiosk, (kiosk.printer_url if kiosk else None) or common_url or None
+
+
+def printer_of(
+    branch: BranchInfo, kiosk_id: int | None, common_url: str | None
+) -> tuple[KioskInfo | None, str]:
+    """As ``printer_setting``; raises NoPrinter when there is no printer."""
+    kiosk, url = printer_setting(branch, kiosk_id, common_url)
+    if not url:
+        which = f"kiosk {kiosk.code!r}" if kiosk else "this kiosk"
+        raise NoPrinter(
+            f"no ticket printer is configured for {which} (no printer in the config file, no "
+            "QUEUE_KIOSK_PRINTER_URL): print through the browser",
+            kiosk=kiosk.code if kiosk else None,
         )
-    return PrinterAddress(
-        host=parts.hostname,
-        port=port,
-        profile=options.get("profile", DEFAULT_PROFILE),
-        native_qr=_CHOICES["qr"][options.get("qr", "native")],
-        shape_arabic=_CHOICES["arabic"][options.get("arabic", "shape")],
-    )
+    return kiosk, url
 
 
-def send(slip: TicketSlip, printer_url: str | None, *, timeout: float = TIMEOUT_SECONDS) -> None:
-    """Print ``slip`` on the network printer at ``printer_url``. Raises PrinterProblem."""
+def send(
+    slip: TicketSlip, printer_url: str | None, *, timeout: float = TIMEOUT_SECONDS
+) -> PrinterAddress:
+    """Print ``slip`` on the network printer at ``printer_url``; return the printer's address.
+    Raises PrinterProblem."""
     # Imported here, not at the top: python-escpos loads its printer database on import, writing
     # a cache to a new temporary folder and configuring the root logger; only processes that
     # print need that.
@@ -109,6 +128,7 @@ def send(slip: TicketSlip, printer_url: str | None, *, timeout: float = TIMEOUT_
         ) from err
     finally:
         printer.close()
+    return address
 
 
 def _reason(err: OSError) -> str:

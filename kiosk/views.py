@@ -43,8 +43,11 @@ def _script_urls(branch_code: str) -> dict[str, Any]:
         "check_in": url_for("tickets.check_in", token=slot),
         "enrol": url_for("kiosk.enrol", branch_code=branch_code),
         "qr": url_for("kiosk.qr_png", token=slot),
-        # The printable 80 mm ticket (kiosk/print_views.py).
+        # The printable 80 mm ticket (GET), or the ticket sent to this kiosk's network printer
+        # (POST, with the kiosk token): kiosk/print_views.py.
         "print": f"{page}/tickets/{slot}/print",
+        # Whether this kiosk has a network printer (asked with the kiosk token before printing).
+        "printer": url_for("kiosk_print.printer", branch_code=branch_code),
         # Back to the start in the kiosk's own language, whatever a citizen switched to.
         "home": url_for(
             "kiosk.touch_screen_page", branch_code=branch_code, lang=touch_screen.DEFAULT_LOCALE

@@ -176,6 +176,20 @@
     }
   }
 
+  async function get(url, headers = {}) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      return await fetch(url, {
+        headers: { Accept: "application/json", ...headers },
+        cache: "no-store",
+        signal: controller.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // A network error or a 5xx is tried again with the very same request, Idempotency-Key
   // included: the server may have acted on a request whose answer was lost on the way back.
   // Anything else is an answer. Returns the last response, or null when none came.
@@ -519,13 +533,56 @@
 
   // --- printing -----------------------------------------------------------------------------
 
-  // The printable ticket is loaded in a hidden frame and printed from there: a browser started
-  // with --kiosk --kiosk-printing sends it to the default printer without a dialog.
+  // A kiosk with a network ticket printer (its own in the config file, or the office's common
+  // one) prints there: the server sends the ticket as ESC/POS. Without one, the kiosk prints
+  // through its browser. The server is asked each time: a config reload may add a printer.
   async function printTicket(token) {
-    const url = withToken(page.urls.print, token);
     const button = $("print");
     button.disabled = true;
     say("print-message", words.printing);
+    const outcome = await printOnNetwork(token);
+    if (outcome === "printed") {
+      setTimeout(() => {
+        button.disabled = false;
+      }, PRINT_PAUSE_MS);
+    } else if (outcome === "failed") {
+      say("print-message", words.print_failed, "error");
+      button.disabled = false;
+    } else {
+      await printInBrowser(token, button);
+    }
+  }
+
+  async function printOnNetwork(ticketToken) {
+    const token = kioskToken();
+    if (!token) return "browser";
+    const authorization = { Authorization: "Bearer " + token };
+    try {
+      const asked = await get(page.urls.printer, authorization);
+      if (!asked.ok || !(await bodyOf(asked)).network_printer) return "browser";
+    } catch (error) {
+      return "browser"; // the browser's way looks at the server again before printing
+    }
+    let response = null;
+    try {
+      // Sent once, never retried: a printer that took the ticket but whose answer was lost on
+      // the way back would print it twice.
+      response = await post(withToken(page.urls.print, ticketToken), undefined, authorization);
+    } catch (error) {
+      return "failed";
+    }
+    if (response.ok) return "printed";
+    // The printer is off, out of paper or unplugged (printer_problem), or the server is down.
+    if (response.status >= 500) return "failed";
+    // The printer was taken away since (no_printer), or the key is no longer taken: the
+    // printable page needs none.
+    return "browser";
+  }
+
+  // The printable ticket is loaded in a hidden frame and printed from there: a browser started
+  // with --kiosk --kiosk-printing sends it to the default printer without a dialog.
+  async function printInBrowser(token, button) {
+    const url = withToken(page.urls.print, token);
     try {
       // An error page must not come out of the printer: look before printing.
       const controller = new AbortController();

@@ -133,6 +133,7 @@ def test_script_addresses(client, make_branch):
         "enrol": "/kiosk/cairo-civil/enrol",
         "qr": "/t/__ticket__/qr.png",
         "print": "/kiosk/cairo-civil/tickets/__ticket__/print",
+        "printer": "/kiosk/cairo-civil/printer",
         "home": "/kiosk/cairo-civil?lang=ar",
     }
 
