@@ -12,7 +12,7 @@ from flask import Flask
 from queue_app import access, config_file, kiosks, migrate
 from queue_app.clock import Clock, ShiftedClock, SystemClock
 from queue_app.errors import QueueError
-from queue_app.settings import DEFAULT_PUBLIC_URL, Settings
+from queue_app.settings import DEFAULT_PUBLIC_URL, Settings, SettingsError
 
 DEMO_FILE = Path(__file__).parent / "demo" / "branches.yaml"
 
@@ -29,7 +29,19 @@ def _fail(err: QueueError) -> None:
     sys.exit(2)
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: an environment variable that cannot be used is named, without a
+    traceback, and nothing runs."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="queue-app")
 def main() -> None:
     """Virtual queue and appointments for government service offices."""
@@ -179,10 +191,10 @@ def worker() -> None:
     from queue_app import worker as jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         gateway = jobs.gateway_for(settings)
-    except ValueError as exc:
+    except ValueError as exc:  # a bad QUEUE_SMS_* or TWILIO_* variable
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     stop = threading.Event()

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def normalise_database_url(url: str) -> str:
@@ -22,6 +23,23 @@ def normalise_database_url(url: str) -> str:
 
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+class SettingsError(ValueError):
+    """An environment variable that cannot be used; the message names it."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> Any:
+    raw = env.get(name)
+    if not raw:
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number above zero, not {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be above zero, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -63,10 +81,10 @@ class Settings:
             twilio_from=env.get("TWILIO_FROM"),
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=env.get("TWILIO_API_BASE"),
-            sms_rate=float(env.get("QUEUE_SMS_RATE") or 10.0),
-            sms_lease_seconds=float(env.get("QUEUE_SMS_LEASE_SECONDS") or 120.0),
-            web_workers=int(env.get("QUEUE_WEB_WORKERS") or 2),
-            web_threads=int(env.get("QUEUE_WEB_THREADS") or 8),
+            sms_rate=_number(env, "QUEUE_SMS_RATE", 10.0),
+            sms_lease_seconds=_number(env, "QUEUE_SMS_LEASE_SECONDS", 120.0),
+            web_workers=_number(env, "QUEUE_WEB_WORKERS", 2, int),
+            web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
             instance_path=instance,
         )
