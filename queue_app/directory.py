@@ -39,6 +39,7 @@ from queue_app.models import (
     OpeningHours,
     Role,
     Service,
+    SpecialHours,
 )
 from queue_app.models.kiosks import Kiosk
 from queue_app.opening_hours import WeeklyHours
@@ -67,6 +68,7 @@ class ServiceInfo(Bilingual):
     avg_service_minutes: float
     slot_minutes: int
     manual_fallback_percent: int
+    walk_in_percent: int
     backends: list[BackendInfo]
     branch: BranchInfo = field(repr=False)
 
@@ -137,6 +139,10 @@ class BranchInfo(Bilingual):
     def open_counters_serving(self, service: ServiceInfo) -> int:
         return sum(1 for c in self.counters if c.is_open and c.serves(service))
 
+    def counters_serving(self, service: ServiceInfo) -> int:
+        """Every counter that serves the service, open now or not: a later day's staffing."""
+        return sum(1 for c in self.counters if c.serves(service))
+
 
 @dataclass(frozen=True)
 class TokenInfo:
@@ -172,7 +178,17 @@ class Directory:
 
 # --- keeping it current --------------------------------------------------------------------
 
-DIRECTORY_MODELS = (Branch, OpeningHours, Holiday, Service, Counter, Kiosk, Backend, ApiToken)
+DIRECTORY_MODELS = (
+    Branch,
+    OpeningHours,
+    Holiday,
+    SpecialHours,
+    Service,
+    Counter,
+    Kiosk,
+    Backend,
+    ApiToken,
+)
 # Columns that change all day and are read fresh where they are needed, not through the directory.
 VOLATILE_COLUMNS = {"measured_service_seconds"}
 
@@ -291,6 +307,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             selectinload(Branch.counters).selectinload(Counter.services),
             selectinload(Branch.opening_hours),
             selectinload(Branch.holidays),
+            selectinload(Branch.special_hours),
             selectinload(Branch.kiosks),
         ),
         execution_options=fresh,
@@ -326,6 +343,7 @@ def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
         hours=WeeklyHours.of(
             {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
             (h.day for h in row.holidays),
+            ((h.first_day, h.last_day, h.opens, h.closes) for h in row.special_hours),
         ),
     )
     services = {
@@ -338,6 +356,7 @@ def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
             avg_service_minutes=s.avg_service_minutes,
             slot_minutes=s.slot_minutes,
             manual_fallback_percent=s.manual_fallback_percent,
+            walk_in_percent=s.walk_in_percent,
             backends=[backends[b.id] for b in s.backends],
             branch=branch,
         )

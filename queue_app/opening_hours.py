@@ -24,17 +24,29 @@ class WeeklyHours:
 
     days: Mapping[int, tuple[time, time]]
     holidays: frozenset[date] = frozenset()
+    # (first day, last day, opens, closes): other hours on the working days of a date range
+    # (Ramadan); a later range wins over an earlier one that covers the same day.
+    special: tuple[tuple[date, date, time, time], ...] = ()
 
     @classmethod
     def of(
-        cls, days: Mapping[int, tuple[time, time]], holidays: Iterable[date] = ()
+        cls,
+        days: Mapping[int, tuple[time, time]],
+        holidays: Iterable[date] = (),
+        special: Iterable[tuple[date, date, time, time]] = (),
     ) -> WeeklyHours:
-        return cls(dict(days), frozenset(holidays))
+        return cls(dict(days), frozenset(holidays), tuple(special))
 
     def hours_on(self, day: date) -> tuple[time, time] | None:
         if day in self.holidays:
             return None
-        return self.days.get(day.weekday())
+        usual = self.days.get(day.weekday())
+        if usual is None:
+            return None
+        for first, last, opens, closes in reversed(self.special):
+            if first <= day <= last:
+                return opens, closes
+        return usual
 
 
 def local_now(instant: datetime, zone: ZoneInfo) -> datetime:

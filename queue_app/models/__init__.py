@@ -1,13 +1,14 @@
 """All tables. Import from here so that every model is registered on the metadata."""
 
 from queue_app.models.backends import Backend, BackendState
-from queue_app.models.branches import Branch, Holiday, OpeningHours
+from queue_app.models.branches import Branch, Holiday, OpeningHours, SpecialHours
 from queue_app.models.counters import Counter
 from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.idempotency import IdempotencyKey
 from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
 from queue_app.models.messages import InboundSms, Message, MessageStatus, OptOut
 from queue_app.models.services import Service, service_backends
+from queue_app.models.slots import CapacityOverride, SlotBooking
 from queue_app.models.tickets import (
     Ticket,
     TicketEvent,
@@ -22,6 +23,7 @@ __all__ = [
     "Backend",
     "BackendState",
     "Branch",
+    "CapacityOverride",
     "Counter",
     "DirectoryRevision",
     "EnrolmentFailure",
@@ -35,6 +37,8 @@ __all__ = [
     "OptOut",
     "Role",
     "Service",
+    "SlotBooking",
+    "SpecialHours",
     "Ticket",
     "TicketEvent",
     "TicketKind",

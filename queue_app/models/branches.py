@@ -41,6 +41,9 @@ class Branch(Bilingual, Base):
     holidays: Mapped[list[Holiday]] = relationship(
         order_by="Holiday.day", cascade="all, delete-orphan"
     )
+    special_hours: Mapped[list[SpecialHours]] = relationship(
+        order_by="SpecialHours.first_day", cascade="all, delete-orphan"
+    )
     kiosks: Mapped[list[Kiosk]] = relationship(order_by="Kiosk.code", cascade="all, delete-orphan")
 
     @property
@@ -72,3 +75,21 @@ class Holiday(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     day: Mapped[date]
+
+
+class SpecialHours(Base):
+    """Other hours over a range of local days (Ramadan hours are the classic case): on each
+    day of the range that the branch normally opens, it opens and closes at these times."""
+
+    __tablename__ = "special_hours"
+    __table_args__ = (
+        CheckConstraint("first_day <= last_day", name="days_in_order"),
+        CheckConstraint("opens < closes", name="opens_before_closes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    opens: Mapped[time]
+    closes: Mapped[time]

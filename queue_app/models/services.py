@@ -32,6 +32,9 @@ class Service(Bilingual, Base):
             "manual_fallback_percent >= 0 AND manual_fallback_percent <= 100",
             name="fallback_percent_range",
         ),
+        CheckConstraint(
+            "walk_in_percent >= 0 AND walk_in_percent <= 100", name="walk_in_percent_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +48,8 @@ class Service(Bilingual, Base):
     avg_service_minutes: Mapped[float]
     slot_minutes: Mapped[int] = mapped_column(default=30)
     manual_fallback_percent: Mapped[int] = mapped_column(default=0)
+    # The share of each slot's capacity kept for walk-ins: appointments get the rest.
+    walk_in_percent: Mapped[int] = mapped_column(default=50, server_default="50")
     # Running average of measured service times (called -> done); None until one is measured.
     measured_service_seconds: Mapped[float | None]
 

@@ -31,7 +31,10 @@ class TicketKind(StrEnum):
 # on the counter's screen, so CALLED -> CALLED is allowed.
 ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.SCHEDULED: frozenset({TicketStatus.WAITING, TicketStatus.CANCELLED}),
-    TicketStatus.WAITING: frozenset({TicketStatus.CALLED, TicketStatus.CANCELLED}),
+    # A waiting ticket whose service is paused is given a later slot (the rescheduler).
+    TicketStatus.WAITING: frozenset(
+        {TicketStatus.CALLED, TicketStatus.CANCELLED, TicketStatus.SCHEDULED}
+    ),
     TicketStatus.CALLED: frozenset(
         {TicketStatus.CALLED, TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.WAITING}
     ),

@@ -1,0 +1,354 @@
+"""The rescheduler: move a set of tickets into free slots after a given time, and tell each one.
+
+One module serves every cause: a back-end system down, announced maintenance, a capacity cut.
+
+The rules:
+- priority tickets choose first, then everyone in the order their tickets were issued;
+- within a class, an earlier ticket never gets a later slot than a later ticket (each service's
+  slots are filled from the earliest, and the fill only moves forward);
+- capacity (which already keeps the walk-in share) is respected, closed days have no slots,
+  and slots overlapping ``blocked`` intervals (announced maintenance) are skipped;
+- each move and its outbox message are written in one transaction per chunk, so a crash leaves
+  every ticket either moved with its one message or untouched, and a rerun finishes the job;
+- idempotent: a ticket already moved for the same ``cause`` is not moved again, and its message
+  is unique per (ticket, cause).
+
+It works in bulk: one query for the tickets, one for what the slots already hold, then
+executemany writes; the placing itself is a plain function (``plan``) without a database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from queue_app import directory, slots
+from queue_app.clock import Clock
+from queue_app.directory import ServiceInfo
+from queue_app.models import Message, MessageStatus, SlotBooking, Ticket, TicketEvent, TicketStatus
+
+# Tickets written per transaction: big enough for set-based writes, small enough that a crash
+# or a lock held by a mass move costs seconds, not minutes.
+CHUNK = 5000
+# Statuses a ticket may be moved from.
+MOVABLE = (TicketStatus.WAITING, TicketStatus.SCHEDULED)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A ticket as the planner sees it."""
+
+    id: int
+    service_id: int
+    priority: bool
+    issued_at: datetime
+    old_start: datetime | None = None
+
+
+@dataclass
+class Opening:
+    """A slot with room left, as the planner fills it."""
+
+    start: datetime
+    end: datetime
+    room: int
+
+
+@dataclass(frozen=True)
+class Move:
+    ticket_id: int
+    service_id: int
+    old_start: datetime | None
+    start: datetime
+    end: datetime
+
+
+def calling_order(ticket: Waiting) -> tuple[bool, datetime, int]:
+    return (not ticket.priority, ticket.issued_at, ticket.id)
+
+
+def plan(
+    tickets: Iterable[Waiting], openings: Mapping[int, Sequence[Opening]]
+) -> tuple[list[Move], list[Waiting]]:
+    """Place ``tickets`` into ``openings`` (per service, sorted by start): return the moves and
+    the tickets left without a slot. ``openings`` is used up in place."""
+    by_service: dict[int, list[Waiting]] = defaultdict(list)
+    for ticket in tickets:
+        by_service[ticket.service_id].append(ticket)
+    moves: list[Move] = []
+    unplaced: list[Waiting] = []
+    for service_id, line in by_service.items():
+        line.sort(key=calling_order)
+        free = openings.get(service_id, ())
+        at = 0
+        for ticket in line:
+            while at < len(free) and free[at].room <= 0:
+                at += 1
+            if at == len(free):
+                unplaced.append(ticket)
+                continue
+            slot = free[at]
+            slot.room -= 1
+            moves.append(Move(ticket.id, service_id, ticket.old_start, slot.start, slot.end))
+    return moves, unplaced
+
+
+def _overlaps(start: datetime, end: datetime, blocked: Sequence[tuple[datetime, datetime]]) -> bool:
+    return any(start < b_end and b_start < end for b_start, b_end in blocked)
+
+
+def openings_for(
+    session: Session,
+    service: ServiceInfo,
+    now: datetime,
+    not_before: datetime,
+    needed: int,
+    *,
+    blocked: Sequence[tuple[datetime, datetime]] = (),
+    horizon_days: int = slots.BOOKING_HORIZON_DAYS,
+) -> list[Opening]:
+    """The service's slots starting at or after ``not_before`` with room left, day by day until
+    they hold ``needed`` places or the horizon is reached. Two queries per service."""
+    caps = slots.capacities(session, service, now)
+    zone = service.branch.zone
+    first_day = max(not_before, now).astimezone(zone).date()
+    candidates: list[tuple[datetime, datetime, int]] = []
+    room = 0
+    for offset in range(horizon_days):
+        day = first_day + timedelta(days=offset)
+        per_slot = caps.per_slot(day)
+        if per_slot <= 0:
+            continue
+        for start, end in slots.slot_times(service, day):
+            if start < not_before or start <= now or _overlaps(start, end, blocked):
+                continue
+            candidates.append((start, end, per_slot))
+            room += per_slot
+        if room >= needed * 2:  # slots already holding bookings take less than they seem
+            break
+    if not candidates:
+        return []
+    booked = slots.booked_counts(session, [service.id], candidates[0][0], candidates[-1][1])
+    openings = [
+        Opening(start, end, per_slot - booked.get((service.id, start), 0))
+        for start, end, per_slot in candidates
+    ]
+    return [o for o in openings if o.room > 0]
+
+
+@dataclass
+class Outcome:
+    moved: int = 0
+    unplaced: int = 0
+    texted: int = 0
+    already_moved: int = 0
+    chunks: int = 0
+    moves: list[Move] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """What the writer needs of a moved ticket to word its message."""
+
+    id: int
+    token: str
+    phone: str | None
+    locale: str
+    service_id: int
+
+
+# (ticket, its service, its new slot start) -> the SMS body, in the ticket's language.
+MessageFor = Callable[[TicketRow, ServiceInfo, datetime], str]
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def reschedule(
+    session: Session,
+    clock: Clock,
+    ticket_ids: Sequence[int],
+    *,
+    not_before: datetime,
+    cause: str,
+    message_for: MessageFor,
+    blocked: Mapping[int, Sequence[tuple[datetime, datetime]]] | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Move the given tickets into free slots from ``not_before`` and queue one SMS each (for
+    those with a phone), chunk by chunk, each chunk one transaction. ``cause`` is a stable key
+    ("outage:12", "capacity:3"): it makes the run idempotent. ``blocked`` maps a service id to
+    intervals it cannot be booked in. With ``dry_run`` nothing is written: the outcome says
+    how many would move."""
+    outcome = Outcome()
+    remaining = list(ticket_ids)
+    while remaining:
+        chunk, remaining = remaining[:CHUNK], remaining[CHUNK:]
+        _reschedule_chunk(
+            session, clock, chunk, not_before, cause, message_for, blocked or {}, dry_run, outcome
+        )
+        outcome.chunks += 1
+    return outcome
+
+
+def _reschedule_chunk(
+    session: Session,
+    clock: Clock,
+    ticket_ids: Sequence[int],
+    not_before: datetime,
+    cause: str,
+    message_for: MessageFor,
+    blocked: Mapping[int, Sequence[tuple[datetime, datetime]]],
+    dry_run: bool,
+    outcome: Outcome,
+) -> None:
+    now = clock.now()
+    if not dry_run:
+        # Before anything is read: the counts and states read below must hold until commit.
+        slots.lock_for_bulk_booking(session)
+    query = select(
+        Ticket.id,
+        Ticket.token,
+        Ticket.service_id,
+        Ticket.priority,
+        Ticket.issued_at,
+        Ticket.slot_start,
+        Ticket.phone,
+        Ticket.locale,
+    ).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(MOVABLE))
+    if not dry_run:
+        query = query.with_for_update()  # a counter calling one of them waits, or goes first
+    rows = session.execute(query).all()
+    done_before = set(
+        session.scalars(
+            select(TicketEvent.ticket_id).where(
+                TicketEvent.ticket_id.in_(ticket_ids),
+                TicketEvent.event == "rescheduled",
+                TicketEvent.note == cause,
+            )
+        )
+    )
+    outcome.already_moved += len(done_before)
+    rows = [r for r in rows if r.id not in done_before]
+    if not rows:
+        session.commit()
+        return
+    info = directory.current(session)
+    service_ids = sorted({r.service_id for r in rows})
+    if not dry_run:
+        slots.lock_slots(session, service_ids, not_before)
+    needed: dict[int, int] = defaultdict(int)
+    for r in rows:
+        needed[r.service_id] += 1
+    services = {sid: info.service_by_id(sid) for sid in service_ids}
+    openings = {
+        sid: openings_for(
+            session, services[sid], now, not_before, needed[sid], blocked=blocked.get(sid, ())
+        )
+        for sid in service_ids
+    }
+    waiting = [Waiting(r.id, r.service_id, r.priority, r.issued_at, r.slot_start) for r in rows]
+    moves, unplaced = plan(waiting, openings)
+    outcome.unplaced += len(unplaced)
+    if dry_run:
+        outcome.moved += len(moves)
+        outcome.moves += moves
+        session.rollback()
+        return
+    by_id = {r.id: TicketRow(r.id, r.token, r.phone, r.locale, r.service_id) for r in rows}
+    _write(session, now, moves, by_id, services, cause, message_for, outcome)
+    session.commit()
+    outcome.moved += len(moves)
+    outcome.moves += moves
+
+
+def _write(
+    session: Session,
+    now: datetime,
+    moves: Sequence[Move],
+    rows: Mapping[int, TicketRow],
+    services: Mapping[int, ServiceInfo],
+    cause: str,
+    message_for: MessageFor,
+    outcome: Outcome,
+) -> None:
+    if not moves:
+        return
+    tickets = Ticket.__table__
+    connection = session.connection()
+    connection.execute(
+        update(tickets)
+        .where(
+            tickets.c.id == bindparam("ticket_id"), tickets.c.status.in_([s.value for s in MOVABLE])
+        )
+        .values(
+            status=TicketStatus.SCHEDULED,
+            slot_start=bindparam("start"),
+            slot_end=bindparam("end"),
+            queued_at=None,
+            version=tickets.c.version + 1,
+        ),
+        [{"ticket_id": m.ticket_id, "start": m.start, "end": m.end} for m in moves],
+    )
+    connection.execute(
+        TicketEvent.__table__.insert(),
+        [
+            {"ticket_id": m.ticket_id, "at": now, "event": "rescheduled", "note": cause}
+            for m in moves
+        ],
+    )
+    freed: dict[tuple[int, datetime], int] = defaultdict(int)
+    taken: dict[tuple[int, datetime], int] = defaultdict(int)
+    for m in moves:
+        if m.old_start is not None:
+            freed[(m.service_id, m.old_start)] += 1
+        taken[(m.service_id, m.start)] += 1
+    if freed:
+        bookings = SlotBooking.__table__
+        connection.execute(
+            update(bookings)
+            .where(
+                and_(
+                    bookings.c.service_id == bindparam("sid"),
+                    bookings.c.starts_at == bindparam("at"),
+                )
+            )
+            .values(booked=bookings.c.booked - bindparam("n")),
+            [{"sid": sid, "at": at, "n": n} for (sid, at), n in freed.items()],
+        )
+    slots.add_places(session, taken)
+    messages = []
+    for m in moves:
+        row = rows[m.ticket_id]
+        if row.phone is None:
+            continue
+        service = services[m.service_id]
+        messages.append(
+            {
+                "ticket_id": m.ticket_id,
+                "event": f"rescheduled:{cause}",
+                "to": row.phone,
+                "locale": row.locale,
+                "body": message_for(row, service, m.start),
+                "status": MessageStatus.QUEUED,
+                "urgency": m.start,
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+        )
+    if messages:
+        connection.execute(
+            _insert(session)(Message.__table__).on_conflict_do_nothing(
+                index_elements=["ticket_id", "event"]
+            ),
+            messages,
+        )
+        outcome.texted += len(messages)

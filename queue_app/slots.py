@@ -1,0 +1,263 @@
+"""Slots: the times a service takes appointments, and how many people each can take.
+
+A slot is not stored: it follows from the branch's hours on a local day, cut into the service's
+``slot_minutes`` in wall-clock time (so a 09:00 slot is at 09:00 on both sides of a
+daylight-saving change). What is stored is how many bookings each slot holds
+(``SlotBooking``), bumped with a conditional UPDATE so that no slot ever holds more than its
+capacity, whatever runs at the same time.
+
+Capacity, per slot: the manager's override for that date when there is one; otherwise the
+counters that serve the service × the slot's length ÷ the time one citizen takes (measured, or
+the configured average), less the share the manager keeps for walk-ins. Slots later today count
+the counters open now (a counter closed at noon serves nobody this afternoon); slots of later
+days count every counter that serves the service (tomorrow's staff are not in yet).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from queue_app import opening_hours, waiting_line
+from queue_app.directory import ServiceInfo
+from queue_app.models import CapacityOverride, Service, SlotBooking
+
+# How far ahead slots exist: booking further out would promise counters nobody has planned.
+BOOKING_HORIZON_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # UTC
+    end: datetime
+    capacity: int
+    booked: int
+
+    @property
+    def available(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+
+def _wall_clock_starts(
+    day: date, window: tuple[datetime, datetime], minutes: int
+) -> Iterator[tuple[datetime, datetime]]:
+    """Slot starts and ends on ``day`` in local wall-clock steps; a time that does not exist
+    locally (skipped by a daylight-saving change) is no slot, and a slot is never cut short."""
+    opens, closes = window
+    zone = opens.tzinfo
+    step = timedelta(minutes=minutes)
+    start = opens.replace(tzinfo=None)
+    last = closes.replace(tzinfo=None)
+    while start + step <= last:
+        local = start.replace(tzinfo=zone)
+        # A wall time in a spring-forward gap comes back as another wall time.
+        real = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == start
+        if real:
+            yield local.astimezone(UTC), (start + step).replace(tzinfo=zone).astimezone(UTC)
+        start += step
+
+
+def slot_times(service: ServiceInfo, day: date) -> list[tuple[datetime, datetime]]:
+    """The slots of ``service`` on a local ``day`` (none on a closed day)."""
+    branch = service.branch
+    window = opening_hours.window_on(branch.hours, day, branch.zone)
+    if window is None:
+        return []
+    return list(_wall_clock_starts(day, window, service.slot_minutes))
+
+
+def default_capacity(
+    counters: int, slot_minutes: int, seconds_per_citizen: float, walk_in_percent: int
+) -> int:
+    """How many appointments one slot takes when the manager has not said otherwise."""
+    if counters <= 0 or seconds_per_citizen <= 0:
+        return 0
+    served = counters * slot_minutes * 60 / seconds_per_citizen
+    return math.floor(served * (100 - walk_in_percent) / 100)
+
+
+@dataclass(frozen=True)
+class Capacities:
+    """What a service's slots can take, read once for a range of days."""
+
+    service: ServiceInfo
+    today: date
+    measured_seconds: float | None
+    overrides: Sequence[tuple[date, date, int]]  # (first day, last day, per slot)
+
+    def per_slot(self, day: date) -> int:
+        for first, last, per_slot in reversed(self.overrides):  # the newest override wins
+            if first <= day <= last:
+                return per_slot
+        service, branch = self.service, self.service.branch
+        counters = (
+            branch.open_counters_serving(service)
+            if day == self.today
+            else branch.counters_serving(service)
+        )
+        return default_capacity(
+            counters,
+            service.slot_minutes,
+            waiting_line.seconds_per_citizen(service.avg_service_minutes, self.measured_seconds),
+            service.walk_in_percent,
+        )
+
+
+def capacities(session: Session, service: ServiceInfo, now: datetime) -> Capacities:
+    measured = session.scalar(
+        select(Service.measured_service_seconds).where(Service.id == service.id)
+    )
+    rows = session.execute(
+        select(CapacityOverride.first_day, CapacityOverride.last_day, CapacityOverride.per_slot)
+        .where(CapacityOverride.service_id == service.id)
+        .order_by(CapacityOverride.id)
+    ).all()
+    today = now.astimezone(service.branch.zone).date()
+    return Capacities(service, today, measured, [tuple(r) for r in rows])
+
+
+def booked_counts(
+    session: Session, service_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[tuple[int, datetime], int]:
+    """Bookings held per (service, slot start) in [start, end), in one query."""
+    rows = session.execute(
+        select(SlotBooking.service_id, SlotBooking.starts_at, SlotBooking.booked).where(
+            SlotBooking.service_id.in_(list(service_ids)),
+            SlotBooking.starts_at >= start,
+            SlotBooking.starts_at < end,
+        )
+    )
+    return {(service_id, starts_at): booked for service_id, starts_at, booked in rows}
+
+
+def slots_of(
+    session: Session, service: ServiceInfo, now: datetime, first_day: date, days: int
+) -> list[Slot]:
+    """The service's slots on ``days`` local days from ``first_day``, those not yet begun."""
+    caps = capacities(session, service, now)
+    times = [
+        (start, end, caps.per_slot(day))
+        for offset in range(days)
+        for day in [first_day + timedelta(days=offset)]
+        for start, end in slot_times(service, day)
+        if start > now
+    ]
+    if not times:
+        return []
+    booked = booked_counts(session, [service.id], times[0][0], times[-1][1])
+    return [Slot(s, e, cap, booked.get((service.id, s), 0)) for s, e, cap in times]
+
+
+def find_slot(
+    session: Session, service: ServiceInfo, now: datetime, start: datetime
+) -> Slot | None:
+    """The slot that starts exactly at ``start``, or None when no slot starts then."""
+    day = start.astimezone(service.branch.zone).date()
+    for slot in slots_of(session, service, now, day, 1):
+        if slot.start == start:
+            return slot
+    return None
+
+
+# --- holding places in slots ---------------------------------------------------------------
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def take_place(session: Session, service_id: int, start: datetime, capacity: int) -> bool:
+    """Hold one place in a slot inside the caller's transaction; False when it is full.
+
+    The row is bumped with ``booked = booked + 1 WHERE booked < capacity``: on PostgreSQL the
+    row lock makes concurrent bookings of one slot take turns and see each other's counts, on
+    SQLite the write lock does; so the count never passes the capacity. A share lock on the
+    service's row waits for a bulk booking (``lock_slots``) of the same service to finish.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Service.id).where(Service.id == service_id).with_for_update(read=True)
+        )
+    session.execute(
+        _insert(session)(SlotBooking)
+        .values(service_id=service_id, starts_at=start, booked=0)
+        .on_conflict_do_nothing()
+    )
+    taken = session.execute(
+        update(SlotBooking)
+        .where(
+            SlotBooking.service_id == service_id,
+            SlotBooking.starts_at == start,
+            SlotBooking.booked < capacity,
+        )
+        .values(booked=SlotBooking.booked + 1)
+        .returning(SlotBooking.booked)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return taken is not None
+
+
+def give_back(session: Session, service_id: int, start: datetime, places: int = 1) -> None:
+    """Free places in a slot (a cancellation, a move to another slot), in the caller's
+    transaction."""
+    session.execute(
+        update(SlotBooking)
+        .where(
+            and_(SlotBooking.service_id == service_id, SlotBooking.starts_at == start),
+            SlotBooking.booked >= places,
+        )
+        .values(booked=SlotBooking.booked - places)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_places(session: Session, counts: Mapping[tuple[int, datetime], int]) -> None:
+    """Add many bookings at once (the rescheduler's bulk write): one upsert per slot touched,
+    sent as one executemany. The caller has checked them against capacity under the lock that
+    ``lock_slots`` took."""
+    if not counts:
+        return
+    rows = [
+        {"service_id": service_id, "starts_at": start, "booked": n}
+        for (service_id, start), n in counts.items()
+    ]
+    stmt = _insert(session)(SlotBooking)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["service_id", "starts_at"],
+            set_={"booked": SlotBooking.booked + stmt.excluded.booked},
+        ),
+        rows,
+    )
+
+
+def lock_for_bulk_booking(session: Session) -> None:
+    """Start the caller's transaction with SQLite's write lock, so that what it reads next
+    stays true until it commits (PostgreSQL locks rows instead: ``lock_slots``)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Service)
+            .where(Service.id < 0)
+            .values(slot_minutes=1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def lock_slots(session: Session, service_ids: Iterable[int], start: datetime) -> None:
+    """Make bookings of these services' slots wait for the caller's transaction: bookings
+    take a share lock on their service's row (``take_place``), a bulk booking an exclusive one,
+    so that the counts it reads stay true until it commits. SQLite has one writer anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(Service.id)
+        .where(Service.id.in_(list(service_ids)))
+        .order_by(Service.id)
+        .with_for_update()
+    )
