@@ -8,11 +8,12 @@ What a reload does, so that a file can be loaded again and again:
 - A key present in the file sets the value. A key left out takes the model's default when the thing
   is created and leaves the stored value alone when it already exists. This is what lets a manager's
   later change survive a reload: a counter's ``open`` is applied on create, and afterwards only when
-  the file writes it; the same holds for a counter's ``services``, a branch's ``holidays`` and a
-  kiosk's ``printer`` (``printer: null`` takes a kiosk's printer away: it prints through its
-  browser then).
-- A list that is present replaces the stored one: a branch's ``hours`` (required) and ``holidays``,
-  a service's ``backends``, a counter's ``services``.
+  the file writes it; the same holds for a counter's ``services``, a branch's ``holidays`` and
+  ``special_hours`` and a kiosk's ``printer`` (``printer: null`` takes a kiosk's printer away: it
+  prints through its browser then).
+- A list that is present replaces the stored one: a branch's ``hours`` (required), ``holidays``
+  and ``special_hours`` (``[]`` takes them all away), a service's ``backends``, a counter's
+  ``services``.
 - The whole file is checked, including its references to what is already stored, before anything is
   written; then everything is written in one transaction, committed once. An error leaves the
   database as it was.
@@ -46,11 +47,21 @@ from sqlalchemy.orm import Session, selectinload
 
 from queue_app import printers
 from queue_app.errors import ConfigError
-from queue_app.models import Backend, Branch, Counter, Holiday, OpeningHours, Service
+from queue_app.models import (
+    Backend,
+    Branch,
+    Counter,
+    Holiday,
+    OpeningHours,
+    Service,
+    SpecialHours,
+)
 from queue_app.models.kiosks import Kiosk
 from queue_app.opening_hours import WEEKDAYS
 
 KeyPath = tuple[str | int, ...]
+# (first day, last day, opens, closes): other hours over a range of days, such as Ramadan's.
+SpecialRange = tuple[date, date, time, time]
 
 # The day keys of ``hours``, in the order people in Egypt and Saudi Arabia write the week.
 DAY_KEYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -68,17 +79,20 @@ BACKEND_KEYS = (
     "code", "name", "health_url", "check_interval_s", "failure_threshold", "recovery_threshold",
 )  # fmt: skip
 BRANCH_KEYS = (
-    "code", "name", "timezone", "country", "hours", "holidays", "reschedule_after_minutes",
-    "evening_notice", "services", "counters", "kiosks",
+    "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
+    "reschedule_after_minutes", "evening_notice", "services", "counters", "kiosks",
 )  # fmt: skip
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (
     "code", "letter", "name", "backends", "avg_service_minutes", "slot_minutes",
-    "manual_fallback_percent",
+    "manual_fallback_percent", "walk_in_percent",
 )  # fmt: skip
 SERVICE_REQUIRED = ("code", "letter", "name", "avg_service_minutes")
 COUNTER_KEYS = ("code", "open", "services")
 KIOSK_KEYS = ("code", "name", "printer")
+# ``note`` is for the reader of the file ("Ramadan"): it is checked as text and not stored.
+SPECIAL_HOURS_KEYS = ("from", "to", "hours", "note")
+SPECIAL_HOURS_REQUIRED = ("from", "to", "hours")
 
 
 # --- what the file says, checked -----------------------------------------------------------
@@ -133,6 +147,8 @@ class BranchSpec:
     services: tuple[ServiceSpec, ...]
     counters: tuple[CounterSpec, ...]
     kiosks: tuple[KioskSpec, ...] = ()
+    # In order of their first day, none sharing a day; None: the key is left out.
+    special_hours: tuple[SpecialRange, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -650,27 +666,30 @@ class _Reader:
             )
         found = self.mapping(value, path, DAY_KEYS, ()) or {}
         week: dict[int, tuple[time, time]] = {}
-        for day, window in found.items():
-            day_path = (*path, day)
-            if not isinstance(window, list) or len(window) != 2:
-                self.problem(day_path, 'expected ["opens", "closes"], like ["08:00", "15:00"]')
-                continue
-            times = []
-            for index, written in enumerate(window):
-                try:
-                    times.append(self.time_of_day(written, (*day_path, index)))
-                except _Invalid as bad:
-                    self.problem((*day_path, index), bad.message)
-            if len(times) != 2:
-                continue
-            opens, closes = times
-            if not opens < closes:
-                self.problem(
-                    day_path, f"opens at {opens:%H:%M}, which is not before {closes:%H:%M}"
-                )
-                continue
-            week[WEEKDAYS.index(day)] = (opens, closes)
+        for day, written in found.items():
+            window = self.window(written, (*path, day))
+            if window is not None:
+                week[WEEKDAYS.index(day)] = window
         return week
+
+    def window(self, value: Any, path: KeyPath) -> tuple[time, time] | None:
+        """``["opens", "closes"]``, or None after recording what is wrong with it."""
+        if not isinstance(value, list) or len(value) != 2:
+            self.problem(path, 'expected ["opens", "closes"], like ["08:00", "15:00"]')
+            return None
+        times = []
+        for index, written in enumerate(value):
+            try:
+                times.append(self.time_of_day(written, (*path, index)))
+            except _Invalid as bad:
+                self.problem((*path, index), bad.message)
+        if len(times) != 2:
+            return None
+        opens, closes = times
+        if not opens < closes:
+            self.problem(path, f"opens at {opens:%H:%M}, which is not before {closes:%H:%M}")
+            return None
+        return opens, closes
 
     def holidays(self, value: Any, path: KeyPath) -> tuple[date, ...]:
         days: list[date] = []
@@ -685,6 +704,44 @@ class _Reader:
                 continue
             days.append(day)
         return tuple(sorted(days))
+
+    def special_hours(self, value: Any, path: KeyPath) -> tuple[SpecialRange, ...]:
+        """Ranges of days with other hours. Two ranges may not share a day: which one would hold
+        on it is nowhere to be seen in the file."""
+        ranges: list[tuple[SpecialRange, KeyPath]] = []
+        for item_path, item in self.items(value, path):
+            found = self.mapping(item, item_path, SPECIAL_HOURS_KEYS, SPECIAL_HOURS_REQUIRED)
+            if found is None:
+                continue
+            checked = self.fields(
+                found, item_path, {"from": self.day, "to": self.day, "note": self.text}
+            )
+            window = (
+                self.window(found["hours"], (*item_path, "hours")) if "hours" in found else None
+            )
+            if "from" not in checked or "to" not in checked:
+                continue
+            first, last = checked["from"], checked["to"]
+            if last < first:
+                self.problem(
+                    (*item_path, "to"),
+                    f"ends on {last.isoformat()}, before it begins on {first.isoformat()}",
+                )
+                continue
+            for (other_first, other_last, *_), other_path in ranges:
+                if first <= other_last and other_first <= last:
+                    line = self.document.line_of(other_path)
+                    self.problem(
+                        (*item_path, "from"),
+                        f"{first.isoformat()} to {last.isoformat()} shares days with "
+                        f"{other_first.isoformat()} to {other_last.isoformat()} (line {line}); "
+                        "ranges of special hours may not overlap",
+                    )
+                    break
+            else:
+                if window is not None:
+                    ranges.append(((first, last, *window), item_path))
+        return tuple(sorted(spec for spec, _ in ranges))
 
     # -- the things of the file --
 
@@ -765,6 +822,7 @@ class _Reader:
                 "country": self.country,
                 "hours": self.hours,
                 "holidays": self.holidays,
+                "special_hours": self.special_hours,
                 "reschedule_after_minutes": lambda v, p: self.whole(v, p, 0, MINUTES_PER_DAY),
                 "evening_notice": self.time_of_day,
             },
@@ -790,6 +848,7 @@ class _Reader:
         self.unique_letters(services)
         hours = checked.pop("hours", {})
         holidays = checked.pop("holidays", None)
+        special_hours = checked.pop("special_hours", None)
         if code is None:
             return None
         return BranchSpec(
@@ -801,6 +860,7 @@ class _Reader:
             tuple(services),
             tuple(counters),
             tuple(kiosks),
+            special_hours,
         )
 
     def unique_letters(self, services: list[ServiceSpec]) -> None:
@@ -832,6 +892,7 @@ class _Reader:
                 "avg_service_minutes": self.minutes,
                 "slot_minutes": self.positive_whole,
                 "manual_fallback_percent": lambda v, p: self.whole(v, p, 0, 100),
+                "walk_in_percent": lambda v, p: self.whole(v, p, 0, 100),
             },
         )
         backends = (
@@ -920,6 +981,7 @@ def _fetch(session: Session, config: ConfigFile) -> _Stored:
             selectinload(Branch.counters).selectinload(Counter.services),
             selectinload(Branch.opening_hours),
             selectinload(Branch.holidays),
+            selectinload(Branch.special_hours),
             selectinload(Branch.kiosks),
         )
     )
@@ -1023,6 +1085,26 @@ def _set_holidays(branch: Branch, days: tuple[date, ...]) -> bool:
     return changed
 
 
+def _set_special_hours(branch: Branch, ranges: tuple[SpecialRange, ...]) -> bool:
+    # Matched as a whole set, as holidays are: a range that differs in anything is another range.
+    # No unique key keeps a range from being stored twice; a second copy goes too.
+    changed = False
+    stored: set[SpecialRange] = set()
+    for row in list(branch.special_hours):
+        written = (row.first_day, row.last_day, row.opens, row.closes)
+        if written not in ranges or written in stored:
+            branch.special_hours.remove(row)
+            changed = True
+        stored.add(written)
+    for first, last, opens, closes in ranges:
+        if (first, last, opens, closes) not in stored:
+            branch.special_hours.append(
+                SpecialHours(first_day=first, last_day=last, opens=opens, closes=closes)
+            )
+            changed = True
+    return changed
+
+
 def _free_letters(session: Session, branch: Branch, spec: BranchSpec) -> None:
     """Let services of a branch swap letters: move the changing ones to placeholders first.
 
@@ -1066,6 +1148,8 @@ def _apply(session: Session, config: ConfigFile, stored: _Stored) -> LoadSummary
         changed = _set_hours(branch, branch_spec.hours) or changed
         if branch_spec.holidays is not None:
             changed = _set_holidays(branch, branch_spec.holidays) or changed
+        if branch_spec.special_hours is not None:
+            changed = _set_special_hours(branch, branch_spec.special_hours) or changed
         _count(summary.branches, created=created, changed=changed)
 
         services = {service.code: service for service in branch.services}

@@ -13,11 +13,20 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from queue_app import config_file, migrate
+from queue_app import config_file, directory, migrate
 from queue_app.cli import DEMO_FILE, main
 from queue_app.db import Base, db
 from queue_app.errors import ConfigError
-from queue_app.models import Backend, Branch, Counter, Holiday, OpeningHours, Service
+from queue_app.models import (
+    Backend,
+    Branch,
+    Counter,
+    DirectoryRevision,
+    Holiday,
+    OpeningHours,
+    Service,
+    SpecialHours,
+)
 
 BRANCHES = """\
 backends:
@@ -33,6 +42,8 @@ branches:
     country: EG
     hours: {sun: ["08:00", "15:00"], mon: ["08:00", "15:00"], thu: ["08:00", "14:00"]}
     holidays: ["2026-12-24"]
+    special_hours:
+      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00", "14:00"], note: "Ramadan"}
     reschedule_after_minutes: 20
     evening_notice: "18:00"
     services:
@@ -42,6 +53,7 @@ branches:
         backends: [civil-registry]
         avg_service_minutes: 6
         slot_minutes: 30
+        walk_in_percent: 40
       - code: birth-cert
         letter: B
         name: {ar: "شهادة ميلاد", en: "Birth certificate"}
@@ -197,6 +209,146 @@ def test_hours_and_holidays_in_the_file_replace_the_stored_ones(app):
     assert db.session.scalar(select(func.count()).select_from(OpeningHours)) == 3 + 1
 
 
+RAMADAN_LINE = (
+    '      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00", "14:00"], note: "Ramadan"}\n'
+)
+
+
+def _ranges(branch: Branch) -> list[tuple[date, date, time, time]]:
+    return [(h.first_day, h.last_day, h.opens, h.closes) for h in branch.special_hours]
+
+
+def _revision() -> str | None:
+    db.session.expire_all()
+    return db.session.scalar(select(DirectoryRevision.revision))
+
+
+def test_special_hours_and_walk_in_share_are_loaded_into_the_directory(app):
+    summary = _load(BRANCHES)
+
+    assert _counts(summary.branches) == (2, 0, 0)
+    cairo = _branch("cairo-civil")
+    assert _ranges(cairo) == [(date(2027, 2, 8), date(2027, 3, 9), time(9), time(14))]
+    assert _branch("giza-traffic").special_hours == []  # left out on create: none
+    id_card, birth_cert = cairo.services
+    assert (id_card.walk_in_percent, birth_cert.walk_in_percent) == (40, 50)  # 50: the default
+    hours = directory.current(db.session).branch("cairo-civil").hours
+    assert hours.hours_on(date(2027, 2, 8)) == (time(9), time(14))  # a Monday of Ramadan
+    assert hours.hours_on(date(2027, 3, 11)) == (time(8), time(14))  # Thursday after it
+    assert hours.hours_on(date(2027, 2, 9)) is None  # Tuesday: closed in Ramadan too
+    service = directory.current(db.session).branch("cairo-civil").service("id-card")
+    assert service.walk_in_percent == 40
+
+
+def test_special_hours_in_the_file_replace_the_stored_set_and_the_directory_sees_it(app):
+    _load(BRANCHES)
+    cairo = _branch("cairo-civil")
+    # A manager adds a range and, by mistake, a second copy of the file's range.
+    cairo.special_hours.append(
+        SpecialHours(
+            first_day=date(2026, 12, 27),
+            last_day=date(2026, 12, 27),
+            opens=time(8),
+            closes=time(12),
+        )
+    )
+    cairo.special_hours.append(
+        SpecialHours(
+            first_day=date(2027, 2, 8), last_day=date(2027, 3, 9), opens=time(9), closes=time(14)
+        )
+    )
+    db.session.commit()
+    assert directory.current(db.session).branch("cairo-civil").hours.hours_on(
+        date(2026, 12, 27)
+    ) == (time(8), time(12))
+    db.session.commit()
+    before = _revision()
+
+    summary = _load(
+        BRANCHES.replace(
+            RAMADAN_LINE,
+            '      - {from: "2027-02-08", to: "2027-03-09", hours: ["10:00", "15:00"]}\n'
+            '      - {from: "2027-03-14", to: "2027-03-15", hours: ["09:00", "12:00"]}\n',
+        )
+    )
+
+    assert _counts(summary.branches) == (0, 1, 1)
+    assert _ranges(_branch("cairo-civil")) == [
+        (date(2027, 2, 8), date(2027, 3, 9), time(10), time(15)),
+        (date(2027, 3, 14), date(2027, 3, 15), time(9), time(12)),
+    ]
+    assert db.session.scalar(select(func.count()).select_from(SpecialHours)) == 2
+    assert _revision() != before
+    hours = directory.current(db.session).branch("cairo-civil").hours
+    assert hours.hours_on(date(2027, 2, 8)) == (time(10), time(15))
+    assert hours.hours_on(date(2027, 3, 14)) == (time(9), time(12))  # Sunday
+    assert hours.hours_on(date(2026, 12, 27)) == (time(8), time(15))  # the manager's is gone
+
+
+def test_an_unchanged_reload_keeps_the_directory_revision(app):
+    _load(BRANCHES)
+    before = _revision()
+
+    assert not _load(BRANCHES).changed
+
+    assert _revision() == before
+
+
+def test_special_hours_left_out_are_kept_and_an_empty_list_clears_them(app):
+    _load(BRANCHES)
+    before = _revision()
+
+    left_out = _load(BRANCHES.replace("    special_hours:\n" + RAMADAN_LINE, ""))
+
+    assert not left_out.changed
+    assert len(_branch("cairo-civil").special_hours) == 1
+    assert _revision() == before
+
+    cleared = _load(
+        BRANCHES.replace("    special_hours:\n" + RAMADAN_LINE, "    special_hours: []\n")
+    )
+
+    assert _counts(cleared.branches) == (0, 1, 1)
+    assert _branch("cairo-civil").special_hours == []
+    assert _revision() != before
+    hours = directory.current(db.session).branch("cairo-civil").hours
+    assert hours.hours_on(date(2027, 2, 8)) == (time(8), time(15))
+
+
+def test_walk_in_percent_left_out_is_kept_and_a_new_one_is_applied(app):
+    _load(BRANCHES)
+
+    assert not _load(BRANCHES.replace("        walk_in_percent: 40\n", "")).changed
+    assert _branch("cairo-civil").services[0].walk_in_percent == 40
+
+    summary = _load(BRANCHES.replace("walk_in_percent: 40", "walk_in_percent: 0"))
+
+    assert _counts(summary.services) == (0, 1, 2)
+    assert _branch("cairo-civil").services[0].walk_in_percent == 0
+    service = directory.current(db.session).branch("cairo-civil").service("id-card")
+    assert service.walk_in_percent == 0
+
+
+def test_a_failure_while_writing_special_hours_leaves_nothing_behind(app, monkeypatch):
+    _load(BRANCHES)
+    before = _dump()
+    real = config_file._set_special_hours
+
+    def fail_after_writing(branch: Branch, ranges: Any) -> bool:
+        real(branch, ranges)
+        db.session.flush()
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(config_file, "_set_special_hours", fail_after_writing)
+
+    with pytest.raises(RuntimeError):
+        _load(
+            BRANCHES.replace('hours: ["09:00", "14:00"], note', 'hours: ["10:00", "14:00"], note')
+        )
+
+    assert _dump() == before
+
+
 def test_what_the_file_leaves_out_is_kept(app):
     _load(BRANCHES)
     cairo = _branch("cairo-civil")
@@ -330,6 +482,24 @@ BAD_FILES = [
         "manual_fallback_percent: 130",
         "branches[0].services[1].manual_fallback_percent",
         "from 0 to 100",
+    ),
+    (
+        "walk_in_percent: 40",
+        "walk_in_percent: 140",
+        "branches[0].services[0].walk_in_percent",
+        "from 0 to 100",
+    ),
+    (
+        'hours: ["09:00", "14:00"], note',
+        'hours: ["14:00", "09:00"], note',
+        "branches[0].special_hours[0].hours",
+        "opens at 14:00, which is not before 09:00",
+    ),
+    (
+        'to: "2027-03-09"',
+        'to: "2027-01-09"',
+        "branches[0].special_hours[0].to",
+        "before it begins on 2027-02-08",
     ),
 ]
 

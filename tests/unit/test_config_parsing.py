@@ -423,3 +423,184 @@ def test_summary_describes_what_was_done():
         .describe()
         .startswith("loaded demo.yaml: nothing changed")
     )
+
+
+# --- special hours and the walk-in share ---------------------------------------------------
+
+HOLIDAYS_LINE = '    holidays: [2026-12-24, "2026-01-07"]\n'
+
+
+def _with_special(*lines: str) -> str:
+    """VALID with ``special_hours:`` and these lines after the holidays (line 14): the first of
+    them is line 16."""
+    assert VALID.count(HOLIDAYS_LINE) == 1
+    block = "".join(f"{line}\n" for line in ("    special_hours:", *lines))
+    return VALID.replace(HOLIDAYS_LINE, HOLIDAYS_LINE + block)
+
+
+def test_special_hours_are_read_in_order_of_their_first_day():
+    text = _with_special(
+        '      - {from: "2027-03-20", to: "2027-03-20", hours: ["10:00", "12:00"]}',
+        '      - {from: "2027-02-08", to: 2027-03-09, hours: ["09:00", "14:00"], note: "Ramadan"}',
+    )
+    (branch,) = config_file.parse_text(text).branches
+    assert branch.special_hours == (
+        (date(2027, 2, 8), date(2027, 3, 9), time(9), time(14)),
+        (date(2027, 3, 20), date(2027, 3, 20), time(10), time(12)),
+    )
+
+
+def test_special_hours_left_out_or_empty():
+    (left_out,) = config_file.parse_text(VALID).branches
+    assert left_out.special_hours is None  # a reload keeps what is stored
+    (empty,) = config_file.parse_text(
+        VALID.replace(HOLIDAYS_LINE, HOLIDAYS_LINE + "    special_hours: []\n")
+    ).branches
+    assert empty.special_hours == ()  # a reload takes the stored ones away
+
+
+def test_special_hours_in_block_style_and_json():
+    block = _with_special(
+        '      - from: "2027-02-08"',
+        '        to: "2027-03-09"',
+        '        hours: ["09:00", "14:00"]',
+    )
+    data = yaml.safe_load(block)
+    data["branches"][0]["holidays"] = ["2026-12-24", "2026-01-07"]
+    (from_json,) = config_file.parse_text(json.dumps(data)).branches
+    (from_yaml,) = config_file.parse_text(block).branches
+    assert from_json.special_hours == from_yaml.special_hours
+    assert from_yaml.special_hours == ((date(2027, 2, 8), date(2027, 3, 9), time(9), time(14)),)
+
+
+RAMADAN = '      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00", "14:00"]}'
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "key", "expected"),
+    [
+        (
+            ['      - {from: "2027-03-09", to: "2027-02-08", hours: ["09:00", "14:00"]}'],
+            16,
+            "branches[0].special_hours[0].to",
+            "ends on 2027-02-08, before it begins on 2027-03-09",
+        ),
+        (
+            ['      - {from: "2027-02-08", to: "2027-03-09", hours: ["14:00", "09:00"]}'],
+            16,
+            "branches[0].special_hours[0].hours",
+            "opens at 14:00, which is not before 09:00",
+        ),
+        (
+            ['      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00", "09:00"]}'],
+            16,
+            "branches[0].special_hours[0].hours",
+            "not before",
+        ),
+        (
+            ['      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00", 14:00]}'],
+            16,
+            "branches[0].special_hours[0].hours[1]",
+            'write times in quotes, "14:00"',
+        ),
+        (
+            ['      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00"]}'],
+            16,
+            "branches[0].special_hours[0].hours",
+            '["opens", "closes"]',
+        ),
+        (
+            ['      - {from: "2027-02-30", to: "2027-03-09", hours: ["09:00", "14:00"]}'],
+            16,
+            "branches[0].special_hours[0].from",
+            "not a date in the calendar",
+        ),
+        (
+            ['      - {from: "8/2/2027", to: "2027-03-09", hours: ["09:00", "14:00"]}'],
+            16,
+            "branches[0].special_hours[0].from",
+            '"YYYY-MM-DD"',
+        ),
+        (
+            ['      - {form: "2027-02-08", to: "2027-03-09", hours: ["09:00", "14:00"]}'],
+            16,
+            "branches[0].special_hours[0].form",
+            'unknown key (did you mean "from"?)',
+        ),
+        (
+            ['      - {from: "2027-02-08", to: "2027-03-09"}'],
+            16,
+            "branches[0].special_hours[0].hours",
+            "missing",
+        ),
+        (
+            ['      - {from: "2027-02-08", to: "2027-03-09", hours: ["09:00", "14:00"], note: ""}'],
+            16,
+            "branches[0].special_hours[0].note",
+            "is empty",
+        ),
+        (
+            ['      - "2027-02-08"'],
+            16,
+            "branches[0].special_hours[0]",
+            "expected a mapping of from, to, hours, note",
+        ),
+        (
+            [RAMADAN, '      - {from: "2027-03-09", to: "2027-03-12", hours: ["10:00", "13:00"]}'],
+            17,
+            "branches[0].special_hours[1].from",
+            "2027-03-09 to 2027-03-12 shares days with 2027-02-08 to 2027-03-09 (line 16)",
+        ),
+        (
+            [RAMADAN, RAMADAN],
+            17,
+            "branches[0].special_hours[1].from",
+            "may not overlap",
+        ),
+    ],
+)
+def test_bad_special_hours_are_named_by_key_and_line(lines, line, key, expected):
+    err = _error(_with_special(*lines))
+    assert err.fields["key"] == key, err.message
+    assert err.fields["line"] == line, err.message
+    assert expected in err.message
+
+
+def test_special_hours_must_be_a_list():
+    text = VALID.replace(HOLIDAYS_LINE, HOLIDAYS_LINE + '    special_hours: {from: "2027-02-08"}\n')
+    err = _error(text)
+    assert err.fields["key"] == "branches[0].special_hours"
+    assert err.fields["line"] == 15
+    assert "expected a list" in err.message
+
+
+def test_special_hours_is_no_key_of_a_service():
+    err = _error(_with(23, "        special_hour: []"))
+    assert err.fields["key"] == "branches[0].services[0].special_hour"
+    assert "unknown key" in err.message
+
+
+def test_walk_in_percent_is_read():
+    (branch,) = config_file.parse_text(_with(23, "        walk_in_percent: 40")).branches
+    id_card, birth_cert = branch.services
+    assert id_card.values["walk_in_percent"] == 40
+    assert "walk_in_percent" not in birth_cert.values  # left out: the default on create
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("        walk_in_percent: 101", "from 0 to 100; found 101"),
+        ("        walk_in_percent: -1", "from 0 to 100; found -1"),
+        ("        walk_in_percent: 12.5", "expected a whole number from 0 to 100"),
+        ('        walk_in_percent: "40"', "found text"),
+        ("        walk_in_percent: yes", "found true/false"),
+        ("        walk_in_percents: 40", 'did you mean "walk_in_percent"'),
+    ],
+)
+def test_bad_walk_in_percent(text, expected):
+    err = _error(_with(23, text))
+    assert err.fields["key"] == "branches[0].services[0]." + text.split(":")[0].strip()
+    assert err.fields["line"] == 23
+    assert expected in err.message
+
