@@ -604,6 +604,11 @@ def test_the_demo_file_loads_and_reloads(app):
             assert any(c.is_open and service in c.services for c in branch.counters), service.code
     parcels = db.session.scalar(select(Service).where(Service.code == "parcels"))
     assert parcels.backends == []
+    for code in ("cairo-civil", "giza-traffic", "cairo-post"):  # Ramadan hours, through aliases
+        assert _ranges(_branch(code)) == [(date(2027, 2, 8), date(2027, 3, 9), time(9), time(14))]
+    assert _branch("jeddah-north").special_hours == []
+    cash = db.session.scalar(select(Service).where(Service.code == "cash"))
+    assert (cash.walk_in_percent, parcels.walk_in_percent) == (80, 50)
     before = _dump()
 
     assert not config_file.load_file(db.session, DEMO_FILE).changed

@@ -604,3 +604,13 @@ def test_bad_walk_in_percent(text, expected):
     assert err.fields["line"] == 23
     assert expected in err.message
 
+
+def test_the_demo_file_has_ramadan_hours_and_a_walk_in_share():
+    demo = Path(config_file.__file__).parent / "demo" / "branches.yaml"
+    config = config_file.parse_text(demo.read_text(encoding="utf-8"), source=str(demo))
+    branches = {b.code: b for b in config.branches}
+    ramadan = ((date(2027, 2, 8), date(2027, 3, 9), time(9), time(14)),)
+    for code in ("cairo-civil", "giza-traffic", "cairo-post"):
+        assert branches[code].special_hours == ramadan, code
+    cash = next(s for s in branches["cairo-post"].services if s.code == "cash")
+    assert cash.values["walk_in_percent"] == 80
