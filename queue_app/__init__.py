@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from queue_app import api, i18n, pages, sms_webhooks
     from queue_app.api.errors import http_error_response, queue_error_response
     from queue_app.db import db
+    from queue_app.rate_limits import limiter
 
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        RATELIMIT_HEADERS_ENABLED=True,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Arabic as text, not \u escapes
     app.extensions["queue_app"] = Runtime(settings=settings, clock=clock or SystemClock())
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     db.init_app(app)
     i18n.init_app(app)
+    limiter.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     app.register_blueprint(kiosk_views.bp)

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from queue_app import directory, outbox
+from queue_app import directory, outbox, tickets
 from queue_app.clock import Clock
 from queue_app.errors import StateConflict
-from queue_app.models import InboundSms, Ticket, TicketEvent, TicketStatus
+from queue_app.models import InboundSms, Ticket, TicketEvent
 from queue_app.models.tickets import ACTIVE_STATUSES
 from sms import templates
 from sms.replies import ReplyKind, parse_reply
@@ -126,7 +126,7 @@ def _act(
     link = f"{public_url}/t/{ticket.token}"
     if kind == ReplyKind.CANCEL:
         try:
-            ticket.move_to(TicketStatus.CANCELLED, now, event="cancelled", note="by SMS")
+            tickets.give_up(session, ticket, now, note="by SMS")
         except StateConflict:
             return "too_late_to_cancel", templates.reply_help(locale)
         return "cancelled", templates.cancelled(

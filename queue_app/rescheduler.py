@@ -58,6 +58,7 @@ class Opening:
     start: datetime
     end: datetime
     room: int
+    capacity: int = 0  # what the slot takes in all, bookings included
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def openings_for(
         return []
     booked = slots.booked_counts(session, [service.id], candidates[0][0], candidates[-1][1])
     openings = [
-        Opening(start, end, per_slot - booked.get((service.id, start), 0))
+        Opening(start, end, per_slot - booked.get((service.id, start), 0), per_slot)
         for start, end, per_slot in candidates
     ]
     return [o for o in openings if o.room > 0]

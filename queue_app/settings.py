@@ -59,6 +59,8 @@ class Settings:
     web_workers: int = 2
     web_threads: int = 8
     max_body_bytes: int = 64 * 1024
+    # Where rate-limit counts live: memory:// (one process) or redis://host:6379 (shared).
+    rate_limit_storage: str = "memory://"
     # The kiosks' ticket printer: tcp://HOST[:PORT][?options] (kiosk/printing.py), or None.
     kiosk_printer_url: str | None = None
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
@@ -86,6 +88,7 @@ class Settings:
             web_workers=_number(env, "QUEUE_WEB_WORKERS", 2, int),
             web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
+            rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
             instance_path=instance,
         )
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from queue_app import directory, numbering, outbox, service_state, waiting_line
+from queue_app import directory, numbering, outbox, service_state, slots, waiting_line
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit, read_outside_transaction
@@ -314,9 +314,18 @@ def lookup(session: Session, clock: Clock, token: str) -> TicketView:
 def cancel(session: Session, clock: Clock, token: str) -> TicketView:
     """The citizen gives up their place. Raises NotFound, StateConflict."""
     ticket = find_ticket(session, token)
-    ticket.move_to(TicketStatus.CANCELLED, clock.now())
+    give_up(session, ticket, clock.now())
     commit(session)
     return view_ticket(session, clock, ticket)
+
+
+def give_up(session: Session, ticket: Ticket, now: datetime, *, note: str | None = None) -> None:
+    """Cancel ``ticket`` in the caller's transaction; a booked slot's place is free at once.
+    Raises StateConflict."""
+    held = ticket.slot_start if ticket.status == TicketStatus.SCHEDULED else None
+    ticket.move_to(TicketStatus.CANCELLED, now, note=note)
+    if held is not None:
+        slots.give_back(session, ticket.service_id, held)
 
 
 @dataclass(frozen=True)

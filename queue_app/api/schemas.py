@@ -134,3 +134,63 @@ class BranchDetail(Branch):
 class CounterPatchBody(Schema):
     open = fields.Boolean()
     services = fields.List(fields.String(validate=validate.Length(min=1, max=64)))
+
+
+# --- slots, appointments, capacity ---
+
+
+class SlotsQuery(Schema):
+    from_ = fields.Date(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "first local day (YYYY-MM-DD); today by default"},
+    )
+    days = fields.Integer(load_default=7, validate=validate.Range(min=1, max=31))
+
+
+class Slot(Schema):
+    start = fields.DateTime(required=True)
+    end = fields.DateTime(required=True)
+    capacity = fields.Integer(required=True)
+    booked = fields.Integer(required=True)
+    available = fields.Integer(required=True)
+
+
+class BookBody(Schema):
+    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    start = fields.AwareDateTime(
+        required=True,
+        metadata={
+            "description": "the slot's start, with its UTC offset",
+            "example": "2026-12-06T09:30:00+02:00",
+        },
+    )
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    locale = fields.String(load_default="ar", validate=validate.OneOf(["ar", "en"]))
+
+
+class CapacityBody(Schema):
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    per_slot = fields.Integer(required=True, validate=validate.Range(min=0, max=10000))
+
+
+class CapacityQuery(Schema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "count the bookings that would move, and change nothing"},
+    )
+
+
+class CapacityResult(Schema):
+    service = fields.String(required=True)
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    per_slot = fields.Integer(required=True)
+    over_capacity = fields.Integer(required=True, metadata={"description": "bookings beyond it"})
+    moved = fields.Integer(required=True)
+    unplaced = fields.Integer(
+        required=True, metadata={"description": "bookings over capacity that found no free slot"}
+    )
+    texted = fields.Integer(required=True)
+    dry_run = fields.Boolean(required=True)

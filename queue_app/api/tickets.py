@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from queue_app import counters, tickets
+from queue_app import appointments, counters, tickets
 from queue_app.access import STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
@@ -35,6 +35,28 @@ def get_ticket(token: str) -> dict[str, Any]:
 def cancel_ticket(token: str) -> dict[str, Any]:
     """The citizen gives up their place (anyone holding the token)."""
     return _render(tickets.cancel(db.session, current_clock(), token))
+
+
+@blp.post("/tickets/<token>/confirm")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="not a booked time")
+def confirm_ticket(token: str) -> dict[str, Any]:
+    """The citizen will come at the booked (or new) time (anyone holding the token)."""
+    return _render(appointments.confirm(db.session, current_clock(), token))
+
+
+@blp.post("/tickets/<token>/next-slot")
+@blp.response(200, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="not a booked time, or no_free_slot")
+def next_slot(token: str) -> dict[str, Any]:
+    """Move the booking to the next free slot after its current one; the old place is freed at
+    once and the new time texted (anyone holding the token)."""
+    view = appointments.next_slot(
+        db.session, current_clock(), token, public_url=current_settings().public_url
+    )
+    return _render(view)
 
 
 @blp.post("/tickets/<token>/check-in")

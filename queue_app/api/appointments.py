@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from queue_app import appointments, directory, slots
+from queue_app.api import schemas
+from queue_app.api.auth import BEARER, principal, requires_role
+from queue_app.api.presenters import ticket_data
+from queue_app.db import db
+from queue_app.extensions import current_clock, current_settings
+from queue_app.models import Role
+from queue_app.rate_limits import limiter
+
+blp = Blueprint(
+    "appointments", __name__, description="Slots, appointments and the capacity of services"
+)
+
+
+@blp.get("/branches/<branch_code>/services/<service_code>/slots")
+@blp.arguments(schemas.SlotsQuery, location="query")
+@blp.response(200, schemas.Slot(many=True))
+@blp.alt_response(404, schema=schemas.Error)
+def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> list[slots.Slot]:
+    """The service's slots from a local day, each with its capacity and what is left."""
+    now = current_clock().now()
+    service = directory.current(db.session).branch(branch_code).service(service_code)
+    first = query["from_"] or now.astimezone(service.branch.zone).date()
+    return slots.slots_of(db.session, service, now, first, query["days"])
+
+
+@blp.post("/branches/<branch_code>/appointments")
+@limiter.limit("10 per minute;60 per hour")
+@blp.arguments(schemas.BookBody)
+@blp.response(201, schemas.Ticket)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(
+    409, schema=schemas.Error, description="slot_full (with next_slot) or already_booked"
+)
+@blp.alt_response(422, schema=schemas.Error, description="invalid_phone or invalid_input")
+@blp.alt_response(429, schema=schemas.Error, description="rate_limited")
+def book(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
+    """Book an appointment (anyone; a mobile number is required for the confirmation SMS)."""
+    view = appointments.book(
+        db.session,
+        current_clock(),
+        branch_code,
+        body["service"],
+        start=body["start"],
+        phone=body["phone"],
+        locale=body["locale"],
+        public_url=current_settings().public_url,
+    )
+    return ticket_data(view, current_settings())
+
+
+@blp.put("/branches/<branch_code>/services/<service_code>/capacity")
+@blp.arguments(schemas.CapacityBody)
+@blp.arguments(schemas.CapacityQuery, location="query")
+@blp.response(200, schemas.CapacityResult)
+@blp.alt_response(403, schema=schemas.Error)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(422, schema=schemas.Error)
+@blp.doc(security=BEARER)
+@requires_role(Role.MANAGER, Role.ADMIN)
+def set_capacity(
+    body: dict[str, Any], query: dict[str, Any], branch_code: str, service_code: str
+) -> dict[str, Any]:
+    """Set the capacity per slot for a range of days (manager, admin). Bookings over the new
+    capacity are moved to later free slots, the latest booked first, and texted; with
+    ``?dry_run=true`` nothing changes and the answer says how many would move."""
+    change = appointments.set_capacity(
+        db.session,
+        current_clock(),
+        principal(),
+        branch_code,
+        service_code,
+        first_day=body["from_"],
+        last_day=body["to"],
+        per_slot=body["per_slot"],
+        public_url=current_settings().public_url,
+        dry_run=query["dry_run"],
+    )
+    return {
+        "service": service_code,
+        "from_": change.first_day,
+        "to": change.last_day,
+        "per_slot": change.per_slot,
+        "over_capacity": change.over_capacity,
+        "moved": change.moved,
+        "unplaced": change.unplaced,
+        "texted": change.texted,
+        "dry_run": change.dry_run,
+    }
