@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -287,7 +287,9 @@ def _write(
     connection.execute(
         update(tickets)
         .where(
-            tickets.c.id == bindparam("ticket_id"), tickets.c.status.in_([s.value for s in MOVABLE])
+            tickets.c.id == bindparam("ticket_id"),
+            # Written out: an IN list cannot be sent with executemany.
+            or_(*(tickets.c.status == status for status in MOVABLE)),
         )
         .values(
             status=TicketStatus.SCHEDULED,
