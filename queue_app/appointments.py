@@ -203,6 +203,28 @@ def _confirmation(
     )
 
 
+# A booked citizen who has not checked in this long after the slot began has missed it.
+MISSED_AFTER = timedelta(minutes=15)
+
+
+def mark_missed(session: Session, clock: Clock) -> int:
+    """Appointments never checked in by ``MISSED_AFTER`` past their slot's start become
+    no-shows (for the worker, every minute); return how many."""
+    now = clock.now()
+    missed = list(
+        session.scalars(
+            select(Ticket).where(
+                Ticket.status == TicketStatus.SCHEDULED,
+                Ticket.slot_start < now - MISSED_AFTER,
+            )
+        )
+    )
+    for ticket in missed:
+        ticket.move_to(TicketStatus.NO_SHOW, now, event="missed")
+    commit(session)
+    return len(missed)
+
+
 def earliest_slot(session: Session, service: ServiceInfo, now: datetime) -> datetime | None:
     """The first slot with room from now (what the kiosk offers for a paused or full service)."""
     openings = rescheduler.openings_for(session, service, now, now, 1)
@@ -231,12 +253,26 @@ def next_slot(session: Session, clock: Clock, token: str, *, public_url: str) ->
     once, and text the new time. Raises NotFound, StateConflict, NoFreeSlot."""
     now = clock.now()
     ticket = find_ticket(session, token)
+    service = directory.current(session).service_by_id(ticket.service_id)
+    if not move_to_next_slot(session, now, ticket, service):
+        session.rollback()
+        raise NoFreeSlot("no later time is free in the coming weeks; your booking stays as it is")
+    _another_slot_message(session, now, ticket, service, public_url)
+    commit(session)
+    return view_ticket(session, clock, ticket)
+
+
+def move_to_next_slot(
+    session: Session, now: datetime, ticket: Ticket, service: ServiceInfo
+) -> bool:
+    """In the caller's transaction: move a scheduled ticket to the first free slot after its
+    own, freeing its place; False when none is free. Raises StateConflict for a ticket that
+    holds no slot."""
     if ticket.status != TicketStatus.SCHEDULED or ticket.slot_start is None:
         raise StateConflict(
             f"ticket {ticket.number} is {ticket.status.value}; only a booked time can be moved",
             status=ticket.status.value,
         )
-    service = directory.current(session).service_by_id(ticket.service_id)
     old_start = ticket.slot_start
     for opening in rescheduler.openings_for(session, service, now, old_start, 1):
         if opening.start <= old_start:
@@ -246,11 +282,8 @@ def next_slot(session: Session, clock: Clock, token: str, *, public_url: str) ->
             ticket.slot_start, ticket.slot_end = opening.start, opening.end
             ticket.events.append(TicketEvent(at=now, event="moved", note=old_start.isoformat()))
             session.flush()
-            _another_slot_message(session, now, ticket, service, public_url)
-            commit(session)
-            return view_ticket(session, clock, ticket)
-    session.rollback()
-    raise NoFreeSlot("no later time is free in the coming weeks; your booking stays as it is")
+            return True
+    return False
 
 
 def _another_slot_message(

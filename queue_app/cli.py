@@ -205,9 +205,12 @@ def worker() -> None:
         from queue_app.db import db as database
 
         engine = database.engine
-    sender = jobs.sms_sender(settings, engine, SystemClock(), gateway)
-    click.echo(f"worker {sender.name}: sending SMS through {settings.sms_gateway}")
-    sender.run(stop)
+    click.echo(f"worker: sending SMS through {settings.sms_gateway}; housekeeping every minute")
+    threads = jobs.start(settings, engine, SystemClock(), stop, gateway)
+    while not stop.wait(1):
+        pass
+    for thread in threads:
+        thread.join(timeout=15)
 
 
 @main.command("demo")

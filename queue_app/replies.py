@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from queue_app import directory, outbox, tickets
+from queue_app import appointments, directory, outbox, tickets
 from queue_app.clock import Clock
 from queue_app.errors import StateConflict
-from queue_app.models import InboundSms, Ticket, TicketEvent
+from queue_app.models import InboundSms, Ticket, TicketEvent, TicketStatus
 from queue_app.models.tickets import ACTIVE_STATUSES
 from sms import templates
 from sms.replies import ReplyKind, parse_reply
@@ -144,6 +144,12 @@ def _act(
                 link=link,
             )
         return "confirmed", None  # a walk-in in line: nothing to confirm beyond noting it
-    # ANOTHER_SLOT: offering a new time needs the free slots of the booking calendar, which the
-    # appointments feature brings; until then the citizen's place stays as it is.
+    # ANOTHER_SLOT: the next free slot after the booked one; a walk-in in line keeps its place.
+    if ticket.status == TicketStatus.SCHEDULED and appointments.move_to_next_slot(
+        session, now, ticket, service
+    ):
+        assert ticket.slot_start is not None
+        return "moved", templates.another_slot(
+            locale, start=ticket.slot_start, timezone=branch.timezone, link=link
+        )
     return "no_other_slot", templates.no_other_slot(locale, link=link)

@@ -1,7 +1,8 @@
 """``queue-app worker``: the background jobs of one process, each in a thread of its own.
 
-For now that is the SMS sender; the health monitor and the reschedule timers join it. ``demo``
-runs the same threads beside its web server.
+The SMS sender, and the housekeeping that runs every minute (appointments never checked in
+become no-shows, old idempotency keys go). ``demo`` runs the same threads beside its web
+server.
 """
 
 from __future__ import annotations
@@ -50,11 +51,47 @@ def sms_sender(
     )
 
 
+HOUSEKEEPING_EVERY_S = 60.0
+
+
+def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
+    from queue_app import appointments, tickets
+
+    return {
+        "missed": appointments.mark_missed(session, clock),
+        "idempotency_keys": tickets.purge_idempotency_keys(session, clock.now()),
+    }
+
+
+def housekeeping(engine: Engine, clock: Clock, stop: threading.Event) -> None:
+    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+    while not stop.is_set():
+        try:
+            with sessions() as session:
+                done = housekeeping_once(session, clock)
+            if any(done.values()):
+                log.info("housekeeping: %s", done)
+        except Exception:  # a database restart must not end the worker
+            log.exception("housekeeping failed; trying again in a minute")
+        stop.wait(HOUSEKEEPING_EVERY_S)
+
+
 def start(
-    settings: Settings, engine: Engine, clock: Clock, stop: threading.Event
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    stop: threading.Event,
+    gateway: Gateway | None = None,
 ) -> list[threading.Thread]:
     """Start the background jobs as daemon threads that end when ``stop`` is set."""
-    sender = sms_sender(settings, engine, clock)
-    thread = threading.Thread(target=sender.run, args=(stop,), name="sms-sender", daemon=True)
-    thread.start()
-    return [thread]
+    sender = sms_sender(settings, engine, clock, gateway)
+    threads = [
+        threading.Thread(target=sender.run, args=(stop,), name="sms-sender", daemon=True),
+        threading.Thread(
+            target=housekeeping, args=(engine, clock, stop), name="housekeeping", daemon=True
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("worker %s: sending SMS through %s", sender.name, settings.sms_gateway)
+    return threads

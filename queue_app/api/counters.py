@@ -46,5 +46,7 @@ def patch_counter(body: dict[str, Any], branch_code: str, counter_code: str) -> 
         counter_code,
         is_open=body.get("open"),
         service_codes=body.get("services"),
+        clock=current_clock(),
+        public_url=current_settings().public_url,
     )
     return counter_data(view)

@@ -30,7 +30,10 @@ class TicketKind(StrEnum):
 # Which status may follow which: DESIGN.md's life of a ticket. Recall puts a called ticket back
 # on the counter's screen, so CALLED -> CALLED is allowed.
 ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
-    TicketStatus.SCHEDULED: frozenset({TicketStatus.WAITING, TicketStatus.CANCELLED}),
+    # A booked citizen who never checked in is a no-show (appointments.mark_missed).
+    TicketStatus.SCHEDULED: frozenset(
+        {TicketStatus.WAITING, TicketStatus.CANCELLED, TicketStatus.NO_SHOW}
+    ),
     # A waiting ticket whose service is paused is given a later slot (the rescheduler).
     TicketStatus.WAITING: frozenset(
         {TicketStatus.CALLED, TicketStatus.CANCELLED, TicketStatus.SCHEDULED}

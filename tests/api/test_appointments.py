@@ -322,3 +322,57 @@ def test_slots_in_the_past_are_not_offered(client, branch, clock):
     clock.advance(hours=4, minutes=40)  # 14:40
     assert client.get(f"{BRANCH}/services/id-card/slots?days=1").json == []
     assert timedelta(0) < clock.now() - cairo(14, 30)
+
+
+def test_closing_a_counter_moves_today_s_overflow(client, make_branch, make_token, clock):
+    make_branch(counters=2)  # today: 2 counters, 5 a slot
+    for n in range(4):
+        clock.advance(seconds=1)
+        assert _book(client, phone=f"010111111{n:02d}").status_code == 201
+    tomorrow = _book(client, phone="01099999999", start="2026-11-25T11:00:00+02:00")
+    assert tomorrow.status_code == 201
+    closed = client.patch(
+        f"{BRANCH}/counters/2", json={"open": False}, headers=make_token("manager")
+    )
+    assert closed.status_code == 200
+    db.session.expire_all()
+    starts = db.session.execute(
+        select(Ticket.phone, Ticket.slot_start).where(Ticket.status == TicketStatus.SCHEDULED)
+    ).all()
+    at_11 = sorted(p for p, s in starts if s == cairo(11))
+    # One counter left today: 2 a slot; the two booked last moved; tomorrow's stays.
+    assert at_11 == ["+201011111100", "+201011111101"]
+    assert {p for p, s in starts if s == cairo(11, 30)} == {"+201011111102", "+201011111103"}
+    assert ("+201099999999", datetime(2026, 11, 25, 9, 0, tzinfo=UTC)) in starts
+
+
+def test_reply_2_moves_a_booking_to_the_next_free_slot(client, branch, app):
+    token = _book(client).json["token"]
+    from queue_app import replies
+    from queue_app.extensions import current_clock
+
+    outcome = replies.apply_reply(
+        db.session,
+        current_clock(),
+        provider_sid="SM" + "7" * 32,
+        phone="+201012345678",
+        body="٢",
+        public_url="http://queue.test",
+    )
+    assert outcome.outcome == "moved"
+    moved = client.get(f"/api/v1/tickets/{token}").json
+    assert moved["slot"]["start"] == "2026-11-24T09:30:00+00:00"
+    assert _booked(cairo(11)) == 0
+    answer = db.session.scalars(select(Message).where(Message.event.like("reply:%"))).one()
+    assert "موعدك الجديد" in answer.body
+
+
+def test_an_appointment_never_checked_in_becomes_a_no_show(client, branch, clock):
+    from queue_app import appointments
+
+    token = _book(client).json["token"]
+    clock.set(cairo(11, 14))
+    assert appointments.mark_missed(db.session, clock) == 0
+    clock.set(cairo(11, 16))
+    assert appointments.mark_missed(db.session, clock) == 1
+    assert client.get(f"/api/v1/tickets/{token}").json["status"] == "no_show"
