@@ -396,6 +396,26 @@ def move_overflow(
     return count, total
 
 
+def move_all_overflow(
+    session: Session, clock: Clock, *, public_url: str, cause: str
+) -> rescheduler.Outcome:
+    """After the hours, holidays, counters or services of branches changed (a config file
+    loaded): move every booking in the coming weeks that its slot can no longer take."""
+    now = clock.now()
+    total = rescheduler.Outcome()
+    for branch in directory.current(session).branches:
+        today = now.astimezone(branch.zone).date()
+        last = today + timedelta(days=slots.BOOKING_HORIZON_DAYS)
+        for service in branch.services:
+            _, outcome = move_overflow(
+                session, clock, service, today, last, cause=cause, public_url=public_url
+            )
+            total.moved += outcome.moved
+            total.unplaced += outcome.unplaced
+            total.texted += outcome.texted
+    return total
+
+
 def capacity_message(service: ServiceInfo, public_url: str) -> rescheduler.MessageFor:
     def word(ticket: rescheduler.TicketRow, svc: ServiceInfo, start: datetime) -> str:
         return templates.rescheduled_for_capacity(

@@ -76,7 +76,23 @@ def load(file: Path) -> None:
             summary = config_file.load_file(database.session, file)
         except QueueError as err:
             _fail(err)
-    click.echo(summary.describe())
+        click.echo(summary.describe())
+        # A holiday added, shorter hours, fewer counters: bookings those slots can no longer
+        # take move to later free slots, and their citizens are texted.
+        from queue_app import appointments
+
+        clock = SystemClock()
+        moved = appointments.move_all_overflow(
+            database.session,
+            clock,
+            public_url=settings.public_url,
+            cause=f"config:{clock.now().isoformat()}",
+        )
+    if moved.moved or moved.unplaced:
+        click.echo(
+            f"{moved.moved} booking(s) moved to later slots ({moved.texted} texted); "
+            f"{moved.unplaced} found no free slot"
+        )
 
 
 @main.command("seed")
