@@ -100,10 +100,6 @@ def plan(
     return moves, unplaced
 
 
-def _overlaps(start: datetime, end: datetime, blocked: Sequence[tuple[datetime, datetime]]) -> bool:
-    return any(start < b_end and b_start < end for b_start, b_end in blocked)
-
-
 def openings_for(
     session: Session,
     service: ServiceInfo,
@@ -117,6 +113,8 @@ def openings_for(
     """The service's slots starting at or after ``not_before`` with room left, day by day until
     they hold ``needed`` places or the horizon is reached. Two queries per service."""
     caps = slots.capacities(session, service, now)
+    # Every cause books around announced maintenance and outages of the systems it needs.
+    blocked = [*blocked, *slots.blocked_times(session, service, now)]
     zone = service.branch.zone
     first_day = max(not_before, now).astimezone(zone).date()
     candidates: list[tuple[datetime, datetime, int]] = []
@@ -127,7 +125,7 @@ def openings_for(
         if per_slot <= 0:
             continue
         for start, end in slots.slot_times(service, day):
-            if start < not_before or start <= now or _overlaps(start, end, blocked):
+            if start < not_before or start <= now or slots.overlaps(start, end, blocked):
                 continue
             candidates.append((start, end, per_slot))
             room += per_slot

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from queue_app import opening_hours, waiting_line
 from queue_app.directory import ServiceInfo
-from queue_app.models import CapacityOverride, Service, SlotBooking
+from queue_app.models import CapacityOverride, Maintenance, Outage, Service, SlotBooking
 
 # How far ahead slots exist: booking further out would promise counters nobody has planned.
 BOOKING_HORIZON_DAYS = 60
@@ -54,13 +55,22 @@ def _wall_clock_starts(
     step = timedelta(minutes=minutes)
     start = opens.replace(tzinfo=None)
     last = closes.replace(tzinfo=None)
-    while start + step <= last:
-        local = start.replace(tzinfo=zone)
+
+    def real(wall: datetime) -> bool:
         # A wall time in a spring-forward gap comes back as another wall time.
-        real = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == start
-        if real:
-            yield local.astimezone(UTC), (start + step).replace(tzinfo=zone).astimezone(UTC)
-        start += step
+        return (
+            wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+        )
+
+    while start + step <= last:
+        end = start + step
+        # Both ends must exist: a slot ending in the gap would run into the next one.
+        if real(start) and real(end):
+            yield (
+                start.replace(tzinfo=zone).astimezone(UTC),
+                end.replace(tzinfo=zone).astimezone(UTC),
+            )
+        start = end
 
 
 def slot_times(service: ServiceInfo, day: date) -> list[tuple[datetime, datetime]]:
@@ -78,7 +88,9 @@ def default_capacity(
     """How many appointments one slot takes when the manager has not said otherwise."""
     if counters <= 0 or seconds_per_citizen <= 0:
         return 0
-    served = counters * slot_minutes * 60 / seconds_per_citizen
+    # In fractions: 3 counters × 30 min ÷ 9.5 min × 95 % is exactly 9, and floats make it 8.99.
+    each = Fraction(seconds_per_citizen).limit_denominator(10**6)
+    served = Fraction(counters * slot_minutes * 60) / each
     return math.floor(served * (100 - walk_in_percent) / 100)
 
 
@@ -139,14 +151,16 @@ def booked_counts(
 def slots_of(
     session: Session, service: ServiceInfo, now: datetime, first_day: date, days: int
 ) -> list[Slot]:
-    """The service's slots on ``days`` local days from ``first_day``, those not yet begun."""
+    """The service's slots on ``days`` local days from ``first_day``: those not yet begun and
+    not blocked by maintenance or an outage of a system the service needs."""
     caps = capacities(session, service, now)
+    blocked = blocked_times(session, service, now)
     times = [
         (start, end, caps.per_slot(day))
         for offset in range(days)
         for day in [first_day + timedelta(days=offset)]
         for start, end in slot_times(service, day)
-        if start > now
+        if start > now and not overlaps(start, end, blocked)
     ]
     if not times:
         return []
@@ -163,6 +177,44 @@ def find_slot(
         if slot.start == start:
             return slot
     return None
+
+
+def blocked_times(
+    session: Session, service: ServiceInfo, after: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Times this service cannot be booked because a system it needs is away: announced
+    maintenance windows, and a current outage (to its expected end; with no end known, to the
+    end of the branch's day)."""
+    backend_ids = [b.id for b in service.backends]
+    if not backend_ids:
+        return []
+    blocked = [
+        (start, end)
+        for start, end in session.execute(
+            select(Maintenance.starts_at, Maintenance.ends_at).where(
+                Maintenance.backend_id.in_(backend_ids),
+                Maintenance.ends_at > after,
+                Maintenance.cancelled_at.is_(None),
+            )
+        )
+    ]
+    zone = service.branch.zone
+    for started, expected_end in session.execute(
+        select(Outage.started_at, Outage.expected_end).where(
+            Outage.backend_id.in_(backend_ids), Outage.ended_at.is_(None)
+        )
+    ):
+        if expected_end is None:
+            local = after.astimezone(zone)
+            expected_end = datetime.combine(
+                local.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone
+            ).astimezone(UTC)
+        blocked.append((started, expected_end))
+    return blocked
+
+
+def overlaps(start: datetime, end: datetime, blocked: Iterable[tuple[datetime, datetime]]) -> bool:
+    return any(start < b_end and b_start < end for b_start, b_end in blocked)
 
 
 # --- holding places in slots ---------------------------------------------------------------
