@@ -7,6 +7,14 @@ from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.idempotency import IdempotencyKey
 from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
 from queue_app.models.messages import InboundSms, Message, MessageStatus, OptOut
+from queue_app.models.outages import (
+    BackendHealth,
+    DetectedBy,
+    Maintenance,
+    Outage,
+    OutageMove,
+    OutageReport,
+)
 from queue_app.models.services import Service, service_backends
 from queue_app.models.slots import CapacityOverride, SlotBooking
 from queue_app.models.tickets import (
@@ -21,20 +29,26 @@ from queue_app.models.tokens import ApiToken, Role
 __all__ = [
     "ApiToken",
     "Backend",
+    "BackendHealth",
     "BackendState",
     "Branch",
     "CapacityOverride",
     "Counter",
+    "DetectedBy",
     "DirectoryRevision",
     "EnrolmentFailure",
     "Holiday",
     "IdempotencyKey",
     "InboundSms",
     "KioskEnrolment",
+    "Maintenance",
     "Message",
     "MessageStatus",
     "OpeningHours",
     "OptOut",
+    "Outage",
+    "OutageMove",
+    "OutageReport",
     "Role",
     "Service",
     "SlotBooking",

@@ -28,6 +28,9 @@ class Branch(Bilingual, Base):
     country: Mapped[str] = mapped_column(String(2))
     reschedule_after_minutes: Mapped[int] = mapped_column(default=20)
     evening_notice: Mapped[time] = mapped_column(default=time(18, 0))
+    # Staff reports that declare a back-end system down: this many within this many minutes.
+    reports_needed: Mapped[int] = mapped_column(default=3, server_default="3")
+    reports_within_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
 
     services: Mapped[list[Service]] = relationship(
         back_populates="branch", order_by="Service.letter", cascade="all, delete-orphan"
