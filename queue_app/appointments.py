@@ -45,6 +45,12 @@ class AlreadyBooked(StateConflict):
     code = "already_booked"
 
 
+class SystemAway(StateConflict):
+    """The slot falls in announced maintenance or an outage of a system the service needs."""
+
+    code = "system_unavailable"
+
+
 class NoFreeSlot(StateConflict):
     code = "no_free_slot"
 
@@ -152,6 +158,16 @@ def _the_slot(session: Session, service: ServiceInfo, now: datetime, start: date
         raise InvalidInput(
             f"appointments can be booked up to {slots.BOOKING_HORIZON_DAYS} days ahead",
             start=["too far ahead"],
+        )
+    if any(
+        blocked_start <= start < blocked_end
+        for blocked_start, blocked_end in slots.blocked_times(session, service, now)
+    ):
+        raise SystemAway(
+            "a system this service needs is down or under announced maintenance then; choose "
+            "a later time",
+            start=start.isoformat(),
+            next_slot=_next_free_start(session, service, now, start),
         )
     slot = slots.find_slot(session, service, now, start)
     if slot is None:

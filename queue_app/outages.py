@@ -54,7 +54,8 @@ from queue_app.models import (
 from sms import templates
 
 
-def _backend(session: Session, code: str) -> Backend:
+def backend_by_code(session: Session, code: str) -> Backend:
+    """Raises NotFound."""
     backend = session.scalar(select(Backend).where(Backend.code == code))
     if backend is None:
         raise NotFound(f"no back-end system {code!r}", backend=code)
@@ -145,7 +146,7 @@ def declare(
         raise InvalidInput(
             "expected_minutes is between 1 and 86400 (60 days)", expected_minutes=["out of range"]
         )
-    backend = _backend(session, backend_code)
+    backend = backend_by_code(session, backend_code)
     expected_end = (
         clock.now() + timedelta(minutes=expected_minutes) if expected_minutes is not None else None
     )
@@ -158,7 +159,7 @@ def declare(
 
 def resolve(session: Session, clock: Clock, backend_code: str) -> Outage:
     """A manager declares the system up again. Raises NotFound, StateConflict (it is up)."""
-    backend = _backend(session, backend_code)
+    backend = backend_by_code(session, backend_code)
     if backend.state == BackendState.UP:
         raise StateConflict(f"{backend_code} is not down", backend=backend_code)
     outage = come_up(session, clock, backend, ended_by="manager")
@@ -180,7 +181,7 @@ def report(
     branch's ``reports_needed`` within ``reports_within_minutes``) declare it down. Returns the
     number of recent reports and the outage, if there is one now. Raises NotFound, Forbidden."""
     now = clock.now()
-    backend = _backend(session, backend_code)
+    backend = backend_by_code(session, backend_code)
     branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
     session.add(OutageReport(backend_id=backend.id, branch_id=branch.id, at=now, note=note))
@@ -280,7 +281,7 @@ def announce_maintenance(
         raise InvalidInput("this window is already over", end=["in the past"])
     if ends_at - starts_at > timedelta(days=30):
         raise InvalidInput("a maintenance window lasts 30 days at most", end=["too long"])
-    backend = _backend(session, backend_code)
+    backend = backend_by_code(session, backend_code)
     window = Maintenance(
         backend_id=backend.id,
         starts_at=starts_at,

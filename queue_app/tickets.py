@@ -287,6 +287,8 @@ _LOOKUP = (
     select(Ticket, directory.REVISION)
     .where(Ticket.token == bindparam("token"))
     .options(joinedload(Ticket.events))
+    # What the database holds now, even if this session loaded the ticket before a bulk move.
+    .execution_options(populate_existing=True)
 )
 
 

@@ -1,8 +1,9 @@
 """``queue-app worker``: the background jobs of one process, each in a thread of its own.
 
-The SMS sender, and the housekeeping that runs every minute (appointments never checked in
-become no-shows, old idempotency keys go). ``demo`` runs the same threads beside its web
-server.
+The SMS sender; the health monitor (one leads among all workers) and the outages' timers
+(reschedule after N minutes of outage, the evening notice); and the housekeeping that runs
+every minute (appointments never checked in become no-shows, old idempotency keys go).
+``demo`` runs the same threads beside its web server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app.clock import Clock
+from queue_app.health_monitor import HealthMonitor, Leadership, outage_timers
 from queue_app.settings import Settings
 from queue_app.sms_sender import SmsSender
 from sms.gateways import Gateway, gateway_from_settings
@@ -85,10 +87,21 @@ def start(
 ) -> list[threading.Thread]:
     """Start the background jobs as daemon threads that end when ``stop`` is set."""
     sender = sms_sender(settings, engine, clock, gateway)
+    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+    monitor = HealthMonitor(
+        sessions, clock, Leadership(engine, settings.instance_path / "health-monitor.lock")
+    )
     threads = [
         threading.Thread(target=sender.run, args=(stop,), name="sms-sender", daemon=True),
         threading.Thread(
             target=housekeeping, args=(engine, clock, stop), name="housekeeping", daemon=True
+        ),
+        threading.Thread(target=monitor.run, args=(stop,), name="health-monitor", daemon=True),
+        threading.Thread(
+            target=outage_timers,
+            args=(sessions, clock, settings.public_url, stop),
+            name="outage-timers",
+            daemon=True,
         ),
     ]
     for thread in threads:

@@ -194,3 +194,68 @@ class CapacityResult(Schema):
     )
     texted = fields.Integer(required=True)
     dry_run = fields.Boolean(required=True)
+
+
+# --- back-end systems and their outages ---
+
+
+class OutageSummary(Schema):
+    id = fields.Integer(required=True)
+    started_at = fields.DateTime(required=True)
+    ended_at = fields.DateTime(allow_none=True)
+    detected_by = fields.String(
+        required=True, validate=validate.OneOf(["health_check", "staff_reports", "manager"])
+    )
+    note = fields.String(allow_none=True)
+    expected_end = fields.DateTime(allow_none=True)
+    tickets_paused = fields.Integer(required=True)
+    tickets_moved = fields.Integer(required=True)
+    tickets_texted = fields.Integer(required=True)
+    tickets_unplaced = fields.Integer(required=True)
+
+
+class BackendStatus(Schema):
+    code = fields.String(required=True)
+    name = fields.Nested(LocalisedName, required=True)
+    state = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    since = fields.DateTime(allow_none=True)
+    current_outage = fields.Nested(OutageSummary, allow_none=True)
+
+
+class DeclareOutageBody(Schema):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    expected_minutes = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=86400)
+    )
+
+
+class ReportBody(Schema):
+    branch = fields.String(
+        load_default=None,
+        metadata={"description": "the reporting counter's branch (a staff token's own by default)"},
+    )
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ReportResult(Schema):
+    reports = fields.Integer(
+        required=True, metadata={"description": "recent reports at the branch"}
+    )
+    needed = fields.Integer(required=True)
+    backend = fields.Nested(BackendStatus, required=True)
+
+
+class MaintenanceBody(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class MaintenanceWindow(Schema):
+    id = fields.Integer(required=True)
+    backend = fields.String(required=True)
+    start = fields.DateTime(required=True)
+    end = fields.DateTime(required=True)
+    note = fields.String(allow_none=True)
+    announced_at = fields.DateTime(required=True)
+    tickets_moved = fields.Integer(required=True)

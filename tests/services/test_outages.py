@@ -1,0 +1,386 @@
+"""Outages end to end on both databases: detect, pause, reschedule, tell, recover."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from queue_app import directory, outages, service_state
+from queue_app.db import db
+from queue_app.health_monitor import HealthMonitor, Leadership, check
+from queue_app.models import (
+    Backend,
+    BackendState,
+    Message,
+    Outage,
+    Service,
+    Ticket,
+    TicketStatus,
+)
+
+BRANCH = "/api/v1/branches/cairo-civil"
+# The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo; the branch closes at 15:00.
+WEDNESDAY_8 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+
+
+class HealthEndpoint:
+    """A back-end system's health URL on loopback, which the test switches off and on."""
+
+    def __init__(self) -> None:
+        self.up = True
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if endpoint.up else 503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/health"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def health() -> Iterator[HealthEndpoint]:
+    endpoint = HealthEndpoint()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def registry(make_backend, make_branch, health):
+    backend = make_backend(health_url=health.url, failure_threshold=3, recovery_threshold=2)
+    make_branch(backends=[backend])
+    return backend
+
+
+@pytest.fixture
+def monitor(app, clock, tmp_path) -> HealthMonitor:
+    sessions: sessionmaker[Session] = sessionmaker(bind=db.engine, expire_on_commit=False)
+    return HealthMonitor(sessions, clock, Leadership(db.engine, tmp_path / "monitor.lock"))
+
+
+def _take(client, make_token, n: int, *, phone: bool = True) -> list[dict]:
+    kiosk = make_token("kiosk")
+    made = []
+    for i in range(n):
+        body = {"service": "id-card"} | ({"phone": f"0101234{i:04d}"} if phone else {})
+        response = client.post(f"{BRANCH}/tickets", json=body, headers=kiosk)
+        assert response.status_code == 201, response.json
+        made.append(response.json)
+    return made
+
+
+def _state() -> BackendState:
+    db.session.expire_all()
+    return db.session.scalar(select(Backend.state))
+
+
+def _service_state(clock) -> service_state.ServiceState:
+    db.session.commit()
+    service = directory.current(db.session).branch("cairo-civil").service("id-card")
+    return service_state.status_of(service, clock.now()).state
+
+
+def _outage_texts() -> list[Message]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(Message).where(Message.event.like("rescheduled:outage:%")).order_by(Message.id)
+        )
+    )
+
+
+def test_the_health_check_itself(health):
+    assert check(health.url) == (True, None)
+    health.up = False
+    assert check(health.url) == (False, "HTTP 503")
+    ok, error = check("http://127.0.0.1:9/health", timeout=1)
+    assert not ok
+    assert "Connection refused" in error
+
+
+def test_a_blip_starts_nothing_and_three_failures_pause(registry, health, monitor, clock):
+    health.up = False
+    for _ in range(2):
+        monitor.check_due(every_one=True)
+    assert _state() == BackendState.UP  # two failures: a blip
+    health.up = True
+    monitor.check_due(every_one=True)
+    health.up = False
+    for _ in range(2):
+        monitor.check_due(every_one=True)
+    assert _state() == BackendState.UP  # the good check in between reset the count
+    monitor.check_due(every_one=True)
+    assert _state() == BackendState.DOWN
+    assert _service_state(clock) == service_state.ServiceState.PAUSED
+    outage = db.session.scalar(select(Outage))
+    assert outage.detected_by.value == "health_check"
+    assert outage.note == "HTTP 503"
+
+
+def test_a_flapping_system_stays_one_outage_and_texts_nobody_twice(
+    client, registry, health, monitor, clock, make_token
+):
+    _take(client, make_token, 3)
+    db.session.execute(Message.__table__.delete())
+    db.session.commit()
+    health.up = False
+    for _ in range(3):
+        monitor.check_due(every_one=True)
+    clock.advance(minutes=25)  # past reschedule_after_minutes (20)
+    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 3
+    # On and off: never two good checks in a row, so it stays down, one outage.
+    for up in (True, False, True, False, True, False):
+        health.up = up
+        monitor.check_due(every_one=True)
+        outages.run_timers(db.session, clock, public_url="http://q.test")
+    assert _state() == BackendState.DOWN
+    assert db.session.scalar(select(func.count()).select_from(Outage)) == 1
+    texts = _outage_texts()
+    assert len(texts) == 3
+    assert len({t.ticket_id for t in texts}) == 3
+    # Two good checks in a row: back up; still nobody texted again.
+    health.up = True
+    monitor.check_due(every_one=True)
+    monitor.check_due(every_one=True)
+    assert _state() == BackendState.UP
+    assert db.session.scalar(select(Outage.ended_by)) == "health_check"
+    assert len(_outage_texts()) == 3
+
+
+def test_the_line_moves_after_reschedule_after_minutes_to_the_next_opening_day(
+    client, registry, clock, make_token
+):
+    tickets = _take(client, make_token, 4)
+    _take(client, make_token, 1, phone=False)
+    outages.declare(db.session, clock, registry.code)
+    clock.advance(minutes=10)
+    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 0
+    clock.advance(minutes=10)  # 20 minutes of outage
+    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    assert (done.moved, done.texted) == (5, 4)
+    db.session.expire_all()
+    moved = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    assert {t.status for t in moved} == {TicketStatus.SCHEDULED}
+    assert min(t.slot_start for t in moved) == WEDNESDAY_8  # no end given: the next opening day
+    starts = [t.slot_start for t in moved]
+    assert starts == sorted(starts)  # in the order they were issued
+    texts = _outage_texts()
+    assert [t.to for t in texts] == [f"+20101234{i:04d}" for i in range(4)]
+    assert "عطل" in texts[0].body
+    assert texts[0].body.endswith(tickets[0]["token"])
+    # Nothing more on later runs.
+    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 0
+    outage = db.session.scalar(select(Outage))
+    assert (outage.tickets_paused, outage.tickets_moved, outage.tickets_texted) == (5, 5, 4)
+
+
+def test_an_expected_end_past_closing_moves_at_once_to_after_it(
+    client, registry, clock, make_token
+):
+    _take(client, make_token, 2)
+    outages.declare(db.session, clock, registry.code, expected_minutes=6 * 60)  # to 16:00
+    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    assert done.moved == 2
+    db.session.expire_all()
+    first = min(db.session.scalars(select(Ticket.slot_start)))
+    assert first == WEDNESDAY_8  # 16:00 is after closing: the next day's first slot
+
+
+def test_an_expected_end_today_moves_after_it_today(client, registry, clock, make_token):
+    _take(client, make_token, 2)
+    outages.declare(db.session, clock, registry.code, expected_minutes=60)  # until 11:00
+    clock.advance(minutes=20)
+    outages.run_timers(db.session, clock, public_url="http://q.test")
+    db.session.expire_all()
+    starts = sorted(db.session.scalars(select(Ticket.slot_start)))
+    assert starts[0] == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 11:00 Cairo, today
+
+
+def test_manual_fallback_keeps_what_it_can_serve_and_moves_the_rest(
+    client, registry, clock, make_token
+):
+    db.session.execute(
+        Service.__table__.update().values(manual_fallback_percent=10)
+    )  # 10% of one counter's rate: 5 hours x 10/h x 10% = 5 citizens before closing
+    directory.mark_changed(db.session)
+    db.session.commit()
+    _take(client, make_token, 8)
+    outages.declare(db.session, clock, registry.code)
+    assert _service_state(clock) == service_state.ServiceState.DEGRADED
+    clock.advance(minutes=20)
+    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    db.session.expire_all()
+    line = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    kept = [t for t in line if t.status == TicketStatus.WAITING]
+    assert done.moved == len(line) - len(kept)
+    assert [t.id for t in kept] == [t.id for t in line[: len(kept)]]  # the first in line stay
+    assert 0 < len(kept) < len(line)
+
+
+def test_staff_reports_declare_it_down_when_enough_come_soon_enough(
+    client, registry, clock, make_token
+):
+    staff = make_token("staff")
+    report = f"/api/v1/backends/{registry.code}/reports"
+    assert client.post(report, json={}, headers=staff).json["reports"] == 1
+    clock.advance(minutes=11)  # the window is 10 minutes: the first no longer counts
+    assert client.post(report, json={}, headers=staff).json["reports"] == 1
+    assert client.post(report, json={}, headers=staff).json["backend"]["state"] == "up"
+    third = client.post(report, json={"note": "لا يستجيب"}, headers=staff)
+    assert third.status_code == 200
+    assert third.json["reports"] == 3
+    assert third.json["backend"]["state"] == "down"
+    assert third.json["backend"]["current_outage"]["detected_by"] == "staff_reports"
+
+
+def test_a_manager_declares_and_resolves_and_recovery_texts_nobody(
+    client, registry, clock, make_token
+):
+    _take(client, make_token, 2)
+    db.session.execute(Message.__table__.delete())
+    db.session.commit()
+    manager = make_token("manager")
+    down = client.post(
+        f"/api/v1/backends/{registry.code}/outages",
+        json={"note": "central network", "expected_minutes": 30},
+        headers=manager,
+    )
+    assert down.status_code == 201, down.json
+    assert down.json["state"] == "down"
+    assert down.json["current_outage"]["expected_end"] == "2026-11-24T08:30:00+00:00"
+    assert client.get("/api/v1/backends").json[0]["state"] == "down"
+    up = client.post(f"/api/v1/backends/{registry.code}/outages/resolve", headers=manager)
+    assert up.json["state"] == "up"
+    assert up.json["current_outage"] is None
+    assert _service_state(clock) == service_state.ServiceState.OPEN
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+    again = client.post(f"/api/v1/backends/{registry.code}/outages/resolve", headers=manager)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "token", "status"),
+    [
+        ("outages", {}, None, 401),
+        ("outages", {}, "staff", 403),
+        ("outages", {"expected_minutes": 0}, "manager", 422),
+        ("outages", {"expected_minutes": "soon"}, "manager", 422),
+        ("reports", {}, None, 401),
+        ("reports", {}, "kiosk", 403),
+        ("maintenance", {"start": "2026-11-25T08:00:00+02:00"}, "manager", 422),
+        (
+            "maintenance",
+            {"start": "2026-11-25T10:00:00+02:00", "end": "2026-11-25T08:00:00+02:00"},
+            "manager",
+            422,
+        ),
+    ],
+)
+def test_bad_outage_requests_change_nothing(
+    client, registry, make_token, path, body, token, status
+):
+    headers = make_token(token) if token else {}
+    response = client.post(f"/api/v1/backends/{registry.code}/{path}", json=body, headers=headers)
+    assert response.status_code == status, response.json
+    assert set(response.json) == {"error", "message", "fields"}
+    assert _state() == BackendState.UP
+    assert db.session.scalar(select(func.count()).select_from(Outage)) == 0
+
+
+def test_an_unknown_system_is_404(client, registry, make_token):
+    response = client.post(
+        "/api/v1/backends/nothing/outages", json={}, headers=make_token("manager")
+    )
+    assert response.status_code == 404
+
+
+def test_maintenance_moves_the_appointments_inside_and_refuses_new_ones(
+    client, registry, make_token
+):
+    inside = client.post(
+        f"{BRANCH}/appointments",
+        json={"service": "id-card", "start": "2026-11-25T09:00:00+02:00", "phone": "01012345678"},
+    ).json
+    outside = client.post(
+        f"{BRANCH}/appointments",
+        json={"service": "id-card", "start": "2026-11-25T13:00:00+02:00", "phone": "01087654321"},
+    ).json
+    announced = client.post(
+        f"/api/v1/backends/{registry.code}/maintenance",
+        json={
+            "start": "2026-11-25T08:00:00+02:00",
+            "end": "2026-11-25T12:00:00+02:00",
+            "note": "تحديث المنظومة",
+        },
+        headers=make_token("manager"),
+    )
+    assert announced.status_code == 201, announced.json
+    assert announced.json["tickets_moved"] == 1
+    moved = client.get(f"/api/v1/tickets/{inside['token']}").json
+    assert moved["slot"]["start"] == "2026-11-25T10:00:00+00:00"  # 12:00 Cairo, after the window
+    assert client.get(f"/api/v1/tickets/{outside['token']}").json["slot"]["start"] == (
+        "2026-11-25T11:00:00+00:00"
+    )
+    texts = db.session.scalars(
+        select(Message).where(Message.event.like("rescheduled:maintenance:%"))
+    ).all()
+    assert [t.to for t in texts] == ["+201012345678"]
+    assert "صيانة" in texts[0].body
+    refused = client.post(
+        f"{BRANCH}/appointments",
+        json={"service": "id-card", "start": "2026-11-25T10:00:00+02:00", "phone": "01011112222"},
+    )
+    assert refused.status_code == 409
+    assert refused.json["error"] == "system_unavailable"
+    slots = client.get(
+        f"{BRANCH}/services/id-card/slots", query_string={"from": "2026-11-25", "days": 1}
+    ).json
+    assert slots[0]["start"] == "2026-11-25T10:00:00+00:00"
+
+
+def test_the_evening_notice_moves_tomorrow_s_appointments_once(client, registry, clock):
+    booked = client.post(
+        f"{BRANCH}/appointments",
+        json={"service": "id-card", "start": "2026-11-25T09:00:00+02:00", "phone": "01012345678"},
+    ).json
+    outages.declare(db.session, clock, registry.code)  # no end known
+    clock.set(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))  # 17:59 Cairo
+    outages.run_timers(db.session, clock, public_url="http://q.test")
+    assert (
+        client.get(f"/api/v1/tickets/{booked['token']}")
+        .json["slot"]["start"]
+        .startswith("2026-11-25")
+    )
+    clock.set(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 18:00: the evening notice
+    outages.run_timers(db.session, clock, public_url="http://q.test")
+    moved = client.get(f"/api/v1/tickets/{booked['token']}").json
+    assert moved["slot"]["start"].startswith("2026-11-26")  # Thursday, the day after
+    outages.run_timers(db.session, clock, public_url="http://q.test")
+    texts = db.session.scalars(
+        select(Message).where(Message.event.like("rescheduled:outage:%"))
+    ).all()
+    assert len(texts) == 1
