@@ -43,6 +43,7 @@ from queue_app.models import (
     Branch,
     DetectedBy,
     Maintenance,
+    Message,
     Outage,
     OutageMove,
     OutageReport,
@@ -247,6 +248,45 @@ def record_check(
             )
     session.commit()
     return changed
+
+
+@dataclass(frozen=True)
+class OutageRecord:
+    outage: Outage
+    backend: Backend
+    messages: dict[str, int]  # the outage's SMS by state: queued, sent, delivered, failed...
+
+
+def records(
+    session: Session,
+    *,
+    backend_code: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> list[OutageRecord]:
+    """Outages, newest first, each with what became of its messages. Raises NotFound."""
+    query = select(Outage, Backend).join(Backend, Backend.id == Outage.backend_id)
+    if backend_code is not None:
+        query = query.where(Backend.code == backend_by_code(session, backend_code).code)
+    if since is not None:
+        query = query.where((Outage.ended_at.is_(None)) | (Outage.ended_at >= since))
+    rows = session.execute(query.order_by(Outage.started_at.desc()).limit(limit)).all()
+    return [
+        OutageRecord(outage, backend, messages_of(session, outage.id)) for outage, backend in rows
+    ]
+
+
+def messages_of(session: Session, outage_id: int) -> dict[str, int]:
+    """An outage's messages (every move it caused, the evening notices too) by state."""
+    counts = session.execute(
+        select(Message.status, func.count())
+        .where(
+            (Message.event == f"rescheduled:outage:{outage_id}")
+            | Message.event.like(f"rescheduled:outage:{outage_id}:%")
+        )
+        .group_by(Message.status)
+    ).all()
+    return {status.value: n for status, n in counts}
 
 
 # --- maintenance -------------------------------------------------------------------------

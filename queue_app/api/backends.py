@@ -17,10 +17,13 @@ from queue_app.models import Backend, Branch, Maintenance, Outage
 blp = Blueprint("backends", __name__, description="Back-end systems, their outages and maintenance")
 
 
-def _outage(outage: Outage | None) -> dict[str, Any] | None:
+def _outage(outage: Outage | None, messages: dict[str, int] | None = None) -> dict[str, Any] | None:
     if outage is None:
         return None
+    if messages is None:
+        messages = outages.messages_of(db.session, outage.id)
     return {
+        "messages": messages,
         "id": outage.id,
         "started_at": outage.started_at,
         "ended_at": outage.ended_at,
@@ -54,6 +57,18 @@ def _by_code(code: str) -> Backend:
 def list_backends() -> list[dict[str, Any]]:
     """Every back-end system: up or down, since when, and its outage in progress."""
     return [_backend(b) for b in db.session.scalars(select(Backend).order_by(Backend.code))]
+
+
+@blp.get("/backends/<code>/outages")
+@blp.response(200, schemas.OutageRecord(many=True))
+@blp.alt_response(404, schema=schemas.Error)
+def list_outages(code: str) -> list[dict[str, Any]]:
+    """The system's outages, newest first, each with its record: how it was detected, the
+    tickets it paused, moved and texted, and what became of the messages."""
+    return [
+        {**(_outage(r.outage, r.messages) or {}), "backend": r.backend.code}
+        for r in outages.records(db.session, backend_code=code)
+    ]
 
 
 @blp.post("/backends/<code>/outages")

@@ -212,6 +212,15 @@ class OutageSummary(Schema):
     tickets_moved = fields.Integer(required=True)
     tickets_texted = fields.Integer(required=True)
     tickets_unplaced = fields.Integer(required=True)
+    messages = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "its SMS by state: queued, sent, delivered, undelivered, failed"},
+    )
+
+
+class OutageRecord(OutageSummary):
+    backend = fields.String(required=True)
 
 
 class BackendStatus(Schema):

@@ -384,3 +384,56 @@ def test_the_evening_notice_moves_tomorrow_s_appointments_once(client, registry,
         select(Message).where(Message.event.like("rescheduled:outage:%"))
     ).all()
     assert len(texts) == 1
+
+
+def test_each_outage_keeps_its_record(client, registry, clock, make_token):
+    _take(client, make_token, 3)
+    _take(client, make_token, 1, phone=False)
+    outages.declare(db.session, clock, registry.code, note="central network down")
+    clock.advance(minutes=20)
+    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outages.resolve(db.session, clock, registry.code)
+    (record,) = client.get(f"/api/v1/backends/{registry.code}/outages").json
+    assert record["backend"] == registry.code
+    assert record["detected_by"] == "manager"
+    assert record["note"] == "central network down"
+    assert record["ended_at"] == "2026-11-24T08:20:00+00:00"
+    assert (record["tickets_paused"], record["tickets_moved"], record["tickets_texted"]) == (
+        4,
+        4,
+        3,
+    )
+    assert record["messages"] == {"queued": 3}
+    assert client.get("/api/v1/backends/nothing/outages").status_code == 404
+
+
+def test_concurrent_kiosks_during_an_outage_get_no_ticket_for_the_paused_service(
+    app, registry, clock, make_token
+):
+    from sqlalchemy.orm import Session as PlainSession
+
+    from queue_app import access, tickets
+    from queue_app.errors import ServicePaused
+
+    outages.declare(db.session, clock, registry.code)
+    raw = make_token("kiosk")["Authorization"].split()[1]
+    engine = db.engine
+    answers: list[str] = []
+
+    def kiosk() -> None:
+        with PlainSession(engine) as session:
+            principal = access.authenticate(session, f"Bearer {raw}")
+            for _ in range(5):
+                try:
+                    tickets.take_walk_in(session, clock, principal, "cairo-civil", "id-card")
+                    answers.append("ticket")
+                except ServicePaused:
+                    answers.append("paused")
+
+    threads = [threading.Thread(target=kiosk) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == ["paused"] * 30
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
