@@ -18,7 +18,10 @@ def _wants_json() -> bool:
     (the kiosk's enrolment); everything else answers with an error page."""
     from kiosk.views import JSON_ENDPOINTS
 
-    return request.path.startswith(("/api/", "/sms/")) or request.endpoint in JSON_ENDPOINTS
+    return (
+        request.path.startswith(("/api/", "/sms/", "/demo/systems/"))
+        or request.endpoint in JSON_ENDPOINTS
+    )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
@@ -53,6 +56,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.register_blueprint(kiosk_views.bp)
     app.register_blueprint(kiosk_print_views.bp)
     app.register_blueprint(sms_webhooks.bp)
+    if settings.demo:
+        from queue_app.pages import demo_switch
+
+        app.register_blueprint(demo_switch.bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

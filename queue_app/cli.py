@@ -178,6 +178,28 @@ def openapi() -> None:
     click.echo(json.dumps(openapi_document(app), indent=2, sort_keys=True, ensure_ascii=False))
 
 
+@main.command("demo-system")
+@click.argument("code")
+@click.option("--down/--up", "down", required=True, help="switch the simulated system off or on")
+def demo_system(code: str, down: bool) -> None:
+    """Switch a simulated back-end system of `queue-app demo` off or on (the demo's health
+    monitor notices within a few checks)."""
+    from queue_app import demo_systems
+
+    settings = Settings.from_env()
+    app = _app(settings)
+    with app.app_context():
+        from queue_app.db import db as database
+        from queue_app.outages import backend_by_code
+
+        try:
+            backend_by_code(database.session, code)
+        except QueueError as err:
+            _fail(err)
+    demo_systems.switch(settings.instance_path, code, up=not down)
+    click.echo(f"{code} is now {'down' if down else 'up'} (the demo notices within ~15 s)")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -248,6 +270,7 @@ def demo(host: str, port: int, real_time: bool) -> None:
         settings = dataclasses.replace(settings, public_url=f"http://{host}:{port}")
     if not settings.is_sqlite:
         click.echo("note: QUEUE_DATABASE_URL is set; the demo uses that database", err=True)
+    settings = dataclasses.replace(settings, demo=True)
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
     clock: Clock = SystemClock()
@@ -256,6 +279,8 @@ def demo(host: str, port: int, real_time: bool) -> None:
         from queue_app.db import db as database
 
         config_file.load_file(database.session, DEMO_FILE)
+        # The demo's back-end systems are simulated by this very server (queue-app demo-system).
+        demo_mode.simulate_systems(database.session, f"http://{host}:{port}")
         if not real_time:
             offset = demo_mode.offset_to_office_hours(database.session, clock.now())
             if offset:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from queue_app import access, directory, opening_hours
+from queue_app import access, demo_systems, directory, opening_hours
 from queue_app.clock import Clock, ShiftedClock
 from queue_app.errors import NotFound
-from queue_app.models import ApiToken
+from queue_app.models import ApiToken, Backend, Branch
 from queue_app.settings import Settings
 
 DEMO_LABEL = "demo"
@@ -32,6 +32,21 @@ def offset_to_office_hours(session: Session, now: datetime) -> timedelta | None:
     if opening is None:
         return None
     return opening + INTO_THE_DAY - now
+
+
+# In the demo, a paused line is moved after this long (the config file says 20 minutes), so
+# that a newcomer sees the whole story in a few minutes.
+DEMO_RESCHEDULE_AFTER_MINUTES = 1
+
+
+def simulate_systems(session: Session, base: str) -> None:
+    """Point every back-end system's health URL at the demo's simulated one, on this server,
+    and let the demo branches move a paused line after a minute."""
+    for backend in session.scalars(select(Backend)):
+        backend.health_url = demo_systems.health_url(base, backend.code)
+    for branch in session.scalars(select(Branch)):
+        branch.reschedule_after_minutes = DEMO_RESCHEDULE_AFTER_MINUTES
+    session.commit()
 
 
 def fresh_tokens(session: Session, clock: Clock) -> dict[str, str]:
@@ -78,6 +93,10 @@ def banner(
         f"  display board {base}/display/{DEMO_BRANCH}",
         f"  counter 1     {base}/counter/{DEMO_BRANCH}/1",
         f"  API document  {base}/api/v1/openapi.json",
+        "",
+        "  an outage, end to end (texts appear below as they are sent):",
+        "    queue-app demo-system civil-registry --down    # and --up to end it",
+        "    (paused within ~15 s; the waiting line is moved and texted after a minute)",
         "",
         f"  tokens ({DEMO_BRANCH}; admin for all branches):",
     ]

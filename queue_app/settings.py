@@ -61,6 +61,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Where rate-limit counts live: memory:// (one process) or redis://host:6379 (shared).
     rate_limit_storage: str = "memory://"
+    # ``queue-app demo`` only: serve the simulated back-end systems and their switch.
+    demo: bool = False
     # The kiosks' ticket printer: tcp://HOST[:PORT][?options] (kiosk/printing.py), or None.
     kiosk_printer_url: str | None = None
     instance_path: Path = field(default_factory=lambda: Path.cwd() / "instance")
