@@ -1,0 +1,1074 @@
+"""A day of the Egyptian civil registry's outage, with this system and with a plain queue.
+
+The case (../shared/context): citizens arrive from 08:00 to renew an ID card or get a birth
+certificate; the central civil-registry system is down from 08:30 to 12:30; with a plain queue
+nobody is told anything and people stand in line for hours. This bench reports the citizen-hours
+spent on site (the sum over citizens of the time inside the office, every visit counted) in two
+scenarios built from the same seeded citizens:
+
+- **plain queue** (the baseline): a FIFO line per service letter and the same counters, simulated
+  in plain Python. While the system is down no civil-registry transaction can be done and nobody
+  is told anything, so everyone waits; service resumes at 12:30. At 15:00 whoever is still
+  waiting goes home and comes back the next working day at 08:00 to queue again.
+- **this system**: the real domain (``queue_app``) on a real database, driven with a
+  ``FixedClock`` moved event by event: walk-in tickets and check-ins through the kiosk's calls,
+  counters through ``counters.call_next`` / ``mark_done``, the health monitor's checks through
+  ``outages.record_check`` (hysteresis included), the worker's ``outages.run_timers`` every
+  minute, bookings through ``appointments.earliest_slot`` and ``appointments.book``. What the
+  citizens do is decided by this script from what the domain wrote (the ticket's state, its new
+  slot, the SMS in the outbox); what the domain does is not simulated.
+
+The target of the issue: at least 90 % fewer citizen-hours on site with this system.
+
+    python -m bench.day_simulation [--db sqlite|postgresql] [--seed N] [--runs K]
+                                   [--rates 60,50,25] [--walk-in-percent 50]
+                                   [--phone-share 0.8] [--baseline-patience MIN]
+                                   [--plot docs/day_simulation.png] [--json out.json]
+
+``--runs K`` also runs seeds N+1 .. N+K-1 and prints one line per seed (the table, the plot and
+the detailed figures of the JSON are seed N's).
+
+PostgreSQL: the public schema of ``QUEUE_BENCH_DATABASE_URL`` is dropped and recreated (by
+default ``postgresql://postgres@127.0.0.1:5432/bench_sim``; the database ``test`` is refused).
+
+Assumptions (each one is an option where it is a number; bench/README.md discusses them):
+
+The office. One branch like the demo's Nasr City civil registry: Africa/Cairo, Sunday-Thursday
+08:00-15:00, ``reschedule_after_minutes`` 20, ``walk_in_percent`` 50 (the default), 4 counters
+that each serve every service. Services: ``id-card`` (6 min on average, 60 % of citizens) and
+``birth-cert`` (5 min, 30 %) need the civil-registry system and have no manual fallback (the
+report: "cannot be done by hand any more"); ``inquiries`` (3 min, 10 %) needs no system and goes
+on during the outage in both scenarios. Service times are drawn once per citizen, lognormal
+with the service's mean and sigma 0.5, and are the same in both scenarios.
+
+The day. Wednesday 25 November 2026 (the report's outage was on a Wednesday); the next working
+day is Thursday. Arrivals are a seeded Poisson process from 08:00: 60/h until 10:00, 50/h until
+12:00, 25/h until 14:00, none after (``--rates``). That is about 270 citizens against about 310
+that 4 counters can serve in 7 hours: a busy but feasible day, whose morning line drains in the
+afternoon. (The issue's "~100/hour" would be 2.3 times what 4 counters serve: the line would
+grow all day without any outage; ``--rates 100,100,40`` runs that case.) 80 % of citizens give a
+mobile number (``--phone-share``).
+
+The outage. The system fails at 08:30:00 and is back at 12:30:00, with no expected end given.
+The monitor checks every 5 s: failures at 08:30:05, :10 and :15 take it down (threshold 3);
+one good check at 10:30:00 (the system "on and off") is followed by a failure, so it stays one
+outage; good checks at 12:30:05 and :10 bring it back (threshold 2). A counter that comes free
+in the 15 s between the real failure and its detection waits for the pause instead of calling
+a civil-registry ticket it could not serve. Transactions begun before 08:30 are completed.
+
+The citizens, with this system:
+- Before the outage is detected and after it ends: a walk-in ticket at the kiosk, then waiting
+  until called.
+- Arriving while the service is paused: the kiosk refuses the ticket (``ServicePaused``) and
+  offers the earliest free slot. With a phone they book it (``appointments.book``, an SMS) and
+  leave after 3 minutes at the kiosk (``--kiosk-minutes``). Without a phone they cannot book:
+  the kiosk books by text message only. They leave after the same 3 minutes, having read the
+  time the kiosk offered, and come back then to take a walk-in ticket. When the kiosk finds no
+  free slot to offer, they leave after 3 minutes and come back at 08:00 the next working day.
+- Waiting in line when the timers move the line (20 minutes after the outage was detected:
+  08:50:15): with a phone they leave 5 minutes after the SMS is written to the outbox
+  (``--sms-read-minutes``), without one 15 minutes after the move (``--no-phone-leave-minutes``),
+  having seen the paused service and their new time on the display board or their ticket's
+  page. Until the move they wait on site, as they do in the baseline.
+- Coming back: up to 10 minutes before their slot (or the time they were offered, or 08:00),
+  drawn per citizen and visit (``--early-minutes``); ``tickets.check_in`` for a booking, a walk-in
+  ticket otherwise. The kiosk issues no walk-in ticket before 08:00, so early comers take theirs
+  at 08:00 in the order they came.
+- At 15:00 the counters stop calling; whoever still waits gives up their ticket
+  (``tickets.cancel``) and comes back at 08:00 the next working day for a walk-in ticket, as in
+  the baseline. Apart from these, nobody leaves before being called.
+
+The citizens, with the plain queue: the same arrivals, services, phones (unused) and service
+times; they all wait until served or until 15:00 (``--baseline-patience M`` lets those whose
+transaction cannot be done give up after M minutes of the outage and come back the next working
+day, for a baseline kinder than the report). Those sent home by the closing come back at 08:00
+the next working day, up to 10 minutes early, with the same draws as with this system.
+
+Both scenarios simulate the following working days only for those who come back (no new
+arrivals on later days), until everyone is served. A "normal day" run (the plain queue with no
+outage) is reported beside them as a yardstick. Travel to the office and back is not counted:
+only time on site. Each citizen who was moved or booked makes a second trip with this system,
+and each one sent home at 15:00 makes one in the baseline; both counts are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+import time as wall_time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from queue_app import access, appointments, counters, directory, migrate, outages, tickets
+from queue_app.clock import FixedClock
+from queue_app.errors import ServiceClosed, ServicePaused, TooEarly, TooLate
+from queue_app.models import (
+    Backend,
+    Branch,
+    Counter,
+    Message,
+    OpeningHours,
+    Outage,
+    Service,
+    Ticket,
+    TicketEvent,
+)
+from queue_app.settings import normalise_database_url
+
+BRANCH = "cairo-civil"
+ZONE = ZoneInfo("Africa/Cairo")
+SUN_TO_THU = (6, 0, 1, 2, 3)  # date.weekday() of Sunday..Thursday
+OPENS, CLOSES = time(8), time(15)
+PUBLIC_URL = "https://queue.example.eg"
+DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/bench_sim"
+TARGET_REDUCTION = 90.0
+SERVICE_TIME_SIGMA = 0.5
+CHECK_INTERVAL_S = 5
+FAILURE_THRESHOLD = 3
+RECOVERY_THRESHOLD = 2
+MAX_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    code: str
+    letter: str
+    name_ar: str
+    name_en: str
+    minutes: float
+    share: float
+    needs_registry: bool
+
+
+SERVICES = (
+    ServiceSpec("id-card", "A", "بطاقة الرقم القومي", "National ID card", 6.0, 0.6, True),
+    ServiceSpec("birth-cert", "B", "شهادة ميلاد", "Birth certificate", 5.0, 0.3, True),
+    ServiceSpec("inquiries", "C", "الاستعلامات", "Inquiries", 3.0, 0.1, False),
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    seed: int = 1
+    day1: date = date(2026, 11, 25)
+    rates: tuple[float, float, float] = (60.0, 50.0, 25.0)  # per hour: 08-10, 10-12, 12-14
+    counters: int = 4
+    phone_share: float = 0.8
+    outage_start: time = time(8, 30)
+    outage_end: time = time(12, 30)
+    kiosk_minutes: float = 3.0
+    sms_read_minutes: float = 5.0
+    no_phone_leave_minutes: float = 15.0
+    early_minutes: float = 10.0
+    baseline_patience: float | None = None  # minutes; None: they wait, as in the report
+    walk_in_percent: int = 50  # the model's default, which the demo's branches keep
+    flap: bool = True  # one good check in the middle of the outage
+
+
+@dataclass(frozen=True)
+class Citizen:
+    id: int
+    arrival: datetime  # UTC, on day 1
+    service: ServiceSpec
+    phone: str | None
+    locale: str
+    service_time: timedelta
+
+
+@dataclass
+class Visit:
+    citizen: int
+    day: date  # local
+    arrived: datetime
+    left: datetime | None = None
+    called: datetime | None = None
+    outcome: str = ""  # served, booked, offered-time, moved, closing, gave-up
+
+
+def local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=ZONE).astimezone(UTC)
+
+
+def next_working_day(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() not in SUN_TO_THU:
+        day += timedelta(days=1)
+    return day
+
+
+def make_citizens(options: Options) -> list[Citizen]:
+    """The day's arrivals: a Poisson process per two-hour block, each citizen with a service,
+    maybe a phone and a service time drawn once."""
+    rng = random.Random(options.seed)
+    blocks = [(time(8), time(10)), (time(10), time(12)), (time(12), time(14))]
+    citizens: list[Citizen] = []
+    for (start, end), rate in zip(blocks, options.rates, strict=True):
+        if rate <= 0:
+            continue
+        at, stop = local(options.day1, start), local(options.day1, end)
+        while True:
+            at += timedelta(minutes=rng.expovariate(rate / 60))
+            if at >= stop:
+                break
+            n = len(citizens)
+            pick, spec = rng.random(), SERVICES[-1]
+            for candidate in SERVICES:
+                if pick < candidate.share:
+                    spec = candidate
+                    break
+                pick -= candidate.share
+            mu = math.log(spec.minutes) - SERVICE_TIME_SIGMA**2 / 2
+            minutes = max(rng.lognormvariate(mu, SERVICE_TIME_SIGMA), 0.5)
+            phone = f"010{n:08d}" if rng.random() < options.phone_share else None
+            locale = "en" if rng.random() < 0.05 else "ar"
+            citizens.append(Citizen(n, at, spec, phone, locale, timedelta(minutes=minutes)))
+    return citizens
+
+
+# --- the event loop both scenarios share ---------------------------------------------------
+
+
+class Simulation:
+    """Events in time order; the visits of every citizen; the office's days and the outage."""
+
+    name = ""
+
+    def __init__(self, citizens: Sequence[Citizen], options: Options, *, outage: bool) -> None:
+        self.citizens = {c.id: c for c in citizens}
+        self.options = options
+        self.outage = outage
+        self.down_from = local(options.day1, options.outage_start)
+        self.down_until = local(options.day1, options.outage_end)
+        self.now = local(options.day1, time(7))
+        self.day = options.day1
+        self.days: list[date] = []
+        self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._seq = itertools.count()
+        self.visits: list[Visit] = []
+        self.on_site: dict[int, Visit] = {}
+        self.trips: Tally[int] = Tally()
+        self.unfinished = set(self.citizens)
+
+    # events
+    def at(self, when: datetime, action: Callable[..., None], *args: Any) -> None:
+        heapq.heappush(self._heap, (when, next(self._seq), action, args))
+
+    def run(self) -> None:
+        self.at(local(self.options.day1, OPENS), self.open_day, self.options.day1)
+        while self._heap:
+            when, _, action, args = heapq.heappop(self._heap)
+            if when > self.now:
+                self.moved_clock(when)
+            action(*args)
+
+    def moved_clock(self, when: datetime) -> None:
+        self.now = when
+
+    # the office
+    def reality_down(self, when: datetime) -> bool:
+        return self.outage and self.down_from <= when < self.down_until
+
+    def open_now(self) -> bool:
+        here = self.now.astimezone(ZONE)
+        return (
+            here.date() == self.day
+            and here.date().weekday() in SUN_TO_THU
+            and OPENS <= here.time() < CLOSES
+        )
+
+    def open_day(self, day: date) -> None:
+        self.day = day
+        self.days.append(day)
+        self.at(local(day, CLOSES), self.close_day, day)
+        self.wake_counters()
+
+    def close_day(self, day: date) -> None:
+        self.send_home()
+        if self.unfinished and len(self.days) < MAX_DAYS:
+            self.at(local(next_working_day(day), OPENS), self.open_day, next_working_day(day))
+
+    def send_home(self) -> None:
+        raise NotImplementedError
+
+    def wake_counters(self) -> None:
+        raise NotImplementedError
+
+    # citizens
+    def arrive(self, cid: int) -> Visit:
+        visit = self.on_site.get(cid)
+        if visit is None:
+            here = self.now.astimezone(ZONE).date()
+            visit = Visit(cid, here, self.now)
+            self.visits.append(visit)
+            self.on_site[cid] = visit
+            self.trips[cid] += 1
+        return visit
+
+    def leave(self, cid: int, outcome: str) -> None:
+        visit = self.on_site.pop(cid, None)
+        if visit is not None:
+            visit.left, visit.outcome = self.now, outcome
+
+    def served(self, cid: int) -> None:
+        self.leave(cid, "served")
+        self.unfinished.discard(cid)
+
+    def comes_back(self, cid: int, target: datetime) -> datetime:
+        """When a citizen arrives for ``target``: up to ``early_minutes`` before it, drawn per
+        citizen and trip, the same draw in both scenarios."""
+        rng = random.Random(f"{self.options.seed}:{cid}:{self.trips[cid]}")
+        return target - timedelta(minutes=rng.uniform(0, self.options.early_minutes))
+
+    def next_opening(self) -> datetime:
+        return local(next_working_day(self.now.astimezone(ZONE).date()), OPENS)
+
+
+# --- the plain queue -------------------------------------------------------------------------
+
+
+class PlainQueue(Simulation):
+    """FIFO per service letter, counters call the oldest ticket they can serve now; with the
+    outage, no civil-registry transaction can be done and nobody is told anything."""
+
+    def __init__(self, citizens: Sequence[Citizen], options: Options, *, outage: bool) -> None:
+        super().__init__(citizens, options, outage=outage)
+        self.name = "plain queue" if outage else "normal day (no outage)"
+        self.line: list[tuple[datetime, int, int]] = []  # (queued at, order, citizen)
+        self.busy: dict[int, int | None] = dict.fromkeys(range(1, options.counters + 1))
+        for citizen in citizens:
+            self.at(citizen.arrival, self.walk_in, citizen.id)
+        if outage:
+            self.at(self.down_until, self.wake_counters)
+
+    def walk_in(self, cid: int) -> None:
+        visit = self.arrive(cid)
+        self.line.append((self.now, next(self._seq), cid))
+        self.line.sort()
+        patience = self.options.baseline_patience
+        citizen = self.citizens[cid]
+        if patience is not None and self.outage and citizen.service.needs_registry:
+            gives_up = max(self.now, self.down_from) + timedelta(minutes=patience)
+            if gives_up < self.down_until:
+                self.at(gives_up, self.give_up, cid, visit)
+        self.wake_counters()
+
+    def give_up(self, cid: int, visit: Visit) -> None:
+        if self.on_site.get(cid) is not visit or visit.called is not None:
+            return
+        self.line = [entry for entry in self.line if entry[2] != cid]
+        self.leave(cid, "gave-up")
+        self.at(self.comes_back(cid, self.next_opening()), self.walk_in, cid)
+
+    def can_do(self, cid: int) -> bool:
+        return not (self.citizens[cid].service.needs_registry and self.reality_down(self.now))
+
+    def wake_counters(self) -> None:
+        for k in self.busy:
+            self.try_call(k)
+
+    def try_call(self, k: int) -> None:
+        if self.busy[k] is not None or not self.open_now():
+            return
+        for n, (_, _, cid) in enumerate(self.line):
+            if self.can_do(cid):
+                del self.line[n]
+                self.on_site[cid].called = self.now
+                self.busy[k] = cid
+                self.at(self.now + self.citizens[cid].service_time, self.done, k, cid)
+                return
+
+    def done(self, k: int, cid: int) -> None:
+        self.served(cid)
+        self.busy[k] = None
+        self.try_call(k)
+
+    def send_home(self) -> None:
+        for _, _, cid in self.line:
+            self.leave(cid, "closing")
+            self.at(self.comes_back(cid, self.next_opening()), self.walk_in, cid)
+        self.line = []
+
+
+# --- this system -----------------------------------------------------------------------------
+
+
+class WithThisSystem(Simulation):
+    """The real domain on a real database, one short session per kiosk, counter, monitor or
+    worker action (as one request each), with a FixedClock set to each event's time."""
+
+    name = "this system"
+
+    def __init__(self, citizens: Sequence[Citizen], options: Options, url: str) -> None:
+        super().__init__(citizens, options, outage=True)
+        self.engine = create_engine(url)
+        self.clock = FixedClock(self.now)
+        self.detected_at = self.down_from + timedelta(seconds=CHECK_INTERVAL_S * FAILURE_THRESHOLD)
+        self.paused = False
+        self.busy: dict[str, int | None] = {str(k): None for k in range(1, options.counters + 1)}
+        self.ticket_of: dict[int, tuple[int, str]] = {}  # citizen -> (ticket id, token)
+        self.owner: dict[int, int] = {}  # ticket id -> citizen
+        self.in_line: set[int] = set()
+        self.plan: dict[int, int] = {}  # citizen -> version of their planned return
+        self.moved_seen: set[int] = set()
+        self.timer_reports: list[dict[str, Any]] = []
+        self.kiosk_outcomes: Tally[str] = Tally()
+        self.domain_seconds = 0.0
+        self.domain_calls = 0
+        self._build()
+        for citizen in citizens:
+            self.at(citizen.arrival, self.walk_in, citizen.id)
+        self._schedule_checks()
+
+    def moved_clock(self, when: datetime) -> None:
+        super().moved_clock(when)
+        self.clock.set(when)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        started = wall_time.perf_counter()
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+        self.domain_seconds += wall_time.perf_counter() - started
+        self.domain_calls += 1
+
+    def _build(self) -> None:
+        with self.session() as session:
+            backend = Backend(
+                code="civil-registry",
+                name_ar="منظومة الأحوال المدنية",
+                name_en="Civil registry system",
+                check_interval_s=CHECK_INTERVAL_S,
+                failure_threshold=FAILURE_THRESHOLD,
+                recovery_threshold=RECOVERY_THRESHOLD,
+            )
+            branch = Branch(
+                code=BRANCH,
+                name_ar="سجل مدني مدينة نصر",
+                name_en="Nasr City civil registry",
+                timezone="Africa/Cairo",
+                country="EG",
+                reschedule_after_minutes=20,
+            )
+            branch.opening_hours = [
+                OpeningHours(weekday=d, opens=OPENS, closes=CLOSES) for d in SUN_TO_THU
+            ]
+            for spec in SERVICES:
+                branch.services.append(
+                    Service(
+                        code=spec.code,
+                        letter=spec.letter,
+                        name_ar=spec.name_ar,
+                        name_en=spec.name_en,
+                        avg_service_minutes=spec.minutes,
+                        slot_minutes=30,
+                        walk_in_percent=self.options.walk_in_percent,
+                        backends=[backend] if spec.needs_registry else [],
+                    )
+                )
+            for k in self.busy:
+                branch.counters.append(
+                    Counter(code=k, is_open=True, services=list(branch.services))
+                )
+            session.add_all([backend, branch])
+            session.commit()
+            self.backend_id = backend.id
+            kiosk = access.create_token(session, self.clock, "kiosk", BRANCH)
+            staff = access.create_token(session, self.clock, "staff", BRANCH)
+            self.kiosk = access.authenticate(session, f"Bearer {kiosk}")
+            self.staff = access.authenticate(session, f"Bearer {staff}")
+
+    def _schedule_checks(self) -> None:
+        step = timedelta(seconds=CHECK_INTERVAL_S)
+        self.at(local(self.options.day1, OPENS), self.check, True)
+        for n in range(1, FAILURE_THRESHOLD + 1):
+            self.at(self.down_from + n * step, self.check, False)
+        if self.options.flap:
+            middle = self.down_from + (self.down_until - self.down_from) / 2
+            self.at(middle, self.check, True)
+            self.at(middle + step, self.check, False)
+        for n in range(1, RECOVERY_THRESHOLD + 1):
+            self.at(self.down_until + n * step, self.check, True)
+
+    # the health monitor and the worker
+    def check(self, ok: bool) -> None:
+        with self.session() as session:
+            changed = outages.record_check(
+                session, self.clock, self.backend_id, ok=ok, error=None if ok else "HTTP 503"
+            )
+        if changed is None:
+            return
+        if changed.ended_at is None:
+            self.paused = True
+            self.at(self.now + timedelta(minutes=1), self.timers)
+        else:
+            self.paused = False
+            self.wake_counters()
+
+    def timers(self) -> None:
+        with self.session() as session:
+            report = outages.run_timers(session, self.clock, public_url=PUBLIC_URL)
+        if report.moved or report.unplaced:
+            self.timer_reports.append({"at": self.now.isoformat(), **asdict(report)})
+            self.line_moved()
+        if self.paused:
+            self.at(self.now + timedelta(minutes=1), self.timers)
+
+    def line_moved(self) -> None:
+        """What the citizens of the tickets just moved do: leave once told, come at the slot."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Ticket.id, Ticket.slot_start, Ticket.phone)
+                .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+                .where(TicketEvent.event == "rescheduled", TicketEvent.at == self.now)
+            ).all()
+        for ticket_id, slot_start, phone in rows:
+            if ticket_id in self.moved_seen:
+                continue
+            self.moved_seen.add(ticket_id)
+            cid = self.owner[ticket_id]
+            self.in_line.discard(cid)
+            visit = self.on_site.get(cid)
+            if visit is not None and visit.called is None:
+                minutes = (
+                    self.options.sms_read_minutes if phone else self.options.no_phone_leave_minutes
+                )
+                self.at(self.now + timedelta(minutes=minutes), self.leave_after_move, cid, visit)
+            self.plan_return(cid, slot_start, self.check_in)
+
+    def leave_after_move(self, cid: int, visit: Visit) -> None:
+        if self.on_site.get(cid) is visit:
+            self.leave(cid, "moved")
+
+    def plan_return(self, cid: int, target: datetime, action: Callable[[int, int], None]) -> None:
+        self.plan[cid] = self.plan.get(cid, 0) + 1
+        self.at(self.comes_back(cid, target), action, cid, self.plan[cid])
+
+    # the kiosk
+    def walk_in(self, cid: int, version: int | None = None) -> None:
+        if version is not None and version != self.plan.get(cid):
+            return
+        self.arrive(cid)
+        self.kiosk_ticket(cid)
+
+    def kiosk_ticket(self, cid: int) -> None:
+        citizen = self.citizens[cid]
+        with self.session() as session:
+            try:
+                view = tickets.take_walk_in(
+                    session,
+                    self.clock,
+                    self.kiosk,
+                    BRANCH,
+                    citizen.service.code,
+                    phone=citizen.phone,
+                    locale=citizen.locale,
+                    public_url=PUBLIC_URL,
+                )
+            except ServicePaused:
+                self.kiosk_offers_a_slot(session, cid)
+                return
+            except ServiceClosed:
+                self.kiosk_outcomes["before opening: waited for 08:00"] += 1
+                opening = local(self.now.astimezone(ZONE).date(), OPENS)
+                if self.now < opening and self.now.astimezone(ZONE).weekday() in SUN_TO_THU:
+                    self.at(opening, self.kiosk_ticket, cid)  # waits at the door until 08:00
+                else:
+                    self.leave(cid, "closing")
+                    self.plan_return(cid, self.next_opening(), self.walk_in)
+                return
+        self.kiosk_outcomes["ticket"] += 1
+        self.hold(cid, view.ticket.id, view.ticket.token)
+        self.in_line.add(cid)
+        self.wake_counters()
+
+    def kiosk_offers_a_slot(self, session: Session, cid: int) -> None:
+        citizen = self.citizens[cid]
+        service = directory.current(session).branch(BRANCH).service(citizen.service.code)
+        start = appointments.earliest_slot(session, service, self.now)
+        leaves = self.now + timedelta(minutes=self.options.kiosk_minutes)
+        if start is None:
+            self.kiosk_outcomes["no slot offered"] += 1
+            self.at(leaves, self.leave, cid, "no-slot")
+            self.plan_return(cid, self.next_opening(), self.walk_in)
+        elif citizen.phone is None:
+            self.kiosk_outcomes["slot offered, no phone to book it"] += 1
+            self.at(leaves, self.leave, cid, "offered-time")
+            self.plan_return(cid, start, self.walk_in)
+        else:
+            view = appointments.book(
+                session,
+                self.clock,
+                BRANCH,
+                citizen.service.code,
+                start=start,
+                phone=citizen.phone,
+                locale=citizen.locale,
+                public_url=PUBLIC_URL,
+            )
+            self.kiosk_outcomes["booked"] += 1
+            self.hold(cid, view.ticket.id, view.ticket.token)
+            self.at(leaves, self.leave, cid, "booked")
+            self.plan_return(cid, start, self.check_in)
+
+    def hold(self, cid: int, ticket_id: int, token: str) -> None:
+        self.ticket_of[cid] = (ticket_id, token)
+        self.owner[ticket_id] = cid
+
+    def check_in(self, cid: int, version: int) -> None:
+        if version != self.plan.get(cid):
+            return
+        self.arrive(cid)
+        _, token = self.ticket_of[cid]
+        with self.session() as session:
+            try:
+                tickets.check_in(session, self.clock, self.kiosk, token)
+            except TooEarly as exc:
+                self.at(
+                    datetime.fromisoformat(str(exc.fields["opens_at"])), self.check_in, cid, version
+                )
+                return
+            except TooLate:
+                self.kiosk_outcomes["check-in too late"] += 1
+                self.kiosk_ticket(cid)
+                return
+        self.kiosk_outcomes["checked in"] += 1
+        self.in_line.add(cid)
+        self.wake_counters()
+
+    # the counters
+    def wake_counters(self) -> None:
+        for k in self.busy:
+            self.try_call(k)
+
+    def try_call(self, k: str) -> None:
+        if self.busy[k] is not None or not self.open_now():
+            return
+        if self.reality_down(self.now) and not self.paused and self.now < self.detected_at:
+            # The system failed a moment ago and the monitor has not noticed yet: the clerk
+            # would find it down, so the counter waits for the pause.
+            self.at(self.detected_at, self.try_call, k)
+            return
+        with self.session() as session:
+            ticket = counters.call_next(session, self.clock, self.staff, BRANCH, k)
+        if ticket is None:
+            return
+        cid = self.owner[ticket.id]
+        self.in_line.discard(cid)
+        self.on_site[cid].called = self.now
+        self.busy[k] = cid
+        self.at(self.now + self.citizens[cid].service_time, self.done, k, cid)
+
+    def done(self, k: str, cid: int) -> None:
+        with self.session() as session:
+            counters.mark_done(session, self.clock, self.staff, self.ticket_of[cid][1])
+        self.served(cid)
+        self.busy[k] = None
+        self.try_call(k)
+
+    def send_home(self) -> None:
+        for cid in sorted(self.in_line, key=lambda c: self.on_site[c].arrived):
+            with self.session() as session:
+                tickets.cancel(session, self.clock, self.ticket_of[cid][1])
+            self.leave(cid, "closing")
+            self.plan_return(cid, self.next_opening(), self.walk_in)
+        self.in_line.clear()
+
+    # what the database holds at the end
+    def audit(self) -> dict[str, Any]:
+        with self.session() as session:
+            by_event = Tally(
+                {
+                    (
+                        event.split(":")[0] if not event.startswith("rescheduled:outage") else event
+                    ): n
+                    for event, n in session.execute(
+                        select(Message.event, func.count()).group_by(Message.event)
+                    )
+                }
+            )
+            outage_texts = session.execute(
+                select(Message.ticket_id, func.count())
+                .where(Message.event.like("rescheduled:%"))
+                .group_by(Message.ticket_id)
+            ).all()
+            per_ticket = session.execute(
+                select(Message.ticket_id, func.count()).group_by(Message.ticket_id)
+            ).all()
+            outage_rows = session.scalars(select(Outage)).all()
+            statuses = Tally(str(s) for s in session.scalars(select(Ticket.status)))
+        return {
+            "messages_by_event": dict(by_event),
+            "outage_texts": sum(n for _, n in outage_texts),
+            "tickets_texted_about_the_outage": len(outage_texts),
+            "tickets_texted_twice_about_the_outage": sum(1 for _, n in outage_texts if n > 1),
+            "most_messages_to_one_ticket": max((n for _, n in per_ticket), default=0),
+            "outages": [
+                {
+                    "started_at": o.started_at.isoformat(),
+                    "ended_at": o.ended_at.isoformat() if o.ended_at else None,
+                    "detected_by": str(o.detected_by),
+                    "ended_by": o.ended_by,
+                    "tickets_paused": o.tickets_paused,
+                    "tickets_moved": o.tickets_moved,
+                    "tickets_texted": o.tickets_texted,
+                    "tickets_unplaced": o.tickets_unplaced,
+                }
+                for o in outage_rows
+            ],
+            "ticket_statuses": dict(statuses),
+            "timer_runs_that_moved": self.timer_reports,
+            "kiosk": dict(self.kiosk_outcomes),
+            "domain_calls": self.domain_calls,
+            "domain_seconds": round(self.domain_seconds, 2),
+        }
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+@dataclass
+class Figures:
+    name: str
+    citizen_hours: float
+    citizen_hours_by_day: dict[str, float]
+    citizens: int
+    served_day1: int
+    served_by_day: dict[str, int]
+    visits: int
+    citizens_with_a_second_trip: int
+    longest_visit_minutes: float
+    longest_wait_to_be_called_minutes: float
+    mean_visit_minutes: float
+    outcomes: dict[str, int]
+    days: list[str]
+    audit: dict[str, Any] = field(default_factory=dict)
+
+
+def figures(sim: Simulation) -> Figures:
+    if sim.on_site or sim.unfinished:
+        raise RuntimeError(f"{sim.name}: {len(sim.unfinished)} citizens never served")
+    spent = [v.left - v.arrived for v in sim.visits if v.left is not None]
+    by_day: dict[str, float] = {}
+    served: dict[str, int] = {}
+    for v in sim.visits:
+        assert v.left is not None
+        by_day[v.day.isoformat()] = by_day.get(v.day.isoformat(), 0.0) + hours(v.left - v.arrived)
+        if v.outcome == "served":
+            served[v.day.isoformat()] = served.get(v.day.isoformat(), 0) + 1
+    waits = [v.called - v.arrived for v in sim.visits if v.called is not None]
+    return Figures(
+        name=sim.name,
+        citizen_hours=round(sum(hours(s) for s in spent), 2),
+        citizen_hours_by_day={d: round(h, 2) for d, h in sorted(by_day.items())},
+        citizens=len(sim.citizens),
+        served_day1=served.get(sim.options.day1.isoformat(), 0),
+        served_by_day=dict(sorted(served.items())),
+        visits=len(sim.visits),
+        citizens_with_a_second_trip=sum(1 for n in sim.trips.values() if n > 1),
+        longest_visit_minutes=round(max(spent).total_seconds() / 60, 1),
+        longest_wait_to_be_called_minutes=round(max(waits).total_seconds() / 60, 1),
+        mean_visit_minutes=round(sum(hours(s) for s in spent) * 60 / len(spent), 1),
+        outcomes=dict(Tally(v.outcome for v in sim.visits)),
+        days=[d.isoformat() for d in sim.days],
+    )
+
+
+def on_site_series(
+    sim: Simulation, day: date, step_minutes: int = 1
+) -> tuple[list[datetime], list[int]]:
+    """How many citizens were inside the office at each minute of a local day, 07:30-16:00."""
+    first, last = local(day, time(7, 30)), local(day, time(16))
+    times, counts = [], []
+    at = first
+    while at <= last:
+        times.append(at.astimezone(ZONE).replace(tzinfo=None))
+        counts.append(
+            sum(1 for v in sim.visits if v.arrived <= at and (v.left is None or v.left > at))
+        )
+        at += timedelta(minutes=step_minutes)
+    return times, counts
+
+
+def plot(path: Path, options: Options, runs: Sequence[Simulation], result: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    days = sorted({d for sim in runs[:2] for d in sim.days})
+    fig, axes = plt.subplots(
+        1, len(days), figsize=(6.2 * len(days), 4.6), sharey=True, squeeze=False
+    )
+    styles = {
+        "plain queue": {"color": "#c0392b", "linewidth": 2.0},
+        "this system": {"color": "#1f77b4", "linewidth": 2.0},
+        "normal day (no outage)": {"color": "#7f7f7f", "linewidth": 1.0, "linestyle": ":"},
+    }
+    for ax, day in zip(axes[0], days, strict=True):
+        for sim in runs:
+            if sim.name.startswith("normal") and day != options.day1:
+                continue
+            xs, ys = on_site_series(sim, day)
+            spent = result[sim.name]["citizen_hours_by_day"].get(day.isoformat(), 0.0)
+            label = f"{sim.name}: {spent:.0f} citizen-hours this day"
+            ax.plot(xs, ys, label=label, **styles[sim.name])
+        if day == options.day1:
+            ax.axvspan(
+                datetime.combine(day, options.outage_start),
+                datetime.combine(day, options.outage_end),
+                color="#f5b041",
+                alpha=0.25,
+                label="civil-registry system down",
+            )
+        ax.set_title(
+            f"{day.strftime('%A %d %B %Y')}"
+            + (" (outage day)" if day == options.day1 else " (return day)")
+        )
+        ax.set_xlabel("time of day (Cairo)")
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+        ax.xaxis.set_major_locator(mdates.HourLocator())
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    axes[0][0].set_ylabel("citizens on site")
+    top = max(line.get_ydata().max() for ax in axes[0] for line in ax.get_lines())
+    axes[0][0].set_ylim(0, top * 1.4)  # room for the legends above the curves
+    reduction = result["reduction_percent"]
+    fig.suptitle(
+        "Citizens on site at a civil registry, system down 08:30-12:30: "
+        f"{result['plain queue']['citizen_hours']:.0f} citizen-hours with a plain queue, "
+        f"{result['this system']['citizen_hours']:.0f} with this system ({reduction:.0f} % fewer; "
+        f"seed {options.seed})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --- running it ------------------------------------------------------------------------------
+
+
+def database_url(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'day_simulation.sqlite3'}"
+    url = normalise_database_url(os.environ.get("QUEUE_BENCH_DATABASE_URL") or DEFAULT_POSTGRESQL)
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).database == "test":
+        raise SystemExit("refusing to wipe the database named 'test' (the test suite's)")
+    from bench.serve_load import reset_postgresql
+
+    reset_postgresql(url)
+    return url
+
+
+def simulate(options: Options, kind: str) -> tuple[dict[str, Any], list[Simulation]]:
+    citizens = make_citizens(options)
+    plain = PlainQueue(citizens, options, outage=True)
+    plain.run()
+    normal = PlainQueue(citizens, options, outage=False)
+    normal.run()
+    with tempfile.TemporaryDirectory(prefix="day-simulation-") as workdir:
+        url = database_url(kind, Path(workdir))
+        migrate.upgrade(url)
+        system = WithThisSystem(citizens, options, url)
+        started = wall_time.perf_counter()
+        system.run()
+        seconds = wall_time.perf_counter() - started
+        audit = system.audit()
+        system.engine.dispose()
+    result: dict[str, Any] = {
+        "database": kind,
+        "options": {
+            k: (v.isoformat() if isinstance(v, date | time) else v)
+            for k, v in asdict(options).items()
+        },
+        "run_seconds": round(seconds, 1),
+    }
+    for sim in (plain, system, normal):
+        f = figures(sim)
+        if sim is system:
+            f.audit = audit
+        result[sim.name] = asdict(f)
+    base, ours = result["plain queue"]["citizen_hours"], result["this system"]["citizen_hours"]
+    result["reduction_percent"] = round(100 * (1 - ours / base), 1) if base else 0.0
+    result["target_met"] = result["reduction_percent"] >= TARGET_REDUCTION
+    return result, [plain, system, normal]
+
+
+def table(result: dict[str, Any]) -> str:
+    names = ["plain queue", "this system", "normal day (no outage)"]
+    rows = [
+        ("citizen-hours on site, all visits", "citizen_hours"),
+        ("  of which on the outage day", None),
+        ("citizens", "citizens"),
+        ("served on the outage day", "served_day1"),
+        ("visits (trips to the office)", "visits"),
+        ("citizens who came twice or more", "citizens_with_a_second_trip"),
+        ("mean time on site per visit, min", "mean_visit_minutes"),
+        ("longest single visit, min", "longest_visit_minutes"),
+        ("longest wait to be called, min", "longest_wait_to_be_called_minutes"),
+    ]
+    day1 = result["options"]["day1"]
+    lines = [f"| | {' | '.join(names)} |", "| --- |" + " ---: |" * len(names)]
+    for label, key in rows:
+        cells = []
+        for name in names:
+            figs = result[name]
+            value = figs["citizen_hours_by_day"].get(day1, 0.0) if key is None else figs[key]
+            cells.append(f"{value:,.1f}" if isinstance(value, float) else f"{value:,}")
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    plain, ours = result["plain queue"], result["this system"]
+    day1 = result["options"]["day1"]
+    return {
+        "seed": result["options"]["seed"],
+        "citizens": plain["citizens"],
+        "plain_queue_hours": plain["citizen_hours"],
+        "this_system_hours": ours["citizen_hours"],
+        "reduction_percent": result["reduction_percent"],
+        "outage_day_reduction_percent": round(
+            100
+            * (1 - ours["citizen_hours_by_day"].get(day1, 0) / plain["citizen_hours_by_day"][day1]),
+            1,
+        ),
+        "texted_twice": ours["audit"]["tickets_texted_twice_about_the_outage"],
+    }
+
+
+def seeds_table(rows: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        "\n| seed | citizens | plain queue, citizen-h | this system, citizen-h | reduction "
+        "| outage day only | texted twice |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['seed']} | {r['citizens']} | {r['plain_queue_hours']:.1f} "
+            f"| {r['this_system_hours']:.1f} | {r['reduction_percent']:.1f} % "
+            f"| {r['outage_day_reduction_percent']:.1f} % | {r['texted_twice']} |"
+        )
+    reductions = [r["reduction_percent"] for r in rows]
+    met = sum(1 for x in reductions if x >= TARGET_REDUCTION)
+    lines.append(
+        f"\nreduction over {len(rows)} seeds: mean {sum(reductions) / len(rows):.1f} %, "
+        f"min {min(reductions):.1f} %, max {max(reductions):.1f} %; "
+        f"target met in {met} of {len(rows)}"
+    )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.day_simulation", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--runs", type=int, default=1, help="also run the next RUNS-1 seeds and summarise them"
+    )
+    parser.add_argument(
+        "--rates", default="60,50,25", help="arrivals per hour 08-10, 10-12 and 12-14"
+    )
+    parser.add_argument("--counters", type=int, default=4)
+    parser.add_argument("--phone-share", type=float, default=0.8)
+    parser.add_argument("--kiosk-minutes", type=float, default=3.0)
+    parser.add_argument("--sms-read-minutes", type=float, default=5.0)
+    parser.add_argument("--no-phone-leave-minutes", type=float, default=15.0)
+    parser.add_argument("--early-minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--baseline-patience",
+        type=float,
+        help="minutes of outage after which a plain-queue citizen gives up (default: never)",
+    )
+    parser.add_argument(
+        "--walk-in-percent",
+        type=int,
+        default=50,
+        help="each service's share of slot capacity kept for walk-ins (the model's default: 50)",
+    )
+    parser.add_argument("--no-flap", action="store_true", help="no good check mid-outage")
+    parser.add_argument("--plot", type=Path, help="write the figure (PNG) here")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    rates = tuple(float(r) for r in args.rates.split(","))
+    if len(rates) != 3:
+        raise SystemExit("--rates takes three numbers: per hour 08-10, 10-12, 12-14")
+    options = Options(
+        seed=args.seed,
+        rates=rates,  # type: ignore[arg-type]
+        counters=args.counters,
+        phone_share=args.phone_share,
+        kiosk_minutes=args.kiosk_minutes,
+        sms_read_minutes=args.sms_read_minutes,
+        no_phone_leave_minutes=args.no_phone_leave_minutes,
+        early_minutes=args.early_minutes,
+        baseline_patience=args.baseline_patience,
+        walk_in_percent=args.walk_in_percent,
+        flap=not args.no_flap,
+    )
+    result, runs = simulate(options, args.db)
+    print(f"day simulation, {args.db}, seed {options.seed}, rates {args.rates}/h")
+    print(table(result))
+    audit = result["this system"]["audit"]
+    print(
+        f"\nreduction in citizen-hours on site: {result['reduction_percent']:.1f} % "
+        f"(target >= {TARGET_REDUCTION:.0f} %: {'met' if result['target_met'] else 'missed'})"
+    )
+    print(f"kiosk: {audit['kiosk']}")
+    print(f"messages by event: {audit['messages_by_event']}")
+    print(
+        f"texted about the outage: {audit['tickets_texted_about_the_outage']} tickets, "
+        f"{audit['tickets_texted_twice_about_the_outage']} of them twice; outages: "
+        f"{len(audit['outages'])}"
+    )
+    print(
+        f"domain: {audit['domain_calls']} calls in {audit['domain_seconds']} s; "
+        f"simulation {result['run_seconds']} s"
+    )
+    if args.runs > 1:
+        result["seeds"] = [summary(result)]
+        for seed in range(options.seed + 1, options.seed + args.runs):
+            other, _ = simulate(replace(options, seed=seed), args.db)
+            result["seeds"].append(summary(other))
+        print(seeds_table(result["seeds"]))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if args.plot:
+        plot(args.plot, options, runs, result)
+        print(f"plot: {args.plot} ({args.plot.stat().st_size // 1024} KB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
