@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from fractions import Fraction
 from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,6 +143,19 @@ class BranchInfo(Bilingual):
     def counters_serving(self, service: ServiceInfo) -> int:
         """Every counter that serves the service, open now or not: a later day's staffing."""
         return sum(1 for c in self.counters if c.serves(service))
+
+    def counter_time_for(self, service: ServiceInfo, *, open_only: bool) -> Fraction:
+        """How many counters' worth of time the service has for appointments: a counter that
+        serves several services gives each an equal share, so that two services sharing one
+        counter are not each promised all of it."""
+        return sum(
+            (
+                Fraction(1, len(c.services))
+                for c in self.counters
+                if c.serves(service) and (c.is_open or not open_only)
+            ),
+            Fraction(0),
+        )
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ daylight-saving change). What is stored is how many bookings each slot holds
 capacity, whatever runs at the same time.
 
 Capacity, per slot: the manager's override for that date when there is one; otherwise the
-counters that serve the service × the slot's length ÷ the time one citizen takes (measured, or
-the configured average), less the share the manager keeps for walk-ins. Slots later today count
+counters that serve the service (a counter serving several services gives each an equal share
+of its time) × the slot's length ÷ the time one citizen takes (measured, or the configured
+average), less the share the manager keeps for walk-ins. Slots later today count
 the counters open now (a counter closed at noon serves nobody this afternoon); slots of later
 days count every counter that serves the service (tomorrow's staff are not in yet).
 """
@@ -83,14 +84,18 @@ def slot_times(service: ServiceInfo, day: date) -> list[tuple[datetime, datetime
 
 
 def default_capacity(
-    counters: int, slot_minutes: int, seconds_per_citizen: float, walk_in_percent: int
+    counters: float | Fraction,
+    slot_minutes: int,
+    seconds_per_citizen: float,
+    walk_in_percent: int,
 ) -> int:
-    """How many appointments one slot takes when the manager has not said otherwise."""
+    """How many appointments one slot takes when the manager has not said otherwise.
+    ``counters`` may be a fraction: the share of shared counters' time the service has."""
     if counters <= 0 or seconds_per_citizen <= 0:
         return 0
     # In fractions: 3 counters × 30 min ÷ 9.5 min × 95 % is exactly 9, and floats make it 8.99.
     each = Fraction(seconds_per_citizen).limit_denominator(10**6)
-    served = Fraction(counters * slot_minutes * 60) / each
+    served = Fraction(counters).limit_denominator(10**6) * slot_minutes * 60 / each
     return math.floor(served * (100 - walk_in_percent) / 100)
 
 
@@ -108,11 +113,7 @@ class Capacities:
             if first <= day <= last:
                 return per_slot
         service, branch = self.service, self.service.branch
-        counters = (
-            branch.open_counters_serving(service)
-            if day == self.today
-            else branch.counters_serving(service)
-        )
+        counters = branch.counter_time_for(service, open_only=day == self.today)
         return default_capacity(
             counters,
             service.slot_minutes,

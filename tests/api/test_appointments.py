@@ -376,3 +376,31 @@ def test_an_appointment_never_checked_in_becomes_a_no_show(client, branch, clock
     clock.set(cairo(11, 16))
     assert appointments.mark_missed(db.session, clock) == 1
     assert client.get(f"/api/v1/tickets/{token}").json["status"] == "no_show"
+
+
+def test_two_services_sharing_a_counter_share_its_time(client, make_branch):
+    make_branch(services=[("id-card", "A"), ("birth-cert", "B")])  # one counter serves both
+    for service in ("id-card", "birth-cert"):
+        slots = client.get(
+            f"{BRANCH}/services/{service}/slots", query_string={"from": "2026-11-25", "days": 1}
+        ).json
+        # Half the counter each: 15 minutes a slot, 6 minutes a citizen, half kept: 1 place.
+        assert {s["capacity"] for s in slots} == {1}
+
+
+def test_the_earliest_free_slot_looks_past_a_fully_booked_day(client, branch, clock):
+    from queue_app import appointments, directory
+    from queue_app import slots as slot_module
+
+    service = directory.current(db.session).branch("cairo-civil").service("id-card")
+    clock.set(cairo(15, 30))  # Tuesday after closing
+    wednesday = client.get(
+        f"{BRANCH}/services/id-card/slots", query_string={"from": "2026-11-25", "days": 1}
+    ).json
+    for slot in wednesday:  # every place of Wednesday taken
+        start = datetime.fromisoformat(slot["start"])
+        assert slot_module.take_place(db.session, service.id, start, 2)
+        assert slot_module.take_place(db.session, service.id, start, 2)
+    db.session.commit()
+    earliest = appointments.earliest_slot(db.session, service, clock.now())
+    assert earliest == cairo(8, day=26)  # Thursday 08:00, past the full Wednesday
