@@ -1,4 +1,5 @@
-"""Reading branches and their services, with the state and wait a citizen needs to choose."""
+"""Reading branches and their services, with the state and wait a citizen needs to choose, and
+the earliest free appointment of each (what the kiosk offers when it cannot give a ticket)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, service_state, waiting_line
+from queue_app import appointments, directory, service_state, waiting_line
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.models import Ticket, TicketStatus
 
@@ -20,6 +21,9 @@ class ServiceView:
     waiting: int
     eta_minutes: int | None
     open_counters: int
+    # The start of the first slot with a free place, from now; None when none is free within the
+    # booking horizon, or when it was not asked for.
+    next_slot: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ def get_branch(session: Session, code: str) -> BranchInfo:
     return directory.current(session).branch(code)
 
 
-def _views(session: Session, branches: list[BranchInfo], now: datetime) -> list[BranchView]:
+def _views(
+    session: Session, branches: list[BranchInfo], now: datetime, *, next_slots: bool = True
+) -> list[BranchView]:
     line = waiting_line.waiting_and_pace(session, (s.id for b in branches for s in b.services))
     counter_ids = [c.id for b in branches for c in b.counters]
     serving: dict[int, Ticket] = {}
@@ -68,6 +74,10 @@ def _views(session: Session, branches: list[BranchInfo], now: datetime) -> list[
                         counters,
                     ),
                     open_counters=counters,
+                    # A few small queries per service; pages that show no booking skip them.
+                    next_slot=(
+                        appointments.earliest_slot(session, service, now) if next_slots else None
+                    ),
                 )
             )
         views.append(
@@ -93,6 +103,9 @@ def list_branches(session: Session, now: datetime) -> list[BranchView]:
     return _views(session, directory.current(session).branches, now)
 
 
-def branch_view(session: Session, code: str, now: datetime) -> BranchView:
-    """Raises NotFound."""
-    return _views(session, [get_branch(session, code)], now)[0]
+def branch_view(
+    session: Session, code: str, now: datetime, *, next_slots: bool = True
+) -> BranchView:
+    """Raises NotFound. ``next_slots=False`` leaves each service's ``next_slot`` None, for the
+    pages that never show it (the board, the counter screen)."""
+    return _views(session, [get_branch(session, code)], now, next_slots=next_slots)[0]

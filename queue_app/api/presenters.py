@@ -62,7 +62,7 @@ def service_data(view: ServiceView) -> dict[str, Any]:
         "eta_minutes": view.eta_minutes,
         "open_counters": view.open_counters,
         "backends": [b.code for b in service.backends],
-        "next_slot": None,  # slots and appointments arrive with the appointment book
+        "next_slot": view.next_slot,
     }
 
 

@@ -29,7 +29,7 @@ ACTIONS = {
 
 @bp.get("/counter/<branch_code>/<counter_code>")
 def show(branch_code: str, counter_code: str) -> str:
-    view = branches.branch_view(db.session, branch_code, current_clock().now())
+    view = branches.branch_view(db.session, branch_code, current_clock().now(), next_slots=False)
     counter = view.branch.counter(counter_code)
     return render_template("counter.html", **_screen(view, counter))
 

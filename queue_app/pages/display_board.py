@@ -31,7 +31,7 @@ T = TypeVar("T")
 @bp.get("/display/<branch_code>")
 def show(branch_code: str) -> str:
     now = current_clock().now()
-    view = branches.branch_view(db.session, branch_code, now)
+    view = branches.branch_view(db.session, branch_code, now, next_slots=False)
     return render_template("display.html", **_board(view, now))
 
 
