@@ -1,10 +1,17 @@
-"""Server-rendered pages: the ticket page behind the QR, the display board, the counter screen."""
+"""Server-rendered pages: the ticket page behind the QR, the display board, the counter screen,
+and the public booking page."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from queue_app.pages import counter_screen, display_board, formatting, ticket_page
+from queue_app.pages import (
+    booking_page,
+    counter_screen,
+    display_board,
+    formatting,
+    ticket_page,
+)
 from queue_app.pages.errors import error_page
 
 __all__ = ["error_page", "init_app"]
@@ -12,5 +19,5 @@ __all__ = ["error_page", "init_app"]
 
 def init_app(app: Flask) -> None:
     formatting.init_app(app)
-    for blueprint in (ticket_page.bp, display_board.bp, counter_screen.bp):
+    for blueprint in (ticket_page.bp, display_board.bp, counter_screen.bp, booking_page.bp):
         app.register_blueprint(blueprint)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_time
 from flask import Flask
 from flask_babel import get_locale, gettext, ngettext
@@ -61,11 +62,23 @@ def day(moment: datetime, zone: ZoneInfo) -> str:
     return digits(format_date(moment.astimezone(zone), "EEEE d MMMM", locale=locale), locale)
 
 
+def day_and_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``الأحد ٢٩ نوفمبر الساعة ٩:٠٠ ص`` / ``Sunday 29 November at 9:00 AM``: a time to come,
+    always with its weekday, day and month name, so that nobody misreads it (a bare time could
+    be any day; a numeric date reads differently in different countries)."""
+    return gettext("%(day)s at %(time)s", day=day(moment, zone), time=clock_time(moment, zone))
+
+
 def when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
     """The time alone if it falls today in the branch, the day and the time otherwise."""
     if moment.astimezone(zone).date() == now.astimezone(zone).date():
         return clock_time(moment, zone)
     return gettext("%(day)s at %(time)s", day=day(moment, zone), time=clock_time(moment, zone))
+
+
+def country_name(country: str, locale: str) -> str:
+    """``مصر`` / ``Egypt``: a branch's country (ISO 3166 code), as the reader says it."""
+    return Locale.parse(locale).territories.get(country.upper(), country)
 
 
 def intl_locale(locale: str) -> str:

@@ -120,6 +120,18 @@ def ticket_page_strings() -> dict[str, Any]:
     }
 
 
+def booking_strings() -> dict[str, Any]:
+    """What the booking page's script may say while it sends the form."""
+    return {
+        "booking": gettext("Booking your appointment…"),
+        "retrying": gettext("Connection problem, trying again…"),
+        "network": gettext(
+            "Could not reach the server, so the booking may not have been made. Check your "
+            "connection and try again: a number is never booked twice for the same service."
+        ),
+    }
+
+
 def counter_screen_strings() -> dict[str, Any]:
     return {
         "state": service_state_labels(),
