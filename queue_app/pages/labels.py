@@ -51,7 +51,10 @@ def event_labels() -> dict[str, str]:
         "cancelled": gettext("Cancelled"),
         "checked_in": gettext("Checked in"),
         "rescheduled": gettext("Moved to a new time"),
-        "confirmed": gettext("New time confirmed"),
+        "confirmed": gettext("Time confirmed"),
+        "booked": gettext("Appointment booked"),
+        "moved": gettext("Moved to the next free time"),
+        "missed": gettext("Marked as missed"),
     }
 
 
@@ -113,6 +116,27 @@ def ticket_page_strings() -> dict[str, Any]:
         "go_to_counter": gettext("Please go to counter %(counter)s"),
         "slot": gettext("%(day)s, %(start)s – %(end)s"),
         "cancelled": gettext("Your ticket is cancelled."),
+        # The question before cancelling, by what the citizen would lose.
+        "cancel_question": {
+            "waiting": gettext(
+                "Cancel ticket %(number)s? You will lose your place in the line, and this cannot "
+                "be undone."
+            ),
+            "scheduled": gettext(
+                "Cancel appointment %(number)s? Your time will be given to someone else, and "
+                "this cannot be undone."
+            ),
+        },
+        # A booked time: the citizen's choices, as by SMS (confirm, another time).
+        "confirm_thanks": gettext("Thank you. We expect you at this time."),
+        "moved_to": gettext("Your new time: %(slot)s"),
+        "no_free_slot": gettext(
+            "No later time is free in the coming weeks. Your booking stays as it is."
+        ),
+        "not_booked": gettext("This ticket no longer holds a booked time."),
+        "choice_failed": gettext(
+            "Could not send your choice. Check your connection and try again."
+        ),
         "cannot_cancel": gettext("This ticket can no longer be cancelled."),
         "cancel_failed": gettext(
             "Could not cancel the ticket. Check your connection and try again."

@@ -30,6 +30,9 @@ POLL_SECONDS = 10
 # Who still waits to be served, and so needs to hear that the service is paused or closed. A
 # called citizen is already at the counter: the advice to wait for a new time would mislead.
 STILL_WAITING = (TicketStatus.SCHEDULED, TicketStatus.WAITING)
+# What a booked time's history may say last about that time: whether the citizen confirmed it,
+# or it was set (booked, moved, rescheduled) after their last word. Mirrored in ticket.js.
+TIME_SET = ("booked", "moved", "rescheduled")
 
 
 @bp.get("/t/<token>")
@@ -70,12 +73,26 @@ def _slot_text(ticket: Ticket, zone: ZoneInfo) -> str | None:
     }
 
 
+def time_confirmed(events: list[TicketEvent]) -> bool:
+    """Whether the citizen confirmed the ticket's current time (its last word since it was
+    set)."""
+    for event in reversed(events):
+        if event.event == "confirmed":
+            return True
+        if event.event in TIME_SET:
+            return False
+    return False
+
+
 def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
     ticket, status = view.ticket, view.service_status
     script = script_strings(ticket_page_strings, formatting.page_locale(), view.branch.timezone)
     script.update(
         api=url_for("tickets.get_ticket", token=ticket.token),
         cancel=url_for("tickets.cancel_ticket", token=ticket.token),
+        confirm=url_for("tickets.confirm_ticket", token=ticket.token),
+        next_slot=url_for("tickets.next_slot", token=ticket.token),
+        time_set=list(TIME_SET),
         now=now.isoformat(),
         poll_seconds=POLL_SECONDS,
         status=ticket.status.value,
@@ -104,5 +121,10 @@ def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
             else None
         ),
         "history": _history(ticket.events),
+        "time_confirmed": time_confirmed(ticket.events),
+        "cancel_question": ticket_page_strings()["cancel_question"][
+            "scheduled" if ticket.status == TicketStatus.SCHEDULED else "waiting"
+        ]
+        % {"number": formatting.isolate(ticket.number)},
         "script": _script(view, now),
     }

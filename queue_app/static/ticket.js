@@ -1,6 +1,7 @@
 // The ticket page follows its ticket: it asks GET /api/v1/tickets/<token> every few seconds and
 // changes the number, status, place, wait and notice in place. When a poll fails it keeps the last
-// good data and says from when it is.
+// good data and says from when it is. A booked time can be confirmed or traded for the next free
+// one, and a ticket still waiting can be cancelled: each answer is shown in place.
 "use strict";
 
 (() => {
@@ -19,6 +20,23 @@
     $(id).hidden = !visible;
   }
 
+  const slotText = (slot) =>
+    format.fill(words.slot, {
+      day: format.day(slot.start),
+      start: format.time(slot.start),
+      end: format.time(slot.end),
+    });
+
+  // Whether the citizen confirmed the current time: their last word since it was set
+  // (ticket_page.time_confirmed on the server).
+  function timeConfirmed(history) {
+    for (let i = history.length - 1; i >= 0; i -= 1) {
+      if (history[i].event === "confirmed") return true;
+      if (page.time_set.includes(history[i].event)) return false;
+    }
+    return false;
+  }
+
   function renderPlace(ticket) {
     const waiting = ticket.status === "waiting" && ticket.position !== null;
     show("ahead-row", waiting);
@@ -34,13 +52,7 @@
       $("eta").textContent = eta === 0 ? words.any_moment : format.minutes(eta, words.minutes);
     }
     show("slot-row", Boolean(ticket.slot));
-    if (ticket.slot) {
-      $("slot").textContent = format.fill(words.slot, {
-        day: format.day(ticket.slot.start),
-        start: format.time(ticket.slot.start),
-        end: format.time(ticket.slot.end),
-      });
-    }
+    if (ticket.slot) $("slot").textContent = slotText(ticket.slot);
     show("call", ticket.status === "called");
     if (ticket.status === "called") {
       $("call").textContent = format.fill(words.go_to_counter, {
@@ -111,7 +123,23 @@
     renderPlace(ticket);
     renderNotice(ticket);
     renderHistory(ticket.history);
+    renderChoices(ticket);
     show("cancel", STILL_WAITING.includes(ticket.status));
+    const question = words.cancel_question[ticket.status];
+    if (question) {
+      $("cancel-question").textContent = format.fill(question, {
+        number: Pages.isolate(ticket.number),
+      });
+    }
+  }
+
+  function renderChoices(ticket) {
+    const booked = ticket.status === "scheduled" && Boolean(ticket.slot);
+    show("choices", booked);
+    if (!booked) return;
+    const confirmed = timeConfirmed(ticket.history);
+    show("confirm", !confirmed);
+    show("time-confirmed", confirmed);
   }
 
   function stamp(fresh) {
@@ -135,6 +163,51 @@
     () => stamp(false),
   );
   if (!ACTIVE.includes(status)) poller.stop();
+
+  // A booked time: "Yes, I will come" or "Another time", one tap each, as by SMS. Another time
+  // gives this one up, so the page says so under the button.
+  show("choices", status === "scheduled" && !$("slot-row").hidden);
+
+  async function choose(url, done) {
+    const buttons = [$("confirm"), $("next-slot")];
+    for (const button of buttons) button.disabled = true;
+    $("choice-result").textContent = "";
+    let said = words.choice_failed;
+    try {
+      const response = await fetch(url, {
+        method: "POST", headers: { Accept: "application/json" }, cache: "no-store",
+      });
+      let answer = {};
+      try {
+        answer = await response.json();
+      } catch (error) {
+        answer = {};
+      }
+      if (response.ok) {
+        lastGood = now();
+        render(answer);
+        stamp(true);
+        said = done(answer);
+      } else if (answer.error === "no_free_slot") {
+        said = words.no_free_slot;
+      } else if (response.status === 409 || response.status === 404) {
+        said = words.not_booked;
+        poller.now(); // it changed meanwhile: show how
+      }
+    } catch (error) {
+      said = words.choice_failed;
+    } finally {
+      for (const button of buttons) button.disabled = false;
+    }
+    $("choice-result").textContent = said;
+  }
+
+  $("confirm").addEventListener("click", () => choose(page.confirm, () => words.confirm_thanks));
+  $("next-slot").addEventListener("click", () =>
+    choose(page.next_slot, (ticket) =>
+      ticket.slot ? format.fill(words.moved_to, { slot: slotText(ticket.slot) }) : "",
+    ),
+  );
 
   // Cancelling cannot be undone, so it takes two steps: ask, then confirm.
   show("cancel", STILL_WAITING.includes(status));

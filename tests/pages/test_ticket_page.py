@@ -201,3 +201,66 @@ def test_a_slot_is_shown_in_the_branch_time(client, make_branch, take_ticket, cl
     assert '<dd id="slot">الأربعاء ٢٥ نوفمبر، من ١١:٠٠ ص إلى ١١:٣٠ ص</dd>' in arabic
     english = _page(client, ticket["token"], "?lang=en").text
     assert "Wednesday 25 November, 11:00\u202fAM – 11:30\u202fAM" in english
+
+
+# --- a booked time: the citizen's choices ---------------------------------------------------
+
+
+def _book(client, start: str = "2026-11-25T11:00:00+02:00", **body) -> dict:
+    response = client.post(
+        "/api/v1/branches/cairo-civil/appointments",
+        json={"service": "id-card", "start": start, "phone": "01012345678", **body},
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_a_booked_time_offers_confirm_another_time_and_cancel(client, make_branch):
+    make_branch()
+    ticket = _book(client)
+    html = _page(client, ticket["token"]).text
+    assert "محجوزة لموعد" in html
+    assert '<dd id="slot">الأربعاء ٢٥ نوفمبر، من ١١:٠٠ ص إلى ١١:٣٠ ص</dd>' in html
+    choices = html.split('id="choices"')[1].split("</section>")[0]
+    assert "هل ستحضر في هذا الموعد؟" in choices
+    assert 'id="confirm" data-test="confirm">نعم، سأحضر</button>' in choices
+    assert 'id="next-slot" data-test="next-slot">موعد آخر</button>' in choices
+    assert 'id="time-confirmed" hidden' in choices
+    # Cancelling an appointment says what is lost: the time, not a place in the line.
+    assert "هل تريد إلغاء الموعد \u2066A-001\u2069؟ سيُمنح موعدك لشخص آخر" in html
+    assert "تم حجز الموعد" in html  # the history's first line
+    blob = page_blob(html)
+    token = ticket["token"]
+    assert blob["confirm"] == f"/api/v1/tickets/{token}/confirm"
+    assert blob["next_slot"] == f"/api/v1/tickets/{token}/next-slot"
+    assert blob["time_set"] == ["booked", "moved", "rescheduled"]
+    words = blob["strings"]
+    assert words["moved_to"] == "موعدك الجديد: %(slot)s"
+    assert set(words["cancel_question"]) == {"waiting", "scheduled"}
+    english = _page(client, token, "?lang=en").text
+    assert "Will you come at this time?" in english
+    assert "Wednesday 25 November, 11:00\u202fAM – 11:30\u202fAM" in english
+
+
+def test_a_confirmed_time_says_so_until_it_moves(client, make_branch):
+    make_branch()
+    token = _book(client)["token"]
+    assert client.post(f"/api/v1/tickets/{token}/confirm").status_code == 200
+    html = _page(client, token, "?lang=en").text
+    assert '<p class="confirmed" id="time-confirmed">You have confirmed this time.</p>' in html
+    assert 'data-test="confirm" hidden' in html
+    assert "Time confirmed" in html  # in the history
+    moved = client.post(f"/api/v1/tickets/{token}/next-slot")
+    assert moved.status_code == 200
+    html = _page(client, token, "?lang=en").text
+    assert 'id="time-confirmed" hidden' in html  # a new time, not yet confirmed
+    assert "Moved to the next free time" in html
+    assert "Wednesday 25 November, 11:30\u202fAM – 12:00\u202fPM" in html
+
+
+def test_a_walk_in_keeps_the_question_of_its_place(client, make_branch, take_ticket):
+    make_branch()
+    ticket = take_ticket()
+    html = _page(client, ticket["token"]).text
+    assert "هل تريد إلغاء التذكرة \u2066A-001\u2069؟ ستفقد مكانك في قائمة الانتظار" in html
+    assert 'id="choices" data-test="choices" hidden' in html
