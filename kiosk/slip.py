@@ -117,6 +117,14 @@ def _text(
     }
     # TRANSLATORS: on the printed ticket, before the day and time the ticket was taken.
     facts = [Fact(catalog.gettext("Issued"), issued)]
+    slot_start = view.ticket.slot_start
+    if slot_start is not None and view.ticket.status.value == "scheduled":
+        # An appointment not yet checked in: the time to come is what its holder must keep.
+        booked = catalog.gettext("%(day)s at %(time)s") % {
+            "day": _day(slot_start, zone, locale),
+            "time": _clock_time(slot_start, zone, locale),
+        }
+        facts.insert(0, Fact(catalog.gettext("Your time"), booked))
     if people_ahead is not None:
         ahead = (
             catalog.gettext("You are next") if people_ahead == 0 else _digits(people_ahead, locale)

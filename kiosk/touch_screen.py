@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from babel import Locale
 from flask_babel import gettext
 
 from queue_app.branches import BranchView, ServiceView
@@ -50,6 +49,12 @@ def kiosk_notices() -> dict[str, str]:
         "paused": gettext(
             "No tickets can be taken for this service until the system is back. Please ask at "
             "the information desk."
+        ),
+        # When a later time is free to book: the tile offers it (DESIGN.md: "the kiosk offers
+        # the earliest slot instead").
+        "paused_book": gettext(
+            "No tickets can be taken for this service until the system is back. You can book "
+            "the earliest free time instead."
         ),
     }
 
@@ -108,6 +113,37 @@ def citizen_strings() -> dict[str, Any]:
         "check_in_failed": gettext(
             "We could not check you in. Please try again, or ask a member of staff."
         ),
+        # Booking the earliest free time of a service that gives no ticket now.
+        "earliest": gettext("Earliest free time: %(when)s"),
+        "book_it": gettext("Book it"),
+        "book_needs_phone": gettext(
+            "Type your mobile number: the booking and its link are sent to it by text message."
+        ),
+        "book_phone_invalid": gettext(
+            "This is not a mobile number in %(country)s. Check it and try again."
+        ),
+        "booking": gettext("Booking your appointment…"),
+        "your_appointment": gettext("Your appointment"),
+        "slot_taken": gettext(
+            "Someone has just taken that time. The next free time is %(when)s: touch “Book this "
+            "time” to take it."
+        ),
+        "system_away": gettext(
+            "A system this service needs will not be available at that time. The next free time "
+            "is %(when)s: touch “Book this time” to take it."
+        ),
+        "no_free_time": gettext(
+            "There is no free time left to book for this service. Please ask at the information "
+            "desk."
+        ),
+        "already_booked": gettext(
+            "This mobile number already has an appointment for this service: %(number)s, "
+            "%(when)s. The text message we sent has the link to it."
+        ),
+        "time_gone": gettext("This time can no longer be booked. Start again to see the next one."),
+        "book_gave_up": gettext(
+            "We could not book your appointment. Please try again, or ask a member of staff."
+        ),
     }
 
 
@@ -152,14 +188,29 @@ class ServiceTile:
     notice: Notice | None
     waiting: str  # "Waiting: ٣", or that nobody is
     about: str | None  # the estimated wait, when there is an honest one
+    # A service that gives no ticket now offers its earliest free time to book, when it has one.
+    next_slot: datetime | None
+    earliest: str | None  # "Earliest free time: Sunday 29 November at 9:00 AM"
+
+    @property
+    def bookable(self) -> bool:
+        return not self.takes_tickets and self.next_slot is not None
+
+    @property
+    def mode(self) -> str:
+        """What a touch does: take a ticket, book the earliest time, or nothing."""
+        return "ticket" if self.takes_tickets else "book" if self.bookable else "none"
 
 
 def _tile(line: ServiceView, now: datetime, locale: str) -> ServiceTile:
     service, status = line.service, line.status
     words = citizen_strings()
-    notice = service_notice(status, service.branch.zone, now)
+    zone = service.branch.zone
+    notice = service_notice(status, zone, now)
+    next_slot = None if status.takes_walk_ins else line.next_slot
     if notice is not None and status.state == ServiceState.PAUSED:
-        notice = Notice(notice.title, notice.lines, kiosk_notices()["paused"])
+        advice = kiosk_notices()["paused_book" if next_slot else "paused"]
+        notice = Notice(notice.title, notice.lines, advice)
     about = None
     if status.takes_walk_ins and line.eta_minutes is not None and line.waiting:
         about = words["about"] % {"minutes": formatting.minutes(line.eta_minutes)}
@@ -177,11 +228,13 @@ def _tile(line: ServiceView, now: datetime, locale: str) -> ServiceTile:
             else words["nobody_waiting"]
         ),
         about=about,
+        next_slot=next_slot,
+        earliest=(
+            words["earliest"] % {"when": formatting.day_and_time(next_slot, zone)}
+            if next_slot
+            else None
+        ),
     )
-
-
-def country_name(country: str, locale: str) -> str:
-    return Locale.parse(locale).territories.get(country.upper(), country)
 
 
 def enrol_command(branch: BranchInfo) -> str:
@@ -207,7 +260,7 @@ def page(view: BranchView, now: datetime, urls: dict[str, Any]) -> dict[str, Any
         token_slot=TOKEN_SLOT,
         now=now.isoformat(),
         poll_seconds=POLL_SECONDS,
-        country_name=country_name(branch.country, locale),
+        country_name=formatting.country_name(branch.country, locale),
         phone={
             # A light check before the server's: a national number is at least this long.
             "min_digits": sum(c.isdigit() for c in example) if example else 6,

@@ -40,6 +40,8 @@ def _script_urls(branch_code: str) -> dict[str, Any]:
     return {
         "branch_api": url_for("branches.get_branch", branch_code=branch_code),
         "tickets": url_for("branches.take_ticket", branch_code=branch_code),
+        # The earliest free time of a service that gives no ticket now (no kiosk token needed).
+        "appointments": url_for("appointments.book", branch_code=branch_code),
         "check_in": url_for("tickets.check_in", token=slot),
         "enrol": url_for("kiosk.enrol", branch_code=branch_code),
         "qr": url_for("kiosk.qr_png", token=slot),

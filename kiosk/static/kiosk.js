@@ -1,5 +1,7 @@
 // The kiosk's touch screen: choose a service, leave a mobile number if you like, ask for priority
-// if you need it, get the ticket; or check in for an appointment by scanning its QR code.
+// if you need it, get the ticket; or check in for an appointment by scanning its QR code. A
+// service that gives no ticket now (paused, closed) offers its earliest free time instead: the
+// citizen types a mobile number and gets the booked ticket, with its QR code and its time.
 //
 // The screen's kiosk token lives in this device's localStorage, with the branch it was enrolled
 // for: never in a URL, never typed by a citizen. Without one, the screen shows how to enrol.
@@ -38,7 +40,9 @@
 
   const screens = [...document.querySelectorAll("section[data-screen]")];
   let screen = null;
-  let attempt = null; // the ticket being asked for: {service, phone, priority, key, sent}
+  // The ticket being asked for: {mode: "ticket", service, phone, priority, key, sent}, or the
+  // earliest free time being booked: {mode: "book", service, start, phone}.
+  let attempt = null;
   let busy = false;
 
   // --- storage --------------------------------------------------------------------------
@@ -89,6 +93,10 @@
   }
 
   const withToken = (template, token) => template.replace(page.token_slot, encodeURIComponent(token));
+
+  // A time to come: always with its weekday, day and month (formatting.day_and_time).
+  const dayAndTime = (moment) =>
+    format.fill(page.words.day_at_time, { day: format.day(moment), time: format.time(moment) });
 
   // --- screens and the idle timer -------------------------------------------------------
 
@@ -311,7 +319,8 @@
           ? format.fill(texts.down_since, { system, time: format.when(backend.since) })
           : format.fill(texts.down, { system });
       });
-      return { lines, advice: texts[state] };
+      const bookable = state === "paused" && service.next_slot;
+      return { lines, advice: bookable ? texts.paused_book : texts[state] };
     }
     if (state !== "closed") return null;
     let advice = texts.closed;
@@ -326,10 +335,17 @@
     const button = tileOf(service.code);
     if (!button) return;
     const open = TAKES_TICKETS.includes(service.state);
+    const bookable = !open && Boolean(service.next_slot);
     button.className = "tile state-" + service.state;
-    button.disabled = !open;
-    if (open) button.removeAttribute("aria-disabled");
+    button.dataset.mode = open ? "ticket" : bookable ? "book" : "none";
+    button.dataset.nextSlot = bookable ? service.next_slot : "";
+    button.disabled = !open && !bookable;
+    if (!button.disabled) button.removeAttribute("aria-disabled");
     else button.setAttribute("aria-disabled", "true");
+    field(button, "book").hidden = !bookable;
+    field(button, "earliest").textContent = bookable
+      ? format.fill(words.earliest, { when: dayAndTime(service.next_slot) })
+      : "";
     field(button, "state").textContent = words.state[service.state] || service.state;
     field(button, "wait").hidden = !open;
     field(button, "waiting").textContent = service.waiting
@@ -373,19 +389,36 @@
   $("tiles").addEventListener("click", (event) => {
     const button = event.target.closest(".tile");
     if (!button || button.disabled || busy) return;
-    attempt = { service: button.dataset.service, phone: "", priority: false, key: null, sent: null };
+    const service = button.dataset.service;
+    if (button.dataset.mode === "book" && button.dataset.nextSlot) {
+      attempt = { mode: "book", service, start: button.dataset.nextSlot, phone: "" };
+    } else if (button.dataset.mode === "ticket") {
+      attempt = { mode: "ticket", service, phone: "", priority: false, key: null, sent: null };
+    } else {
+      return;
+    }
     for (const chosen of document.querySelectorAll('[data-field="chosen-service"]')) {
       chosen.textContent = page.services[attempt.service] || attempt.service;
     }
-    renderPhone();
-    say("phone-message", "", "error");
-    show("phone");
+    showPhone();
   });
 
   // --- the mobile number -----------------------------------------------------------------
 
   function renderPhone() {
     $("phone-display").textContent = attempt && attempt.phone ? format.digits(attempt.phone) : "";
+  }
+
+  // The same screen asks for an optional number (a ticket) or the number a booking needs.
+  function showPhone(message = "") {
+    const mode = attempt.mode;
+    for (const element of $("screen-phone").querySelectorAll("[data-phone-mode]")) {
+      element.hidden = element.dataset.phoneMode !== mode;
+    }
+    if (mode === "book") $("book-time").textContent = dayAndTime(attempt.start);
+    renderPhone();
+    say("phone-message", message, "error");
+    show("phone");
   }
 
   $("keypad").addEventListener("click", (event) => {
@@ -400,7 +433,7 @@
   });
 
   $("phone-continue").addEventListener("click", () => {
-    if (!attempt) return;
+    if (!attempt || attempt.mode !== "ticket") return;
     // A light check; the server knows the country's numbers and has the last word.
     if (attempt.phone && attempt.phone.length < page.phone.min_digits) {
       say("phone-message", words.phone_short, "error");
@@ -410,7 +443,7 @@
   });
 
   $("phone-skip").addEventListener("click", () => {
-    if (!attempt) return;
+    if (!attempt || attempt.mode !== "ticket") return;
     attempt.phone = "";
     renderPhone();
     show("priority");
@@ -429,10 +462,13 @@
 
   $("priority-no").addEventListener("click", () => takeTicket(false));
   $("priority-yes").addEventListener("click", () => takeTicket(true));
-  $("try-again").addEventListener("click", () => attempt && takeTicket(attempt.priority));
+  $("try-again").addEventListener("click", () => {
+    if (attempt && attempt.mode === "book") bookSlot();
+    else if (attempt) takeTicket(attempt.priority);
+  });
 
   async function takeTicket(priority) {
-    if (!attempt || busy) return;
+    if (!attempt || attempt.mode !== "ticket" || busy) return;
     const token = kioskToken();
     if (!token) {
       restart();
@@ -511,7 +547,7 @@
     $("ticket-service").textContent = page.services[ticket.service] || ticket.service;
     // An appointment's citizen wants their booked time; a walk-in, when they took the ticket.
     $("ticket-issued").textContent = ticket.slot
-      ? format.fill(words.slot, { start: format.when(ticket.slot.start), end: format.time(ticket.slot.end) })
+      ? format.fill(words.slot, { start: dayAndTime(ticket.slot.start), end: format.time(ticket.slot.end) })
       : format.fill(words.issued, { time: format.when(ticket.issued_at) });
     const waiting = ticket.status === "waiting" && ticket.position !== null;
     $("ticket-ahead-row").hidden = !waiting;
@@ -529,6 +565,90 @@
     say("print-message", "");
     show("ticket");
     poller.now();
+  }
+
+  // --- booking the earliest free time ------------------------------------------------------
+
+  $("book-submit").addEventListener("click", () => bookSlot());
+
+  // POST /api/v1/branches/<b>/appointments: anyone may book, so no kiosk token is sent. A
+  // network error or a 5xx is tried again like a ticket. That endpoint takes no
+  // Idempotency-Key, but it keeps one booking per number and service: a retry after a lost
+  // answer is answered already_booked, and the screen says the booking exists.
+  async function bookSlot() {
+    if (!attempt || attempt.mode !== "book" || busy) return;
+    if (!attempt.phone) {
+      say("phone-message", words.book_needs_phone, "error");
+      return;
+    }
+    if (attempt.phone.length < page.phone.min_digits) {
+      say("phone-message", format.fill(words.book_phone_invalid, { country: page.country_name }), "error");
+      return;
+    }
+    const payload = {
+      service: attempt.service, start: attempt.start, phone: attempt.phone, locale: page.locale,
+    };
+    busy = true;
+    working(words.booking);
+    const response = await withRetries(
+      () => post(page.urls.appointments, payload),
+      () => working(words.retrying),
+    );
+    busy = false;
+    await answerBooking(response);
+  }
+
+  async function answerBooking(response) {
+    if (!response || response.status >= 500) {
+      working(words.book_gave_up, { failed: true, retryable: true });
+      return;
+    }
+    const answer = await bodyOf(response);
+    const fields = answer.fields || {};
+    if (response.ok) {
+      showTicket(answer, words.your_appointment);
+      return;
+    }
+    if (answer.error === "invalid_phone") {
+      showPhone(format.fill(words.book_phone_invalid, { country: page.country_name }));
+      return;
+    }
+    // The time was just taken, or an outage or announced maintenance now covers it.
+    const TAKEN = { slot_full: words.slot_taken, system_unavailable: words.system_away };
+    if (TAKEN[answer.error] && fields.next_slot) {
+      // The number is kept: one touch books the next free time.
+      attempt.start = fields.next_slot;
+      showPhone(format.fill(TAKEN[answer.error], { when: dayAndTime(fields.next_slot) }));
+      poller.now();
+      return;
+    }
+    if (TAKEN[answer.error] || answer.error === "no_free_slot") {
+      poller.now();
+      working(words.no_free_time, { failed: true });
+      return;
+    }
+    if (answer.error === "already_booked") {
+      const when = fields.slot_start ? dayAndTime(fields.slot_start) : "—";
+      const number = Pages.isolate(fields.ticket || "—");
+      working(format.fill(words.already_booked, { number, when }), { failed: true });
+      return;
+    }
+    if (response.status === 404) {
+      poller.now();
+      working(words.gone, { failed: true });
+      return;
+    }
+    if (response.status === 429) {
+      working(words.too_many, { failed: true, retryable: true });
+      return;
+    }
+    if (response.status === 422) {
+      // The time passed or was closed while the citizen typed: the tiles show the next one.
+      poller.now();
+      working(words.time_gone, { failed: true });
+      return;
+    }
+    working(format.fill(words.failed, { status: format.digits(response.status) }), { failed: true });
   }
 
   // --- printing -----------------------------------------------------------------------------

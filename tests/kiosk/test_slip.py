@@ -111,3 +111,17 @@ def test_the_web_process_takes_the_words_from_the_catalog(app, take):
     assert arabic.facts[1].label == catalogs["ar"].gettext("People ahead of you")
     assert arabic.facts[1].label != "People ahead of you"  # translated long ago
     assert english.facts[1].label == "People ahead of you"
+
+
+def test_an_appointment_not_yet_checked_in_shows_its_time_first(client, take, clock):
+    take()  # the branch
+    booked = client.post(
+        "/api/v1/branches/cairo-civil/appointments",
+        json={"service": "id-card", "start": "2026-11-25T11:00:00+02:00", "phone": "01012345678"},
+    )
+    assert booked.status_code == 201, booked.json
+    view = tickets.lookup(db.session, clock, booked.json["token"])
+    arabic, english = _slip(view).texts
+    assert [f.label for f in english.facts] == ["Your time", "Issued"]
+    assert english.facts[0].value == "Wednesday 25 November at 11:00\u202fAM"
+    assert "١١:٠٠" in arabic.facts[0].value

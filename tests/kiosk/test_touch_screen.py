@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from queue_app.db import db
-from queue_app.models import BackendState, Counter, Service
+from queue_app.models import BackendState, CapacityOverride, Counter, Service
 from queue_app.models.kiosks import Kiosk
 from tests.pages.conftest import page_blob
 
@@ -129,6 +129,7 @@ def test_script_addresses(client, make_branch):
     assert urls == {
         "branch_api": "/api/v1/branches/cairo-civil",
         "tickets": "/api/v1/branches/cairo-civil/tickets",
+        "appointments": "/api/v1/branches/cairo-civil/appointments",
         "check_in": "/api/v1/tickets/__ticket__/check-in",
         "enrol": "/kiosk/cairo-civil/enrol",
         "qr": "/t/__ticket__/qr.png",
@@ -158,7 +159,7 @@ def test_paused_service_says_which_system_since_when(client, make_branch, make_b
     db.session.commit()
 
     tile = _tile(client.get(PAGE).text, "id-card")
-    assert "disabled" in tile  # no ticket for a paused service
+    assert 'data-mode="book"' in tile  # no ticket for a paused service: a time to book
     assert "متوقفة مؤقتًا" in tile
     assert "يوجد عطل في منظومة الأحوال المدنية منذ ٩:٤٥ ص." in tile
     assert "لا يمكن إصدار تذاكر لهذه الخدمة حتى يعود النظام إلى العمل" in tile
@@ -184,7 +185,8 @@ def test_closed_outside_hours_with_next_opening(client, make_branch, clock):
     make_branch()
     clock.advance(hours=6)  # Tuesday 16:00 in Cairo, after closing
     tile = _tile(client.get(PAGE).text, "id-card")
-    assert "disabled" in tile
+    assert 'data-mode="book"' in tile  # no ticket now; tomorrow's first time to book
+    assert "أقرب موعد متاح: الأربعاء ٢٥ نوفمبر الساعة ٨:٠٠ ص" in tile
     assert "مغلقة" in tile
     assert "المكتب مغلق الآن. موعد الفتح التالي: الأربعاء ٢٥ نوفمبر الساعة ٨:٠٠ ص." in tile
     english = _tile(client.get(PAGE + "?lang=en").text, "id-card")
@@ -197,7 +199,9 @@ def test_closed_when_no_counter_serves_it(client, make_branch):
         counter.is_open = False
     db.session.commit()
     tile = _tile(client.get(PAGE + "?lang=en").text, "id-card")
-    assert "disabled" in tile
+    assert 'data-mode="book"' in tile
+    # Today's slots count the counters open now (none); tomorrow's, every counter.
+    assert "Earliest free time: Wednesday 25 November at 8:00\u202fAM" in tile
     assert "No counter is serving this service right now." in tile
 
 
@@ -207,6 +211,83 @@ def test_unknown_branch_is_a_404_page(client, make_branch):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert "لا يوجد فرع أو شباك بهذا الاسم" in response.text
+
+
+def _down(backend, clock):
+    backend.state = BackendState.DOWN
+    backend.state_since = clock.now()
+    db.session.commit()
+
+
+def test_paused_service_offers_its_earliest_free_time(client, make_branch, make_backend, clock):
+    backend = make_backend()
+    make_branch(backends=[backend])
+    _down(backend, clock)
+    tile = _tile(client.get(PAGE).text, "id-card")
+    # Tuesday 10:00 in Cairo: 10:00 has begun, so 10:30 is the earliest slot.
+    assert 'data-next-slot="2026-11-24T08:30:00+00:00"' in tile
+    assert "disabled" not in tile  # a touch books that time
+    assert "أقرب موعد متاح: الثلاثاء ٢٤ نوفمبر الساعة ١٠:٣٠ ص" in tile
+    assert "احجزه" in tile
+    assert "ويمكنك بدلًا من ذلك حجز أقرب موعد متاح." in tile
+    english = _tile(client.get(PAGE + "?lang=en").text, "id-card")
+    assert "Earliest free time: Tuesday 24 November at 10:30\u202fAM" in english
+    assert "You can book the earliest free time instead." in english
+    assert "Please ask at the information desk" not in english
+
+
+def test_the_earliest_time_skips_full_slots(client, make_branch, make_backend, clock):
+    backend = make_backend()
+    make_branch(backends=[backend])
+    for phone in ("01011111111", "01022222222"):  # 10:30 holds two appointments
+        booked = client.post(
+            "/api/v1/branches/cairo-civil/appointments",
+            json={"service": "id-card", "start": "2026-11-24T10:30:00+02:00", "phone": phone},
+        )
+        assert booked.status_code == 201, booked.json
+    _down(backend, clock)
+    tile = _tile(client.get(PAGE).text, "id-card")
+    assert 'data-next-slot="2026-11-24T09:00:00+00:00"' in tile
+
+
+def test_nothing_free_to_book_leaves_the_tile_disabled(client, make_branch, make_backend, clock):
+    backend = make_backend()
+    branch = make_branch(backends=[backend])
+    today = clock.now().date()
+    db.session.add(
+        CapacityOverride(
+            service_id=branch.services[0].id,
+            first_day=today,
+            last_day=today + timedelta(days=90),
+            per_slot=0,
+            created_at=clock.now(),
+        )
+    )
+    _down(backend, clock)
+    tile = _tile(client.get(PAGE + "?lang=en").text, "id-card")
+    assert 'data-mode="none"' in tile
+    assert "disabled" in tile
+    assert 'data-field="book" data-test="book-id-card" hidden' in tile
+    assert "Please ask at the information desk." in tile
+
+
+def test_an_open_service_takes_tickets_and_offers_no_booking(client, make_branch):
+    make_branch()
+    tile = _tile(client.get(PAGE).text, "id-card")
+    assert 'data-mode="ticket"' in tile
+    assert 'data-next-slot=""' in tile
+    assert 'data-field="book" data-test="book-id-card" hidden' in tile
+
+
+def test_the_phone_screen_has_a_booking_mode(client, make_branch):
+    make_branch()
+    html = client.get(PAGE).text
+    phone = re.search(r'<section[^>]*data-screen="phone".*?</section>', html, re.S).group(0)
+    assert 'data-phone-mode="book" hidden>رقم هاتفك المحمول</h1>' in phone
+    assert 'data-test="book-submit">احجز هذا الموعد</button>' in phone
+    words = page_blob(html)["strings"]
+    assert words["your_appointment"] == "موعدك"
+    assert "%(when)s" in words["slot_taken"]
 
 
 @pytest.mark.parametrize(
