@@ -1,5 +1,6 @@
-"""The README's pictures of the kiosk: its start screen, a ticket on it and the printable ticket,
-in Arabic and in English, taken by tapping through the real page in Chromium.
+"""The README's pictures of the kiosk (its start screen, a ticket on it and the printable ticket)
+and of the booking page on a phone (the times of a day, and the confirmation), in Arabic and in
+English, taken by tapping through the real pages in Chromium.
 
     scripts/screenshots [--out docs/screenshots]
 
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from PIL import Image
 
@@ -37,6 +39,10 @@ ALREADY_WAITING = {"id-card": 7, "birth-cert": 3, "death-cert": 1}
 KIOSK = (1080, 1920)  # a portrait kiosk screen, in CSS pixels
 SLIP_WIDTH = 420  # the printable ticket's page: room for the 80 mm slip and its margin
 SLIP_SCALE = 2  # printed tickets are read close up: a sharper picture
+PHONE = (412, 915)  # the booking page on a common Android phone, in CSS pixels
+PHONE_SCALE = 2  # and its screen's density, roughly
+# One booking per number and service: a number for each language's picture.
+BOOKING_PHONES = {"ar": "01012345678", "en": "01198765432"}
 MAX_BYTES = 300_000
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -66,12 +72,12 @@ def _prepare(database_url: str, instance: Path, clock: FixedClock) -> tuple[obje
     return app, token
 
 
-def _fit(size: tuple[int, int], driver: object, scale: float = 1) -> None:
+def _fit(size: tuple[int, int], driver: object, scale: float = 1, mobile: bool = False) -> None:
     """The page's viewport exactly this size, whatever the window's decorations take."""
     width, height = size
     driver.execute_cdp_cmd(  # type: ignore[attr-defined]
         "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": False},
+        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile},
     )
 
 
@@ -137,6 +143,30 @@ def _slip_picture(
     _save(browser.driver, out / f"kiosk-print-{lang}.png")
 
 
+def _booking_pictures(browser: harness.Browser, base_url: str, lang: str, out: Path) -> None:
+    """The booking page on a phone: the free times of today, then a confirmed booking."""
+    _fit(PHONE, browser.driver, PHONE_SCALE, mobile=True)
+    day = AT.astimezone(ZoneInfo("Africa/Cairo")).date().isoformat()
+    browser.get(f"{base_url}/book/{BRANCH}?service=id-card&day={day}&lang={lang}")
+    assert browser.direction()[0] == lang
+    _save(browser.driver, out / f"book-times-{lang}.png")
+
+    browser.visible("choice").click()
+    harness.wait_for(lambda: browser.find("#booking").get_attribute("data-step") == "phone")
+    browser.visible("phone").send_keys(BOOKING_PHONES[lang])
+    browser.tap("book-submit")
+    harness.wait_for(lambda: "/booked/" in browser.driver.current_url)
+    browser.visible("booked")
+    harness.wait_for(
+        lambda: browser.driver.execute_script(
+            "const img = document.querySelector('.booked-qr');"
+            "return document.readyState === 'complete' && img.complete && img.naturalWidth > 0"
+        ),
+        message="the confirmation with its QR code",
+    )
+    _save(browser.driver, out / f"book-booked-{lang}.png")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the PNG files")
@@ -164,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
             for lang in ("ar", "en"):
                 token = _kiosk_pictures(browser, app, server.base_url, lang, args.out)
                 _slip_picture(browser, server.base_url, token, lang, args.out)
+            for lang in ("ar", "en"):
+                _booking_pictures(browser, server.base_url, lang, args.out)
         finally:
             driver.quit()
             server.stop()
