@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,14 @@ from sqlalchemy import select
 from queue_app import access, config_file, create_app, directory
 from queue_app.clock import FixedClock
 from queue_app.db import Base, db
-from queue_app.models import Backend, BackendState, DirectoryRevision, Ticket
+from queue_app.models import (
+    Backend,
+    BackendState,
+    CapacityOverride,
+    DirectoryRevision,
+    Service,
+    Ticket,
+)
 from queue_app.settings import Settings
 from tests.browser import harness
 from tests.browser.harness import Browser
@@ -129,6 +136,23 @@ class Office:
             backend = db.session.scalars(select(Backend).where(Backend.code == code)).one()
             backend.state = state
             backend.state_since = self.clock.now()
+            db.session.commit()
+
+    def set_capacity(self, service: str, per_slot: int, days: int = 60) -> None:
+        """As a manager's PUT .../capacity does: appointments per slot from today. The test
+        branch's one counter, shared by two services, leaves the slower one none of its own."""
+        with self.app.app_context():
+            found = db.session.scalars(select(Service).where(Service.code == service)).one()
+            today = self.clock.now().date()
+            db.session.add(
+                CapacityOverride(
+                    service_id=found.id,
+                    first_day=today - timedelta(days=1),  # whatever the branch's zone
+                    last_day=today + timedelta(days=days),
+                    per_slot=per_slot,
+                    created_at=self.clock.now(),
+                )
+            )
             db.session.commit()
 
     def why(self) -> str:

@@ -25,6 +25,7 @@ def test_a_paused_service_books_its_earliest_free_time(
 ) -> None:
     # As a manager's outage declaration does: the service's system goes down.
     office.set_backend("traffic-licensing", BackendState.DOWN)
+    office.set_capacity("licence", 2)  # appointments to offer instead of tickets
     open_kiosk()
     words = browser.page_data()["strings"]
 

@@ -44,6 +44,7 @@ def test_paused_service_says_so_and_gives_no_ticket(
     browser: Browser, office: Office, open_kiosk: Any
 ) -> None:
     office.set_backend("traffic-licensing", BackendState.DOWN)
+    office.set_capacity("licence", 2)  # appointments to offer instead of tickets
     open_kiosk()
     words = browser.page_data()["strings"]
 
