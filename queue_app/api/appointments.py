@@ -11,7 +11,7 @@ from queue_app.api.presenters import ticket_data
 from queue_app.db import db
 from queue_app.extensions import current_clock, current_settings
 from queue_app.models import Role
-from queue_app.rate_limits import limiter
+from queue_app.rate_limits import from_our_own_devices, limiter
 
 blp = Blueprint(
     "appointments", __name__, description="Slots, appointments and the capacity of services"
@@ -31,7 +31,7 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
 
 
 @blp.post("/branches/<branch_code>/appointments")
-@limiter.limit("10 per minute;60 per hour")
+@limiter.limit("10 per minute;60 per hour", exempt_when=from_our_own_devices)
 @blp.arguments(schemas.BookBody)
 @blp.response(201, schemas.Ticket)
 @blp.alt_response(404, schema=schemas.Error)
@@ -41,7 +41,8 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
 @blp.alt_response(422, schema=schemas.Error, description="invalid_phone or invalid_input")
 @blp.alt_response(429, schema=schemas.Error, description="rate_limited")
 def book(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
-    """Book an appointment (anyone; a mobile number is required for the confirmation SMS)."""
+    """Book an appointment (anyone; a mobile number is required for the confirmation SMS).
+    Limited to 10 a minute and 60 an hour per address, except with a kiosk or staff token."""
     view = appointments.book(
         db.session,
         current_clock(),

@@ -404,3 +404,17 @@ def test_the_earliest_free_slot_looks_past_a_fully_booked_day(client, branch, cl
     db.session.commit()
     earliest = appointments.earliest_slot(db.session, service, clock.now())
     assert earliest == cairo(8, day=26)  # Thursday 08:00, past the full Wednesday
+
+
+def test_kiosks_and_staff_are_not_rate_limited(client, branch, make_token):
+    kiosk = make_token("kiosk")
+    starts = [f"2026-11-25T{8 + n // 2:02d}:{30 * (n % 2):02d}:00+02:00" for n in range(12)]
+    for n, start in enumerate(starts):
+        body = {"service": "id-card", "start": start, "phone": f"0107777{n:04d}"}
+        answer = client.post(f"{BRANCH}/appointments", json=body, headers=kiosk)
+        assert answer.status_code == 201, answer.json
+    # Without a token (or with a forged one) the address's own limit applies: 10 a minute.
+    anonymous = [_book(client, phone="0108888", start=AT_11).status_code for _ in range(10)]
+    assert 429 not in anonymous
+    forged = {"Authorization": "Bearer not-a-token"}
+    assert client.post(f"{BRANCH}/appointments", json={}, headers=forged).status_code == 429
