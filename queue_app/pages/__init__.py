@@ -1,5 +1,5 @@
 """Server-rendered pages: the ticket page behind the QR, the display board, the counter screen,
-and the public booking page."""
+the public booking page and the status page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from queue_app.pages import (
     counter_screen,
     display_board,
     formatting,
+    status_page,
     ticket_page,
 )
 from queue_app.pages.errors import error_page
@@ -19,5 +20,12 @@ __all__ = ["error_page", "init_app"]
 
 def init_app(app: Flask) -> None:
     formatting.init_app(app)
-    for blueprint in (ticket_page.bp, display_board.bp, counter_screen.bp, booking_page.bp):
+    blueprints = (
+        ticket_page.bp,
+        display_board.bp,
+        counter_screen.bp,
+        booking_page.bp,
+        status_page.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
