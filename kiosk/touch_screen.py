@@ -16,6 +16,7 @@ from flask_babel import gettext
 
 from queue_app.branches import BranchView, ServiceView
 from queue_app.directory import BranchInfo
+from queue_app.models import Maintenance
 from queue_app.pages import formatting
 from queue_app.pages.labels import (
     minute_forms,
@@ -246,8 +247,31 @@ def enrol_command(branch: BranchInfo) -> str:
     return command
 
 
-def page(view: BranchView, now: datetime, urls: dict[str, Any]) -> dict[str, Any]:
-    """The template's context. ``urls`` are the addresses the script calls, from the view."""
+def maintenance_lines(branch: BranchInfo, windows: list[Maintenance], locale: str) -> list[str]:
+    """One line per announced maintenance window of a system this branch's services need:
+    which system, from when to when, in the branch's own time."""
+    needed = {b.id for s in branch.services for b in s.backends}
+    zone = branch.zone
+    return [
+        gettext(
+            "Planned maintenance of %(system)s: from %(start)s to %(end)s.",
+            system=window.backend.name_ar if locale == "ar" else window.backend.name_en,
+            start=formatting.day_and_time(window.starts_at, zone),
+            end=formatting.day_and_time(window.ends_at, zone),
+        )
+        for window in windows
+        if window.backend_id in needed
+    ]
+
+
+def page(
+    view: BranchView,
+    now: datetime,
+    urls: dict[str, Any],
+    maintenance: list[Maintenance] | None = None,
+) -> dict[str, Any]:
+    """The template's context. ``urls`` are the addresses the script calls, from the view;
+    ``maintenance`` the announced windows not yet over (queue_app.maintenance.not_ended)."""
     branch = view.branch
     locale = formatting.page_locale()
     example = mobile_example(branch.country)
@@ -275,6 +299,7 @@ def page(view: BranchView, now: datetime, urls: dict[str, Any]) -> dict[str, Any
     return {
         "branch": branch,
         "tiles": [_tile(line, now, locale) for line in view.services],
+        "maintenance": maintenance_lines(branch, maintenance or [], locale),
         "phone_example": formatting.digits(example, locale) if example else None,
         "enrolment": {other: script["enrolment"][other]["strings"] for other in BOTH_LOCALES},
         "enrol_command": enrol_command(branch),

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from webargs.flaskparser import parser
 
 from kiosk import qr, touch_screen
-from queue_app import branches, kiosks, tickets
+from queue_app import branches, kiosks, maintenance, tickets
 from queue_app.db import db
 from queue_app.extensions import current_clock, current_settings
 
@@ -61,7 +61,9 @@ def _script_urls(branch_code: str) -> dict[str, Any]:
 def touch_screen_page(branch_code: str) -> Response:
     now = current_clock().now()
     view = branches.branch_view(db.session, branch_code, now)
-    html = render_template("kiosk.html", **touch_screen.page(view, now, _script_urls(branch_code)))
+    windows = maintenance.not_ended(db.session, now)
+    context = touch_screen.page(view, now, _script_urls(branch_code), windows)
+    html = render_template("kiosk.html", **context)
     response = Response(html, mimetype="text/html")
     # The states and waits in it are of this minute; the script keeps them fresh from there.
     response.cache_control.no_store = True

@@ -18,13 +18,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext
-from sqlalchemy import select
 
-from queue_app import directory, outages, ticket_search
+from queue_app import directory, maintenance, outages, ticket_search
 from queue_app.db import db
 from queue_app.directory import BackendInfo, Directory
 from queue_app.extensions import current_clock
-from queue_app.models import BackendState, Maintenance
+from queue_app.models import BackendState
 from queue_app.pages import formatting
 from queue_app.pages.labels import ticket_status_labels
 from queue_app.rate_limits import limiter
@@ -177,13 +176,8 @@ def _recent_outages(info: Directory, now: datetime, locale: str) -> list[OutageR
 
 
 def _maintenance(info: Directory, now: datetime, locale: str) -> list[MaintenanceRow]:
-    windows = db.session.scalars(
-        select(Maintenance)
-        .where(Maintenance.ends_at > now, Maintenance.cancelled_at.is_(None))
-        .order_by(Maintenance.starts_at)
-    )
     rows = []
-    for window in windows:
+    for window in maintenance.not_ended(db.session, now):
         zone = zone_of(info, window.backend_id)
         backend = window.backend
         rows.append(
