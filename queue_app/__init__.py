@@ -57,9 +57,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.register_blueprint(kiosk_print_views.bp)
     app.register_blueprint(sms_webhooks.bp)
     if settings.demo:
-        from queue_app.pages import demo_switch
+        from queue_app.pages import demo_page, demo_switch
 
         app.register_blueprint(demo_switch.bp)
+        app.register_blueprint(demo_page.bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

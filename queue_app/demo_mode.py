@@ -87,6 +87,8 @@ def banner(
         )
     lines += [
         "",
+        f"  demo controls {base}/demo   (switch the simulated systems off and on)",
+        f"  status        {base}/status",
         f"  branches      {base}/api/v1/branches",
         f"  kiosk         {base}/kiosk/{DEMO_BRANCH}"
         + (f"   (enrolment code: {kiosk_code})" if kiosk_code else ""),
@@ -95,6 +97,7 @@ def banner(
         f"  API document  {base}/api/v1/openapi.json",
         "",
         "  an outage, end to end (texts appear below as they are sent):",
+        f"    switch a system off on {base}/demo, or:",
         "    queue-app demo-system civil-registry --down    # and --up to end it",
         "    (paused within ~15 s; the waiting line is moved and texted after a minute)",
         "",
