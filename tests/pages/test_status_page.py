@@ -289,3 +289,13 @@ def test_parse_number(text, parsed):
 def test_parse_number_refuses(text):
     with pytest.raises(ticket_search.BadTicketNumber):
         ticket_search.parse_number(text)
+
+
+# --- links to it --------------------------------------------------------------------------
+
+
+def test_the_ticket_page_and_the_booking_page_link_to_it(client, registry, take_ticket):
+    ticket = take_ticket()
+    for page in (f"/t/{ticket['token']}", "/book/cairo-civil"):
+        html = client.get(page).text
+        assert '<a href="/status" data-test="status-link">حالة الخدمة</a>' in html
