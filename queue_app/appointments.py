@@ -8,12 +8,15 @@ the slot's local day when it is booked, from the same gap-free sequence as walk-
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from queue_app import directory, numbering, opening_hours, outbox, rescheduler, slots
@@ -24,13 +27,14 @@ from queue_app.directory import ServiceInfo
 from queue_app.errors import InvalidInput, InvalidPhone, StateConflict
 from queue_app.models import (
     CapacityOverride,
+    IdempotencyKey,
     Ticket,
     TicketEvent,
     TicketKind,
     TicketStatus,
 )
 from queue_app.models.tickets import ACTIVE_STATUSES
-from queue_app.tickets import LOCALES, TicketView, find_ticket, view_ticket
+from queue_app.tickets import LOCALES, TicketView, find_ticket, replay, view_ticket
 from sms import templates
 from sms.numbers import InvalidNumber, to_e164
 
@@ -78,9 +82,13 @@ def book(
     phone: str,
     locale: str = "ar",
     public_url: str,
+    idempotency_key: str | None = None,
 ) -> TicketView:
     """Book the slot of ``service_code`` that starts at ``start`` for the citizen at ``phone``,
     and queue the confirmation SMS in the same transaction.
+
+    With an ``idempotency_key`` (a kiosk's retry after a lost answer), a repeat answers with the
+    appointment the first request booked, ``replayed`` set, instead of ``already_booked``.
 
     Raises NotFound (branch, service), InvalidPhone, InvalidInput (not a slot start, in the
     past, a closed day), AlreadyBooked, SlotFull.
@@ -94,6 +102,12 @@ def book(
     except InvalidNumber as exc:
         raise InvalidPhone(str(exc), phone=[str(exc)]) from None
     locale = locale if locale in LOCALES else "ar"
+    request = json.dumps(["appointment", service.code, start.isoformat(), e164, locale])
+    fingerprint = hashlib.sha256(request.encode()).hexdigest()
+    if idempotency_key is not None:
+        earlier = replay(session, clock, branch, idempotency_key, fingerprint)
+        if earlier is not None:
+            return earlier
     slot = _the_slot(session, service, now, start)
     existing = session.scalar(
         select(Ticket).where(
@@ -137,6 +151,24 @@ def book(
     ticket.events.append(TicketEvent(at=now, event="booked"))
     session.add(ticket)
     session.flush()
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyKey(
+                branch_id=branch.id,
+                key=idempotency_key,
+                request_hash=fingerprint,
+                ticket_id=ticket.id,
+                created_at=now,
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:  # the same request, running alongside, booked it first
+            session.rollback()
+            winner = replay(session, clock, branch, idempotency_key, fingerprint)
+            if winner is None:
+                raise
+            return winner
     _confirmation(session, now, ticket, service, public_url, event="booked")
     view = view_ticket(session, clock, ticket)
     commit(session)

@@ -94,7 +94,7 @@ def _fingerprint(service: ServiceInfo, phone: str | None, locale: str, priority:
     return hashlib.sha256(json.dumps(request).encode()).hexdigest()
 
 
-def _replay(
+def replay(
     session: Session, clock: Clock, branch: BranchInfo, key: str, fingerprint: str
 ) -> TicketView | None:
     """The ticket an earlier request with this key issued, or None when there was none (or it
@@ -160,7 +160,7 @@ def take_walk_in(
     locale = locale if locale in LOCALES else "ar"
     fingerprint = _fingerprint(service, e164, locale, priority)
     if idempotency_key is not None:
-        earlier = _replay(session, clock, branch, idempotency_key, fingerprint)
+        earlier = replay(session, clock, branch, idempotency_key, fingerprint)
         if earlier is not None:
             return earlier
     status = service_state.status_of(service, now)
@@ -200,7 +200,7 @@ def take_walk_in(
             # The same key was committed by a request that ran alongside: this one's ticket
             # (and its number, returned with the rollback) gives way to that one's.
             session.rollback()
-            winner = _replay(session, clock, branch, idempotency_key, fingerprint)
+            winner = replay(session, clock, branch, idempotency_key, fingerprint)
             if winner is None:
                 raise
             return winner

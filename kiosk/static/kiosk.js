@@ -41,7 +41,7 @@
   const screens = [...document.querySelectorAll("section[data-screen]")];
   let screen = null;
   // The ticket being asked for: {mode: "ticket", service, phone, priority, key, sent}, or the
-  // earliest free time being booked: {mode: "book", service, start, phone}.
+  // earliest free time being booked: {mode: "book", service, start, phone, key, sent}.
   let attempt = null;
   let busy = false;
 
@@ -391,7 +391,9 @@
     if (!button || button.disabled || busy) return;
     const service = button.dataset.service;
     if (button.dataset.mode === "book" && button.dataset.nextSlot) {
-      attempt = { mode: "book", service, start: button.dataset.nextSlot, phone: "" };
+      attempt = {
+        mode: "book", service, start: button.dataset.nextSlot, phone: "", key: null, sent: null,
+      };
     } else if (button.dataset.mode === "ticket") {
       attempt = { mode: "ticket", service, phone: "", priority: false, key: null, sent: null };
     } else {
@@ -571,10 +573,10 @@
 
   $("book-submit").addEventListener("click", () => bookSlot());
 
-  // POST /api/v1/branches/<b>/appointments: anyone may book, so no kiosk token is sent. A
-  // network error or a 5xx is tried again like a ticket. That endpoint takes no
-  // Idempotency-Key, but it keeps one booking per number and service: a retry after a lost
-  // answer is answered already_booked, and the screen says the booking exists.
+  // POST /api/v1/branches/<b>/appointments, with the kiosk's token (a hall's kiosks share one
+  // address, which the public rate limit would count) and an Idempotency-Key kept for every
+  // retry of the same booking, like a ticket's: a retry after a lost answer gets the booking
+  // it made, with its QR code, not "already booked".
   async function bookSlot() {
     if (!attempt || attempt.mode !== "book" || busy) return;
     if (!attempt.phone) {
@@ -588,10 +590,18 @@
     const payload = {
       service: attempt.service, start: attempt.start, phone: attempt.phone, locale: page.locale,
     };
+    const sent = JSON.stringify(payload);
+    if (attempt.sent !== sent) {
+      attempt.key = newKey();
+      attempt.sent = sent;
+    }
+    const headers = { "Idempotency-Key": attempt.key };
+    const token = kioskToken();
+    if (token) headers.Authorization = "Bearer " + token;
     busy = true;
     working(words.booking);
     const response = await withRetries(
-      () => post(page.urls.appointments, payload),
+      () => post(page.urls.appointments, payload, headers),
       () => working(words.retrying),
     );
     busy = false;

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from queue_app import appointments, directory, slots
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
+from queue_app.api.branches import REPLAY_HEADERS
 from queue_app.api.presenters import ticket_data
 from queue_app.db import db
 from queue_app.extensions import current_clock, current_settings
@@ -33,16 +34,18 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
 @blp.post("/branches/<branch_code>/appointments")
 @limiter.limit("10 per minute;60 per hour", exempt_when=from_our_own_devices)
 @blp.arguments(schemas.BookBody)
-@blp.response(201, schemas.Ticket)
+@blp.arguments(schemas.TakeTicketHeaders, location="headers")
+@blp.response(201, schemas.Ticket, headers=REPLAY_HEADERS)
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(
     409, schema=schemas.Error, description="slot_full (with next_slot) or already_booked"
 )
 @blp.alt_response(422, schema=schemas.Error, description="invalid_phone or invalid_input")
 @blp.alt_response(429, schema=schemas.Error, description="rate_limited")
-def book(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
+def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
     """Book an appointment (anyone; a mobile number is required for the confirmation SMS).
-    Limited to 10 a minute and 60 an hour per address, except with a kiosk or staff token."""
+    Limited to 10 a minute and 60 an hour per address, except with a kiosk or staff token.
+    An Idempotency-Key makes a retried request answer with the booking it made."""
     view = appointments.book(
         db.session,
         current_clock(),
@@ -52,8 +55,10 @@ def book(body: dict[str, Any], branch_code: str) -> dict[str, Any]:
         phone=body["phone"],
         locale=body["locale"],
         public_url=current_settings().public_url,
+        idempotency_key=headers.get("idempotency_key"),
     )
-    return ticket_data(view, current_settings())
+    replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
+    return ticket_data(view, current_settings()), 201, replayed
 
 
 @blp.put("/branches/<branch_code>/services/<service_code>/capacity")

@@ -418,3 +418,18 @@ def test_kiosks_and_staff_are_not_rate_limited(client, branch, make_token):
     assert 429 not in anonymous
     forged = {"Authorization": "Bearer not-a-token"}
     assert client.post(f"{BRANCH}/appointments", json={}, headers=forged).status_code == 429
+
+
+def test_a_retried_booking_with_its_idempotency_key_gets_the_same_appointment(client, branch):
+    headers = {"Idempotency-Key": "kiosk-7-booking-1"}
+    body = {"service": "id-card", "start": AT_11, "phone": "01012345678"}
+    first = client.post(f"{BRANCH}/appointments", json=body, headers=headers)
+    again = client.post(f"{BRANCH}/appointments", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json["token"] == first.json["token"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert _booked(cairo(11)) == 1
+    other = client.post(f"{BRANCH}/appointments", json={**body, "start": AT_1130}, headers=headers)
+    assert other.status_code == 422
+    assert other.json["error"] == "idempotency_key_reused"

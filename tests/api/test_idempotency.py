@@ -180,14 +180,14 @@ def test_the_loser_of_a_race_returns_the_winners_ticket(app, kiosk, clock, monke
     winner = tickets.take_walk_in(
         db.session, clock, principal, "cairo-civil", "id-card", idempotency_key=key
     )
-    real_replay = tickets._replay
+    real_replay = tickets.replay
     calls = []
 
     def replay_too_early(*args, **kwargs):
         calls.append(1)
         return None if len(calls) == 1 else real_replay(*args, **kwargs)
 
-    monkeypatch.setattr(tickets, "_replay", replay_too_early)
+    monkeypatch.setattr(tickets, "replay", replay_too_early)
     loser = tickets.take_walk_in(
         db.session, clock, principal, "cairo-civil", "id-card", idempotency_key=key
     )
