@@ -299,3 +299,21 @@ def test_the_ticket_page_and_the_booking_page_link_to_it(client, registry, take_
     for page in (f"/t/{ticket['token']}", "/book/cairo-civil"):
         html = client.get(page).text
         assert '<a href="/status" data-test="status-link">حالة الخدمة</a>' in html
+
+
+def test_the_most_recent_ticket_is_found_first(client, make_branch, make_token, clock):
+    make_branch()
+    make_branch("giza-civil")
+    tokens = []
+    for branch in ("cairo-civil", "giza-civil"):
+        taken = client.post(
+            f"/api/v1/branches/{branch}/tickets",
+            json={"service": "id-card", "phone": PHONE},
+            headers=make_token("kiosk", branch),
+        )
+        assert taken.status_code == 201, taken.json
+        tokens.append(taken.json["token"])
+        clock.advance(minutes=5)
+    found = _find(client, "A-001", PHONE)
+    assert f'href="/t/{tokens[1]}"' in found.text
+    assert f'href="/t/{tokens[0]}"' not in found.text
