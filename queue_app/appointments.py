@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from queue_app import directory, numbering, opening_hours, outbox, rescheduler, slots
@@ -27,14 +26,20 @@ from queue_app.directory import ServiceInfo
 from queue_app.errors import InvalidInput, InvalidPhone, StateConflict
 from queue_app.models import (
     CapacityOverride,
-    IdempotencyKey,
     Ticket,
     TicketEvent,
     TicketKind,
     TicketStatus,
 )
 from queue_app.models.tickets import ACTIVE_STATUSES
-from queue_app.tickets import LOCALES, TicketView, find_ticket, replay, view_ticket
+from queue_app.tickets import (
+    LOCALES,
+    TicketView,
+    find_ticket,
+    remember_key,
+    replay,
+    view_ticket,
+)
 from sms import templates
 from sms.numbers import InvalidNumber, to_e164
 
@@ -152,22 +157,8 @@ def book(
     session.add(ticket)
     session.flush()
     if idempotency_key is not None:
-        session.add(
-            IdempotencyKey(
-                branch_id=branch.id,
-                key=idempotency_key,
-                request_hash=fingerprint,
-                ticket_id=ticket.id,
-                created_at=now,
-            )
-        )
-        try:
-            session.flush()
-        except IntegrityError:  # the same request, running alongside, booked it first
-            session.rollback()
-            winner = replay(session, clock, branch, idempotency_key, fingerprint)
-            if winner is None:
-                raise
+        winner = remember_key(session, clock, branch, idempotency_key, fingerprint, ticket)
+        if winner is not None:
             return winner
     _confirmation(session, now, ticket, service, public_url, event="booked")
     view = view_ticket(session, clock, ticket)

@@ -495,10 +495,9 @@ def _move_line(
     # Appointments whose slot falls inside the outage: up to its expected end, or (no end
     # known) the end of today.
     inside_until = outage.expected_end or _next_opening_day_start(branch, now)
-    moved = 0
-    for service in services:
-        ids = _line_to_move(session, service, now, closing)
-        ids += list(
+    ids_by_service = {
+        service: _line_to_move(session, service, now, closing)
+        + list(
             session.scalars(
                 select(Ticket.id).where(
                     Ticket.service_id == service.id,
@@ -507,28 +506,21 @@ def _move_line(
                 )
             )
         )
-        if not ids:
-            continue
-        outcome = rescheduler.reschedule(
-            session,
-            clock,
-            ids,
-            not_before=not_before,
-            cause=f"outage:{outage.id}",
-            message_for=_outage_message(backend, public_url),
-            blocked={service.id: blocked_for(session, service, now)},
-        )
-        moved += outcome.moved
-        report.moved += outcome.moved
-        report.texted += outcome.texted
-        report.unplaced += outcome.unplaced
-        outage.tickets_moved += outcome.moved
-        outage.tickets_texted += outcome.texted
-        outage.tickets_unplaced += outcome.unplaced
-    session.add(
-        OutageMove(outage_id=outage.id, branch_id=branch.id, kind="line", at=now, moved=moved)
+        for service in services
+    }
+    _move_and_record(
+        session,
+        clock,
+        outage,
+        backend,
+        branch,
+        ids_by_service,
+        not_before,
+        cause=f"outage:{outage.id}",
+        kind="line",
+        public_url=public_url,
+        report=report,
     )
-    session.commit()
     report.branches_moved += 1
 
 
@@ -555,9 +547,8 @@ def _evening_notice(
     if _done(session, outage, branch, kind):
         return
     day_after = _next_opening_day_start(branch, next_day)
-    moved = 0
-    for service in services:
-        ids = list(
+    ids_by_service = {
+        service: list(
             session.scalars(
                 select(Ticket.id).where(
                     Ticket.service_id == service.id,
@@ -567,24 +558,62 @@ def _evening_notice(
                 )
             )
         )
+        for service in services
+    }
+    # A new cause per day: a ticket moved again tomorrow evening is told again, but never twice
+    # in one day.
+    _move_and_record(
+        session,
+        clock,
+        outage,
+        backend,
+        branch,
+        ids_by_service,
+        day_after,
+        cause=f"outage:{outage.id}:{kind}",
+        kind=kind,
+        public_url=public_url,
+        report=report,
+    )
+
+
+def _move_and_record(
+    session: Session,
+    clock: Clock,
+    outage: Outage,
+    backend: BackendInfo,
+    branch: BranchInfo,
+    ids_by_service: dict[ServiceInfo, list[int]],
+    not_before: datetime,
+    *,
+    cause: str,
+    kind: str,
+    public_url: str,
+    report: TimerReport,
+) -> None:
+    """Reschedule each service's tickets after ``not_before``, count it all on the outage and
+    the report, and record that this branch's move of this ``kind`` is done."""
+    now = clock.now()
+    moved = 0
+    for service, ids in ids_by_service.items():
         if not ids:
             continue
         outcome = rescheduler.reschedule(
             session,
             clock,
             ids,
-            not_before=day_after,
-            # A new cause per day: a ticket moved again tomorrow evening is told again, but
-            # never twice in one day.
-            cause=f"outage:{outage.id}:{kind}",
+            not_before=not_before,
+            cause=cause,
             message_for=_outage_message(backend, public_url),
             blocked={service.id: blocked_for(session, service, now)},
         )
         moved += outcome.moved
         report.moved += outcome.moved
         report.texted += outcome.texted
+        report.unplaced += outcome.unplaced
         outage.tickets_moved += outcome.moved
         outage.tickets_texted += outcome.texted
+        outage.tickets_unplaced += outcome.unplaced
     session.add(
         OutageMove(outage_id=outage.id, branch_id=branch.id, kind=kind, at=now, moved=moved)
     )

@@ -124,6 +124,37 @@ def replay(
     return replace(view_ticket(session, clock, ticket), replayed=True)
 
 
+def remember_key(
+    session: Session,
+    clock: Clock,
+    branch: BranchInfo,
+    key: str,
+    fingerprint: str,
+    ticket: Ticket,
+) -> TicketView | None:
+    """Store the Idempotency-Key of the ticket just flushed. If a request that ran alongside
+    stored the same key first, this one's ticket (and its number, returned with the rollback)
+    gives way: the transaction is rolled back and the winner's ticket returned."""
+    session.add(
+        IdempotencyKey(
+            branch_id=branch.id,
+            key=key,
+            request_hash=fingerprint,
+            ticket_id=ticket.id,
+            created_at=clock.now(),
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        winner = replay(session, clock, branch, key, fingerprint)
+        if winner is None:
+            raise
+        return winner
+    return None
+
+
 def take_walk_in(
     session: Session,
     clock: Clock,
@@ -185,24 +216,8 @@ def take_walk_in(
     session.add(ticket)
     session.flush()
     if idempotency_key is not None:
-        session.add(
-            IdempotencyKey(
-                branch_id=branch.id,
-                key=idempotency_key,
-                request_hash=fingerprint,
-                ticket_id=ticket.id,
-                created_at=now,
-            )
-        )
-        try:
-            session.flush()
-        except IntegrityError:
-            # The same key was committed by a request that ran alongside: this one's ticket
-            # (and its number, returned with the rollback) gives way to that one's.
-            session.rollback()
-            winner = replay(session, clock, branch, idempotency_key, fingerprint)
-            if winner is None:
-                raise
+        winner = remember_key(session, clock, branch, idempotency_key, fingerprint, ticket)
+        if winner is not None:
             return winner
     if e164 is not None and public_url is not None:
         outbox.enqueue(
