@@ -187,7 +187,7 @@ def reschedule(
     intervals it cannot be booked in. With ``dry_run`` nothing is written: the outcome says
     how many would move."""
     outcome = Outcome()
-    remaining = list(ticket_ids)
+    remaining = _in_calling_order(session, ticket_ids)
     while remaining:
         chunk, remaining = remaining[:CHUNK], remaining[CHUNK:]
         _reschedule_chunk(
@@ -195,6 +195,22 @@ def reschedule(
         )
         outcome.chunks += 1
     return outcome
+
+
+def _in_calling_order(session: Session, ticket_ids: Sequence[int]) -> list[int]:
+    """The ids, service by service, each service's in calling order: chunks then go through
+    each line from its front (so priority and issue order hold across chunks, not only within
+    one), and a chunk touches few services (so their free slots are read few times)."""
+    keyed = []
+    ids = list(ticket_ids)
+    for start in range(0, len(ids), CHUNK):  # IN lists of a bounded length
+        keyed += session.execute(
+            select(Ticket.id, Ticket.service_id, Ticket.priority, Ticket.issued_at).where(
+                Ticket.id.in_(ids[start : start + CHUNK])
+            )
+        ).all()
+    keyed.sort(key=lambda r: (r.service_id, not r.priority, r.issued_at, r.id))
+    return [r.id for r in keyed]
 
 
 def _reschedule_chunk(
