@@ -29,11 +29,12 @@ from flask import Flask
 from sqlalchemy import text
 
 from bench.serve_load import postgresql_url, reset_postgresql
-from queue_app import access, create_app, migrate
+from queue_app import access, migrate
+from queue_app.app import create_app
 from queue_app.clock import FixedClock
-from queue_app.db import db
 from queue_app.models import Branch, Counter, OpeningHours, Service
 from queue_app.settings import Settings, normalise_database_url
+from queue_app.web.extensions import db
 
 # A Tuesday morning in Cairo: inside the branch's hours.
 AT = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)

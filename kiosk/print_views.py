@@ -23,12 +23,11 @@ from kiosk.slip import LANGUAGES, Catalog, TicketSlip, slip_for
 from queue_app import access, directory, tickets
 from queue_app.api.errors import queue_error_response
 from queue_app.api.presenters import ticket_urls
-from queue_app.db import db
 from queue_app.directory import BranchInfo
 from queue_app.errors import NotFound, QueueError
-from queue_app.extensions import current_clock, current_settings
 from queue_app.models import Role
 from queue_app.pages import error_page
+from queue_app.web.extensions import current_clock, current_settings, db
 
 bp = Blueprint("kiosk_print", __name__, template_folder="templates")
 

@@ -11,8 +11,7 @@ from webargs.flaskparser import parser
 
 from kiosk import qr, touch_screen
 from queue_app import branches, kiosks, maintenance, tickets
-from queue_app.db import db
-from queue_app.extensions import current_clock, current_settings
+from queue_app.web.extensions import current_clock, current_settings, db
 
 bp = Blueprint(
     "kiosk",

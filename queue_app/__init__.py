@@ -1,95 +1,21 @@
-"""The virtual queue: ``create_app`` is the one place where its parts meet."""
+"""The virtual queue. ``create_app`` lives in ``queue_app.app``; importing this package (or any
+domain module under it) loads no Flask."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+if TYPE_CHECKING:
+    from queue_app.app import create_app
 
-from queue_app.clock import Clock, SystemClock
-from queue_app.errors import QueueError
-from queue_app.extensions import Runtime
-from queue_app.settings import Settings
+__all__ = ["create_app"]
 
 
-def _wants_json() -> bool:
-    """The API and webhooks answer errors in JSON, and so do the few page routes that take JSON
-    (the kiosk's enrolment); everything else answers with an error page."""
-    from kiosk.views import JSON_ENDPOINTS
+def __getattr__(name: str) -> Any:
+    # ``from queue_app import create_app`` keeps working without making every domain import pay
+    # for Flask.
+    if name == "create_app":
+        from queue_app.app import create_app
 
-    return (
-        request.path.startswith(("/api/", "/sms/", "/demo/systems/"))
-        or request.endpoint in JSON_ENDPOINTS
-    )
-
-
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
-    """Build the application. ``settings`` default to the environment, ``clock`` to real time."""
-    from kiosk import print_views as kiosk_print_views
-    from kiosk import views as kiosk_views
-    from queue_app import api, i18n, pages, sms_webhooks
-    from queue_app.api.errors import http_error_response, queue_error_response
-    from queue_app.db import db
-    from queue_app.rate_limits import limiter
-
-    settings = settings or Settings.from_env()
-    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
-        RATELIMIT_HEADERS_ENABLED=True,
-    )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Arabic as text, not \u escapes
-    app.extensions["queue_app"] = Runtime(settings=settings, clock=clock or SystemClock())
-    if settings.is_sqlite:
-        settings.instance_path.mkdir(parents=True, exist_ok=True)
-
-    db.init_app(app)
-    i18n.init_app(app)
-    limiter.init_app(app)
-    api.init_app(app)
-    pages.init_app(app)
-    app.register_blueprint(kiosk_views.bp)
-    app.register_blueprint(kiosk_print_views.bp)
-    app.register_blueprint(sms_webhooks.bp)
-    if settings.demo:
-        from queue_app.pages import demo_page, demo_switch
-
-        app.register_blueprint(demo_switch.bp)
-        app.register_blueprint(demo_page.bp)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers. It touches no database and no back-end system."""
-        return {"status": "ok"}
-
-    # Registered after the API's own handlers so that ours win: one error shape everywhere.
-    @app.errorhandler(QueueError)
-    def on_queue_error(err: QueueError) -> Any:
-        db.session.rollback()
-        if _wants_json():
-            return queue_error_response(err)
-        return pages.error_page(err.status, err.message)
-
-    @app.errorhandler(HTTPException)
-    def on_http_error(err: HTTPException) -> Any:
-        db.session.rollback()
-        if _wants_json():
-            return http_error_response(err)
-        return pages.error_page(err.code or 500, err.description or "")
-
-    return app
-
-
-def _engine_options(settings: Settings) -> dict[str, Any]:
-    if settings.is_sqlite:
-        # The web server's threads share the file; pysqlite checks threads by default.
-        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    # Optimistic disconnect handling: a ping before every checkout would cost a round trip per
-    # request (a third of a ticket lookup). After a database restart the first query on a dead
-    # connection fails, SQLAlchemy throws the whole pool away, and the next request reconnects.
-    return {"pool_pre_ping": False, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 10}
+        return create_app
+    raise AttributeError(f"module 'queue_app' has no attribute {name!r}")

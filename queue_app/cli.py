@@ -18,7 +18,7 @@ DEMO_FILE = Path(__file__).parent / "demo" / "branches.yaml"
 
 
 def _app(settings: Settings, clock: Clock | None = None) -> Flask:
-    from queue_app import create_app
+    from queue_app.app import create_app
 
     return create_app(settings, clock=clock)
 
@@ -70,7 +70,7 @@ def load(file: Path) -> None:
     settings = Settings.from_env()
     app = _app(settings)
     with app.app_context():
-        from queue_app.db import db as database
+        from queue_app.web.extensions import db as database
 
         try:
             summary = config_file.load_file(database.session, file)
@@ -115,7 +115,7 @@ def token_create(role: str, branch_code: str | None, label: str | None) -> None:
     """Make a token and print it. It is shown once; only its hash is kept."""
     app = _app(Settings.from_env())
     with app.app_context():
-        from queue_app.db import db as database
+        from queue_app.web.extensions import db as database
 
         try:
             raw = access.create_token(
@@ -147,7 +147,7 @@ def kiosk_enrol(branch_code: str, kiosk_code: str | None, label: str | None) -> 
     settings = Settings.from_env()
     app = _app(settings)
     with app.app_context():
-        from queue_app.db import db as database
+        from queue_app.web.extensions import db as database
 
         try:
             code = kiosks.create_code(
@@ -184,13 +184,13 @@ def openapi() -> None:
 def demo_system(code: str, down: bool) -> None:
     """Switch a simulated back-end system of `queue-app demo` off or on (the demo's health
     monitor notices within a few checks)."""
-    from queue_app import demo_systems
+    from queue_app.demo import systems as demo_systems
 
     settings = Settings.from_env()
     app = _app(settings)
     with app.app_context():
-        from queue_app.db import db as database
         from queue_app.outages import backend_by_code
+        from queue_app.web.extensions import db as database
 
         try:
             backend_by_code(database.session, code)
@@ -207,7 +207,7 @@ def demo_system(code: str, down: bool) -> None:
 @click.option("--threads", type=int, help="threads per process (default QUEUE_WEB_THREADS or 8)")
 def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
     """Serve the web app and API with gunicorn, a production WSGI server."""
-    from queue_app.server import run
+    from queue_app.web.server import run
 
     settings = Settings.from_env()
     run(
@@ -226,7 +226,7 @@ def worker() -> None:
     import signal
     import threading
 
-    from queue_app import worker as jobs
+    from queue_app.worker import loop as jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
@@ -240,7 +240,7 @@ def worker() -> None:
         signal.signal(getattr(signal, name), lambda *_: stop.set())
     app = _app(settings)
     with app.app_context():
-        from queue_app.db import db as database
+        from queue_app.web.extensions import db as database
 
         engine = database.engine
     click.echo(f"worker: sending SMS through {settings.sms_gateway}; housekeeping every minute")
@@ -261,8 +261,8 @@ def worker() -> None:
 )
 def demo(host: str, port: int, real_time: bool) -> None:
     """Everything in one go on an embedded SQLite file: demo data, tokens, the web server."""
-    from queue_app import demo_mode
-    from queue_app.server import run
+    from queue_app.demo import mode as demo_mode
+    from queue_app.web.server import run
 
     settings = Settings.from_env()
     if settings.public_url == DEFAULT_PUBLIC_URL:
@@ -276,7 +276,7 @@ def demo(host: str, port: int, real_time: bool) -> None:
     clock: Clock = SystemClock()
     app = _app(settings, clock)
     with app.app_context():
-        from queue_app.db import db as database
+        from queue_app.web.extensions import db as database
 
         config_file.load_file(database.session, DEMO_FILE)
         # The demo's back-end systems are simulated by this very server (queue-app demo-system).
@@ -295,7 +295,7 @@ def demo(host: str, port: int, real_time: bool) -> None:
     # The worker's jobs run beside the web server: SMS go to this console.
     import threading
 
-    from queue_app import worker as jobs
+    from queue_app.worker import loop as jobs
 
     jobs.start(
         dataclasses.replace(settings, sms_gateway="console"), engine, clock, threading.Event()

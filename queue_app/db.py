@@ -1,4 +1,6 @@
-"""The database handle, the declarative base and column types shared by all models."""
+"""The declarative base, the column types shared by all models, and committing a use case.
+
+No Flask here: the web's session handle (``db``) is made in ``queue_app.web.extensions``."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -27,11 +28,6 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-# A request commits once and then renders what it wrote: reloading every row after the commit
-# (SQLAlchemy's default) would only repeat the queries it just made.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def str_enum(cls: type[StrEnum], length: int = 16) -> Enum:
@@ -96,7 +92,7 @@ def read_outside_transaction(session: Session | scoped_session[Session]) -> None
     """Let the session's next statements run in autocommit: for a request that only reads, and
     whose statements need not see one snapshot. On PostgreSQL that saves the BEGIN and ROLLBACK
     round trips, a third of a ticket lookup. A session already in a transaction keeps it."""
-    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's db.session
+    if isinstance(session, scoped_session):  # the web's db.session
         session = session()
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -19,11 +19,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from queue_app import access, create_app, directory, migrate
+from queue_app import access, directory, migrate
+from queue_app.app import create_app
 from queue_app.clock import FixedClock
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.models import Backend, Branch, Counter, DirectoryRevision, OpeningHours, Service
 from queue_app.settings import Settings, normalise_database_url
+from queue_app.web.extensions import db
 
 POSTGRES_URL = os.environ.get("QUEUE_TEST_DATABASE_URL")
 needs_postgresql = pytest.mark.skipif(

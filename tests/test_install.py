@@ -326,7 +326,7 @@ TRANSLATE = """
 import json, sys
 from pathlib import Path
 from flask_babel import force_locale, gettext
-from queue_app import create_app
+from queue_app.app import create_app
 from queue_app.settings import Settings
 
 instance = Path(sys.argv[1])

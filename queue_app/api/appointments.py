@@ -9,10 +9,9 @@ from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.branches import REPLAY_HEADERS
 from queue_app.api.presenters import ticket_data
-from queue_app.db import db
-from queue_app.extensions import current_clock, current_settings
 from queue_app.models import Role
-from queue_app.rate_limits import from_our_own_devices, limiter
+from queue_app.web.extensions import current_clock, current_settings, db
+from queue_app.web.rate_limits import from_our_own_devices, limiter
 
 blp = Blueprint(
     "appointments", __name__, description="Slots, appointments and the capacity of services"

@@ -9,8 +9,8 @@ from typing import Any
 from flask import g, request
 
 from queue_app import access
-from queue_app.db import db
 from queue_app.models import Role
+from queue_app.web.extensions import db
 
 BEARER = [{"bearerAuth": []}]
 

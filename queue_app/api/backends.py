@@ -9,10 +9,9 @@ from queue_app import directory, outages
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
-from queue_app.db import db
 from queue_app.errors import InvalidInput
-from queue_app.extensions import current_clock, current_settings
 from queue_app.models import Backend, Branch, Maintenance, Outage
+from queue_app.web.extensions import current_clock, current_settings, db
 
 blp = Blueprint("backends", __name__, description="Back-end systems, their outages and maintenance")
 

@@ -8,9 +8,8 @@ from queue_app import branches, tickets
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import branch_data, ticket_data
-from queue_app.db import db
-from queue_app.extensions import current_clock, current_settings
 from queue_app.models import Role
+from queue_app.web.extensions import current_clock, current_settings, db
 
 blp = Blueprint("branches", __name__, description="Branches, their services and walk-in tickets")
 

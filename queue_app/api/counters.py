@@ -9,8 +9,7 @@ from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import counter_data, ticket_data
-from queue_app.db import db
-from queue_app.extensions import current_clock, current_settings
+from queue_app.web.extensions import current_clock, current_settings, db
 
 blp = Blueprint("counters", __name__, description="Counters: call the next citizen, open, close")
 

@@ -9,9 +9,8 @@ from queue_app.access import STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import ticket_data
-from queue_app.db import db
-from queue_app.extensions import current_clock, current_settings
 from queue_app.models import Role
+from queue_app.web.extensions import current_clock, current_settings, db
 
 blp = Blueprint("tickets", __name__, description="A ticket, by the token in its QR code")
 

@@ -26,15 +26,15 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
-from queue_app import appointments, branches, i18n, slots, tickets
-from queue_app.db import db
+from queue_app import appointments, branches, slots, tickets
 from queue_app.directory import BranchInfo, ServiceInfo
 from queue_app.errors import InvalidInput, InvalidPhone, NotFound
-from queue_app.extensions import current_clock, current_settings
 from queue_app.models import TicketStatus
 from queue_app.pages import formatting
 from queue_app.pages.labels import booking_strings, script_strings, ticket_page_strings
-from queue_app.rate_limits import limiter
+from queue_app.web import i18n
+from queue_app.web.extensions import current_clock, current_settings, db
+from queue_app.web.rate_limits import limiter
 from sms.numbers import mobile_example
 
 bp = Blueprint("booking_page", __name__, template_folder="templates")

@@ -9,11 +9,10 @@ from typing import Any
 from flask import Blueprint, render_template, url_for
 
 from queue_app import branches
-from queue_app.db import db
 from queue_app.directory import CounterInfo
-from queue_app.extensions import current_clock
 from queue_app.pages import formatting
 from queue_app.pages.labels import counter_screen_strings, script_strings
+from queue_app.web.extensions import current_clock, db
 
 bp = Blueprint("counter_screen", __name__, template_folder="templates")
 

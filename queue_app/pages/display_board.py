@@ -13,11 +13,10 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import force_locale
 
 from queue_app import branches
-from queue_app.db import db
-from queue_app.extensions import current_clock
 from queue_app.pages import formatting
 from queue_app.pages.labels import board_strings, script_strings, time_words
 from queue_app.pages.notices import service_notice
+from queue_app.web.extensions import current_clock, db
 
 bp = Blueprint("display_board", __name__, template_folder="templates")
 

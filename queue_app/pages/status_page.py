@@ -20,14 +20,13 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext
 
 from queue_app import directory, maintenance, outages, ticket_search
-from queue_app.db import db
 from queue_app.directory import BackendInfo, Directory
-from queue_app.extensions import current_clock
 from queue_app.models import BackendState
 from queue_app.pages import formatting
 from queue_app.pages.labels import ticket_status_labels
-from queue_app.rate_limits import limiter
 from queue_app.service_state import ServiceState, status_of
+from queue_app.web.extensions import current_clock, db
+from queue_app.web.rate_limits import limiter
 
 bp = Blueprint("status_page", __name__, template_folder="templates")
 

@@ -10,9 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, url_for
 
-from queue_app import i18n, tickets
-from queue_app.db import db
-from queue_app.extensions import current_clock
+from queue_app import tickets
 from queue_app.models import Ticket, TicketEvent, TicketStatus
 from queue_app.pages import formatting
 from queue_app.pages.labels import (
@@ -22,6 +20,8 @@ from queue_app.pages.labels import (
     ticket_status_labels,
 )
 from queue_app.pages.notices import service_notice
+from queue_app.web import i18n
+from queue_app.web.extensions import current_clock, db
 
 bp = Blueprint("ticket_page", __name__, template_folder="templates")
 

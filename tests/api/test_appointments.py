@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from queue_app.db import db
 from queue_app.models import Message, SlotBooking, Ticket, TicketStatus
+from queue_app.web.extensions import db
 
 BRANCH = "/api/v1/branches/cairo-civil"
 # The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo (08:00 UTC). One counter, six
@@ -349,7 +349,7 @@ def test_closing_a_counter_moves_today_s_overflow(client, make_branch, make_toke
 def test_reply_2_moves_a_booking_to_the_next_free_slot(client, branch, app):
     token = _book(client).json["token"]
     from queue_app import replies
-    from queue_app.extensions import current_clock
+    from queue_app.web.extensions import current_clock
 
     outcome = replies.apply_reply(
         db.session,

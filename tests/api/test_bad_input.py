@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from queue_app.db import Base, db
+from queue_app.db import Base
+from queue_app.web.extensions import db
 
 TICKETS = "/api/v1/branches/cairo-civil/tickets"
 

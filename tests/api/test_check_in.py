@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from queue_app import numbering, tickets
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.models import Branch, Service, Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.web.extensions import db
 
 STAFF_CALL = "/api/v1/branches/cairo-civil/counters/1/call-next"
 

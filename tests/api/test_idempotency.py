@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from queue_app import tickets
 from queue_app.access import Principal
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.models import BackendState, IdempotencyKey, Role, Ticket
+from queue_app.web.extensions import db
 from tests.conftest import needs_postgresql
 
 TICKETS = "/api/v1/branches/cairo-civil/tickets"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from queue_app import outbox
-from queue_app.db import db
 from queue_app.models import InboundSms, Message, MessageStatus, OptOut, Ticket, TicketStatus
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 from sms.signatures import SIGNATURE_HEADER, sign
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"

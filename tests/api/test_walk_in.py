@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from queue_app.db import db
 from queue_app.models import Ticket
+from queue_app.web.extensions import db
 
 
 def _take(client: FlaskClient, headers: dict[str, str], **body: object):

@@ -19,9 +19,10 @@ import yaml
 from flask import Flask
 from sqlalchemy import select
 
-from queue_app import access, config_file, create_app, directory
+from queue_app import access, config_file, directory
+from queue_app.app import create_app
 from queue_app.clock import FixedClock
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.models import (
     Backend,
     BackendState,
@@ -31,6 +32,7 @@ from queue_app.models import (
     Ticket,
 )
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 from tests.browser import harness
 from tests.browser.harness import Browser
 

@@ -21,12 +21,13 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from queue_app import access, config_file, create_app, migrate
+from queue_app import access, config_file, migrate
+from queue_app.app import create_app
 from queue_app.cli import DEMO_FILE
 from queue_app.clock import FixedClock
-from queue_app.db import db
 from queue_app.models import Ticket
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 from tests.browser import harness
 
 BRANCH = "cairo-civil"

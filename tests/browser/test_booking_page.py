@@ -10,8 +10,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
-from queue_app.db import db
 from queue_app.models import TicketEvent, TicketStatus
+from queue_app.web.extensions import db
 from tests.browser import harness
 from tests.browser.conftest import Office
 from tests.browser.harness import Browser

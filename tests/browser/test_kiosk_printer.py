@@ -15,8 +15,8 @@ import yaml
 from sqlalchemy import select
 
 from queue_app import config_file
-from queue_app.db import db
 from queue_app.models import Branch
+from queue_app.web.extensions import db
 from tests.browser import harness
 from tests.browser.conftest import BACKENDS, REPO, Office
 from tests.browser.harness import Browser

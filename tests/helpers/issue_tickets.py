@@ -15,13 +15,14 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from queue_app import create_app, tickets
+from queue_app import tickets
 from queue_app.access import Principal
+from queue_app.app import create_app
 from queue_app.branches import get_branch
 from queue_app.clock import FixedClock
-from queue_app.db import db
 from queue_app.models import Role
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 
 
 def main(argv: list[str]) -> int:

@@ -11,12 +11,13 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import create_engine, func, select
 
-from queue_app import create_app, migrate
+from queue_app import migrate
+from queue_app.app import create_app
 from queue_app.cli import main
-from queue_app.db import db
 from queue_app.models import ApiToken, KioskEnrolment
 from queue_app.models.kiosks import Kiosk
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 
 OFFICES = """\
 backends:

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from queue_app import kiosks
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.errors import InvalidInput, NotFound
 from queue_app.models import ApiToken, Branch, EnrolmentFailure, KioskEnrolment, Role
 from queue_app.models.kiosks import Kiosk
+from queue_app.web.extensions import db
 from tests.conftest import needs_postgresql
 
 ENROL = "/kiosk/cairo-civil/enrol"

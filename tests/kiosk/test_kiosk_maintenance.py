@@ -9,7 +9,7 @@ import flask_babel
 import pytest
 
 from queue_app import outages
-from queue_app.db import db
+from queue_app.web.extensions import db
 
 PAGE = "/kiosk/cairo-civil"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from queue_app import appointments
-from queue_app.db import db
 from queue_app.models import BackendState, CapacityOverride
+from queue_app.web.extensions import db
 
 
 def _down(backend, clock):

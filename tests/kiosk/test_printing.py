@@ -12,9 +12,9 @@ from sqlalchemy import select
 from kiosk import printing
 from kiosk.printing import NoPrinter, PrinterAddress, PrinterProblem, printer_address
 from queue_app import kiosks
-from queue_app.db import db
 from queue_app.models import Branch
 from queue_app.models.kiosks import Kiosk
+from queue_app.web.extensions import db
 from tests.helpers.escpos_reading import read
 from tests.helpers.fake_printer import FakePrinter
 from tests.helpers.slips import STATUS_URL, sample_slip

@@ -10,8 +10,8 @@ import pytest
 from kiosk import print_views
 from kiosk.slip import LANGUAGES, slip_for
 from queue_app import tickets
-from queue_app.db import db
 from queue_app.service_state import ServiceState, ServiceStatus
+from queue_app.web.extensions import db
 
 ENGLISH = {language: NullTranslations() for language in LANGUAGES}  # the msgids themselves
 

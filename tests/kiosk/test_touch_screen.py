@@ -10,9 +10,9 @@ import flask_babel
 import pytest
 from sqlalchemy import select, update
 
-from queue_app.db import db
 from queue_app.models import BackendState, CapacityOverride, Counter, Service
 from queue_app.models.kiosks import Kiosk
+from queue_app.web.extensions import db
 from tests.pages.conftest import page_blob
 
 PAGE = "/kiosk/cairo-civil"

@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from queue_app.db import db
 from queue_app.models import CapacityOverride, Message, SlotBooking, Ticket, TicketStatus
+from queue_app.web.extensions import db
 from tests.pages.conftest import page_blob
 
 PAGE = "/book/cairo-civil"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from queue_app.db import db
 from queue_app.models import BackendState
+from queue_app.web.extensions import db
 from tests.pages.conftest import page_blob
 
 

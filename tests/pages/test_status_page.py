@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from queue_app import outages, ticket_search
-from queue_app.db import db
 from queue_app.models import (
     Backend,
     DetectedBy,
@@ -19,6 +18,7 @@ from queue_app.models import (
     Ticket,
     TicketEvent,
 )
+from queue_app.web.extensions import db
 
 # A health URL beyond loopback: the page must never call it (the loopback guard would fail).
 FAR_AWAY = "http://203.0.113.7/health"

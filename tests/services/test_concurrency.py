@@ -24,10 +24,10 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from queue_app import access, counters, create_app, migrate, tickets
+from queue_app import access, counters, migrate, tickets
 from queue_app.access import Principal
+from queue_app.app import create_app
 from queue_app.clock import FixedClock
-from queue_app.db import db
 from queue_app.errors import StateConflict
 from queue_app.models import (
     Branch,
@@ -41,6 +41,7 @@ from queue_app.models import (
     TicketStatus,
 )
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 from tests.conftest import SUN_TO_THU, needs_postgresql
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import config_file, directory
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.errors import ConfigError
 from queue_app.models import Branch
 from queue_app.models.kiosks import Kiosk
+from queue_app.web.extensions import db
 
 OFFICES = """\
 branches:

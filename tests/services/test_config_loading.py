@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from queue_app import config_file, directory, migrate
 from queue_app.cli import DEMO_FILE, main
-from queue_app.db import Base, db
+from queue_app.db import Base
 from queue_app.errors import ConfigError
 from queue_app.models import (
     Backend,
@@ -27,6 +27,7 @@ from queue_app.models import (
     Service,
     SpecialHours,
 )
+from queue_app.web.extensions import db
 
 BRANCHES = """\
 backends:

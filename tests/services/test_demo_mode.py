@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from queue_app import access, demo_mode
+from queue_app import access
 from queue_app.clock import ShiftedClock
-from queue_app.db import db
+from queue_app.demo import mode as demo_mode
 from queue_app.models import ApiToken
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 
 
 def test_no_shift_while_the_demo_office_is_open(make_branch, clock):

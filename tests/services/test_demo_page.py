@@ -8,10 +8,12 @@ from datetime import timedelta
 import flask_babel
 import pytest
 
-from queue_app import create_app, demo_mode, demo_systems
+from queue_app.app import create_app
 from queue_app.clock import ShiftedClock
-from queue_app.db import db
+from queue_app.demo import mode as demo_mode
+from queue_app.demo import systems as demo_systems
 from queue_app.settings import Settings
+from queue_app.web.extensions import db
 
 
 @pytest.fixture

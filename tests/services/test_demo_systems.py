@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from queue_app import create_app, demo_systems, migrate
+from queue_app import migrate
+from queue_app.app import create_app
 from queue_app.cli import main
-from queue_app.db import db
+from queue_app.demo import systems as demo_systems
+from queue_app.web.extensions import db
 
 
 @pytest.fixture

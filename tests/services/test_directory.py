@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import access, directory
-from queue_app.db import db
 from queue_app.errors import Unauthorized
 from queue_app.models import ApiToken, Backend, BackendState, Counter
+from queue_app.web.extensions import db
 
 
 def _fresh_session():

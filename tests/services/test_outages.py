@@ -12,8 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app import directory, outages, service_state
-from queue_app.db import db
-from queue_app.health_monitor import HealthMonitor, Leadership, check
 from queue_app.models import (
     Backend,
     BackendState,
@@ -23,6 +21,8 @@ from queue_app.models import (
     Ticket,
     TicketStatus,
 )
+from queue_app.web.extensions import db
+from queue_app.worker.health_monitor import HealthMonitor, Leadership, check
 
 BRANCH = "/api/v1/branches/cairo-civil"
 # The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo; the branch closes at 15:00.

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from queue_app import outbox
-from queue_app.db import db
 from queue_app.models import Message, MessageStatus, OptOut, Ticket
+from queue_app.web.extensions import db
 from tests.conftest import needs_postgresql
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_app import appointments, directory, rescheduler, slots
-from queue_app.db import db
 from queue_app.models import Message, SlotBooking, Ticket, TicketEvent, TicketStatus
+from queue_app.web.extensions import db
 from tests.conftest import needs_postgresql
 
 # The fixture's clock is Tuesday 24 November 2026, 10:00 in Cairo.

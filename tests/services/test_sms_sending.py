@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app import outbox
-from queue_app.db import db
 from queue_app.models import Message, MessageStatus, OptOut
-from queue_app.sms_sender import Pace, SmsSender
+from queue_app.web.extensions import db
+from queue_app.worker.sending import Pace, SmsSender
 from sms.gateways import ConsoleGateway, TwilioGateway
 from tests.sms.conftest import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.sms.twilio_server import (

@@ -20,7 +20,7 @@ limiter = Limiter(key_func=get_remote_address)
 def from_our_own_devices() -> bool:
     """True for a request with a valid token (kiosk, staff, manager, admin)."""
     from queue_app import access
-    from queue_app.db import db
+    from queue_app.web.extensions import db
 
     header = request.headers.get("Authorization")
     if not header:

@@ -1,13 +1,20 @@
-"""What the factory hangs on the app for request handlers: settings and the clock."""
+"""What the factory hangs on the app for request handlers: the database session handle, the
+settings and the clock."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
 
 from queue_app.clock import Clock
+from queue_app.db import Base
 from queue_app.settings import Settings
+
+# A request commits once and then renders what it wrote: reloading every row after the commit
+# (SQLAlchemy's default) would only repeat the queries it just made.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 @dataclass(frozen=True)

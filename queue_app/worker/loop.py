@@ -16,9 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app.clock import Clock
-from queue_app.health_monitor import HealthMonitor, Leadership, outage_timers
 from queue_app.settings import Settings
-from queue_app.sms_sender import SmsSender
+from queue_app.worker.health_monitor import HealthMonitor, Leadership
+from queue_app.worker.housekeeping import housekeeping
+from queue_app.worker.sending import SmsSender
+from queue_app.worker.timers import outage_timers
 from sms.gateways import Gateway, gateway_from_settings
 
 log = logging.getLogger(__name__)
@@ -51,31 +53,6 @@ def sms_sender(
         ),
         lease=timedelta(seconds=settings.sms_lease_seconds),
     )
-
-
-HOUSEKEEPING_EVERY_S = 60.0
-
-
-def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
-    from queue_app import appointments, tickets
-
-    return {
-        "missed": appointments.mark_missed(session, clock),
-        "idempotency_keys": tickets.purge_idempotency_keys(session, clock.now()),
-    }
-
-
-def housekeeping(engine: Engine, clock: Clock, stop: threading.Event) -> None:
-    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
-    while not stop.is_set():
-        try:
-            with sessions() as session:
-                done = housekeeping_once(session, clock)
-            if any(done.values()):
-                log.info("housekeeping: %s", done)
-        except Exception:  # a database restart must not end the worker
-            log.exception("housekeeping failed; trying again in a minute")
-        stop.wait(HOUSEKEEPING_EVERY_S)
 
 
 def start(

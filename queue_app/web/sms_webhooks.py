@@ -11,9 +11,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from queue_app import outbox, replies
-from queue_app.db import db
 from queue_app.errors import Forbidden, InvalidInput
-from queue_app.extensions import current_clock, current_settings
+from queue_app.web.extensions import current_clock, current_settings, db
 from sms.signatures import SIGNATURE_HEADER, signature_is_valid
 
 bp = Blueprint("sms_webhooks", __name__, url_prefix="/sms/twilio")

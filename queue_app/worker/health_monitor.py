@@ -162,27 +162,3 @@ class HealthMonitor:
                 log.exception("health check round failed")
             stop.wait(tick)
         self.leadership.release()
-
-
-def outage_timers(
-    session_factory: Callable[[], Session],
-    clock: Clock,
-    public_url: str,
-    stop: threading.Event,
-    every: float = 5.0,
-) -> None:
-    """Run the outages' timers (reschedule after N minutes, the evening notice) until stopped."""
-    while not stop.is_set():
-        try:
-            with session_factory() as session:
-                done = outages.run_timers(session, clock, public_url=public_url)
-            if done.moved or done.branches_moved:
-                log.warning(
-                    "outage timers: %d moved, %d texted, %d without a slot",
-                    done.moved,
-                    done.texted,
-                    done.unplaced,
-                )
-        except Exception:  # another worker ran the same move first, or the database is away
-            log.exception("outage timers failed; trying again")
-        stop.wait(every)

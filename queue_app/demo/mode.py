@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from queue_app import access, demo_systems, directory, opening_hours
+from queue_app import access, directory, opening_hours
 from queue_app.clock import Clock, ShiftedClock
+from queue_app.demo import systems as demo_systems
 from queue_app.errors import NotFound
 from queue_app.models import ApiToken, Backend, Branch
 from queue_app.settings import Settings

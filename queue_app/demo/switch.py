@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from queue_app import demo_systems
-from queue_app.db import db
+from queue_app.demo import systems as demo_systems
 from queue_app.errors import InvalidInput
-from queue_app.extensions import current_settings
 from queue_app.outages import backend_by_code
+from queue_app.web.extensions import current_settings, db
 
 bp = Blueprint("demo_systems", __name__, url_prefix="/demo/systems")
 

@@ -22,7 +22,7 @@ class QueueServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from queue_app import create_app
+        from queue_app.app import create_app
 
         return create_app(self.settings, clock=self.clock)
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
-from queue_app import demo_systems, directory
-from queue_app.db import db
-from queue_app.demo_mode import DEMO_BRANCH
-from queue_app.extensions import current_settings
+from queue_app import directory
+from queue_app.demo import systems as demo_systems
+from queue_app.demo.mode import DEMO_BRANCH
 from queue_app.models import BackendState
 from queue_app.outages import backend_by_code
 from queue_app.pages import formatting
+from queue_app.web.extensions import current_settings, db
 
 bp = Blueprint("demo_page", __name__, template_folder="templates")
 

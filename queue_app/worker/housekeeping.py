@@ -1,0 +1,38 @@
+"""Housekeeping, every minute: appointments never checked in become no-shows, old
+Idempotency-Keys go."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from queue_app.clock import Clock
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_EVERY_S = 60.0
+
+
+def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
+    from queue_app import appointments, tickets
+
+    return {
+        "missed": appointments.mark_missed(session, clock),
+        "idempotency_keys": tickets.purge_idempotency_keys(session, clock.now()),
+    }
+
+
+def housekeeping(engine: Engine, clock: Clock, stop: threading.Event) -> None:
+    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+    while not stop.is_set():
+        try:
+            with sessions() as session:
+                done = housekeeping_once(session, clock)
+            if any(done.values()):
+                log.info("housekeeping: %s", done)
+        except Exception:  # a database restart must not end the worker
+            log.exception("housekeeping failed; trying again in a minute")
+        stop.wait(HOUSEKEEPING_EVERY_S)

@@ -1,0 +1,38 @@
+"""The outages' timers: reschedule a paused line after N minutes, the evening notice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from queue_app import outages
+from queue_app.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+def outage_timers(
+    session_factory: Callable[[], Session],
+    clock: Clock,
+    public_url: str,
+    stop: threading.Event,
+    every: float = 5.0,
+) -> None:
+    """Run the outages' timers (reschedule after N minutes, the evening notice) until stopped."""
+    while not stop.is_set():
+        try:
+            with session_factory() as session:
+                done = outages.run_timers(session, clock, public_url=public_url)
+            if done.moved or done.branches_moved:
+                log.warning(
+                    "outage timers: %d moved, %d texted, %d without a slot",
+                    done.moved,
+                    done.texted,
+                    done.unplaced,
+                )
+        except Exception:  # another worker ran the same move first, or the database is away
+            log.exception("outage timers failed; trying again")
+        stop.wait(every)
