@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
@@ -96,6 +97,13 @@ def read_outside_transaction(session: Session | scoped_session[Session]) -> None
         session = session()
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def insert(session: Session, table: Any) -> Any:
+    """An INSERT that can say ``ON CONFLICT``: the PostgreSQL or the SQLite one, as the session's
+    database is (both dialects spell ``on_conflict_do_nothing`` and ``..._do_update`` alike)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def commit(session: Session) -> None:

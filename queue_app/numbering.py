@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from queue_app.db import insert
 from queue_app.models import TicketNumberSequence
 
 
@@ -33,10 +33,8 @@ def next_number(session: Session, branch_id: int, letter: str, local_day: date) 
         return number
     # The day's first ticket for this letter: make the row (or find that a racing kiosk just
     # made it), then bump it like any other.
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(TicketNumberSequence)
+        insert(session, TicketNumberSequence)
         .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
         .on_conflict_do_nothing()
     )

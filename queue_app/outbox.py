@@ -13,11 +13,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from queue_app.db import insert
 from queue_app.models import Message, MessageStatus, OptOut, Ticket
 
 # Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
@@ -41,6 +42,36 @@ class Outgoing:
     claimed_at: datetime
 
 
+def row(
+    now: datetime,
+    *,
+    ticket_id: int | None,
+    event: str,
+    to: str,
+    locale: str,
+    body: str,
+    urgency: datetime | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one message, queued now; for ``enqueue`` and for bulk writers (the
+    rescheduler) that insert many at once.
+
+    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first.
+    """
+    return {
+        "ticket_id": ticket_id,
+        "event": event,
+        "to": to,
+        "locale": locale,
+        "body": body,
+        "status": MessageStatus.QUEUED,
+        "urgency": urgency or now,
+        "created_at": now,
+        "next_attempt_at": not_before or now,
+        "attempts": 0,
+    }
+
+
 def enqueue(
     session: Session,
     now: datetime,
@@ -54,26 +85,20 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> bool:
     """Add a message to the outbox in the caller's transaction; return False when this ticket
-    already has a message for this event (then nothing is written).
-
-    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first.
-    """
-    values = {
-        "ticket_id": ticket.id if ticket is not None else None,
-        "event": event,
-        "to": to,
-        "locale": locale,
-        "body": body,
-        "status": MessageStatus.QUEUED,
-        "urgency": urgency or now,
-        "created_at": now,
-        "next_attempt_at": not_before or now,
-        "attempts": 0,
-    }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    already has a message for this event (then nothing is written)."""
+    values = row(
+        now,
+        ticket_id=ticket.id if ticket is not None else None,
+        event=event,
+        to=to,
+        locale=locale,
+        body=body,
+        urgency=urgency,
+        not_before=not_before,
+    )
     # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
     written = session.execute(
-        insert(Message)
+        insert(session, Message)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["ticket_id", "event"])
         .returning(Message.id)

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from queue_app import directory, slots
+from queue_app import directory, outbox, slots
 from queue_app.clock import Clock
+from queue_app.db import insert
 from queue_app.directory import ServiceInfo
-from queue_app.models import Message, MessageStatus, SlotBooking, Ticket, TicketEvent, TicketStatus
+from queue_app.models import Message, SlotBooking, Ticket, TicketEvent, TicketStatus
 
 # Tickets written per transaction: big enough for set-based writes, small enough that a crash
 # or a lock held by a mass move costs seconds, not minutes.
@@ -164,10 +164,6 @@ class TicketRow:
 
 # (ticket, its service, its new slot start) -> the SMS body, in the ticket's language.
 MessageFor = Callable[[TicketRow, ServiceInfo, datetime], str]
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def reschedule(
@@ -348,22 +344,19 @@ def _write(
             continue
         service = services[m.service_id]
         messages.append(
-            {
-                "ticket_id": m.ticket_id,
-                "event": f"rescheduled:{cause}",
-                "to": row.phone,
-                "locale": row.locale,
-                "body": message_for(row, service, m.start),
-                "status": MessageStatus.QUEUED,
-                "urgency": m.start,
-                "created_at": now,
-                "next_attempt_at": now,
-                "attempts": 0,
-            }
+            outbox.row(
+                now,
+                ticket_id=m.ticket_id,
+                event=f"rescheduled:{cause}",
+                to=row.phone,
+                locale=row.locale,
+                body=message_for(row, service, m.start),
+                urgency=m.start,
+            )
         )
     if messages:
         connection.execute(
-            _insert(session)(Message.__table__).on_conflict_do_nothing(
+            insert(session, Message.__table__).on_conflict_do_nothing(
                 index_elements=["ticket_id", "event"]
             ),
             messages,

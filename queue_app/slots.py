@@ -23,10 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from queue_app import opening_hours, waiting_line
+from queue_app.db import insert
 from queue_app.directory import ServiceInfo
 from queue_app.models import CapacityOverride, Maintenance, Outage, Service, SlotBooking
 
@@ -221,10 +221,6 @@ def overlaps(start: datetime, end: datetime, blocked: Iterable[tuple[datetime, d
 # --- holding places in slots ---------------------------------------------------------------
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def take_place(session: Session, service_id: int, start: datetime, capacity: int) -> bool:
     """Hold one place in a slot inside the caller's transaction; False when it is full.
 
@@ -238,7 +234,7 @@ def take_place(session: Session, service_id: int, start: datetime, capacity: int
             select(Service.id).where(Service.id == service_id).with_for_update(read=True)
         )
     session.execute(
-        _insert(session)(SlotBooking)
+        insert(session, SlotBooking)
         .values(service_id=service_id, starts_at=start, booked=0)
         .on_conflict_do_nothing()
     )
@@ -280,7 +276,7 @@ def add_places(session: Session, counts: Mapping[tuple[int, datetime], int]) -> 
         {"service_id": service_id, "starts_at": start, "booked": n}
         for (service_id, start), n in counts.items()
     ]
-    stmt = _insert(session)(SlotBooking)
+    stmt = insert(session, SlotBooking)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["service_id", "starts_at"],

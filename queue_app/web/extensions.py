@@ -7,14 +7,29 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 
+from queue_app import texting
 from queue_app.clock import Clock
 from queue_app.db import Base
 from queue_app.settings import Settings
 
+
+class RequestSession(FlaskSession):
+    """``db.session``: made on first use inside an app context, so it knows the app's settings;
+    it carries the public URL that texts link to (``texting``)."""
+
+    def __init__(self, db: SQLAlchemy, **kwargs: object) -> None:
+        super().__init__(db, **kwargs)
+        texting.set_public_url(self.info, current_settings().public_url)
+
+
 # A request commits once and then renders what it wrote: reloading every row after the commit
 # (SQLAlchemy's default) would only repeat the queries it just made.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"expire_on_commit": False, "class_": RequestSession},
+)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app.clock import Clock
@@ -25,8 +24,7 @@ def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
     }
 
 
-def housekeeping(engine: Engine, clock: Clock, stop: threading.Event) -> None:
-    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+def housekeeping(sessions: sessionmaker[Session], clock: Clock, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             with sessions() as session:

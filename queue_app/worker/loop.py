@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from queue_app import texting
 from queue_app.clock import Clock
 from queue_app.settings import Settings
 from queue_app.worker.health_monitor import HealthMonitor, Leadership
@@ -39,12 +40,18 @@ def gateway_for(settings: Settings) -> Gateway:
     )
 
 
+def sessions_for(settings: Settings, engine: Engine) -> sessionmaker[Session]:
+    """The worker's sessions: they know the public URL that texts link to (``texting``)."""
+    info: dict[object, object] = {}
+    texting.set_public_url(info, settings.public_url)
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
+
+
 def sms_sender(
     settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
 ) -> SmsSender:
-    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
     return SmsSender(
-        sessions,
+        sessions_for(settings, engine),
         clock,
         gateway or gateway_for(settings),
         rate=settings.sms_rate,
@@ -64,14 +71,14 @@ def start(
 ) -> list[threading.Thread]:
     """Start the background jobs as daemon threads that end when ``stop`` is set."""
     sender = sms_sender(settings, engine, clock, gateway)
-    sessions: sessionmaker[Session] = sessionmaker(bind=engine, expire_on_commit=False)
+    sessions = sessions_for(settings, engine)
     monitor = HealthMonitor(
         sessions, clock, Leadership(engine, settings.instance_path / "health-monitor.lock")
     )
     threads = [
         threading.Thread(target=sender.run, args=(stop,), name="sms-sender", daemon=True),
         threading.Thread(
-            target=housekeeping, args=(engine, clock, stop), name="housekeeping", daemon=True
+            target=housekeeping, args=(sessions, clock, stop), name="housekeeping", daemon=True
         ),
         threading.Thread(target=monitor.run, args=(stop,), name="health-monitor", daemon=True),
         threading.Thread(
