@@ -137,7 +137,7 @@ PROFILES = {
     "ample": Profile(counters=(12, 13, 14), avg_service_minutes=(3.0,), walk_in_percent=(10,)),
     # 3-6 counters, 5-8 minutes, half kept for walk-ins: 2-18 places per slot, so that a
     # service's 667 tickets need from a few days to most of the 60-day horizon (the day walk of
-    # openings_for, and bookings spread over many slots).
+    # slots.openings, and bookings spread over many slots).
     "realistic": Profile(
         counters=(3, 4, 5, 6), avg_service_minutes=(5.0, 6.0, 8.0), walk_in_percent=(50,)
     ),
@@ -467,7 +467,7 @@ def outage_message(fixed: bool) -> rescheduler.MessageFor:
 def time_phases() -> dict[str, float]:
     """Seconds spent in the rescheduler's steps, by wrapping them in this process (a few
     thousand calls at most: the wrapping costs microseconds). Nested: ``write`` holds the
-    wording of the messages and the writes' statements; ``openings_for`` its queries."""
+    wording of the messages and the writes' statements; ``slots.openings`` its queries."""
     phases: dict[str, float] = defaultdict(float)
 
     def timed(name: str, fn: Any) -> Any:
@@ -480,7 +480,7 @@ def time_phases() -> dict[str, float]:
 
         return wrapper
 
-    rescheduler.openings_for = timed("openings_for", rescheduler.openings_for)
+    slots.openings = timed("openings", slots.openings)
     rescheduler.plan = timed("plan", rescheduler.plan)
     rescheduler._write = timed("write", rescheduler._write)
     directory.current = timed("directory", directory.current)
@@ -931,7 +931,7 @@ PROFILED = (
     ("rescheduler.py", "_reschedule_chunk"),
     ("rescheduler.py", "_write"),
     ("bench/reschedule.py", "word"),
-    ("rescheduler.py", "openings_for"),
+    ("slots.py", "openings"),
     ("slots.py", "capacities"),
     ("slots.py", "booked_counts"),
     ("slots.py", "blocked_times"),

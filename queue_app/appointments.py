@@ -205,10 +205,8 @@ def _the_slot(session: Session, service: ServiceInfo, now: datetime, start: date
 def _next_free_start(
     session: Session, service: ServiceInfo, now: datetime, after: datetime
 ) -> str | None:
-    for opening in rescheduler.openings_for(session, service, now, after, 1):
-        if opening.start > after:
-            return opening.start.isoformat()
-    return None
+    opening = slots.next_free(session, service, now, after)
+    return opening.start.isoformat() if opening is not None else None
 
 
 def _confirmation(
@@ -266,8 +264,8 @@ def mark_missed(session: Session, clock: Clock) -> int:
 
 def earliest_slot(session: Session, service: ServiceInfo, now: datetime) -> datetime | None:
     """The first slot with room from now (what the kiosk offers for a paused or full service)."""
-    openings = rescheduler.openings_for(session, service, now, now, 1)
-    return openings[0].start if openings else None
+    opening = slots.next_free(session, service, now)
+    return opening.start if opening is not None else None
 
 
 # --- the citizen's choices -----------------------------------------------------------------
@@ -313,7 +311,7 @@ def move_to_next_slot(
             status=ticket.status.value,
         )
     old_start = ticket.slot_start
-    for opening in rescheduler.openings_for(session, service, now, old_start, 1):
+    for opening in slots.openings(session, service, now, old_start, 1):
         if opening.start <= old_start:
             continue
         if slots.take_place(session, service.id, opening.start, opening.capacity):

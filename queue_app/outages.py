@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, opening_hours, rescheduler, slots, waiting_line
+from queue_app import directory, opening_hours, rescheduler, waiting_line
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
@@ -292,13 +292,6 @@ def messages_of(session: Session, outage_id: int) -> dict[str, int]:
 # --- maintenance -------------------------------------------------------------------------
 
 
-def blocked_for(
-    session: Session, service: ServiceInfo, now: datetime
-) -> list[tuple[datetime, datetime]]:
-    """Times a service cannot be booked: maintenance or an outage of a system it needs."""
-    return slots.blocked_times(session, service, now)
-
-
 def announce_maintenance(
     session: Session,
     clock: Clock,
@@ -334,7 +327,6 @@ def announce_maintenance(
     name = {"ar": backend.name_ar, "en": backend.name_en}
     moved = 0
     for service_id in _services_needing(session, backend.id):
-        service = directory.current(session).service_by_id(service_id)
         inside = list(
             session.scalars(
                 select(Ticket.id).where(
@@ -354,7 +346,6 @@ def announce_maintenance(
             not_before=ends_at,
             cause=f"maintenance:{window.id}",
             message_for=_maintenance_message(name, public_url),
-            blocked={service.id: blocked_for(session, service, now)},
         )
         moved += outcome.moved
     window.tickets_moved = moved
@@ -595,7 +586,7 @@ def _move_and_record(
     the report, and record that this branch's move of this ``kind`` is done."""
     now = clock.now()
     moved = 0
-    for service, ids in ids_by_service.items():
+    for ids in ids_by_service.values():
         if not ids:
             continue
         outcome = rescheduler.reschedule(
@@ -605,7 +596,6 @@ def _move_and_record(
             not_before=not_before,
             cause=cause,
             message_for=_outage_message(backend, public_url),
-            blocked={service.id: blocked_for(session, service, now)},
         )
         moved += outcome.moved
         report.moved += outcome.moved
@@ -622,7 +612,6 @@ def _move_and_record(
 
 __all__ = [
     "announce_maintenance",
-    "blocked_for",
     "current_outage",
     "declare",
     "record_check",

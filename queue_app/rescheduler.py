@@ -7,7 +7,8 @@ The rules:
 - within a class, an earlier ticket never gets a later slot than a later ticket (each service's
   slots are filled from the earliest, and the fill only moves forward);
 - capacity (which already keeps the walk-in share) is respected, closed days have no slots,
-  and slots overlapping ``blocked`` intervals (announced maintenance) are skipped;
+  and slots that announced maintenance or an outage of a needed system blocks are skipped
+  (``slots.openings``);
 - each move and its outbox message are written in one transaction per chunk, so a crash leaves
   every ticket either moved with its one message or untouched, and a rerun finishes the job;
 - idempotent: a ticket already moved for the same ``cause`` is not moved again, and its message
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from queue_app.clock import Clock
 from queue_app.db import insert
 from queue_app.directory import ServiceInfo
 from queue_app.models import Message, SlotBooking, Ticket, TicketEvent, TicketStatus
+from queue_app.slots import Opening
 
 # Tickets written per transaction: big enough for set-based writes, small enough that a crash
 # or a lock held by a mass move costs seconds, not minutes.
@@ -49,16 +51,6 @@ class Waiting:
     priority: bool
     issued_at: datetime
     old_start: datetime | None = None
-
-
-@dataclass
-class Opening:
-    """A slot with room left, as the planner fills it."""
-
-    start: datetime
-    end: datetime
-    room: int
-    capacity: int = 0  # what the slot takes in all, bookings included
 
 
 @dataclass(frozen=True)
@@ -100,47 +92,6 @@ def plan(
     return moves, unplaced
 
 
-def openings_for(
-    session: Session,
-    service: ServiceInfo,
-    now: datetime,
-    not_before: datetime,
-    needed: int,
-    *,
-    blocked: Sequence[tuple[datetime, datetime]] = (),
-    horizon_days: int = slots.BOOKING_HORIZON_DAYS,
-) -> list[Opening]:
-    """The service's slots starting at or after ``not_before`` with room left, day by day until
-    their free places reach ``needed`` or the horizon does. A few queries per service."""
-    caps = slots.capacities(session, service, now)
-    # Every cause books around announced maintenance and outages of the systems it needs.
-    blocked = [*blocked, *slots.blocked_times(session, service, now)]
-    zone = service.branch.zone
-    first_day = max(not_before, now).astimezone(zone).date()
-    horizon_end = datetime.combine(
-        first_day + timedelta(days=horizon_days + 1), datetime.min.time(), tzinfo=zone
-    )
-    # What every slot in the horizon already holds, in one query (a few hundred rows at most).
-    booked = slots.booked_counts(session, [service.id], not_before, horizon_end)
-    openings: list[Opening] = []
-    room = 0
-    for offset in range(horizon_days):
-        day = first_day + timedelta(days=offset)
-        per_slot = caps.per_slot(day)
-        if per_slot <= 0:
-            continue
-        for start, end in slots.slot_times(service, day):
-            if start < not_before or start <= now or slots.overlaps(start, end, blocked):
-                continue
-            left = per_slot - booked.get((service.id, start), 0)
-            if left > 0:
-                openings.append(Opening(start, end, left, per_slot))
-                room += left
-        if room >= needed:
-            break
-    return openings
-
-
 @dataclass
 class Outcome:
     moved: int = 0
@@ -174,21 +125,17 @@ def reschedule(
     not_before: datetime,
     cause: str,
     message_for: MessageFor,
-    blocked: Mapping[int, Sequence[tuple[datetime, datetime]]] | None = None,
     dry_run: bool = False,
 ) -> Outcome:
     """Move the given tickets into free slots from ``not_before`` and queue one SMS each (for
     those with a phone), chunk by chunk, each chunk one transaction. ``cause`` is a stable key
-    ("outage:12", "capacity:3"): it makes the run idempotent. ``blocked`` maps a service id to
-    intervals it cannot be booked in. With ``dry_run`` nothing is written: the outcome says
-    how many would move."""
+    ("outage:12", "capacity:3"): it makes the run idempotent. With ``dry_run`` nothing is
+    written: the outcome says how many would move."""
     outcome = Outcome()
     remaining = _in_calling_order(session, ticket_ids)
     while remaining:
         chunk, remaining = remaining[:CHUNK], remaining[CHUNK:]
-        _reschedule_chunk(
-            session, clock, chunk, not_before, cause, message_for, blocked or {}, dry_run, outcome
-        )
+        _reschedule_chunk(session, clock, chunk, not_before, cause, message_for, dry_run, outcome)
         outcome.chunks += 1
     return outcome
 
@@ -216,7 +163,6 @@ def _reschedule_chunk(
     not_before: datetime,
     cause: str,
     message_for: MessageFor,
-    blocked: Mapping[int, Sequence[tuple[datetime, datetime]]],
     dry_run: bool,
     outcome: Outcome,
 ) -> None:
@@ -260,9 +206,7 @@ def _reschedule_chunk(
         needed[r.service_id] += 1
     services = {sid: info.service_by_id(sid) for sid in service_ids}
     openings = {
-        sid: openings_for(
-            session, services[sid], now, not_before, needed[sid], blocked=blocked.get(sid, ())
-        )
+        sid: slots.openings(session, services[sid], now, not_before, needed[sid])
         for sid in service_ids
     }
     waiting = [Waiting(r.id, r.service_id, r.priority, r.issued_at, r.slot_start) for r in rows]

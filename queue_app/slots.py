@@ -218,6 +218,72 @@ def overlaps(start: datetime, end: datetime, blocked: Iterable[tuple[datetime, d
     return any(start < b_end and b_start < end for b_start, b_end in blocked)
 
 
+# --- free slots ----------------------------------------------------------------------------
+
+
+@dataclass
+class Opening:
+    """A slot with room left, as the planner fills it."""
+
+    start: datetime
+    end: datetime
+    room: int
+    capacity: int = 0  # what the slot takes in all, bookings included
+
+
+def openings(
+    session: Session,
+    service: ServiceInfo,
+    now: datetime,
+    not_before: datetime,
+    needed: int,
+    *,
+    horizon_days: int = BOOKING_HORIZON_DAYS,
+) -> list[Opening]:
+    """The service's slots starting at or after ``not_before`` with room left, day by day until
+    their free places reach ``needed`` or the horizon does. A few queries per service."""
+    caps = capacities(session, service, now)
+    # Every booking and every move keeps clear of announced maintenance and outages of the
+    # systems the service needs.
+    blocked = blocked_times(session, service, now)
+    zone = service.branch.zone
+    first_day = max(not_before, now).astimezone(zone).date()
+    horizon_end = datetime.combine(
+        first_day + timedelta(days=horizon_days + 1), datetime.min.time(), tzinfo=zone
+    )
+    # What every slot in the horizon already holds, in one query (a few hundred rows at most).
+    booked = booked_counts(session, [service.id], not_before, horizon_end)
+    openings: list[Opening] = []
+    room = 0
+    for offset in range(horizon_days):
+        day = first_day + timedelta(days=offset)
+        per_slot = caps.per_slot(day)
+        if per_slot <= 0:
+            continue
+        for start, end in slot_times(service, day):
+            if start < not_before or start <= now or overlaps(start, end, blocked):
+                continue
+            left = per_slot - booked.get((service.id, start), 0)
+            if left > 0:
+                openings.append(Opening(start, end, left, per_slot))
+                room += left
+        if room >= needed:
+            break
+    return openings
+
+
+def next_free(
+    session: Session, service: ServiceInfo, now: datetime, after: datetime | None = None
+) -> Opening | None:
+    """The first slot with room that starts after ``after`` (default: now): what the kiosk and
+    the booking page offer when a time is taken, paused or full."""
+    after = after or now
+    for opening in openings(session, service, now, after, 1):
+        if opening.start > after:
+            return opening
+    return None
+
+
 # --- holding places in slots ---------------------------------------------------------------
 
 

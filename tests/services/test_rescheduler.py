@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_app import appointments, directory, rescheduler, slots
-from queue_app.models import Message, SlotBooking, Ticket, TicketEvent, TicketStatus
+from queue_app.models import (
+    Backend,
+    Maintenance,
+    Message,
+    SlotBooking,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
 from queue_app.web.extensions import db
 from tests.conftest import needs_postgresql
 
@@ -23,10 +31,11 @@ def words(ticket, service, start) -> str:
 
 
 @pytest.fixture
-def line(client, make_branch, make_token):
+def line(client, make_backend, make_branch, make_token):
     """Ten waiting walk-ins at cairo-civil (one counter: 2 appointments per 30-minute slot),
-    every other one with a phone, the fourth a priority ticket."""
-    make_branch()
+    every other one with a phone, the fourth a priority ticket. The service needs the civil
+    registry's system, which has no outage and no maintenance until a test announces one."""
+    make_branch(backends=[make_backend()])
     kiosk = make_token("kiosk")
     made = []
     for n in range(10):
@@ -121,18 +130,27 @@ def test_bookings_already_held_and_closed_days_are_respected(client, clock, line
     assert max(starts) < late_thursday + timedelta(hours=1)
 
 
-def test_blocked_intervals_are_skipped(clock, line):
-    service = directory.current(db.session).branch("cairo-civil").service("id-card")
-    maintenance = (WEDNESDAY_8, WEDNESDAY_8 + timedelta(hours=3))
-    _run(clock, _ids(), blocked={service.id: [maintenance]})
+def _maintenance(clock, starts_at: datetime, ends_at: datetime) -> None:
+    """Announced maintenance of the system the line's service needs: its slots are blocked for
+    every booking and every move, whatever the cause."""
+    backend = db.session.scalars(select(Backend)).one()
+    db.session.add(
+        Maintenance(
+            backend_id=backend.id, starts_at=starts_at, ends_at=ends_at, announced_at=clock.now()
+        )
+    )
+    db.session.commit()
+
+
+def test_slots_blocked_by_maintenance_are_skipped(clock, line):
+    _maintenance(clock, WEDNESDAY_8, WEDNESDAY_8 + timedelta(hours=3))
+    _run(clock, _ids())
     assert min(t.slot_start for t in _tickets()) == WEDNESDAY_8 + timedelta(hours=3)
 
 
 def test_without_room_the_last_in_line_stay_as_they_are(clock, line, make_token, client):
-    service = directory.current(db.session).branch("cairo-civil").service("id-card")
-    outcome = _run(
-        clock, _ids(), blocked={service.id: [(WEDNESDAY_8, WEDNESDAY_8 + timedelta(days=70))]}
-    )
+    _maintenance(clock, WEDNESDAY_8, WEDNESDAY_8 + timedelta(days=70))
+    outcome = _run(clock, _ids())
     assert (outcome.moved, outcome.unplaced) == (0, 10)
     assert {t.status for t in _tickets()} == {TicketStatus.WAITING}
 
