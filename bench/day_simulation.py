@@ -115,7 +115,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from queue_app import access, appointments, counters, directory, migrate, outages, tickets
+from queue_app import access, appointments, counters, directory, migrate, outages, texting, tickets
 from queue_app.clock import FixedClock
 from queue_app.errors import ServiceClosed, ServicePaused, TooEarly, TooLate
 from queue_app.models import (
@@ -443,6 +443,7 @@ class WithThisSystem(Simulation):
     def session(self) -> Iterator[Session]:
         started = wall_time.perf_counter()
         with Session(self.engine, expire_on_commit=False) as session:
+            texting.set_public_url(session.info, PUBLIC_URL)
             yield session
         self.domain_seconds += wall_time.perf_counter() - started
         self.domain_calls += 1
@@ -578,7 +579,6 @@ class WithThisSystem(Simulation):
                     citizen.service.code,
                     phone=citizen.phone,
                     locale=citizen.locale,
-                    public_url=PUBLIC_URL,
                 )
             except ServicePaused:
                 self.kiosk_offers_a_slot(session, cid)
@@ -619,7 +619,6 @@ class WithThisSystem(Simulation):
                 start=start,
                 phone=citizen.phone,
                 locale=citizen.locale,
-                public_url=PUBLIC_URL,
             )
             self.kiosk_outcomes["booked"] += 1
             self.hold(cid, view.ticket.id, view.ticket.token)

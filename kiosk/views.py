@@ -10,8 +10,8 @@ from marshmallow import Schema, fields, validate
 from webargs.flaskparser import parser
 
 from kiosk import qr, touch_screen
-from queue_app import branches, kiosks, maintenance, tickets
-from queue_app.web.extensions import current_clock, current_settings, db
+from queue_app import branches, kiosks, maintenance, texting, tickets
+from queue_app.web.extensions import current_clock, db
 
 bp = Blueprint(
     "kiosk",
@@ -87,7 +87,7 @@ def enrol(branch_code: str) -> tuple[dict[str, str | None], int, dict[str, str]]
 
 def _qr_response(token: str, body_of: object, mimetype: str) -> Response:
     tickets.find_ticket(db.session, token)  # 404 for a forged token, before drawing anything
-    url = f"{current_settings().public_url}/t/{token}"
+    url = texting.ticket_link(db.session, token)
     etag = hashlib.sha256(f"{mimetype}:{url}".encode()).hexdigest()[:32]
     if etag in request.if_none_match:
         response = Response(status=304)

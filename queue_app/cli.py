@@ -79,15 +79,9 @@ def load(file: Path) -> None:
         click.echo(summary.describe())
         # A holiday added, shorter hours, fewer counters: bookings those slots can no longer
         # take move to later free slots, and their citizens are texted.
-        from queue_app import appointments
+        from queue_app import capacity
 
-        clock = SystemClock()
-        moved = appointments.move_all_overflow(
-            database.session,
-            clock,
-            public_url=settings.public_url,
-            cause=f"config:{clock.now().isoformat()}",
-        )
+        moved = capacity.move_all_overflow(database.session, SystemClock(), cause="config")
     if moved.moved or moved.unplaced:
         click.echo(
             f"{moved.moved} booking(s) moved to later slots ({moved.texted} texted); "

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import appointments, directory, service_state
+from queue_app import capacity, directory, service_state
 from queue_app.access import Principal
 from queue_app.branches import CounterView, counter_view
 from queue_app.clock import Clock
@@ -166,11 +166,10 @@ def update_counter(
     is_open: bool | None = None,
     service_codes: list[str] | None = None,
     clock: Clock | None = None,
-    public_url: str | None = None,
 ) -> CounterView:
-    """Open or close a counter, or change what it serves. With a ``clock`` and the
-    ``public_url`` of ticket pages, the appointments of the rest of today that the smaller
-    staffing can no longer take are moved to later slots and texted (the latest booked first).
+    """Open or close a counter, or change what it serves. With a ``clock``, the appointments of
+    the rest of today that the smaller staffing can no longer take are moved to later slots and
+    texted (the latest booked first).
 
     Raises NotFound, Forbidden, InvalidInput.
     """
@@ -188,23 +187,22 @@ def update_counter(
     if is_open is not None:
         counter.is_open = is_open
     commit(session)
-    if clock is not None and public_url is not None and (is_open is False or service_codes):
-        _move_today_s_overflow(session, clock, branch_code, public_url)
+    if clock is not None and (is_open is False or service_codes):
+        _move_today_s_overflow(session, clock, branch_code)
     return counter_view(session, branch_code, counter_code)
 
 
-def _move_today_s_overflow(
-    session: Session, clock: Clock, branch_code: str, public_url: str
-) -> None:
+def _move_today_s_overflow(session: Session, clock: Clock, branch_code: str) -> None:
+    now = clock.now()
     branch = directory.current(session).branch(branch_code)
-    today = clock.now().astimezone(branch.zone).date()
+    today = now.astimezone(branch.zone).date()
     for service in branch.services:
-        appointments.move_overflow(
+        capacity.move_overflow(
             session,
             clock,
+            now,
             service,
             today,
             today,
-            cause=f"counters:{branch.code}:{clock.now().isoformat()}",
-            public_url=public_url,
+            cause=f"counters:{branch.code}:{now.isoformat()}",
         )

@@ -58,6 +58,30 @@ class TooLate(StateConflict):
     code = "too_late"
 
 
+class SlotFull(StateConflict):
+    """The slot's last place went to someone else; ``next_slot`` names the next free one."""
+
+    code = "slot_full"
+
+
+class AlreadyBooked(StateConflict):
+    """One active appointment per number per service: a second would hold a place twice."""
+
+    code = "already_booked"
+
+
+class SystemAway(StateConflict):
+    """The slot falls in announced maintenance or an outage of a system the service needs."""
+
+    code = "system_unavailable"
+
+
+class NoFreeSlot(StateConflict):
+    """No later slot is free for a booking to move to."""
+
+    code = "no_free_slot"
+
+
 class IdempotencyKeyReused(InvalidInput):
     """An ``Idempotency-Key`` sent again with a different request."""
 

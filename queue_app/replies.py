@@ -14,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from queue_app import appointments, directory, outbox, tickets
+from queue_app import appointments, directory, outbox, texting, tickets
 from queue_app.clock import Clock
 from queue_app.errors import StateConflict
 from queue_app.models import InboundSms, Ticket, TicketEvent, TicketStatus
 from queue_app.models.tickets import ACTIVE_STATUSES
-from sms import templates
 from sms.replies import ReplyKind, parse_reply
 
 LOCALES = ("ar", "en")
@@ -57,7 +56,6 @@ def apply_reply(
     provider_sid: str,
     phone: str,
     body: str,
-    public_url: str,
 ) -> ReplyOutcome:
     """Apply one inbound SMS from ``phone`` (E.164) and queue the answer, in one transaction."""
     now = clock.now()
@@ -70,7 +68,7 @@ def apply_reply(
     reply = parse_reply(body)
     ticket = _latest_active_ticket(session, phone)
     locale = _locale_of(ticket, reply.kind, body)
-    outcome, answer = _act(session, now, reply.kind, ticket, phone, locale, public_url)
+    outcome = _act(session, now, reply.kind, ticket, phone)
     session.add(
         InboundSms(
             provider_sid=provider_sid,
@@ -82,74 +80,42 @@ def apply_reply(
             outcome=outcome,
         )
     )
-    answered = False
-    if answer is not None:
-        event = (
-            f"{outbox.OPT_OUT_EVENT}:{provider_sid}"
-            if reply.kind == ReplyKind.OPT_OUT
-            else f"reply:{provider_sid}"
-        )
-        answered = outbox.enqueue(
-            session, now, ticket=ticket, event=event, to=phone, locale=locale, body=answer
-        )
+    answered = texting.reply_answered(
+        session, now, outcome, provider_sid=provider_sid, to=phone, locale=locale, ticket=ticket
+    )
     try:
         session.commit()
     except IntegrityError:
         # The provider's retry of this very reply won the race: it did everything once.
         session.rollback()
-        return apply_reply(
-            session, clock, provider_sid=provider_sid, phone=phone, body=body, public_url=public_url
-        )
+        return apply_reply(session, clock, provider_sid=provider_sid, phone=phone, body=body)
     return ReplyOutcome(reply.kind, outcome, ticket.number if ticket else None, answered)
 
 
 def _act(
-    session: Session,
-    now: datetime,
-    kind: ReplyKind,
-    ticket: Ticket | None,
-    phone: str,
-    locale: str,
-    public_url: str,
-) -> tuple[str, str | None]:
-    """Do what the reply asks; return what was done and the answer to send (None: no answer)."""
+    session: Session, now: datetime, kind: ReplyKind, ticket: Ticket | None, phone: str
+) -> str:
+    """Do what the reply asks; return what was done, in a word (texting words the answer)."""
     if kind == ReplyKind.OPT_OUT:
         outbox.opt_out(session, now, phone)
-        return "opted_out", templates.opted_out(locale)
+        return "opted_out"
     if kind == ReplyKind.OPT_IN:
         outbox.opt_in(session, phone)
-        return "opted_in", templates.opted_in(locale)
+        return "opted_in"
     if kind in (ReplyKind.HELP, ReplyKind.UNKNOWN) or ticket is None:
-        return ("help" if ticket is not None else "no_ticket"), templates.reply_help(locale)
-    service = directory.current(session).service_by_id(ticket.service_id)
-    branch = service.branch
-    link = f"{public_url}/t/{ticket.token}"
+        return "help" if ticket is not None else "no_ticket"
     if kind == ReplyKind.CANCEL:
         try:
             tickets.give_up(session, ticket, now, note="by SMS")
         except StateConflict:
-            return "too_late_to_cancel", templates.reply_help(locale)
-        return "cancelled", templates.cancelled(
-            locale, service=service.name(locale), branch=branch.name(locale)
-        )
+            return "too_late_to_cancel"
+        return "cancelled"
     if kind == ReplyKind.CONFIRM:
         ticket.events.append(TicketEvent(at=now, event="confirmed", note="by SMS"))
-        if ticket.slot_start is not None:
-            return "confirmed", templates.appointment_confirmed(
-                locale,
-                service=service.name(locale),
-                branch=branch.name(locale),
-                start=ticket.slot_start,
-                timezone=branch.timezone,
-                link=link,
-            )
-        return "confirmed", None  # a walk-in in line: nothing to confirm beyond noting it
+        return "confirmed"
     # ANOTHER_SLOT: the next free slot after the booked one; a walk-in in line keeps its place.
-    if ticket.status == TicketStatus.SCHEDULED and appointments.move_to_next_slot(
-        session, now, ticket, service
-    ):
-        assert ticket.slot_start is not None
-        return "moved", templates.another_slot(
-            locale, start=ticket.slot_start, timezone=branch.timezone, link=link
-        )
-    return "no_other_slot", templates.no_other_slot(locale, link=link)
+    if ticket.status == TicketStatus.SCHEDULED:
+        service = directory.current(session).service_by_id(ticket.service_id)
+        if appointments.move_to_next_slot(session, now, ticket, service):
+            return "moved"
+    return "no_other_slot"

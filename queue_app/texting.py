@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.orm import Session
 
+from queue_app import directory, outbox
 from sms import templates
 
 if TYPE_CHECKING:
     from queue_app.directory import ServiceInfo
+    from queue_app.models import Ticket
     from queue_app.rescheduler import MessageFor, TicketRow
 
 # The key of the public URL in ``Session.info``.
@@ -77,3 +79,127 @@ def moved(
         return wording(locale, system=name, start=start, timezone=zone, link=to_page)
 
     return word
+
+
+def ticket_issued(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
+    """Text a walk-in with a phone its number and the link to follow the line."""
+    if ticket.phone is None:
+        return
+    locale = ticket.locale
+    body = templates.ticket_issued(
+        locale,
+        number=ticket.number,
+        service=service.name(locale),
+        branch=service.branch.name(locale),
+        link=ticket_link(session, ticket.token),
+    )
+    outbox.enqueue(
+        session, now, ticket=ticket, event="issued", to=ticket.phone, locale=locale, body=body
+    )
+
+
+def appointment_booked(
+    session: Session, now: datetime, ticket: Ticket, service: ServiceInfo
+) -> None:
+    """Text a booking's citizen the time they booked and the link to their ticket."""
+    if ticket.phone is None or ticket.slot_start is None:
+        return
+    outbox.enqueue(
+        session,
+        now,
+        ticket=ticket,
+        event="booked",
+        to=ticket.phone,
+        locale=ticket.locale,
+        body=_appointment(session, ticket.locale, ticket, service),
+        urgency=ticket.slot_start,
+    )
+
+
+def another_slot(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
+    """Text the new time of a booking its citizen moved to the next free slot (one message per
+    move: the event counts them)."""
+    if ticket.phone is None or ticket.slot_start is None:
+        return
+    moves = sum(1 for e in ticket.events if e.event == "moved")
+    outbox.enqueue(
+        session,
+        now,
+        ticket=ticket,
+        event=f"moved:{moves}",
+        to=ticket.phone,
+        locale=ticket.locale,
+        body=_another_slot(session, ticket.locale, ticket, service),
+        urgency=ticket.slot_start,
+    )
+
+
+def reply_answered(
+    session: Session,
+    now: datetime,
+    outcome: str,
+    *,
+    provider_sid: str,
+    to: str,
+    locale: str,
+    ticket: Ticket | None,
+) -> bool:
+    """Answer a citizen's SMS reply by what was done (``replies``' outcome, in a word); return
+    whether an answer was queued (a walk-in's confirmation gets none)."""
+    body = _answer(session, outcome, locale, ticket)
+    if body is None:
+        return False
+    # The answer to STOP is the one message that still goes to a number that opted out.
+    kind = outbox.OPT_OUT_EVENT if outcome == "opted_out" else "reply"
+    event = f"{kind}:{provider_sid}"
+    return outbox.enqueue(session, now, ticket=ticket, event=event, to=to, locale=locale, body=body)
+
+
+def _answer(
+    session: Session,
+    outcome: str,
+    locale: str,
+    ticket: Ticket | None,
+) -> str | None:
+    if outcome == "opted_out":
+        return templates.opted_out(locale)
+    if outcome == "opted_in":
+        return templates.opted_in(locale)
+    if ticket is None or outcome not in _ABOUT_THE_TICKET:
+        return templates.reply_help(locale)  # help, no ticket, too late to cancel
+    service = directory.current(session).service_by_id(ticket.service_id)
+    if outcome == "cancelled":
+        return templates.cancelled(
+            locale, service=service.name(locale), branch=service.branch.name(locale)
+        )
+    if outcome == "confirmed":
+        # A walk-in in line has nothing to confirm beyond the note on its ticket.
+        return _appointment(session, locale, ticket, service) if ticket.slot_start else None
+    if outcome == "moved":
+        return _another_slot(session, locale, ticket, service)
+    return templates.no_other_slot(locale, link=ticket_link(session, ticket.token))
+
+
+_ABOUT_THE_TICKET = ("cancelled", "confirmed", "moved", "no_other_slot")
+
+
+def _appointment(session: Session, locale: str, ticket: Ticket, service: ServiceInfo) -> str:
+    assert ticket.slot_start is not None
+    return templates.appointment_confirmed(
+        locale,
+        service=service.name(locale),
+        branch=service.branch.name(locale),
+        start=ticket.slot_start,
+        timezone=service.branch.timezone,
+        link=ticket_link(session, ticket.token),
+    )
+
+
+def _another_slot(session: Session, locale: str, ticket: Ticket, service: ServiceInfo) -> str:
+    assert ticket.slot_start is not None
+    return templates.another_slot(
+        locale,
+        start=ticket.slot_start,
+        timezone=service.branch.timezone,
+        link=ticket_link(session, ticket.token),
+    )

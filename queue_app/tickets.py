@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from queue_app import directory, numbering, outbox, service_state, slots, waiting_line
+from queue_app import (
+    directory,
+    idempotency,
+    numbering,
+    service_state,
+    slots,
+    texting,
+    waiting_line,
+)
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit, read_outside_transaction
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.errors import (
-    IdempotencyKeyReused,
     InvalidPhone,
     NotFound,
     ServiceClosed,
@@ -27,14 +32,10 @@ from queue_app.errors import (
     TooEarly,
     TooLate,
 )
-from queue_app.models import IdempotencyKey, Ticket, TicketEvent, TicketKind, TicketStatus
-from sms import templates
+from queue_app.models import Ticket, TicketEvent, TicketKind, TicketStatus
 from sms.numbers import InvalidNumber, to_e164
 
 LOCALES = ("ar", "en")
-# A retried request comes within seconds or minutes; a day covers a kiosk that lost its network
-# over lunch. Older keys are ignored (and replaced) and may be purged.
-IDEMPOTENCY_KEY_LIFETIME = timedelta(days=1)
 # Check-in for an appointment: from half an hour before its slot starts, so that a citizen who
 # came early is not sent away, to a quarter of an hour after, so that a latecomer does not push
 # back everyone booked after them. Later than that, the slot is lost.
@@ -89,70 +90,67 @@ def _check_takes_walk_ins(service: ServiceInfo, status: service_state.ServiceSta
         )
 
 
-def _fingerprint(service: ServiceInfo, phone: str | None, locale: str, priority: bool) -> str:
-    request = [service.code, phone, locale, priority]
-    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
+def citizen_locale(asked: str) -> str:
+    """The language of a ticket's messages and pages: the one asked for, Arabic if unknown."""
+    return asked if asked in LOCALES else "ar"
 
 
-def replay(
-    session: Session, clock: Clock, branch: BranchInfo, key: str, fingerprint: str
-) -> TicketView | None:
-    """The ticket an earlier request with this key issued, or None when there was none (or it
-    is too old to count). Raises IdempotencyKeyReused when that request asked for another thing."""
-    earlier = session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.branch_id == branch.id, IdempotencyKey.key == key
-        )
-    )
-    if earlier is None:
-        return None
-    if earlier.created_at <= clock.now() - IDEMPOTENCY_KEY_LIFETIME:
-        # Not through the ORM: a racing request may delete the same row, which is no error.
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id == earlier.id))
-        return None
-    if earlier.request_hash != fingerprint:
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was sent before with another request; use a new key for a new "
-            "ticket",
-            **{"Idempotency-Key": ["already used for another request"]},
-        )
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.id == earlier.ticket_id).options(selectinload(Ticket.events))
-    )
-    if ticket is None:  # the foreign key cascades, so only a ticket deleted this very moment
-        raise NotFound("the ticket of this Idempotency-Key no longer exists")
-    return replace(view_ticket(session, clock, ticket), replayed=True)
+# The first event in a ticket's history, which is also its first message's event.
+FIRST_EVENT = {TicketKind.WALK_IN: "issued", TicketKind.APPOINTMENT: "booked"}
 
 
-def remember_key(
+def issue(
     session: Session,
-    clock: Clock,
-    branch: BranchInfo,
-    key: str,
-    fingerprint: str,
-    ticket: Ticket,
-) -> TicketView | None:
-    """Store the Idempotency-Key of the ticket just flushed. If a request that ran alongside
-    stored the same key first, this one's ticket (and its number, returned with the rollback)
-    gives way: the transaction is rolled back and the winner's ticket returned."""
-    session.add(
-        IdempotencyKey(
-            branch_id=branch.id,
-            key=key,
-            request_hash=fingerprint,
-            ticket_id=ticket.id,
-            created_at=clock.now(),
-        )
-    )
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        winner = replay(session, clock, branch, key, fingerprint)
-        if winner is None:
-            raise
-        return winner
-    return None
+    now: datetime,
+    service: ServiceInfo,
+    *,
+    phone: str | None,
+    locale: str,
+    request: Sequence[object],
+    idempotency_key: str | None,
+    admit: Callable[[], Ticket],
+) -> TicketView:
+    """Issue a ticket of ``service`` (a walk-in's or a booking's: the steps they share) and text
+    it to ``phone`` (E.164, or None) in ``locale``, in the same transaction (the outbox), then
+    commit.
+
+    ``admit`` does the caller's checks and returns the ticket's own part (kind, state, local
+    day, slot or place in line); it runs only for a request that is not a repeat. With an
+    ``idempotency_key``, a request repeated within a day (``request`` fingerprints what it asked
+    for) gets the ticket the first one issued, with ``replayed`` set, even when both arrive at
+    once: the key's unique constraint lets one of them insert it, and the other one rolls back
+    and returns the winner's ticket. The repeat is answered whatever the service's state is now,
+    since the ticket exists.
+
+    Raises IdempotencyKeyReused (the key came before with another request), and what ``admit``
+    raises.
+    """
+    branch = service.branch
+    asked = idempotency.fingerprint(*request)
+    if idempotency_key is not None:
+        earlier = idempotency.replay(session, now, branch.id, idempotency_key, asked)
+        if earlier is not None:
+            return replace(view_ticket(session, now, earlier), replayed=True)
+    ticket = admit()
+    ticket.token = new_token()
+    ticket.branch_id, ticket.service_id, ticket.letter = branch.id, service.id, service.letter
+    ticket.sequence = numbering.next_number(session, branch.id, service.letter, ticket.local_day)
+    ticket.phone, ticket.locale, ticket.issued_at = phone, locale, now
+    ticket.events.append(TicketEvent(at=now, event=FIRST_EVENT[ticket.kind]))
+    session.add(ticket)
+    session.flush()
+    if idempotency_key is not None:
+        winner = idempotency.remember_key(session, now, branch.id, idempotency_key, asked, ticket)
+        if winner is not None:
+            return replace(view_ticket(session, now, winner), replayed=True)
+    if ticket.kind == TicketKind.APPOINTMENT:
+        texting.appointment_booked(session, now, ticket, service)
+    else:
+        texting.ticket_issued(session, now, ticket, service)
+    # Counted inside the same transaction: the place printed on the ticket is the place it took.
+    view = _view(session, ticket, branch, service, service_state.status_of(service, now))
+    commit(session)
+    return view
 
 
 def take_walk_in(
@@ -166,18 +164,10 @@ def take_walk_in(
     locale: str = "ar",
     priority: bool = False,
     idempotency_key: str | None = None,
-    public_url: str | None = None,
 ) -> TicketView:
-    """Issue a walk-in ticket and put it in the waiting line.
-
-    With a ``phone`` and the ``public_url`` of the ticket pages, the citizen is texted the ticket
-    and its link, in the same transaction (the outbox), so a phone can follow the line.
-
-    With an ``idempotency_key``, a request repeated within a day (a double tap, a retry after a
-    lost answer) gets the ticket the first one issued, with ``replayed`` set, even when both
-    arrive at once: the key's unique constraint lets one of them insert it, and the other one
-    rolls back and returns the winner's ticket. The repeat is answered whatever the service's
-    state is now, since the ticket exists.
+    """Issue a walk-in ticket and put it in the waiting line; with a ``phone``, text the citizen
+    the ticket and its link, so a phone can follow the line. With an ``idempotency_key``, a
+    repeated request gets the first one's ticket (``issue``).
 
     Raises NotFound (branch, service), Forbidden (another branch's token), InvalidPhone,
     IdempotencyKeyReused (the key came before with another request), ServicePaused (a back-end
@@ -188,66 +178,28 @@ def take_walk_in(
     principal.require_branch(branch.id)
     service = branch.service(service_code)
     e164 = _parse_phone(phone, branch)
-    locale = locale if locale in LOCALES else "ar"
-    fingerprint = _fingerprint(service, e164, locale, priority)
-    if idempotency_key is not None:
-        earlier = replay(session, clock, branch, idempotency_key, fingerprint)
-        if earlier is not None:
-            return earlier
-    status = service_state.status_of(service, now)
-    _check_takes_walk_ins(service, status)
-    local_day = now.astimezone(branch.zone).date()
-    ticket = Ticket(
-        token=new_token(),
-        branch_id=branch.id,
-        service_id=service.id,
-        letter=service.letter,
-        local_day=local_day,
-        sequence=numbering.next_number(session, branch.id, service.letter, local_day),
-        kind=TicketKind.WALK_IN,
-        status=TicketStatus.WAITING,
-        priority=priority,
+    locale = citizen_locale(locale)
+
+    def admit() -> Ticket:
+        _check_takes_walk_ins(service, service_state.status_of(service, now))
+        return Ticket(
+            local_day=now.astimezone(branch.zone).date(),
+            kind=TicketKind.WALK_IN,
+            status=TicketStatus.WAITING,
+            priority=priority,
+            queued_at=now,
+        )
+
+    return issue(
+        session,
+        now,
+        service,
         phone=e164,
         locale=locale,
-        issued_at=now,
-        queued_at=now,
+        request=(service.code, e164, locale, priority),
+        idempotency_key=idempotency_key,
+        admit=admit,
     )
-    ticket.events.append(TicketEvent(at=now, event="issued"))
-    session.add(ticket)
-    session.flush()
-    if idempotency_key is not None:
-        winner = remember_key(session, clock, branch, idempotency_key, fingerprint, ticket)
-        if winner is not None:
-            return winner
-    if e164 is not None and public_url is not None:
-        outbox.enqueue(
-            session,
-            now,
-            ticket=ticket,
-            event="issued",
-            to=e164,
-            locale=locale,
-            body=templates.ticket_issued(
-                locale,
-                number=ticket.number,
-                service=service.name(locale),
-                branch=branch.name(locale),
-                link=f"{public_url}/t/{ticket.token}",
-            ),
-        )
-    # Counted inside the same transaction: the place printed on the ticket is the place it took.
-    view = _view(session, ticket, branch, service, status)
-    commit(session)
-    return view
-
-
-def purge_idempotency_keys(session: Session, now: datetime) -> int:
-    """Delete the keys too old to count (for the worker's housekeeping); return how many."""
-    deleted = session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - IDEMPOTENCY_KEY_LIFETIME)
-    ).rowcount
-    session.commit()
-    return deleted
 
 
 def find_ticket(session: Session, token: str) -> Ticket:
@@ -290,11 +242,10 @@ def _view(
     )
 
 
-def view_ticket(session: Session, clock: Clock, ticket: Ticket) -> TicketView:
+def view_ticket(session: Session, now: datetime, ticket: Ticket) -> TicketView:
+    """The ticket as its citizen sees it at ``now``, in the caller's transaction."""
     service = directory.current(session).service_by_id(ticket.service_id)
-    return _view(
-        session, ticket, service.branch, service, service_state.status_of(service, clock.now())
-    )
+    return _view(session, ticket, service.branch, service, service_state.status_of(service, now))
 
 
 # A ticket with its history and the directory's revision: the lookup's first round trip.
@@ -330,10 +281,11 @@ def lookup(session: Session, clock: Clock, token: str) -> TicketView:
 
 def cancel(session: Session, clock: Clock, token: str) -> TicketView:
     """The citizen gives up their place. Raises NotFound, StateConflict."""
+    now = clock.now()
     ticket = find_ticket(session, token)
-    give_up(session, ticket, clock.now())
+    give_up(session, ticket, now)
     commit(session)
-    return view_ticket(session, clock, ticket)
+    return view_ticket(session, now, ticket)
 
 
 def give_up(session: Session, ticket: Ticket, now: datetime, *, note: str | None = None) -> None:
@@ -394,4 +346,4 @@ def check_in(session: Session, clock: Clock, principal: Principal, token: str) -
     ticket.move_to(TicketStatus.WAITING, now, event="checked_in")
     ticket.queued_at = ticket.slot_start
     commit(session)
-    return view_ticket(session, clock, ticket)
+    return view_ticket(session, now, ticket)

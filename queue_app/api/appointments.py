@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from queue_app import appointments, directory, slots
+from queue_app import appointments, capacity, directory, slots
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.branches import REPLAY_HEADERS
@@ -53,7 +53,6 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
         start=body["start"],
         phone=body["phone"],
         locale=body["locale"],
-        public_url=current_settings().public_url,
         idempotency_key=headers.get("idempotency_key"),
     )
     replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
@@ -75,7 +74,7 @@ def set_capacity(
     """Set the capacity per slot for a range of days (manager, admin). Bookings over the new
     capacity are moved to later free slots, the latest booked first, and texted; with
     ``?dry_run=true`` nothing changes and the answer says how many would move."""
-    change = appointments.set_capacity(
+    change = capacity.set_capacity(
         db.session,
         current_clock(),
         principal(),
@@ -84,7 +83,6 @@ def set_capacity(
         first_day=body["from_"],
         last_day=body["to"],
         per_slot=body["per_slot"],
-        public_url=current_settings().public_url,
         dry_run=query["dry_run"],
     )
     return {

@@ -65,7 +65,6 @@ def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str)
         locale=body["locale"],
         priority=body["priority"],
         idempotency_key=headers.get("idempotency_key"),
-        public_url=current_settings().public_url,
     )
     replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
     return ticket_data(view, current_settings()), 201, replayed

@@ -23,10 +23,11 @@ blp = Blueprint("counters", __name__, description="Counters: call the next citiz
 @requires_role(*STAFF_AND_UP)
 def call_next(branch_code: str, counter_code: str) -> Any:
     """Finish the current ticket and call the next one in line (staff and up)."""
-    ticket = counters.call_next(db.session, current_clock(), principal(), branch_code, counter_code)
+    clock = current_clock()
+    ticket = counters.call_next(db.session, clock, principal(), branch_code, counter_code)
     if ticket is None:
         return "", 204
-    return ticket_data(tickets.view_ticket(db.session, current_clock(), ticket), current_settings())
+    return ticket_data(tickets.view_ticket(db.session, clock.now(), ticket), current_settings())
 
 
 @blp.patch("/branches/<branch_code>/counters/<counter_code>")
@@ -46,6 +47,5 @@ def patch_counter(body: dict[str, Any], branch_code: str, counter_code: str) -> 
         is_open=body.get("open"),
         service_codes=body.get("services"),
         clock=current_clock(),
-        public_url=current_settings().public_url,
     )
     return counter_data(view)

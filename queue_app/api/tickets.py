@@ -52,10 +52,7 @@ def confirm_ticket(token: str) -> dict[str, Any]:
 def next_slot(token: str) -> dict[str, Any]:
     """Move the booking to the next free slot after its current one; the old place is freed at
     once and the new time texted (anyone holding the token)."""
-    view = appointments.next_slot(
-        db.session, current_clock(), token, public_url=current_settings().public_url
-    )
-    return _render(view)
+    return _render(appointments.next_slot(db.session, current_clock(), token))
 
 
 @blp.post("/tickets/<token>/check-in")
@@ -80,8 +77,9 @@ def check_in(token: str) -> dict[str, Any]:
 
 
 def _counter_action(action: Any, token: str) -> dict[str, Any]:
-    ticket = action(db.session, current_clock(), principal(), token)
-    return _render(tickets.view_ticket(db.session, current_clock(), ticket))
+    clock = current_clock()
+    ticket = action(db.session, clock, principal(), token)
+    return _render(tickets.view_ticket(db.session, clock.now(), ticket))
 
 
 @blp.post("/tickets/<token>/done")

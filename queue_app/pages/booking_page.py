@@ -28,12 +28,19 @@ from flask_babel import gettext, ngettext
 
 from queue_app import appointments, branches, slots, tickets
 from queue_app.directory import BranchInfo, ServiceInfo
-from queue_app.errors import InvalidInput, InvalidPhone, NotFound
+from queue_app.errors import (
+    AlreadyBooked,
+    InvalidInput,
+    InvalidPhone,
+    NotFound,
+    SlotFull,
+    SystemAway,
+)
 from queue_app.models import TicketStatus
 from queue_app.pages import formatting
 from queue_app.pages.labels import booking_strings, script_strings, ticket_page_strings
 from queue_app.web import i18n
-from queue_app.web.extensions import current_clock, current_settings, db
+from queue_app.web.extensions import current_clock, db
 from queue_app.web.rate_limits import limiter
 from sms.numbers import mobile_example
 
@@ -417,7 +424,6 @@ def book(branch_code: str) -> Response:
             start=times[0],
             phone=phone,
             locale=posted.locale,
-            public_url=current_settings().public_url,
         )
     except InvalidPhone:
         db.session.rollback()
@@ -426,10 +432,10 @@ def book(branch_code: str) -> Response:
             country=formatting.country_name(branch.country, formatting.page_locale()),
         )
         return _phone_step(service, times, status=422, phone=phone, error=error)
-    except (appointments.SlotFull, appointments.SystemAway) as err:
+    except (SlotFull, SystemAway) as err:
         db.session.rollback()
         when = formatting.day_and_time(times[0], branch.zone)
-        if isinstance(err, appointments.SlotFull):
+        if isinstance(err, SlotFull):
             said = gettext("Someone has just taken the last place at %(time)s.", time=when)
         else:  # an outage or announced maintenance covers that time now
             said = gettext(
@@ -437,7 +443,7 @@ def book(branch_code: str) -> Response:
             )
         next_start = _parse_start(str(err.fields.get("next_slot") or ""))
         return _offer_next(service, now, times[0], next_start, said, status=409, phone=phone)
-    except appointments.AlreadyBooked as err:
+    except AlreadyBooked as err:
         db.session.rollback()
         error = _already_booked(branch, err.fields)
         return _phone_step(service, times, status=409, phone=phone, error=error)

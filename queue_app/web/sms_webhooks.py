@@ -56,7 +56,6 @@ def inbound() -> Response:
         provider_sid=form["MessageSid"],
         phone=_e164(form["From"]),
         body=request.form.get("Body", ""),
-        public_url=current_settings().public_url,
     )
     return Response(EMPTY_TWIML, mimetype="text/xml")
 

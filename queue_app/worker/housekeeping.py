@@ -16,11 +16,11 @@ HOUSEKEEPING_EVERY_S = 60.0
 
 
 def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
-    from queue_app import appointments, tickets
+    from queue_app import appointments, idempotency
 
     return {
         "missed": appointments.mark_missed(session, clock),
-        "idempotency_keys": tickets.purge_idempotency_keys(session, clock.now()),
+        "idempotency_keys": idempotency.purge(session, clock.now()),
     }
 
 

@@ -357,7 +357,6 @@ def test_reply_2_moves_a_booking_to_the_next_free_slot(client, branch, app):
         provider_sid="SM" + "7" * 32,
         phone="+201012345678",
         body="٢",
-        public_url="http://queue.test",
     )
     assert outcome.outcome == "moved"
     moved = client.get(f"/api/v1/tickets/{token}").json

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from queue_app import tickets
+from queue_app import idempotency, tickets
 from queue_app.access import Principal
 from queue_app.db import Base
 from queue_app.models import BackendState, IdempotencyKey, Role, Ticket
@@ -181,14 +181,14 @@ def test_the_loser_of_a_race_returns_the_winners_ticket(app, kiosk, clock, monke
     winner = tickets.take_walk_in(
         db.session, clock, principal, "cairo-civil", "id-card", idempotency_key=key
     )
-    real_replay = tickets.replay
+    real_replay = idempotency.replay
     calls = []
 
     def replay_too_early(*args, **kwargs):
         calls.append(1)
         return None if len(calls) == 1 else real_replay(*args, **kwargs)
 
-    monkeypatch.setattr(tickets, "replay", replay_too_early)
+    monkeypatch.setattr(idempotency, "replay", replay_too_early)
     loser = tickets.take_walk_in(
         db.session, clock, principal, "cairo-civil", "id-card", idempotency_key=key
     )
@@ -206,7 +206,7 @@ def test_purge_forgets_old_keys(app, client, kiosk, clock):
     clock.advance(hours=3)
     assert _take(client, kiosk, str(uuid.uuid4())).status_code == 201
     clock.advance(hours=21)
-    assert tickets.purge_idempotency_keys(db.session, clock.now()) == 1
+    assert idempotency.purge(db.session, clock.now()) == 1
     assert _count(IdempotencyKey) == 1
     assert _count(Ticket) == 2
 

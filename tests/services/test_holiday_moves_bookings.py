@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from queue_app import appointments, migrate
+from queue_app import appointments, migrate, texting
 from queue_app.cli import main
 from queue_app.clock import SystemClock
 from queue_app.models import Message, Ticket, TicketStatus
@@ -46,6 +46,7 @@ def test_a_new_holiday_moves_that_day_s_bookings(tmp_path: Path):
     start = datetime.combine(day, datetime.min.time().replace(hour=10), tzinfo=CAIRO)
     engine = create_engine(url)
     with Session(engine, expire_on_commit=False) as session:
+        texting.set_public_url(session.info, "https://q.example.gov.eg")
         booked = appointments.book(
             session,
             SystemClock(),
@@ -53,7 +54,6 @@ def test_a_new_holiday_moves_that_day_s_bookings(tmp_path: Path):
             "id-card",
             start=start,
             phone="01012345678",
-            public_url="https://q.example.gov.eg",
         )
     config.write_text(CONFIG.format(holidays=f'["{day.isoformat()}"]'), encoding="utf-8")
     result = CliRunner().invoke(main, ["load", str(config)], env=env)

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_app import appointments, directory, rescheduler, slots
+from queue_app import appointments, directory, rescheduler, slots, texting
+from queue_app.errors import SlotFull
 from queue_app.models import (
     Backend,
     Maintenance,
@@ -216,6 +217,7 @@ def test_parallel_bookings_and_a_mass_move_never_overbook(
     def book(n: int) -> None:
         barrier.wait()
         with Session(engine, expire_on_commit=False) as session:
+            texting.set_public_url(session.info, "http://queue.test")
             try:
                 appointments.book(
                     session,
@@ -224,10 +226,9 @@ def test_parallel_bookings_and_a_mass_move_never_overbook(
                     "id-card",
                     start=starts[n % 4],
                     phone=f"0105555{n:04d}",
-                    public_url="http://queue.test",
                 )
                 results.append("booked")
-            except appointments.SlotFull:
+            except SlotFull:
                 results.append("full")
 
     def move() -> None:
