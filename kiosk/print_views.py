@@ -116,7 +116,7 @@ def catalogs() -> dict[str, Catalog]:
 def ticket_slip(branch_code: str, token: str) -> TicketSlip:
     """The slip of a ticket of this branch, for the screen or for paper. Raises NotFound: a
     forged token and another branch's ticket look the same."""
-    view = tickets.lookup(db.session, current_clock(), token)
+    view = tickets.lookup(db.session, current_clock().now(), token)
     if view.branch.code != branch_code:
         raise NotFound(f"no such ticket at {branch_code}")
     status_url = ticket_urls(current_settings(), token)["status_url"]

@@ -166,10 +166,9 @@ def _next_free_start(
 MISSED_AFTER = timedelta(minutes=15)
 
 
-def mark_missed(session: Session, clock: Clock) -> int:
+def mark_missed(session: Session, now: datetime) -> int:
     """Appointments never checked in by ``MISSED_AFTER`` past their slot's start become
     no-shows (for the worker, every minute); return how many."""
-    now = clock.now()
     missed = list(
         session.scalars(
             select(Ticket).where(

@@ -258,7 +258,7 @@ _LOOKUP = (
 )
 
 
-def lookup(session: Session, clock: Clock, token: str) -> TicketView:
+def lookup(session: Session, now: datetime, token: str) -> TicketView:
     """A ticket as its citizen sees it, for the ticket page that every phone in the hall polls.
 
     Two round trips and no transaction: the ticket with its history and the directory's
@@ -271,7 +271,7 @@ def lookup(session: Session, clock: Clock, token: str) -> TicketView:
         raise NotFound("no such ticket")
     ticket, revision = row
     service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
-    status = service_state.status_of(service, clock.now())
+    status = service_state.status_of(service, now)
     view = _view(session, ticket, service.branch, service, status)
     # Ends the session's autocommit "transaction" (no round trip), so that whatever the same
     # session does next gets a transaction of its own.

@@ -24,7 +24,7 @@ def _render(ticket_view: tickets.TicketView) -> dict[str, Any]:
 @blp.alt_response(404, schema=schemas.Error)
 def get_ticket(token: str) -> dict[str, Any]:
     """A ticket's state, place in line and estimated wait (anyone holding the token)."""
-    return _render(tickets.lookup(db.session, current_clock(), token))
+    return _render(tickets.lookup(db.session, current_clock().now(), token))
 
 
 @blp.post("/tickets/<token>/cancel")

@@ -493,7 +493,7 @@ def too_many(err: Exception) -> Response | tuple[str, int]:
 def booked(branch_code: str, token: str) -> Response:
     branch = branches.get_branch(db.session, branch_code)
     try:
-        view = tickets.lookup(db.session, current_clock(), token)
+        view = tickets.lookup(db.session, current_clock().now(), token)
     except NotFound:
         view = None
     if view is None or view.branch.code != branch.code:

@@ -37,10 +37,11 @@ TIME_SET = ("booked", "moved", "rescheduled")
 
 @bp.get("/t/<token>")
 def show(token: str) -> str:
-    view = tickets.lookup(db.session, current_clock(), token)
+    now = current_clock().now()
+    view = tickets.lookup(db.session, now, token)
     # A citizen who took the ticket in English opens its QR in English on a phone never used here.
     i18n.prefer_locale(view.ticket.locale)
-    return render_template("ticket.html", **_page(view, current_clock().now()))
+    return render_template("ticket.html", **_page(view, now))
 
 
 @dataclass(frozen=True)

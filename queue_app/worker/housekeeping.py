@@ -18,9 +18,10 @@ HOUSEKEEPING_EVERY_S = 60.0
 def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
     from queue_app import appointments, idempotency
 
+    now = clock.now()
     return {
-        "missed": appointments.mark_missed(session, clock),
-        "idempotency_keys": idempotency.purge(session, clock.now()),
+        "missed": appointments.mark_missed(session, now),
+        "idempotency_keys": idempotency.purge(session, now),
     }
 
 

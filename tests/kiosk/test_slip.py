@@ -27,7 +27,7 @@ def take(client, make_branch, make_token, clock):
             headers=make_token("kiosk"),
         )
         assert response.status_code == 201, response.json
-        return tickets.lookup(db.session, clock, response.json["token"]), response.json
+        return tickets.lookup(db.session, clock.now(), response.json["token"]), response.json
 
     return take_one
 
@@ -120,7 +120,7 @@ def test_an_appointment_not_yet_checked_in_shows_its_time_first(client, take, cl
         json={"service": "id-card", "start": "2026-11-25T11:00:00+02:00", "phone": "01012345678"},
     )
     assert booked.status_code == 201, booked.json
-    view = tickets.lookup(db.session, clock, booked.json["token"])
+    view = tickets.lookup(db.session, clock.now(), booked.json["token"])
     arabic, english = _slip(view).texts
     assert [f.label for f in english.facts] == ["Your time", "Issued"]
     assert english.facts[0].value == "Wednesday 25 November at 11:00\u202fAM"
