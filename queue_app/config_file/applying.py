@@ -17,13 +17,13 @@ What a reload does, so that a file can be loaded again and again:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, time
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from queue_app.config_file.spec import BranchSpec, ConfigFile, SpecialRange
+from queue_app.config_file.spec import BranchSpec, ConfigFile, Reference, SpecialRange
 from queue_app.config_file.stored import _Stored
 from queue_app.config_file.summary import LoadSummary, Tally
 from queue_app.models import (
@@ -36,6 +36,9 @@ from queue_app.models import (
     SpecialHours,
 )
 from queue_app.models.kiosks import Kiosk
+
+# A backend, branch, service, counter or kiosk: a model with a code.
+_Row = TypeVar("_Row")
 
 
 def _assign(thing: Any, values: Mapping[str, Any]) -> bool:
@@ -55,6 +58,47 @@ def _count(tally: Tally, *, created: bool, changed: bool) -> None:
         tally.updated += 1
     else:
         tally.unchanged += 1
+
+
+def _upsert(
+    rows: dict[str, _Row],
+    model: Callable[..., _Row],
+    code: str,
+    values: Mapping[str, Any],
+    add: Callable[[_Row], object],
+    *,
+    defaults: Mapping[str, Any] | None = None,
+) -> tuple[_Row, bool, bool]:
+    """The row of ``code`` in ``rows`` with the file's values set; (row, created, changed).
+
+    A code ``rows`` lacks is created with ``defaults`` under the values, handed to ``add`` (the
+    session, or the branch's list) and kept in ``rows``; a stored row gets only the values the
+    file writes, so that what it leaves out stays as it is.
+    """
+    row = rows.get(code)
+    if row is None:
+        rows[code] = row = model(code=code, **{**(defaults or {}), **values})
+        add(row)
+        return row, True, True
+    return row, False, _assign(row, values)
+
+
+def _link(
+    row: Any,
+    attribute: str,
+    references: tuple[Reference, ...] | None,
+    by_code: Mapping[str, Any],
+    *,
+    created: bool,
+) -> bool:
+    """Make ``row.attribute`` the rows the file names, when it names any; say whether it changed."""
+    if references is None:  # the key is left out: the stored links stay
+        return False
+    wanted = {ref.code for ref in references}
+    if not created and {linked.code for linked in getattr(row, attribute)} == wanted:
+        return False
+    setattr(row, attribute, [by_code[code] for code in sorted(wanted)])
+    return True
 
 
 def _set_hours(branch: Branch, week: Mapping[int, tuple[time, time]]) -> bool:
@@ -133,23 +177,15 @@ def _apply(session: Session, config: ConfigFile, stored: _Stored) -> LoadSummary
     summary = LoadSummary(config.source)
     backends = dict(stored.backends)
     for spec in config.backends:
-        backend = backends.get(spec.code)
-        if backend is None:
-            backends[spec.code] = backend = Backend(code=spec.code, **spec.values)
-            session.add(backend)
-            _count(summary.backends, created=True, changed=True)
-        else:
-            _count(summary.backends, created=False, changed=_assign(backend, spec.values))
+        _, created, changed = _upsert(backends, Backend, spec.code, spec.values, session.add)
+        _count(summary.backends, created=created, changed=changed)
 
+    branches = dict(stored.branches)
     for branch_spec in config.branches:
-        branch = stored.branches.get(branch_spec.code)
-        created = branch is None
-        if branch is None:
-            branch = Branch(code=branch_spec.code, **branch_spec.values)
-            session.add(branch)
-            changed = True
-        else:
-            changed = _assign(branch, branch_spec.values)
+        branch, created, changed = _upsert(
+            branches, Branch, branch_spec.code, branch_spec.values, session.add
+        )
+        if not created:
             _free_letters(session, branch, branch_spec)
         changed = _set_hours(branch, branch_spec.hours) or changed
         if branch_spec.holidays is not None:
@@ -160,47 +196,30 @@ def _apply(session: Session, config: ConfigFile, stored: _Stored) -> LoadSummary
 
         services = {service.code: service for service in branch.services}
         for spec in branch_spec.services:
-            service = services.get(spec.code)
-            created = service is None
-            if service is None:
-                services[spec.code] = service = Service(code=spec.code, **spec.values)
-                branch.services.append(service)
-                changed = True
-            else:
-                changed = _assign(service, spec.values)
-            if spec.backends is not None:
-                wanted = {ref.code for ref in spec.backends}
-                if created or {b.code for b in service.backends} != wanted:
-                    service.backends = [backends[code] for code in sorted(wanted)]
-                    changed = True
+            service, created, changed = _upsert(
+                services, Service, spec.code, spec.values, branch.services.append
+            )
+            changed = (
+                _link(service, "backends", spec.backends, backends, created=created) or changed
+            )
             _count(summary.services, created=created, changed=changed)
 
         counters = {counter.code: counter for counter in branch.counters}
         for spec in branch_spec.counters:
-            counter = counters.get(spec.code)
-            created = counter is None
-            if counter is None:
-                counters[spec.code] = counter = Counter(code=spec.code, **spec.values)
-                branch.counters.append(counter)
-                changed = True
-            else:
-                changed = _assign(counter, spec.values)
-            if spec.services is not None:
-                wanted = {ref.code for ref in spec.services}
-                if created or {s.code for s in counter.services} != wanted:
-                    counter.services = [services[code] for code in sorted(wanted)]
-                    changed = True
+            counter, created, changed = _upsert(
+                counters, Counter, spec.code, spec.values, branch.counters.append
+            )
+            changed = (
+                _link(counter, "services", spec.services, services, created=created) or changed
+            )
             _count(summary.counters, created=created, changed=changed)
 
         kiosks = {kiosk.code: kiosk for kiosk in branch.kiosks}
         for spec in branch_spec.kiosks:
-            kiosk = kiosks.get(spec.code)
-            if kiosk is None:
-                # A kiosk the file gives no name is called by its code, in both languages.
-                values = {"name_ar": spec.code, "name_en": spec.code, **spec.values}
-                kiosks[spec.code] = kiosk = Kiosk(code=spec.code, **values)
-                branch.kiosks.append(kiosk)
-                _count(summary.kiosks, created=True, changed=True)
-            else:
-                _count(summary.kiosks, created=False, changed=_assign(kiosk, spec.values))
+            # A kiosk the file gives no name is called by its code, in both languages.
+            unnamed = {"name_ar": spec.code, "name_en": spec.code}
+            _, created, changed = _upsert(
+                kiosks, Kiosk, spec.code, spec.values, branch.kiosks.append, defaults=unnamed
+            )
+            _count(summary.kiosks, created=created, changed=changed)
     return summary
