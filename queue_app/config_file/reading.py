@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from queue_app.config_file.spec import (
     BACKEND_KEYS,
@@ -23,6 +23,9 @@ from queue_app.config_file.spec import (
 )
 from queue_app.config_file.values import MINUTES_PER_DAY, _Invalid, _Values
 
+# A backend, branch, service, counter or kiosk as the file describes it.
+_Spec = TypeVar("_Spec")
+
 
 class _Reader(_Values):
     """Walks the parsed data along the schema of DESIGN.md, collecting every problem."""
@@ -37,15 +40,26 @@ class _Reader(_Values):
         if found is not None:
             if not data:
                 self.problem((), "nothing to load; expected backends and branches")
-            for path, item in self.items(found.get("backends", []), ("backends",)):
-                if (backend := self.backend(item, path)) is not None:
-                    backends.append(backend)
-            for path, item in self.items(found.get("branches", []), ("branches",)):
-                if (branch := self.branch(item, path)) is not None:
-                    branches.append(branch)
+            backends = self.each(found, (), "backends", self.backend)
+            branches = self.each(found, (), "branches", self.branch)
         self.unique("backend", backends)
         self.unique("branch", branches)
         return ConfigFile(self.document.source, tuple(backends), tuple(branches))
+
+    def each(
+        self,
+        found: dict[str, Any],
+        path: KeyPath,
+        key: str,
+        read: Callable[[Any, KeyPath], _Spec | None],
+    ) -> list[_Spec]:
+        """The things listed under ``key`` that ``read`` could make sense of; none if it is left
+        out. What is wrong with the others is recorded."""
+        return [
+            spec
+            for item_path, item in self.items(found.get(key, []), (*path, key))
+            if (spec := read(item, item_path)) is not None
+        ]
 
     def unique(self, noun: str, specs: list[Any], where: str = "") -> None:
         first: dict[str, KeyPath] = {}
@@ -109,21 +123,9 @@ class _Reader(_Values):
                 "evening_notice": self.time_of_day,
             },
         )
-        services = [
-            spec
-            for service_path, service in self.items(found.get("services", []), (*path, "services"))
-            if (spec := self.service(service, service_path)) is not None
-        ]
-        counters = [
-            spec
-            for counter_path, counter in self.items(found.get("counters", []), (*path, "counters"))
-            if (spec := self.counter(counter, counter_path)) is not None
-        ]
-        kiosks = [
-            spec
-            for kiosk_path, kiosk in self.items(found.get("kiosks", []), (*path, "kiosks"))
-            if (spec := self.kiosk(kiosk, kiosk_path)) is not None
-        ]
+        services = self.each(found, path, "services", self.service)
+        counters = self.each(found, path, "counters", self.counter)
+        kiosks = self.each(found, path, "kiosks", self.kiosk)
         self.unique("service", services, " in this branch")
         self.unique("counter", counters, " in this branch")
         self.unique("kiosk", kiosks, " in this branch")
