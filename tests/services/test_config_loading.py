@@ -333,14 +333,14 @@ def test_walk_in_percent_left_out_is_kept_and_a_new_one_is_applied(app):
 def test_a_failure_while_writing_special_hours_leaves_nothing_behind(app, monkeypatch):
     _load(BRANCHES)
     before = _dump()
-    real = config_file._set_special_hours
+    real = config_file.applying._set_special_hours
 
     def fail_after_writing(branch: Branch, ranges: Any) -> bool:
         real(branch, ranges)
         db.session.flush()
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(config_file, "_set_special_hours", fail_after_writing)
+    monkeypatch.setattr(config_file.applying, "_set_special_hours", fail_after_writing)
 
     with pytest.raises(RuntimeError):
         _load(
@@ -545,14 +545,14 @@ def test_a_letter_taken_by_a_stored_service_is_refused(app):
 def test_a_failure_half_way_through_writing_leaves_nothing_behind(app, monkeypatch):
     _load(BRANCHES)
     before = _dump()
-    real_set_holidays = config_file._set_holidays
+    real_set_holidays = config_file.applying._set_holidays
 
     def fail_after_writing(branch: Branch, days: tuple[date, ...]) -> bool:
         real_set_holidays(branch, days)
         db.session.flush()  # the rows so far are in the database, inside the transaction
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(config_file, "_set_holidays", fail_after_writing)
+    monkeypatch.setattr(config_file.applying, "_set_holidays", fail_after_writing)
     changed = BRANCHES.replace("Civil registry system", "Civil registry").replace(
         '"2026-12-24"', '"2026-12-31"'
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date, time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from queue_app import config_file
+from queue_app.cli import DEMO_FILE
 from queue_app.errors import ConfigError
 
 # Line numbers below count from the first line of this text; the cases replace one line each.
@@ -374,7 +374,7 @@ def test_anchors_and_aliases_are_followed():
 
 
 def test_the_demo_file_passes_every_check():
-    demo = Path(config_file.__file__).parent / "demo" / "branches.yaml"
+    demo = DEMO_FILE
     config = config_file.parse_text(demo.read_text(encoding="utf-8"), source=str(demo))
     assert {b.code for b in config.backends} == {
         "civil-registry",
@@ -606,7 +606,7 @@ def test_bad_walk_in_percent(text, expected):
 
 
 def test_the_demo_file_has_ramadan_hours_and_a_walk_in_share():
-    demo = Path(config_file.__file__).parent / "demo" / "branches.yaml"
+    demo = DEMO_FILE
     config = config_file.parse_text(demo.read_text(encoding="utf-8"), source=str(demo))
     branches = {b.code: b for b in config.branches}
     ramadan = ((date(2027, 2, 8), date(2027, 3, 9), time(9), time(14)),)
