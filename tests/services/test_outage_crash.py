@@ -12,6 +12,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as wall
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -49,10 +50,21 @@ def _empty(url: str) -> None:
     engine.dispose()
 
 
+def _morning_zone(now: datetime) -> str:
+    """A fixed-offset zone in which it is about 10:00 now. The worker runs on the real clock;
+    in the branch's evening an open-ended outage also moves the next day's appointments (the
+    evening notice), which would move the line a second time and make this test depend on the
+    hour it runs at."""
+    offset = (10 - now.hour + 12) % 24 - 12  # hours east of UTC, -12..+11
+    # POSIX signs: Etc/GMT-3 is three hours east of UTC.
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def _build(url: str) -> None:
     """One branch open all day every day, a service that needs a system now down for half an
-    hour, and a long waiting line, written in bulk."""
+    hour, and a long waiting line, written in bulk. It is mid-morning in the branch."""
     now = datetime.now(UTC)
+    zone = _morning_zone(now)
     engine = create_engine(url)
     with Session(engine) as session:
         backend = Backend(
@@ -63,7 +75,7 @@ def _build(url: str) -> None:
             state_since=now - timedelta(minutes=30),
         )
         branch = Branch(
-            code="crash-branch", name_ar="فرع", name_en="Branch", timezone="UTC", country="EG"
+            code="crash-branch", name_ar="فرع", name_en="Branch", timezone=zone, country="EG"
         )
         branch.opening_hours = [
             OpeningHours(weekday=d, opens=wall(0, 0), closes=wall(23, 59)) for d in range(7)
@@ -88,7 +100,7 @@ def _build(url: str) -> None:
                 detected_by=DetectedBy.MANAGER,
             )
         )
-        today = now.date()
+        today = now.astimezone(ZoneInfo(zone)).date()
         session.add(
             CapacityOverride(
                 service_id=service.id,
@@ -193,3 +205,10 @@ def test_a_mass_reschedule_killed_midway_is_whole_and_finished_by_a_restart(
         outage = session.scalar(select(Outage))
         assert outage.tickets_moved >= TICKETS - at_kill[0]
     engine.dispose()
+
+
+@pytest.mark.parametrize("hour", range(24))
+def test_the_branch_s_zone_puts_it_mid_morning_whatever_the_hour(hour: int) -> None:
+    now = datetime(2026, 12, 4, hour, 17, tzinfo=UTC)
+    local = now.astimezone(ZoneInfo(_morning_zone(now)))
+    assert local.hour == 10
