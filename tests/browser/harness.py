@@ -303,6 +303,16 @@ class Browser:
             timeout=timeout,
             message=f"the {name!r} screen (on {self.screen()!r}: {self.text()[:300]!r})",
         )
+        # Let the screen's images (the ticket's QR code) finish loading: a test that ends on a
+        # screen whose image is still on its way stops the server under it, and the browser
+        # logs the cut-off request as an error.
+        wait_for(
+            lambda: self.driver.execute_script(
+                "return Array.from(document.images).every((img) => img.complete)"
+            ),
+            timeout=timeout,
+            message=f"the images of the {name!r} screen to load",
+        )
 
     def text(self) -> str:
         """What a person sees on the page."""
