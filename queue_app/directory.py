@@ -24,8 +24,8 @@ from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, inspect, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Engine, event, inspect, select, update
+from sqlalchemy.orm import InstanceState, Session, selectinload
 
 from queue_app.db import Bilingual
 from queue_app.errors import NotFound
@@ -216,7 +216,7 @@ def _changes_directory(session: Session, instance: Any) -> bool:
         return False
     if instance in session.new or instance in session.deleted:
         return True
-    state = inspect(instance)
+    state: InstanceState[Any] = inspect(instance)
     return any(
         attr.history.has_changes() and attr.key not in VOLATILE_COLUMNS for attr in state.attrs
     )
@@ -286,7 +286,9 @@ def _current(session: Session) -> Directory:
 
 
 def _for_revision(session: Session, revision: str | None) -> Directory:
-    key = session.get_bind().url.render_as_string(hide_password=False)
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)  # sessions here are bound to an engine, never a connection
+    key = bind.url.render_as_string(hide_password=False)
     cached = _cache.get(key)
     if cached is not None and revision is not None and cached.revision == revision:
         return cached
