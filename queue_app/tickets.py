@@ -269,7 +269,8 @@ def lookup(session: Session, now: datetime, token: str) -> TicketView:
     row = session.execute(_LOOKUP, {"token": token}).unique().one_or_none()
     if row is None:
         raise NotFound("no such ticket")
-    ticket, revision = row
+    ticket: Ticket = row[0]
+    revision: str | None = row[1]
     service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
     status = service_state.status_of(service, now)
     view = _view(session, ticket, service.branch, service, status)
