@@ -299,6 +299,18 @@ def _for_revision(session: Session, revision: str | None) -> Directory:
     return fresh
 
 
+# A branch with everything that hangs off it, loaded in a few queries (the directory, the config
+# loader).
+ALL_A_BRANCH_HOLDS = (
+    selectinload(Branch.services).selectinload(Service.backends),
+    selectinload(Branch.counters).selectinload(Counter.services),
+    selectinload(Branch.opening_hours),
+    selectinload(Branch.holidays),
+    selectinload(Branch.special_hours),
+    selectinload(Branch.kiosks),
+)
+
+
 def _load(session: Session, revision: str | None) -> Directory:
     # Read in the caller's transaction, so that data and revision agree, and overwrite what its
     # identity map holds: objects loaded earlier in the same session may be older than the rows.
@@ -316,16 +328,7 @@ def _load(session: Session, revision: str | None) -> Directory:
         for b in session.scalars(select(Backend).order_by(Backend.code), execution_options=fresh)
     }
     rows = session.scalars(
-        select(Branch)
-        .order_by(Branch.code)
-        .options(
-            selectinload(Branch.services).selectinload(Service.backends),
-            selectinload(Branch.counters).selectinload(Counter.services),
-            selectinload(Branch.opening_hours),
-            selectinload(Branch.holidays),
-            selectinload(Branch.special_hours),
-            selectinload(Branch.kiosks),
-        ),
+        select(Branch).order_by(Branch.code).options(*ALL_A_BRANCH_HOLDS),
         execution_options=fresh,
     ).all()
     branches = [_branch_info(row, backends) for row in rows]
