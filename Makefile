@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up everything they need on a fresh machine.
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint typecheck bench clean
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -19,6 +19,9 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed
 	VENV=$(VENV) scripts/with-postgresql $(VENV)/bin/python -m bench.serve_load

@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
+from queue_app.locales import LOCALES
+
 if TYPE_CHECKING:
     from queue_app.tickets import TicketView
 
 # Paper's order (Arabic first) and every language the slip speaks: those of the tickets.
-LANGUAGES = ("ar", "en")
+LANGUAGES = LOCALES
 
 # As ``queue_app.pages.formatting``: quantities, times and dates in Arabic take Arabic-Indic
 # digits; the ticket number never does, it must read as the counters call it.

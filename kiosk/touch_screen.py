@@ -16,6 +16,8 @@ from flask_babel import gettext
 
 from queue_app.branches import BranchView, ServiceView
 from queue_app.directory import BranchInfo
+from queue_app.locales import DEFAULT_LOCALE
+from queue_app.locales import LOCALES as BOTH_LOCALES
 from queue_app.models import Maintenance
 from queue_app.pages import formatting
 from queue_app.pages.labels import (
@@ -29,8 +31,6 @@ from queue_app.pages.notices import Notice, service_notice
 from queue_app.service_state import ServiceState
 from sms.numbers import mobile_example
 
-DEFAULT_LOCALE = "ar"
-BOTH_LOCALES = ("ar", "en")  # Arabic first
 # The service list refreshes itself; a citizen choosing a service should see what counters see.
 POLL_SECONDS = 15
 # Idle screens go back to the start: a ticket left on the screen is read within seconds, a flow

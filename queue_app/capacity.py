@@ -161,6 +161,7 @@ def _overflow(
     ).all()
     booked: dict[datetime, list[int]] = defaultdict(list)
     for ticket_id, slot_start in rows:
+        assert slot_start is not None  # the query asks for slot_start >= ...
         booked[slot_start].append(ticket_id)
     caps = slots.capacities(session, service, now)
     valid: dict[datetime, int] = {}

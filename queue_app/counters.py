@@ -11,7 +11,7 @@ from queue_app import capacity, directory, service_state
 from queue_app.access import Principal
 from queue_app.branches import CounterView, counter_view
 from queue_app.clock import Clock
-from queue_app.db import commit
+from queue_app.db import commit, rowcount
 from queue_app.directory import CounterInfo
 from queue_app.errors import InvalidInput, NotFound, StateConflict
 from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketStatus
@@ -99,17 +99,19 @@ def call_next(
             commit(session)
             return None
         # Conditional UPDATE: if another counter called this ticket first, nothing changes here.
-        won = session.execute(
-            update(Ticket)
-            .where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING)
-            .values(
-                status=TicketStatus.CALLED,
-                counter_id=counter.id,
-                called_at=now,
-                version=Ticket.version + 1,
+        won = rowcount(
+            session.execute(
+                update(Ticket)
+                .where(Ticket.id == candidate.id, Ticket.status == TicketStatus.WAITING)
+                .values(
+                    status=TicketStatus.CALLED,
+                    counter_id=counter.id,
+                    called_at=now,
+                    version=Ticket.version + 1,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if won:
             session.add(
                 TicketEvent(ticket_id=candidate.id, at=now, event="called", note=counter.code)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
@@ -104,6 +104,12 @@ def insert(session: Session, table: Any) -> Any:
     database is (both dialects spell ``on_conflict_do_nothing`` and ``..._do_update`` alike)."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a plain
+    ``Result``; for those statements it is a ``CursorResult``, which counts."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def commit(session: Session) -> None:

@@ -24,8 +24,8 @@ from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, inspect, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Engine, event, inspect, select, update
+from sqlalchemy.orm import InstanceState, Session, selectinload
 
 from queue_app.db import Bilingual
 from queue_app.errors import NotFound
@@ -216,7 +216,7 @@ def _changes_directory(session: Session, instance: Any) -> bool:
         return False
     if instance in session.new or instance in session.deleted:
         return True
-    state = inspect(instance)
+    state: InstanceState[Any] = inspect(instance)
     return any(
         attr.history.has_changes() and attr.key not in VOLATILE_COLUMNS for attr in state.attrs
     )
@@ -286,7 +286,9 @@ def _current(session: Session) -> Directory:
 
 
 def _for_revision(session: Session, revision: str | None) -> Directory:
-    key = session.get_bind().url.render_as_string(hide_password=False)
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)  # sessions here are bound to an engine, never a connection
+    key = bind.url.render_as_string(hide_password=False)
     cached = _cache.get(key)
     if cached is not None and revision is not None and cached.revision == revision:
         return cached
@@ -295,6 +297,18 @@ def _for_revision(session: Session, revision: str | None) -> Directory:
         with _lock:
             _cache[key] = fresh
     return fresh
+
+
+# A branch with everything that hangs off it, loaded in a few queries (the directory, the config
+# loader).
+ALL_A_BRANCH_HOLDS = (
+    selectinload(Branch.services).selectinload(Service.backends),
+    selectinload(Branch.counters).selectinload(Counter.services),
+    selectinload(Branch.opening_hours),
+    selectinload(Branch.holidays),
+    selectinload(Branch.special_hours),
+    selectinload(Branch.kiosks),
+)
 
 
 def _load(session: Session, revision: str | None) -> Directory:
@@ -314,16 +328,7 @@ def _load(session: Session, revision: str | None) -> Directory:
         for b in session.scalars(select(Backend).order_by(Backend.code), execution_options=fresh)
     }
     rows = session.scalars(
-        select(Branch)
-        .order_by(Branch.code)
-        .options(
-            selectinload(Branch.services).selectinload(Service.backends),
-            selectinload(Branch.counters).selectinload(Counter.services),
-            selectinload(Branch.opening_hours),
-            selectinload(Branch.holidays),
-            selectinload(Branch.special_hours),
-            selectinload(Branch.kiosks),
-        ),
+        select(Branch).order_by(Branch.code).options(*ALL_A_BRANCH_HOLDS),
         execution_options=fresh,
     ).all()
     branches = [_branch_info(row, backends) for row in rows]

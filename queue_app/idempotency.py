@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from queue_app.db import rowcount
 from queue_app.errors import IdempotencyKeyReused, NotFound
 from queue_app.models import IdempotencyKey, Ticket
 
@@ -81,8 +82,8 @@ def remember_key(
 
 def purge(session: Session, now: datetime) -> int:
     """Delete the keys too old to count (for the worker's housekeeping); return how many."""
-    deleted = session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - LIFETIME)
-    ).rowcount
+    deleted = rowcount(
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - LIFETIME))
+    )
     session.commit()
     return deleted

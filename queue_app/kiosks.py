@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from queue_app import access, directory
 from queue_app.clock import Clock
+from queue_app.db import rowcount
 from queue_app.directory import BranchInfo, KioskInfo
 from queue_app.errors import (
     EnrolmentCodeExpired,
@@ -192,12 +193,14 @@ def enrol(session: Session, clock: Clock, branch_code: str, raw_code: str) -> En
         _fail(session, branch, now, EnrolmentCodeWrong(f"no such enrolment code at {branch.code}"))
     enrolment = live[0]
     # Conditional: of two screens sending the same code at once, one wins, the other is told.
-    won = session.execute(
-        update(KioskEnrolment)
-        .where(KioskEnrolment.id == enrolment.id, KioskEnrolment.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = rowcount(
+        session.execute(
+            update(KioskEnrolment)
+            .where(KioskEnrolment.id == enrolment.id, KioskEnrolment.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not won:
         _fail(session, branch, now, EnrolmentCodeUsed("this enrolment code was already used"))
     label = enrolment.label or DEFAULT_LABEL

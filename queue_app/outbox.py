@@ -13,12 +13,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from queue_app.db import insert
+from queue_app.db import insert, rowcount
 from queue_app.models import Message, MessageStatus, OptOut, Ticket
 
 # Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
@@ -142,7 +142,7 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    rows.sort(key=lambda row: (row.urgency, row.id))  # RETURNING keeps no order
+    rows = sorted(rows, key=lambda row: (row.urgency, row.id))  # RETURNING keeps no order
     return [Outgoing(r.id, r.to, r.body, r.attempts, now) for r in rows]
 
 
@@ -150,17 +150,19 @@ def suppress_opted_out(session: Session) -> int:
     """Mark queued messages to numbers that opted out (written after the opt-out) as
     suppressed, so that they do not wait in the queue for ever; return how many."""
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
-    suppressed = session.execute(
-        update(Message)
-        .where(Message.status == MessageStatus.QUEUED, opted_out, _not_opt_out_answer())
-        .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    suppressed = rowcount(
+        session.execute(
+            update(Message)
+            .where(Message.status == MessageStatus.QUEUED, opted_out, _not_opt_out_answer())
+            .values(status=MessageStatus.SUPPRESSED, error="the number opted out (STOP)")
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     return suppressed
 
 
-def _not_opt_out_answer() -> object:
+def _not_opt_out_answer() -> ColumnElement[bool]:
     return Message.event.not_like(f"{OPT_OUT_EVENT}:%")
 
 
@@ -170,9 +172,14 @@ def _finish(session: Session, message_id: int, worker: str | None, **values: obj
     mine = and_(Message.id == message_id, Message.status == MessageStatus.SENDING)
     if worker is not None:
         mine = and_(mine, Message.claimed_by == worker)
-    done = session.execute(
-        update(Message).where(mine).values(**values).execution_options(synchronize_session=False)
-    ).rowcount
+    done = rowcount(
+        session.execute(
+            update(Message)
+            .where(mine)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     return bool(done)
 
@@ -184,7 +191,8 @@ def record_sent_many(
     after each: a crash in between leaves them to reconciliation, which finds them sent)."""
     if not sent:
         return
-    messages = Message.__table__  # Core: one executemany, not the ORM's bulk-by-primary-key
+    # Core: one executemany, not the ORM's bulk-by-primary-key
+    messages = cast(Table, Message.__table__)
     session.connection().execute(
         update(messages)
         .where(
@@ -290,16 +298,18 @@ def stale_claims(session: Session, now: datetime, lease: timedelta) -> Sequence[
 
 def take_over(session: Session, now: datetime, message: Outgoing, worker: str) -> bool:
     """Make a stale claim this worker's, so that two reconciling workers do not both act."""
-    taken = session.execute(
-        update(Message)
-        .where(
-            Message.id == message.id,
-            Message.status == MessageStatus.SENDING,
-            Message.claimed_at == message.claimed_at,
+    taken = rowcount(
+        session.execute(
+            update(Message)
+            .where(
+                Message.id == message.id,
+                Message.status == MessageStatus.SENDING,
+                Message.claimed_at == message.claimed_at,
+            )
+            .values(claimed_by=worker, claimed_at=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(claimed_by=worker, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.commit()
     return bool(taken)
 

@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from queue_app import appointments, directory, outbox, texting, tickets
 from queue_app.clock import Clock
 from queue_app.errors import StateConflict
+from queue_app.locales import LOCALES
 from queue_app.models import InboundSms, Ticket, TicketEvent, TicketStatus
 from queue_app.models.tickets import ACTIVE_STATUSES
 from sms.replies import ReplyKind, parse_reply
-
-LOCALES = ("ar", "en")
 
 
 @dataclass(frozen=True)

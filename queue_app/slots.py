@@ -132,7 +132,9 @@ def capacities(session: Session, service: ServiceInfo, now: datetime) -> Capacit
         .order_by(CapacityOverride.id)
     ).all()
     today = now.astimezone(service.branch.zone).date()
-    return Capacities(service, today, measured, [tuple(r) for r in rows])
+    return Capacities(
+        service, today, measured, [(r.first_day, r.last_day, r.per_slot) for r in rows]
+    )
 
 
 def booked_counts(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from queue_app import (
     directory,
     idempotency,
+    locales,
     numbering,
     service_state,
     slots,
@@ -35,7 +36,6 @@ from queue_app.errors import (
 from queue_app.models import Ticket, TicketEvent, TicketKind, TicketStatus
 from sms.numbers import InvalidNumber, to_e164
 
-LOCALES = ("ar", "en")
 # Check-in for an appointment: from half an hour before its slot starts, so that a citizen who
 # came early is not sent away, to a quarter of an hour after, so that a latecomer does not push
 # back everyone booked after them. Later than that, the slot is lost.
@@ -92,7 +92,7 @@ def _check_takes_walk_ins(service: ServiceInfo, status: service_state.ServiceSta
 
 def citizen_locale(asked: str) -> str:
     """The language of a ticket's messages and pages: the one asked for, Arabic if unknown."""
-    return asked if asked in LOCALES else "ar"
+    return locales.supported(asked)
 
 
 # The first event in a ticket's history, which is also its first message's event.
@@ -269,7 +269,8 @@ def lookup(session: Session, now: datetime, token: str) -> TicketView:
     row = session.execute(_LOOKUP, {"token": token}).unique().one_or_none()
     if row is None:
         raise NotFound("no such ticket")
-    ticket, revision = row
+    ticket: Ticket = row[0]
+    revision: str | None = row[1]
     service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
     status = service_state.status_of(service, now)
     view = _view(session, ticket, service.branch, service, status)

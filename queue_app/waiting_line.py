@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_app.models import Service, Ticket, TicketStatus
@@ -15,12 +16,13 @@ from queue_app.models import Service, Ticket, TicketStatus
 CALLING_ORDER = (Ticket.priority.desc(), Ticket.queued_at, Ticket.id)
 
 
-def _ahead_statement(priority: bool) -> Select[tuple[int, float | None]]:
+def _ahead_statement(priority: bool) -> Select[int, float | None]:
     """Count of waiting tickets called before a ticket of this class, plus the service's measured
     pace. Built once per class with bound parameters: building SQL expressions per request costs
     more than running them."""
-    service_id = bindparam("service_id")
-    queued_at, ticket_id = bindparam("queued_at"), bindparam("ticket_id")
+    service_id: BindParameter[int] = bindparam("service_id")
+    queued_at: BindParameter[datetime] = bindparam("queued_at")
+    ticket_id: BindParameter[int] = bindparam("ticket_id")
     earlier_same_class = and_(
         Ticket.priority.is_(priority),
         or_(

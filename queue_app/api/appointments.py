@@ -8,7 +8,7 @@ from queue_app import appointments, capacity, directory, slots
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.branches import REPLAY_HEADERS
-from queue_app.api.presenters import ticket_data
+from queue_app.api.presenters import created_ticket
 from queue_app.models import Role
 from queue_app.web.extensions import current_clock, current_settings, db
 from queue_app.web.rate_limits import from_our_own_devices, limiter
@@ -55,8 +55,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
         locale=body["locale"],
         idempotency_key=headers.get("idempotency_key"),
     )
-    replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
-    return ticket_data(view, current_settings()), 201, replayed
+    return created_ticket(view, current_settings())
 
 
 @blp.put("/branches/<branch_code>/services/<service_code>/capacity")

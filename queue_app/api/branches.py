@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from queue_app import branches, tickets
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
-from queue_app.api.presenters import branch_data, ticket_data
+from queue_app.api.presenters import branch_data, created_ticket
 from queue_app.models import Role
 from queue_app.web.extensions import current_clock, current_settings, db
 
@@ -66,5 +66,4 @@ def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str)
         priority=body["priority"],
         idempotency_key=headers.get("idempotency_key"),
     )
-    replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
-    return ticket_data(view, current_settings()), 201, replayed
+    return created_ticket(view, current_settings())

@@ -23,6 +23,15 @@ def ticket_urls(settings: Settings, token: str) -> dict[str, str]:
     return {"status_url": status_url, "qr_url": f"{status_url}/qr.png"}
 
 
+def created_ticket(
+    view: TicketView, settings: Settings
+) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The answer to a request that issued a ticket (a walk-in, a booking): 201, and a header
+    saying when a retried request answers with the ticket it made before."""
+    replayed = {"Idempotent-Replayed": "true"} if view.replayed else {}
+    return ticket_data(view, settings), 201, replayed
+
+
 def ticket_data(view: TicketView, settings: Settings) -> dict[str, Any]:
     ticket = view.ticket
     return {

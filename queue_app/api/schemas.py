@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from queue_app.locales import DEFAULT_LOCALE, LOCALES
+
 
 class LocalisedName(Schema):
     ar = fields.String(required=True)
@@ -27,7 +29,7 @@ class TakeTicketBody(Schema):
         validate=validate.Length(max=32),
         metadata={"description": "mobile number, local or international, for the branch's country"},
     )
-    locale = fields.String(load_default="ar", validate=validate.OneOf(["ar", "en"]))
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
     priority = fields.Boolean(
         load_default=False, metadata={"description": "elderly, disability or pregnancy"}
     )
@@ -166,7 +168,7 @@ class BookBody(Schema):
         },
     )
     phone = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    locale = fields.String(load_default="ar", validate=validate.OneOf(["ar", "en"]))
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
 
 
 class CapacityBody(Schema):

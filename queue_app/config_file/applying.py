@@ -111,12 +111,12 @@ def _set_hours(branch: Branch, week: Mapping[int, tuple[time, time]]) -> bool:
             branch.opening_hours.remove(row)
             changed = True
     for weekday, (opens, closes) in sorted(week.items()):
-        row = rows.get(weekday)
-        if row is None:
+        existing = rows.get(weekday)
+        if existing is None:
             branch.opening_hours.append(OpeningHours(weekday=weekday, opens=opens, closes=closes))
             changed = True
-        elif (row.opens, row.closes) != (opens, closes):
-            row.opens, row.closes = opens, closes
+        elif (existing.opens, existing.closes) != (opens, closes):
+            existing.opens, existing.closes = opens, closes
             changed = True
     return changed
 
@@ -195,31 +195,38 @@ def _apply(session: Session, config: ConfigFile, stored: _Stored) -> LoadSummary
         _count(summary.branches, created=created, changed=changed)
 
         services = {service.code: service for service in branch.services}
-        for spec in branch_spec.services:
+        for service_spec in branch_spec.services:
             service, created, changed = _upsert(
-                services, Service, spec.code, spec.values, branch.services.append
+                services, Service, service_spec.code, service_spec.values, branch.services.append
             )
             changed = (
-                _link(service, "backends", spec.backends, backends, created=created) or changed
+                _link(service, "backends", service_spec.backends, backends, created=created)
+                or changed
             )
             _count(summary.services, created=created, changed=changed)
 
         counters = {counter.code: counter for counter in branch.counters}
-        for spec in branch_spec.counters:
+        for counter_spec in branch_spec.counters:
             counter, created, changed = _upsert(
-                counters, Counter, spec.code, spec.values, branch.counters.append
+                counters, Counter, counter_spec.code, counter_spec.values, branch.counters.append
             )
             changed = (
-                _link(counter, "services", spec.services, services, created=created) or changed
+                _link(counter, "services", counter_spec.services, services, created=created)
+                or changed
             )
             _count(summary.counters, created=created, changed=changed)
 
         kiosks = {kiosk.code: kiosk for kiosk in branch.kiosks}
-        for spec in branch_spec.kiosks:
+        for kiosk_spec in branch_spec.kiosks:
             # A kiosk the file gives no name is called by its code, in both languages.
-            unnamed = {"name_ar": spec.code, "name_en": spec.code}
+            unnamed = {"name_ar": kiosk_spec.code, "name_en": kiosk_spec.code}
             _, created, changed = _upsert(
-                kiosks, Kiosk, spec.code, spec.values, branch.kiosks.append, defaults=unnamed
+                kiosks,
+                Kiosk,
+                kiosk_spec.code,
+                kiosk_spec.values,
+                branch.kiosks.append,
+                defaults=unnamed,
             )
             _count(summary.kiosks, created=created, changed=changed)
     return summary

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from queue_app.config_file.document import _Problem
 from queue_app.config_file.spec import ConfigFile
 from queue_app.config_file.values import _did_you_mean
-from queue_app.models import Backend, Branch, Counter, Service
+from queue_app.directory import ALL_A_BRANCH_HOLDS
+from queue_app.models import Backend, Branch
 
 
 @dataclass
@@ -32,14 +33,7 @@ def _fetch(session: Session, config: ConfigFile) -> _Stored:
     branches = session.scalars(
         select(Branch)
         .where(Branch.code.in_([b.code for b in config.branches]))
-        .options(
-            selectinload(Branch.services).selectinload(Service.backends),
-            selectinload(Branch.counters).selectinload(Counter.services),
-            selectinload(Branch.opening_hours),
-            selectinload(Branch.holidays),
-            selectinload(Branch.special_hours),
-            selectinload(Branch.kiosks),
-        )
+        .options(*ALL_A_BRANCH_HOLDS)
     )
     return _Stored({b.code: b for b in backends}, {b.code: b for b in branches})
 

@@ -29,6 +29,7 @@ from queue_app.config_file.spec import (
     Reference,
     SpecialRange,
 )
+from queue_app.locales import LOCALES
 from queue_app.opening_hours import WEEKDAYS
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -177,9 +178,9 @@ class _Values:
             raise _Invalid(
                 f'expected names in both languages, {{ar: "...", en: "..."}}; found {_kind(value)}'
             )
-        found = self.mapping(value, path, ("ar", "en"), ("ar", "en")) or {}
+        found = self.mapping(value, path, LOCALES, LOCALES) or {}
         names = {}
-        for locale in ("ar", "en"):
+        for locale in LOCALES:
             if locale in found:
                 try:
                     name = self.text(found[locale], (*path, locale)).strip()

@@ -36,6 +36,7 @@ from queue_app.errors import (
     SlotFull,
     SystemAway,
 )
+from queue_app.locales import LOCALES
 from queue_app.models import TicketStatus
 from queue_app.pages import formatting
 from queue_app.pages.labels import booking_strings, script_strings, ticket_page_strings
@@ -400,7 +401,7 @@ def _posted(branch: BranchInfo) -> Posted:
         service=service,
         times=(start.astimezone(UTC), end.astimezone(UTC)),
         phone=(form.get("phone") or "").strip()[:32],
-        locale=locale if locale in i18n.LOCALES else formatting.page_locale(),
+        locale=locale if locale in LOCALES else formatting.page_locale(),
     )
 
 

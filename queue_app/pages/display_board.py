@@ -13,6 +13,7 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import force_locale
 
 from queue_app import branches
+from queue_app.locales import LOCALES as BOARD_LOCALES
 from queue_app.pages import formatting
 from queue_app.pages.labels import board_strings, script_strings, time_words
 from queue_app.pages.notices import service_notice
@@ -20,7 +21,6 @@ from queue_app.web.extensions import current_clock, db
 
 bp = Blueprint("display_board", __name__, template_folder="templates")
 
-BOARD_LOCALES = ("ar", "en")  # in reading order: Arabic first
 # A called citizen should see their number within seconds of the counter pressing the button.
 POLL_SECONDS = 5
 

@@ -17,8 +17,9 @@ from babel.dates import format_date, format_time
 from flask import Flask
 from flask_babel import get_locale, gettext, ngettext
 
+from queue_app.locales import DEFAULT_LOCALE
+
 ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-DEFAULT_LOCALE = "ar"
 
 
 def page_locale() -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask, g, request
 from flask_babel import Babel, refresh
 
-LOCALES = ("ar", "en")
-DEFAULT_LOCALE = "ar"
+from queue_app.locales import DEFAULT_LOCALE, LOCALES
+
 LOCALE_COOKIE = "lang"
 
 babel = Babel()
