@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from queue_app import directory, outages, service_state
+from queue_app import directory, outage_moves, outages, service_state
 from queue_app.models import (
     Backend,
     BackendState,
@@ -151,12 +151,12 @@ def test_a_flapping_system_stays_one_outage_and_texts_nobody_twice(
     for _ in range(3):
         monitor.check_due(every_one=True)
     clock.advance(minutes=25)  # past reschedule_after_minutes (20)
-    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 3
+    assert outage_moves.run_timers(db.session, clock).moved == 3
     # On and off: never two good checks in a row, so it stays down, one outage.
     for up in (True, False, True, False, True, False):
         health.up = up
         monitor.check_due(every_one=True)
-        outages.run_timers(db.session, clock, public_url="http://q.test")
+        outage_moves.run_timers(db.session, clock)
     assert _state() == BackendState.DOWN
     assert db.session.scalar(select(func.count()).select_from(Outage)) == 1
     texts = _outage_texts()
@@ -178,9 +178,9 @@ def test_the_line_moves_after_reschedule_after_minutes_to_the_next_opening_day(
     _take(client, make_token, 1, phone=False)
     outages.declare(db.session, clock, registry.code)
     clock.advance(minutes=10)
-    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 0
+    assert outage_moves.run_timers(db.session, clock).moved == 0
     clock.advance(minutes=10)  # 20 minutes of outage
-    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    done = outage_moves.run_timers(db.session, clock)
     assert (done.moved, done.texted) == (5, 4)
     db.session.expire_all()
     moved = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
@@ -193,7 +193,7 @@ def test_the_line_moves_after_reschedule_after_minutes_to_the_next_opening_day(
     assert "عطل" in texts[0].body
     assert texts[0].body.endswith(tickets[0]["token"])
     # Nothing more on later runs.
-    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 0
+    assert outage_moves.run_timers(db.session, clock).moved == 0
     outage = db.session.scalar(select(Outage))
     assert (outage.tickets_paused, outage.tickets_moved, outage.tickets_texted) == (5, 5, 4)
 
@@ -203,7 +203,7 @@ def test_an_expected_end_past_closing_moves_at_once_to_after_it(
 ):
     _take(client, make_token, 2)
     outages.declare(db.session, clock, registry.code, expected_minutes=6 * 60)  # to 16:00
-    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    done = outage_moves.run_timers(db.session, clock)
     assert done.moved == 2
     db.session.expire_all()
     first = min(db.session.scalars(select(Ticket.slot_start)))
@@ -214,7 +214,7 @@ def test_an_expected_end_today_moves_after_it_today(client, registry, clock, mak
     _take(client, make_token, 2)
     outages.declare(db.session, clock, registry.code, expected_minutes=60)  # until 11:00
     clock.advance(minutes=20)
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     db.session.expire_all()
     starts = sorted(db.session.scalars(select(Ticket.slot_start)))
     assert starts[0] == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 11:00 Cairo, today
@@ -232,7 +232,7 @@ def test_manual_fallback_keeps_what_it_can_serve_and_moves_the_rest(
     outages.declare(db.session, clock, registry.code)
     assert _service_state(clock) == service_state.ServiceState.DEGRADED
     clock.advance(minutes=20)
-    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    done = outage_moves.run_timers(db.session, clock)
     db.session.expire_all()
     line = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
     kept = [t for t in line if t.status == TicketStatus.WAITING]
@@ -369,17 +369,17 @@ def test_the_evening_notice_moves_tomorrow_s_appointments_once(client, registry,
     ).json
     outages.declare(db.session, clock, registry.code)  # no end known
     clock.set(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))  # 17:59 Cairo
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     assert (
         client.get(f"/api/v1/tickets/{booked['token']}")
         .json["slot"]["start"]
         .startswith("2026-11-25")
     )
     clock.set(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 18:00: the evening notice
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     moved = client.get(f"/api/v1/tickets/{booked['token']}").json
     assert moved["slot"]["start"].startswith("2026-11-26")  # Thursday, the day after
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     texts = db.session.scalars(
         select(Message).where(Message.event.like("rescheduled:outage:%"))
     ).all()
@@ -391,7 +391,7 @@ def test_each_outage_keeps_its_record(client, registry, clock, make_token):
     _take(client, make_token, 1, phone=False)
     outages.declare(db.session, clock, registry.code, note="central network down")
     clock.advance(minutes=20)
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     outages.resolve(db.session, clock, registry.code)
     (record,) = client.get(f"/api/v1/backends/{registry.code}/outages").json
     assert record["backend"] == registry.code
