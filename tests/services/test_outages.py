@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
@@ -23,50 +22,17 @@ from queue_app.models import (
 )
 from queue_app.web.extensions import db
 from queue_app.worker.health_monitor import HealthMonitor, Leadership, check
+from tests.helpers.health_server import HealthEndpoint, health_endpoint
 
 BRANCH = "/api/v1/branches/cairo-civil"
 # The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo; the branch closes at 15:00.
 WEDNESDAY_8 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
 
-class HealthEndpoint:
-    """A back-end system's health URL on loopback, which the test switches off and on."""
-
-    def __init__(self) -> None:
-        self.up = True
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if endpoint.up else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/health"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def health() -> Iterator[HealthEndpoint]:
-    endpoint = HealthEndpoint()
-    yield endpoint
-    endpoint.stop()
+    with health_endpoint() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
