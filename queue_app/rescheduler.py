@@ -117,6 +117,17 @@ class TicketRow:
 MessageFor = Callable[[TicketRow, ServiceInfo, datetime], str]
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every chunk of one ``reschedule`` call shares."""
+
+    clock: Clock
+    not_before: datetime
+    cause: str
+    message_for: MessageFor
+    dry_run: bool
+
+
 def reschedule(
     session: Session,
     clock: Clock,
@@ -131,11 +142,12 @@ def reschedule(
     those with a phone), chunk by chunk, each chunk one transaction. ``cause`` is a stable key
     ("outage:12", "capacity:3"): it makes the run idempotent. With ``dry_run`` nothing is
     written: the outcome says how many would move."""
+    run = _Run(clock, not_before, cause, message_for, dry_run)
     outcome = Outcome()
     remaining = _in_calling_order(session, ticket_ids)
     while remaining:
         chunk, remaining = remaining[:CHUNK], remaining[CHUNK:]
-        _reschedule_chunk(session, clock, chunk, not_before, cause, message_for, dry_run, outcome)
+        _reschedule_chunk(session, run, chunk, outcome)
         outcome.chunks += 1
     return outcome
 
@@ -157,16 +169,9 @@ def _in_calling_order(session: Session, ticket_ids: Sequence[int]) -> list[int]:
 
 
 def _reschedule_chunk(
-    session: Session,
-    clock: Clock,
-    ticket_ids: Sequence[int],
-    not_before: datetime,
-    cause: str,
-    message_for: MessageFor,
-    dry_run: bool,
-    outcome: Outcome,
+    session: Session, run: _Run, ticket_ids: Sequence[int], outcome: Outcome
 ) -> None:
-    now = clock.now()
+    now, not_before, dry_run = run.clock.now(), run.not_before, run.dry_run
     if not dry_run:
         # Before anything is read: the counts and states read below must hold until commit.
         slots.lock_for_bulk_booking(session)
@@ -188,7 +193,7 @@ def _reschedule_chunk(
             select(TicketEvent.ticket_id).where(
                 TicketEvent.ticket_id.in_(ticket_ids),
                 TicketEvent.event == "rescheduled",
-                TicketEvent.note == cause,
+                TicketEvent.note == run.cause,
             )
         )
     )
@@ -218,7 +223,7 @@ def _reschedule_chunk(
         session.rollback()
         return
     by_id = {r.id: TicketRow(r.id, r.token, r.phone, r.locale, r.service_id) for r in rows}
-    _write(session, now, moves, by_id, services, cause, message_for, outcome)
+    _write(session, run, now, moves, by_id, services, outcome)
     session.commit()
     outcome.moved += len(moves)
     outcome.moves += moves
@@ -226,16 +231,16 @@ def _reschedule_chunk(
 
 def _write(
     session: Session,
+    run: _Run,
     now: datetime,
     moves: Sequence[Move],
     rows: Mapping[int, TicketRow],
     services: Mapping[int, ServiceInfo],
-    cause: str,
-    message_for: MessageFor,
     outcome: Outcome,
 ) -> None:
     if not moves:
         return
+    cause = run.cause
     tickets = Ticket.__table__
     connection = session.connection()
     connection.execute(
@@ -294,7 +299,7 @@ def _write(
                 event=f"rescheduled:{cause}",
                 to=row.phone,
                 locale=row.locale,
-                body=message_for(row, service, m.start),
+                body=run.message_for(row, service, m.start),
                 urgency=m.start,
             )
         )
