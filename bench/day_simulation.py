@@ -13,7 +13,7 @@ scenarios built from the same seeded citizens:
 - **this system**: the real domain (``queue_app``) on a real database, driven with a
   ``FixedClock`` moved event by event: walk-in tickets and check-ins through the kiosk's calls,
   counters through ``counters.call_next`` / ``mark_done``, the health monitor's checks through
-  ``outages.record_check`` (hysteresis included), the worker's ``outages.run_timers`` every
+  ``outages.record_check`` (hysteresis included), the worker's ``outage_moves.run_timers`` every
   minute, bookings through ``appointments.earliest_slot`` and ``appointments.book``. What the
   citizens do is decided by this script from what the domain wrote (the ticket's state, its new
   slot, the SMS in the outbox); what the domain does is not simulated.
@@ -115,7 +115,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from queue_app import access, appointments, counters, directory, migrate, outages, texting, tickets
+from queue_app import (
+    access,
+    appointments,
+    counters,
+    directory,
+    migrate,
+    outage_moves,
+    outages,
+    texting,
+    tickets,
+)
 from queue_app.clock import FixedClock
 from queue_app.errors import ServiceClosed, ServicePaused, TooEarly, TooLate
 from queue_app.models import (
@@ -443,7 +453,7 @@ class WithThisSystem(Simulation):
     def session(self) -> Iterator[Session]:
         started = wall_time.perf_counter()
         with Session(self.engine, expire_on_commit=False) as session:
-            texting.set_public_url(session.info, PUBLIC_URL)
+            texting.set_public_url(session.info, PUBLIC_URL)  # the moves' texts link to tickets
             yield session
         self.domain_seconds += wall_time.perf_counter() - started
         self.domain_calls += 1
@@ -523,7 +533,7 @@ class WithThisSystem(Simulation):
 
     def timers(self) -> None:
         with self.session() as session:
-            report = outages.run_timers(session, self.clock, public_url=PUBLIC_URL)
+            report = outage_moves.run_timers(session, self.clock)
         if report.moved or report.unplaced:
             self.timer_reports.append({"at": self.now.isoformat(), **asdict(report)})
             self.line_moved()

@@ -28,18 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as wall
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,45 +53,16 @@ from queue_app.models import (
     Counter,
     Message,
     MessageStatus,
-    OpeningHours,
     Service,
     Ticket,
     TicketStatus,
 )
 from queue_app.settings import normalise_database_url
+from tests.helpers.health_server import HealthEndpoint
+from tests.helpers.outage_scene import open_all_day, waiting_ticket
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKER = [sys.executable, "-c", "from queue_app.cli import main; main()", "worker"]
-
-
-class Health:
-    """The back-end system's health URL, switched off by the bench."""
-
-    def __init__(self) -> None:
-        self.up = True
-        health = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if health.up else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/health"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def build(engine: Engine, health_url: str, branches: int, tickets: int) -> None:
@@ -122,9 +89,7 @@ def build(engine: Engine, health_url: str, branches: int, tickets: int) -> None:
                 country="EG" if b % 2 else "SA",
                 reschedule_after_minutes=0,
             )
-            branch.opening_hours = [
-                OpeningHours(weekday=d, opens=wall(0, 0), closes=wall(23, 59)) for d in range(7)
-            ]
+            branch.opening_hours = open_all_day()
             service = Service(
                 code="id-card",
                 letter="A",
@@ -146,22 +111,15 @@ def build(engine: Engine, health_url: str, branches: int, tickets: int) -> None:
         for b, (branch, service) in enumerate(rows):
             for n in range(per_branch):
                 tickets_rows.append(
-                    {
-                        "token": secrets.token_urlsafe(24),
-                        "branch_id": branch.id,
-                        "service_id": service.id,
-                        "letter": "A",
-                        "local_day": date(2026, 1, 1),
-                        "sequence": n + 1,
-                        "kind": "walk_in",
-                        "status": "waiting",
-                        "priority": n % 17 == 0,
-                        "phone": f"+2010{b:03d}{n:05d}",
-                        "locale": "ar" if n % 3 else "en",
-                        "issued_at": now - timedelta(seconds=per_branch - n),
-                        "queued_at": now - timedelta(seconds=per_branch - n),
-                        "version": 1,
-                    }
+                    waiting_ticket(
+                        branch.id,
+                        service.id,
+                        n + 1,
+                        issued_at=now - timedelta(seconds=per_branch - n),
+                        phone=f"+2010{b:03d}{n:05d}",
+                        locale="ar" if n % 3 else "en",
+                        priority=n % 17 == 0,
+                    )
                 )
         session.execute(Ticket.__table__.insert(), tickets_rows)
         directory.mark_changed(session)
@@ -196,7 +154,7 @@ def worker(env: dict[str, str], log: Path) -> Iterator[None]:
 def run_one(kind: str, url: str, tickets: int, branches: int, rate: float) -> dict[str, Any]:
     migrate.upgrade(url)
     engine = create_engine(url)
-    health = Health()
+    health = HealthEndpoint()
     try:
         build(engine, health.url, branches, tickets)
         with tempfile.TemporaryDirectory() as tmp, stand_in() as base:
@@ -259,7 +217,7 @@ def run_one(kind: str, url: str, tickets: int, branches: int, rate: float) -> di
             )
             problems = sum(1 for line in log.read_text().splitlines() if "Traceback" in line)
     finally:
-        health.close()
+        health.stop()
         engine.dispose()
     return {
         "database": kind,

@@ -24,8 +24,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from queue_app import directory, outbox, slots
@@ -117,6 +118,17 @@ class TicketRow:
 MessageFor = Callable[[TicketRow, ServiceInfo, datetime], str]
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every chunk of one ``reschedule`` call shares."""
+
+    clock: Clock
+    not_before: datetime
+    cause: str
+    message_for: MessageFor
+    dry_run: bool
+
+
 def reschedule(
     session: Session,
     clock: Clock,
@@ -131,11 +143,12 @@ def reschedule(
     those with a phone), chunk by chunk, each chunk one transaction. ``cause`` is a stable key
     ("outage:12", "capacity:3"): it makes the run idempotent. With ``dry_run`` nothing is
     written: the outcome says how many would move."""
+    run = _Run(clock, not_before, cause, message_for, dry_run)
     outcome = Outcome()
     remaining = _in_calling_order(session, ticket_ids)
     while remaining:
         chunk, remaining = remaining[:CHUNK], remaining[CHUNK:]
-        _reschedule_chunk(session, clock, chunk, not_before, cause, message_for, dry_run, outcome)
+        _reschedule_chunk(session, run, chunk, outcome)
         outcome.chunks += 1
     return outcome
 
@@ -144,7 +157,7 @@ def _in_calling_order(session: Session, ticket_ids: Sequence[int]) -> list[int]:
     """The ids, service by service, each service's in calling order: chunks then go through
     each line from its front (so priority and issue order hold across chunks, not only within
     one), and a chunk touches few services (so their free slots are read few times)."""
-    keyed = []
+    keyed: list[Row[int, int, bool, datetime]] = []
     ids = list(ticket_ids)
     for start in range(0, len(ids), CHUNK):  # IN lists of a bounded length
         keyed += session.execute(
@@ -157,16 +170,9 @@ def _in_calling_order(session: Session, ticket_ids: Sequence[int]) -> list[int]:
 
 
 def _reschedule_chunk(
-    session: Session,
-    clock: Clock,
-    ticket_ids: Sequence[int],
-    not_before: datetime,
-    cause: str,
-    message_for: MessageFor,
-    dry_run: bool,
-    outcome: Outcome,
+    session: Session, run: _Run, ticket_ids: Sequence[int], outcome: Outcome
 ) -> None:
-    now = clock.now()
+    now, not_before, dry_run = run.clock.now(), run.not_before, run.dry_run
     if not dry_run:
         # Before anything is read: the counts and states read below must hold until commit.
         slots.lock_for_bulk_booking(session)
@@ -188,7 +194,7 @@ def _reschedule_chunk(
             select(TicketEvent.ticket_id).where(
                 TicketEvent.ticket_id.in_(ticket_ids),
                 TicketEvent.event == "rescheduled",
-                TicketEvent.note == cause,
+                TicketEvent.note == run.cause,
             )
         )
     )
@@ -218,7 +224,7 @@ def _reschedule_chunk(
         session.rollback()
         return
     by_id = {r.id: TicketRow(r.id, r.token, r.phone, r.locale, r.service_id) for r in rows}
-    _write(session, now, moves, by_id, services, cause, message_for, outcome)
+    _write(session, run, now, moves, by_id, services, outcome)
     session.commit()
     outcome.moved += len(moves)
     outcome.moves += moves
@@ -226,17 +232,17 @@ def _reschedule_chunk(
 
 def _write(
     session: Session,
+    run: _Run,
     now: datetime,
     moves: Sequence[Move],
     rows: Mapping[int, TicketRow],
     services: Mapping[int, ServiceInfo],
-    cause: str,
-    message_for: MessageFor,
     outcome: Outcome,
 ) -> None:
     if not moves:
         return
-    tickets = Ticket.__table__
+    cause = run.cause
+    tickets = cast(Table, Ticket.__table__)
     connection = session.connection()
     connection.execute(
         update(tickets)
@@ -255,7 +261,7 @@ def _write(
         [{"ticket_id": m.ticket_id, "start": m.start, "end": m.end} for m in moves],
     )
     connection.execute(
-        TicketEvent.__table__.insert(),
+        cast(Table, TicketEvent.__table__).insert(),
         [
             {"ticket_id": m.ticket_id, "at": now, "event": "rescheduled", "note": cause}
             for m in moves
@@ -268,7 +274,7 @@ def _write(
             freed[(m.service_id, m.old_start)] += 1
         taken[(m.service_id, m.start)] += 1
     if freed:
-        bookings = SlotBooking.__table__
+        bookings = cast(Table, SlotBooking.__table__)
         connection.execute(
             update(bookings)
             .where(
@@ -294,7 +300,7 @@ def _write(
                 event=f"rescheduled:{cause}",
                 to=row.phone,
                 locale=row.locale,
-                body=message_for(row, service, m.start),
+                body=run.message_for(row, service, m.start),
                 urgency=m.start,
             )
         )

@@ -5,13 +5,13 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from queue_app import directory, outages
+from queue_app import directory, maintenance, outages
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.errors import InvalidInput
 from queue_app.models import Backend, Branch, Maintenance, Outage
-from queue_app.web.extensions import current_clock, current_settings, db
+from queue_app.web.extensions import current_clock, db
 
 blp = Blueprint("backends", __name__, description="Back-end systems, their outages and maintenance")
 
@@ -137,14 +137,13 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Announce a maintenance window (manager, admin): shown on the status page and the kiosk,
     its slots are not booked, and appointments inside it are moved after it and texted."""
-    window: Maintenance = outages.announce_maintenance(
+    window: Maintenance = maintenance.announce(
         db.session,
         current_clock(),
         code,
         starts_at=body["start"],
         ends_at=body["end"],
         note=body["note"],
-        public_url=current_settings().public_url,
     )
     return {
         "id": window.id,

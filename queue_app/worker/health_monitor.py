@@ -139,6 +139,7 @@ class HealthMonitor:
                 if not every_one and self._next_check.get(backend_id, 0.0) > now:
                     continue
                 self._next_check[backend_id] = now + max(interval, 1)
+                assert url is not None  # the query asks for a health_url
                 ok, error = self.checker(url)
                 changed = outages.record_check(session, self.clock, backend_id, ok=ok, error=error)
                 checked += 1

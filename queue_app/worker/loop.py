@@ -83,7 +83,7 @@ def start(
         threading.Thread(target=monitor.run, args=(stop,), name="health-monitor", daemon=True),
         threading.Thread(
             target=outage_timers,
-            args=(sessions, clock, settings.public_url, stop),
+            args=(sessions, clock, stop),
             name="outage-timers",
             daemon=True,
         ),

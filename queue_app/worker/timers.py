@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from queue_app import outages
+from queue_app import outage_moves
 from queue_app.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 def outage_timers(
     session_factory: Callable[[], Session],
     clock: Clock,
-    public_url: str,
     stop: threading.Event,
     every: float = 5.0,
 ) -> None:
@@ -25,7 +24,7 @@ def outage_timers(
     while not stop.is_set():
         try:
             with session_factory() as session:
-                done = outages.run_timers(session, clock, public_url=public_url)
+                done = outage_moves.run_timers(session, clock)
             if done.moved or done.branches_moved:
                 log.warning(
                     "outage timers: %d moved, %d texted, %d without a slot",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import flask_babel
 import pytest
 
-from queue_app import outages
+from queue_app import maintenance
 from queue_app.web.extensions import db
 
 PAGE = "/kiosk/cairo-civil"
@@ -22,14 +22,13 @@ def _locale_per_request(app):
 
 def _announce(clock, code: str, note: str = "upgrade") -> None:
     now = clock.now()
-    outages.announce_maintenance(
+    maintenance.announce(
         db.session,
         clock,
         code,
         starts_at=now + timedelta(days=1),
         ends_at=now + timedelta(days=1, hours=2),
         note=note,
-        public_url="http://queue.test",
     )
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from queue_app import outages, ticket_search
+from queue_app import maintenance, outages, ticket_search
 from queue_app.models import (
     Backend,
     DetectedBy,
@@ -152,14 +152,13 @@ def test_an_outage_in_progress_is_still_down(client, registry, clock):
 
 def test_maintenance_windows_that_have_not_ended(client, registry, clock):
     now = clock.now()
-    outages.announce_maintenance(
+    maintenance.announce(
         db.session,
         clock,
         registry.code,
         starts_at=now + timedelta(days=1),
         ends_at=now + timedelta(days=1, hours=2),
         note="Database upgrade",
-        public_url="http://queue.test",
     )
     db.session.add(
         Maintenance(

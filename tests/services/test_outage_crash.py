@@ -4,13 +4,11 @@ ticket is either moved with its one message or untouched, and the restart finish
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as wall
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,7 +25,6 @@ from queue_app.models import (
     CapacityOverride,
     Counter,
     Message,
-    OpeningHours,
     Outage,
     Service,
     Ticket,
@@ -36,6 +33,7 @@ from queue_app.models import (
 )
 from queue_app.models.outages import DetectedBy
 from tests.conftest import DATABASES
+from tests.helpers.outage_scene import open_all_day, waiting_ticket
 
 TICKETS = 12_000  # three chunks of the rescheduler's 5,000 and a bit
 WORKER = [sys.executable, "-c", "from queue_app.cli import main; main()", "worker"]
@@ -77,9 +75,7 @@ def _build(url: str) -> None:
         branch = Branch(
             code="crash-branch", name_ar="فرع", name_en="Branch", timezone=zone, country="EG"
         )
-        branch.opening_hours = [
-            OpeningHours(weekday=d, opens=wall(0, 0), closes=wall(23, 59)) for d in range(7)
-        ]
+        branch.opening_hours = open_all_day()
         service = Service(
             code="id-card",
             letter="A",
@@ -98,6 +94,9 @@ def _build(url: str) -> None:
                 backend_id=backend.id,
                 started_at=now - timedelta(minutes=30),
                 detected_by=DetectedBy.MANAGER,
+                # An end known: with none, after the branch's evening notice (18:00 on the real
+                # clock) the next day's appointments, these moved tickets, would move once more.
+                expected_end=now + timedelta(hours=1),
             )
         )
         today = now.astimezone(ZoneInfo(zone)).date()
@@ -113,22 +112,13 @@ def _build(url: str) -> None:
         session.execute(
             Ticket.__table__.insert(),
             [
-                {
-                    "token": secrets.token_urlsafe(24),
-                    "branch_id": branch.id,
-                    "service_id": service.id,
-                    "letter": "A",
-                    "local_day": date(2026, 1, 1),
-                    "sequence": n + 1,
-                    "kind": "walk_in",
-                    "status": "waiting",
-                    "priority": False,
-                    "phone": f"+2010{n:08d}",
-                    "locale": "ar",
-                    "issued_at": now - timedelta(hours=2) + timedelta(seconds=n),
-                    "queued_at": now - timedelta(hours=2) + timedelta(seconds=n),
-                    "version": 1,
-                }
+                waiting_ticket(
+                    branch.id,
+                    service.id,
+                    n + 1,
+                    issued_at=now - timedelta(hours=2) + timedelta(seconds=n),
+                    phone=f"+2010{n:08d}",
+                )
                 for n in range(TICKETS)
             ],
         )

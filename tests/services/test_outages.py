@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from queue_app import directory, outages, service_state
+from queue_app import directory, outage_moves, outages, service_state
 from queue_app.models import (
     Backend,
     BackendState,
@@ -23,50 +22,17 @@ from queue_app.models import (
 )
 from queue_app.web.extensions import db
 from queue_app.worker.health_monitor import HealthMonitor, Leadership, check
+from tests.helpers.health_server import HealthEndpoint, health_endpoint
 
 BRANCH = "/api/v1/branches/cairo-civil"
 # The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo; the branch closes at 15:00.
 WEDNESDAY_8 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
 
-class HealthEndpoint:
-    """A back-end system's health URL on loopback, which the test switches off and on."""
-
-    def __init__(self) -> None:
-        self.up = True
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200 if endpoint.up else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/health"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def health() -> Iterator[HealthEndpoint]:
-    endpoint = HealthEndpoint()
-    yield endpoint
-    endpoint.stop()
+    with health_endpoint() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -151,12 +117,12 @@ def test_a_flapping_system_stays_one_outage_and_texts_nobody_twice(
     for _ in range(3):
         monitor.check_due(every_one=True)
     clock.advance(minutes=25)  # past reschedule_after_minutes (20)
-    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 3
+    assert outage_moves.run_timers(db.session, clock).moved == 3
     # On and off: never two good checks in a row, so it stays down, one outage.
     for up in (True, False, True, False, True, False):
         health.up = up
         monitor.check_due(every_one=True)
-        outages.run_timers(db.session, clock, public_url="http://q.test")
+        outage_moves.run_timers(db.session, clock)
     assert _state() == BackendState.DOWN
     assert db.session.scalar(select(func.count()).select_from(Outage)) == 1
     texts = _outage_texts()
@@ -178,9 +144,9 @@ def test_the_line_moves_after_reschedule_after_minutes_to_the_next_opening_day(
     _take(client, make_token, 1, phone=False)
     outages.declare(db.session, clock, registry.code)
     clock.advance(minutes=10)
-    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 0
+    assert outage_moves.run_timers(db.session, clock).moved == 0
     clock.advance(minutes=10)  # 20 minutes of outage
-    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    done = outage_moves.run_timers(db.session, clock)
     assert (done.moved, done.texted) == (5, 4)
     db.session.expire_all()
     moved = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
@@ -193,7 +159,7 @@ def test_the_line_moves_after_reschedule_after_minutes_to_the_next_opening_day(
     assert "عطل" in texts[0].body
     assert texts[0].body.endswith(tickets[0]["token"])
     # Nothing more on later runs.
-    assert outages.run_timers(db.session, clock, public_url="http://q.test").moved == 0
+    assert outage_moves.run_timers(db.session, clock).moved == 0
     outage = db.session.scalar(select(Outage))
     assert (outage.tickets_paused, outage.tickets_moved, outage.tickets_texted) == (5, 5, 4)
 
@@ -203,7 +169,7 @@ def test_an_expected_end_past_closing_moves_at_once_to_after_it(
 ):
     _take(client, make_token, 2)
     outages.declare(db.session, clock, registry.code, expected_minutes=6 * 60)  # to 16:00
-    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    done = outage_moves.run_timers(db.session, clock)
     assert done.moved == 2
     db.session.expire_all()
     first = min(db.session.scalars(select(Ticket.slot_start)))
@@ -214,7 +180,7 @@ def test_an_expected_end_today_moves_after_it_today(client, registry, clock, mak
     _take(client, make_token, 2)
     outages.declare(db.session, clock, registry.code, expected_minutes=60)  # until 11:00
     clock.advance(minutes=20)
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     db.session.expire_all()
     starts = sorted(db.session.scalars(select(Ticket.slot_start)))
     assert starts[0] == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 11:00 Cairo, today
@@ -232,7 +198,7 @@ def test_manual_fallback_keeps_what_it_can_serve_and_moves_the_rest(
     outages.declare(db.session, clock, registry.code)
     assert _service_state(clock) == service_state.ServiceState.DEGRADED
     clock.advance(minutes=20)
-    done = outages.run_timers(db.session, clock, public_url="http://q.test")
+    done = outage_moves.run_timers(db.session, clock)
     db.session.expire_all()
     line = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
     kept = [t for t in line if t.status == TicketStatus.WAITING]
@@ -369,17 +335,17 @@ def test_the_evening_notice_moves_tomorrow_s_appointments_once(client, registry,
     ).json
     outages.declare(db.session, clock, registry.code)  # no end known
     clock.set(datetime(2026, 11, 24, 15, 59, tzinfo=UTC))  # 17:59 Cairo
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     assert (
         client.get(f"/api/v1/tickets/{booked['token']}")
         .json["slot"]["start"]
         .startswith("2026-11-25")
     )
     clock.set(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 18:00: the evening notice
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     moved = client.get(f"/api/v1/tickets/{booked['token']}").json
     assert moved["slot"]["start"].startswith("2026-11-26")  # Thursday, the day after
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     texts = db.session.scalars(
         select(Message).where(Message.event.like("rescheduled:outage:%"))
     ).all()
@@ -391,7 +357,7 @@ def test_each_outage_keeps_its_record(client, registry, clock, make_token):
     _take(client, make_token, 1, phone=False)
     outages.declare(db.session, clock, registry.code, note="central network down")
     clock.advance(minutes=20)
-    outages.run_timers(db.session, clock, public_url="http://q.test")
+    outage_moves.run_timers(db.session, clock)
     outages.resolve(db.session, clock, registry.code)
     (record,) = client.get(f"/api/v1/backends/{registry.code}/outages").json
     assert record["backend"] == registry.code

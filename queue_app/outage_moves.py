@@ -1,0 +1,225 @@
+"""What an outage in progress calls for, branch by branch: the timers that move its line.
+
+``run_timers`` (the worker runs it every few seconds) reschedules, per branch:
+
+- the waiting line and the appointments inside the outage, after the branch's
+  ``reschedule_after_minutes`` of outage, or at once when the expected end lies past today's
+  closing time; slots start after the expected end, or on the next opening day when no end is
+  given. A service with manual fallback (``degraded``) keeps the part of its line that its
+  reduced rate can serve before closing; only the rest is moved;
+- when no end is known and the branch's ``evening_notice`` time has come, the next opening
+  day's appointments, so that people are told before they leave home.
+
+Each run is recorded (``OutageMove``) and its moves carry the outage as their cause, so a
+restart never runs it twice and nobody is texted twice for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from queue_app import directory, opening_hours, rescheduler, texting, waiting_line
+from queue_app.clock import Clock
+from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
+from queue_app.models import Outage, OutageMove, Service, Ticket, TicketStatus
+
+
+@dataclass
+class TimerReport:
+    branches_moved: int = 0
+    moved: int = 0
+    texted: int = 0
+    unplaced: int = 0
+
+
+@dataclass(frozen=True)
+class BranchRound:
+    """One outage at one branch in one round of the timers: what its moves need."""
+
+    outage: Outage
+    backend: BackendInfo
+    branch: BranchInfo
+    services: Sequence[ServiceInfo]  # the branch's services that need the system
+    now: datetime
+    # The rescheduler reads it per chunk: each chunk is a transaction of its own.
+    clock: Clock
+    report: TimerReport
+
+    def done(self, session: Session, kind: str) -> bool:
+        return session.get(OutageMove, (self.outage.id, self.branch.id, kind)) is not None
+
+
+def run_timers(session: Session, clock: Clock) -> TimerReport:
+    """Everything the outages in progress call for now (the worker runs this every few seconds).
+    Safe to run again and from several workers at once: each branch's move is recorded, and the
+    rescheduler's cause makes a repeat move nobody. Raises texting.NoPublicUrl when a move has
+    someone to text and ``session`` knows no public URL."""
+    now = clock.now()
+    report = TimerReport()
+    outages = list(session.scalars(select(Outage).where(Outage.ended_at.is_(None))))
+    info = directory.current(session)
+    for outage in outages:
+        backend = next((b for b in info.backends if b.id == outage.backend_id), None)
+        if backend is None:
+            continue
+        for branch in info.branches:
+            services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
+            if services:
+                here = BranchRound(outage, backend, branch, services, now, clock, report)
+                _move_line(session, here)
+                _evening_notice(session, here)
+    return report
+
+
+def _closing_today(branch: BranchInfo, now: datetime) -> datetime | None:
+    local = now.astimezone(branch.zone)
+    window = opening_hours.window_on(branch.hours, local.date(), branch.zone)
+    return window[1] if window else None
+
+
+def _next_opening_day_start(branch: BranchInfo, now: datetime) -> datetime:
+    """The start of the next opening day after today (an outage with no end known counts as
+    lasting to the end of the current day)."""
+    local = now.astimezone(branch.zone)
+    tomorrow = datetime.combine(
+        local.date() + timedelta(days=1), datetime.min.time(), tzinfo=branch.zone
+    )
+    found = opening_hours.next_opening(branch.hours, tomorrow, branch.zone)
+    return found or tomorrow
+
+
+def _serviceable_now(
+    session: Session, service: ServiceInfo, now: datetime, closing: datetime | None
+) -> int:
+    """How many of a degraded service's line its manual rate can still serve today."""
+    if closing is None or closing <= now:
+        return 0
+    measured = session.scalar(
+        select(Service.measured_service_seconds).where(Service.id == service.id)
+    )
+    seconds_each = waiting_line.seconds_per_citizen(service.avg_service_minutes, measured)
+    counters = service.branch.open_counters_serving(service)
+    rate = counters * (closing - now).total_seconds() / seconds_each
+    return math.floor(rate * service.manual_fallback_percent / 100)
+
+
+def _line_to_move(
+    session: Session, service: ServiceInfo, now: datetime, closing: datetime | None
+) -> list[int]:
+    ids = list(
+        session.scalars(
+            select(Ticket.id)
+            .where(Ticket.service_id == service.id, Ticket.status == TicketStatus.WAITING)
+            .order_by(*waiting_line.CALLING_ORDER)
+        )
+    )
+    if service.manual_fallback_percent > 0:
+        return ids[_serviceable_now(session, service, now, closing) :]
+    return ids
+
+
+def _appointments(
+    session: Session, service: ServiceInfo, since: datetime | None, until: datetime
+) -> list[int]:
+    """The service's appointments starting before ``until`` (and from ``since``, if given)."""
+    query = select(Ticket.id).where(
+        Ticket.service_id == service.id,
+        Ticket.status == TicketStatus.SCHEDULED,
+        Ticket.slot_start < until,
+    )
+    if since is not None:
+        query = query.where(Ticket.slot_start >= since)
+    return list(session.scalars(query))
+
+
+def _move_line(session: Session, here: BranchRound) -> None:
+    outage, branch, now = here.outage, here.branch, here.now
+    if here.done(session, "line"):
+        return
+    closing = _closing_today(branch, now)
+    long_enough = now - outage.started_at >= timedelta(minutes=branch.reschedule_after_minutes)
+    ends_after_closing = (
+        outage.expected_end is not None and closing is not None and outage.expected_end >= closing
+    )
+    if not (long_enough or ends_after_closing):
+        return
+    # After the outage; and the appointments whose slot falls inside it: up to its expected
+    # end, or (no end known) the end of today.
+    until = outage.expected_end or _next_opening_day_start(branch, now)
+    ids_by_service = {
+        service: _line_to_move(session, service, now, closing)
+        + _appointments(session, service, None, until)
+        for service in here.services
+    }
+    _move_and_record(session, here, ids_by_service, until, kind="line")
+    here.report.branches_moved += 1
+
+
+def _evening_notice(session: Session, here: BranchRound) -> None:
+    """No end known and it is evening: move the next opening day's appointments now, so that
+    nobody leaves home for nothing tomorrow. Once per branch and day."""
+    outage, branch, now = here.outage, here.branch, here.now
+    if outage.expected_end is not None:
+        return
+    if now.astimezone(branch.zone).time() < branch.evening_notice:
+        return
+    next_day = _next_opening_day_start(branch, now)
+    kind = f"evening:{next_day.astimezone(branch.zone).date().isoformat()}"
+    if here.done(session, kind):
+        return
+    day_after = _next_opening_day_start(branch, next_day)
+    ids_by_service = {
+        service: _appointments(session, service, next_day, day_after) for service in here.services
+    }
+    # A new cause per day: a ticket moved again tomorrow evening is told again, but never twice
+    # in one day.
+    _move_and_record(session, here, ids_by_service, day_after, kind=kind)
+
+
+def _move_and_record(
+    session: Session,
+    here: BranchRound,
+    ids_by_service: dict[ServiceInfo, list[int]],
+    not_before: datetime,
+    *,
+    kind: str,
+) -> None:
+    """Reschedule each service's tickets after ``not_before``, count it all on the outage and
+    the report, and record that this branch's move of this ``kind`` is done. The line's cause
+    is the outage; an evening notice's is the outage and its day."""
+    outage, report = here.outage, here.report
+    cause = f"outage:{outage.id}" if kind == "line" else f"outage:{outage.id}:{kind}"
+    moved = 0
+    for ids in ids_by_service.values():
+        if not ids:
+            continue
+        outcome = rescheduler.reschedule(
+            session,
+            here.clock,
+            ids,
+            not_before=not_before,
+            cause=cause,
+            message_for=texting.moved(session, "outage", system=here.backend.name),
+        )
+        moved += outcome.moved
+        report.moved += outcome.moved
+        report.texted += outcome.texted
+        report.unplaced += outcome.unplaced
+        outage.tickets_moved += outcome.moved
+        outage.tickets_texted += outcome.texted
+        outage.tickets_unplaced += outcome.unplaced
+    session.add(
+        OutageMove(
+            outage_id=outage.id, branch_id=here.branch.id, kind=kind, at=here.now, moved=moved
+        )
+    )
+    session.commit()
+
+
+__all__ = ["BranchRound", "TimerReport", "run_timers"]
