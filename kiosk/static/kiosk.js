@@ -81,6 +81,16 @@
     storage.remove(BRANCH_KEY);
   }
 
+  // One key per request the citizen means: the same one for every retry of it, a new one once
+  // they change what they ask for (the server refuses a key reused for another request).
+  function keyFor(payload) {
+    const sent = JSON.stringify(payload);
+    if (attempt.sent !== sent) {
+      attempt.key = newKey();
+      attempt.sent = sent;
+    }
+  }
+
   // crypto.randomUUID needs a secure context (HTTPS or localhost); a kiosk on the office network
   // may well be served over plain HTTP, where getRandomValues still works.
   function newKey() {
@@ -479,29 +489,33 @@
     attempt.priority = priority;
     const payload = { service: attempt.service, locale: page.locale, priority };
     if (attempt.phone) payload.phone = attempt.phone;
-    // One key per request the citizen means: the same one for every retry of it, a new one once
-    // they change what they ask for (the server refuses a key reused for another request).
-    const sent = JSON.stringify(payload);
-    if (attempt.sent !== sent) {
-      attempt.key = newKey();
-      attempt.sent = sent;
-    }
-    const key = attempt.key;
+    keyFor(payload);
+    const headers = { Authorization: "Bearer " + token, "Idempotency-Key": attempt.key };
+    await send(page.urls.tickets, payload, headers, words.working, answerTicket);
+  }
+
+  // One request the citizen asked for: the screen says it is working, retries through a lost
+  // network (withRetries), then hands the answer on.
+  async function send(url, payload, headers, wording, answer) {
     busy = true;
-    working(words.working);
+    working(wording);
     const response = await withRetries(
-      () => post(page.urls.tickets, payload, { Authorization: "Bearer " + token, "Idempotency-Key": key }),
+      () => post(url, payload, headers),
       () => working(words.retrying),
     );
     busy = false;
-    await answerTicket(response);
+    await answer(response);
+  }
+
+  // No answer, or the server's own trouble after every retry: say so, and let them try again.
+  function gaveUp(response, wording) {
+    if (response && response.status < 500) return false;
+    working(wording, { failed: true, retryable: true });
+    return true;
   }
 
   async function answerTicket(response) {
-    if (!response || response.status >= 500) {
-      working(words.gave_up, { failed: true, retryable: true });
-      return;
-    }
+    if (gaveUp(response, words.gave_up)) return;
     const answer = await bodyOf(response);
     if (response.ok) {
       showTicket(answer, words.your_ticket);
@@ -590,29 +604,15 @@
     const payload = {
       service: attempt.service, start: attempt.start, phone: attempt.phone, locale: page.locale,
     };
-    const sent = JSON.stringify(payload);
-    if (attempt.sent !== sent) {
-      attempt.key = newKey();
-      attempt.sent = sent;
-    }
+    keyFor(payload);
     const headers = { "Idempotency-Key": attempt.key };
     const token = kioskToken();
     if (token) headers.Authorization = "Bearer " + token;
-    busy = true;
-    working(words.booking);
-    const response = await withRetries(
-      () => post(page.urls.appointments, payload, headers),
-      () => working(words.retrying),
-    );
-    busy = false;
-    await answerBooking(response);
+    await send(page.urls.appointments, payload, headers, words.booking, answerBooking);
   }
 
   async function answerBooking(response) {
-    if (!response || response.status >= 500) {
-      working(words.book_gave_up, { failed: true, retryable: true });
-      return;
-    }
+    if (gaveUp(response, words.book_gave_up)) return;
     const answer = await bodyOf(response);
     const fields = answer.fields || {};
     if (response.ok) {
