@@ -75,12 +75,16 @@ def _parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
         ) from None
 
 
-def _check_takes_walk_ins(service: ServiceInfo, status: service_state.ServiceStatus) -> None:
+def _check_takes_walk_ins(
+    session: Session, service: ServiceInfo, status: service_state.ServiceStatus, now: datetime
+) -> None:
     if status.state == service_state.ServiceState.PAUSED:
+        # The kiosk offers to book it: the same earliest free time that GET /branches/{b} shows.
+        opening = slots.next_free(session, service, now)
         raise ServicePaused(
             f"{service.code} is paused: a system it needs is down",
             backends=[b.code for b in status.down_backends],
-            next_slot=None,
+            next_slot=opening.start.isoformat() if opening is not None else None,
         )
     if status.state == service_state.ServiceState.CLOSED:
         raise ServiceClosed(
@@ -181,7 +185,7 @@ def take_walk_in(
     locale = citizen_locale(locale)
 
     def admit() -> Ticket:
-        _check_takes_walk_ins(service, service_state.status_of(service, now))
+        _check_takes_walk_ins(session, service, service_state.status_of(service, now), now)
         return Ticket(
             local_day=now.astimezone(branch.zone).date(),
             kind=TicketKind.WALK_IN,

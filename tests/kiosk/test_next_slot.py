@@ -67,3 +67,45 @@ def test_a_declared_outage_moves_it_past_the_outage(client, make_branch, make_ba
     [service] = client.get("/api/v1/branches/cairo-civil").json["services"]
     assert service["state"] == "paused"
     assert service["next_slot"] == "2026-11-25T06:00:00+00:00"
+
+
+def test_a_paused_service_refuses_a_ticket_with_the_same_next_slot(
+    client, make_branch, make_backend, make_token, clock
+):
+    backend = make_backend()
+    make_branch(backends=[backend])
+    _down(backend, clock)
+    offered = client.get("/api/v1/branches/cairo-civil").json["services"][0]["next_slot"]
+    refused = client.post(
+        "/api/v1/branches/cairo-civil/tickets",
+        json={"service": "id-card"},
+        headers=make_token("kiosk"),
+    )
+    assert refused.status_code == 409
+    assert refused.json["error"] == "service_paused"
+    assert refused.json["fields"]["backends"] == ["civil-registry"]
+    assert refused.json["fields"]["next_slot"] == offered == "2026-11-24T08:30:00+00:00"
+
+
+def test_a_paused_service_with_no_free_time_says_so(
+    client, make_branch, make_backend, make_token, clock
+):
+    backend = make_backend()
+    branch = make_branch(backends=[backend])
+    db.session.add(
+        CapacityOverride(
+            service_id=branch.services[0].id,
+            first_day=clock.now().date(),
+            last_day=clock.now().date() + timedelta(days=90),
+            per_slot=0,
+            created_at=clock.now(),
+        )
+    )
+    _down(backend, clock)
+    refused = client.post(
+        "/api/v1/branches/cairo-civil/tickets",
+        json={"service": "id-card"},
+        headers=make_token("kiosk"),
+    )
+    assert refused.json["error"] == "service_paused"
+    assert refused.json["fields"]["next_slot"] is None
