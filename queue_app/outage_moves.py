@@ -8,7 +8,8 @@
   given. A service with manual fallback (``degraded``) keeps the part of its line that its
   reduced rate can serve before closing; only the rest is moved;
 - when no end is known and the branch's ``evening_notice`` time has come, the next opening
-  day's appointments, so that people are told before they leave home.
+  day's appointments, so that people are told before they leave home (a line moved after that
+  time goes past the next opening day at once, so it is told once).
 
 Each run is recorded (``OutageMove``) and its moves carry the outage as their cause, so a
 restart never runs it twice and nobody is texted twice for it.
@@ -94,6 +95,11 @@ def _next_opening_day_start(branch: BranchInfo, now: datetime) -> datetime:
     return found or tomorrow
 
 
+def _is_evening(branch: BranchInfo, now: datetime) -> bool:
+    """The branch's evening notice time has come today."""
+    return now.astimezone(branch.zone).time() >= branch.evening_notice
+
+
 def _serviceable_now(
     session: Session, service: ServiceInfo, now: datetime, closing: datetime | None
 ) -> int:
@@ -150,8 +156,12 @@ def _move_line(session: Session, here: BranchRound) -> None:
     if not (long_enough or ends_after_closing):
         return
     # After the outage; and the appointments whose slot falls inside it: up to its expected
-    # end, or (no end known) the end of today.
+    # end, or (no end known) the end of today. With no end known and the evening notice's time
+    # already come, past the next opening day too, as the evening notice moves that day: else
+    # the line would be texted "tomorrow" and then, in the same round, "the day after".
     until = outage.expected_end or _next_opening_day_start(branch, now)
+    if outage.expected_end is None and _is_evening(branch, now):
+        until = _next_opening_day_start(branch, until)
     ids_by_service = {
         service: _line_to_move(session, service, now, closing)
         + _appointments(session, service, None, until)
@@ -167,7 +177,7 @@ def _evening_notice(session: Session, here: BranchRound) -> None:
     outage, branch, now = here.outage, here.branch, here.now
     if outage.expected_end is not None:
         return
-    if now.astimezone(branch.zone).time() < branch.evening_notice:
+    if not _is_evening(branch, now):
         return
     next_day = _next_opening_day_start(branch, now)
     kind = f"evening:{next_day.astimezone(branch.zone).date().isoformat()}"

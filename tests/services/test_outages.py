@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from queue_app import directory, outage_moves, outages, service_state
 from queue_app.models import (
     Backend,
     BackendState,
+    Branch,
     Message,
     Outage,
     Service,
@@ -350,6 +351,32 @@ def test_the_evening_notice_moves_tomorrow_s_appointments_once(client, registry,
         select(Message).where(Message.event.like("rescheduled:outage:%"))
     ).all()
     assert len(texts) == 1
+
+
+def test_a_line_moved_in_the_evening_with_no_end_known_is_told_once(
+    client, registry, clock, make_token
+):
+    # An office whose evening notice comes before it closes (or a worker that was away): the
+    # line is moved after the evening notice's time. It goes past tomorrow at once, as the
+    # evening notice would send tomorrow's appointments, so nobody gets "tomorrow" and then
+    # "the day after" within seconds.
+    branch = db.session.scalars(select(Branch)).one()
+    branch.evening_notice = time(14, 0)
+    db.session.commit()
+    taken = _take(client, make_token, 3)  # Tuesday 10:00 Cairo
+    clock.set(datetime(2026, 11, 24, 12, 30, tzinfo=UTC))  # 14:30 Cairo
+    outages.declare(db.session, clock, registry.code)  # no end known
+    clock.advance(minutes=20)
+    outage_moves.run_timers(db.session, clock)
+    outage_moves.run_timers(db.session, clock)
+    for ticket in taken:
+        moved = client.get(f"/api/v1/tickets/{ticket['token']}").json
+        assert moved["slot"]["start"].startswith("2026-11-26"), moved  # Thursday
+    texts = db.session.scalars(
+        select(Message).where(Message.event.like("rescheduled:outage:%"))
+    ).all()
+    assert len(texts) == 3
+    assert len({text.ticket_id for text in texts}) == 3
 
 
 def test_each_outage_keeps_its_record(client, registry, clock, make_token):
