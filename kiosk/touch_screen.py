@@ -16,8 +16,7 @@ from flask_babel import gettext
 
 from queue_app.branches import BranchView, ServiceView
 from queue_app.directory import BranchInfo
-from queue_app.locales import DEFAULT_LOCALE
-from queue_app.locales import LOCALES as BOTH_LOCALES
+from queue_app.locales import DEFAULT_LOCALE, LOCALES
 from queue_app.models import Maintenance
 from queue_app.pages import formatting
 from queue_app.pages.labels import (
@@ -279,7 +278,7 @@ def page(
     script.update(
         default_locale=DEFAULT_LOCALE,
         branch=branch.code,
-        branch_names={other: branch.name(other) for other in BOTH_LOCALES},
+        branch_names={other: branch.name(other) for other in LOCALES},
         urls=urls,
         token_slot=TOKEN_SLOT,
         now=now.isoformat(),
@@ -292,8 +291,7 @@ def page(
         },
         services={s.service.code: s.service.name(locale) for s in view.services},
         enrolment={
-            other: script_strings(enrolment_strings, other, branch.timezone)
-            for other in BOTH_LOCALES
+            other: script_strings(enrolment_strings, other, branch.timezone) for other in LOCALES
         },
     )
     return {
@@ -301,7 +299,7 @@ def page(
         "tiles": [_tile(line, now, locale) for line in view.services],
         "maintenance": maintenance_lines(branch, maintenance or [], locale),
         "phone_example": formatting.digits(example, locale) if example else None,
-        "enrolment": {other: script["enrolment"][other]["strings"] for other in BOTH_LOCALES},
+        "enrolment": {other: script["enrolment"][other]["strings"] for other in LOCALES},
         "enrol_command": enrol_command(branch),
         "idle_ticket_seconds": IDLE_TICKET_SECONDS,
         "idle_flow_seconds": IDLE_FLOW_SECONDS,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, opening_hours, slots, texting, tickets
+from queue_app import directory, opening_hours, service_state, slots, texting, tickets
 from queue_app.clock import Clock
 from queue_app.db import commit
 from queue_app.directory import ServiceInfo
@@ -71,7 +71,9 @@ def book(
         raise InvalidPhone(str(exc), phone=[str(exc)]) from None
     locale = tickets.citizen_locale(locale)
 
-    def admit() -> Ticket:
+    def admit(status: service_state.ServiceStatus) -> Ticket:
+        # A booking is for a later time: what counts is whether the systems are away then
+        # (_the_slot's SystemAway), not the service's state now.
         slot = _the_slot(session, service, now, start)
         _check_not_booked(session, service, e164)
         if not slots.take_place(session, service.id, slot.start, slot.capacity):

@@ -39,15 +39,20 @@ def set_public_url(info: dict[object, object], public_url: str) -> None:
     info[PUBLIC_URL] = public_url.rstrip("/")
 
 
+def ticket_page(public_url: str, token: str) -> str:
+    """The address of a ticket's own page, behind its QR code and in its texts."""
+    return f"{public_url.rstrip('/')}/t/{token}"
+
+
 def ticket_links(session: Session) -> Callable[[str], str]:
-    """Turn a ticket's token into the address of its page (``/t/<token>``)."""
+    """Turn a ticket's token into the address of its page (``ticket_page``)."""
     base = session.info.get(PUBLIC_URL)
     if not base:
         raise NoPublicUrl(
             "this session knows no public URL: make it with texting.set_public_url "
             "(the app, the CLI and the worker do)"
         )
-    return lambda token: f"{base}/t/{token}"
+    return lambda token: ticket_page(str(base), token)
 
 
 def ticket_link(session: Session, token: str) -> str:

@@ -112,14 +112,15 @@ def issue(
     locale: str,
     request: Sequence[object],
     idempotency_key: str | None,
-    admit: Callable[[], Ticket],
+    admit: Callable[[service_state.ServiceStatus], Ticket],
 ) -> TicketView:
     """Issue a ticket of ``service`` (a walk-in's or a booking's: the steps they share) and text
     it to ``phone`` (E.164, or None) in ``locale``, in the same transaction (the outbox), then
     commit.
 
-    ``admit`` does the caller's checks and returns the ticket's own part (kind, state, local
-    day, slot or place in line); it runs only for a request that is not a repeat. With an
+    ``admit`` does the caller's checks against the service's status now and returns the
+    ticket's own part (kind, state, local day, slot or place in line); it runs only for a
+    request that is not a repeat. With an
     ``idempotency_key``, a request repeated within a day (``request`` fingerprints what it asked
     for) gets the ticket the first one issued, with ``replayed`` set, even when both arrive at
     once: the key's unique constraint lets one of them insert it, and the other one rolls back
@@ -135,7 +136,8 @@ def issue(
         earlier = idempotency.replay(session, now, branch.id, idempotency_key, asked)
         if earlier is not None:
             return replace(view_ticket(session, now, earlier), replayed=True)
-    ticket = admit()
+    status = service_state.status_of(service, now)
+    ticket = admit(status)
     ticket.token = new_token()
     ticket.branch_id, ticket.service_id, ticket.letter = branch.id, service.id, service.letter
     ticket.sequence = numbering.next_number(session, branch.id, service.letter, ticket.local_day)
@@ -152,7 +154,7 @@ def issue(
     else:
         texting.ticket_issued(session, now, ticket, service)
     # Counted inside the same transaction: the place printed on the ticket is the place it took.
-    view = _view(session, ticket, branch, service, service_state.status_of(service, now))
+    view = _view(session, ticket, branch, service, status)
     commit(session)
     return view
 
@@ -184,8 +186,8 @@ def take_walk_in(
     e164 = _parse_phone(phone, branch)
     locale = citizen_locale(locale)
 
-    def admit() -> Ticket:
-        _check_takes_walk_ins(session, service, service_state.status_of(service, now), now)
+    def admit(status: service_state.ServiceStatus) -> Ticket:
+        _check_takes_walk_ins(session, service, status, now)
         return Ticket(
             local_day=now.astimezone(branch.zone).date(),
             kind=TicketKind.WALK_IN,

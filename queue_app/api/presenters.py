@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from queue_app import texting
 from queue_app.branches import BranchView, CounterView, ServiceView
 from queue_app.directory import BackendInfo
 from queue_app.settings import Settings
@@ -19,7 +20,7 @@ def _down(backends: tuple[BackendInfo, ...]) -> list[dict[str, Any]]:
 
 
 def ticket_urls(settings: Settings, token: str) -> dict[str, str]:
-    status_url = f"{settings.public_url}/t/{token}"
+    status_url = texting.ticket_page(settings.public_url, token)
     return {"status_url": status_url, "qr_url": f"{status_url}/qr.png"}
 
 

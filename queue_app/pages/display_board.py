@@ -13,7 +13,7 @@ from flask import Blueprint, render_template, url_for
 from flask_babel import force_locale
 
 from queue_app import branches
-from queue_app.locales import LOCALES as BOARD_LOCALES
+from queue_app.locales import LOCALES
 from queue_app.pages import formatting
 from queue_app.pages.labels import board_strings, script_strings, time_words
 from queue_app.pages.notices import service_notice
@@ -37,7 +37,7 @@ def show(branch_code: str) -> str:
 def in_both(make: Callable[[], T]) -> dict[str, T]:
     """``make()`` once in each language of the board."""
     made = {}
-    for locale in BOARD_LOCALES:
+    for locale in LOCALES:
         with force_locale(locale):
             made[locale] = make()
     return made
@@ -67,14 +67,14 @@ def _service_row(
 
     return ServiceRow(
         code=service.service.code,
-        name={locale: service.service.name(locale) for locale in BOARD_LOCALES},
+        name={locale: service.service.name(locale) for locale in LOCALES},
         state=service.status.state.value,
         state_label={
-            locale: words[locale]["state"][service.status.state.value] for locale in BOARD_LOCALES
+            locale: words[locale]["state"][service.status.state.value] for locale in LOCALES
         },
         waiting={
             locale: words[locale]["waiting"] % {"count": formatting.digits(service.waiting, locale)}
-            for locale in BOARD_LOCALES
+            for locale in LOCALES
         },
         notice=in_both(notice_lines),
     )
@@ -84,16 +84,13 @@ def _board(view: branches.BranchView, now: datetime) -> dict[str, Any]:
     branch = view.branch
     zone = branch.zone
     script = {
-        "locales": list(BOARD_LOCALES),
+        "locales": list(LOCALES),
         "api": url_for("branches.get_branch", branch_code=branch.code),
         "now": now.isoformat(),
         "poll_seconds": POLL_SECONDS,
-        **{
-            locale: script_strings(board_strings, locale, branch.timezone)
-            for locale in BOARD_LOCALES
-        },
+        **{locale: script_strings(board_strings, locale, branch.timezone) for locale in LOCALES},
     }
-    words = {locale: script[locale]["strings"] for locale in BOARD_LOCALES}
+    words = {locale: script[locale]["strings"] for locale in LOCALES}
     return {
         "branch": branch,
         "counters": view.counters,

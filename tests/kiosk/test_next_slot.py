@@ -16,6 +16,28 @@ def _down(backend, clock):
     db.session.commit()
 
 
+def _no_free_time(branch, clock):
+    """No appointment place left in the booking horizon: a manager's capacity of 0."""
+    db.session.add(
+        CapacityOverride(
+            service_id=branch.services[0].id,
+            first_day=clock.now().date(),
+            last_day=clock.now().date() + timedelta(days=90),
+            per_slot=0,
+            created_at=clock.now(),
+        )
+    )
+    db.session.commit()
+
+
+def _take_ticket(client, make_token):
+    return client.post(
+        "/api/v1/branches/cairo-civil/tickets",
+        json={"service": "id-card"},
+        headers=make_token("kiosk"),
+    )
+
+
 def test_the_branch_api_gives_each_service_its_next_slot(client, make_branch, make_backend, clock):
     backend = make_backend()
     make_branch(services=[("id-card", "A"), ("birth-cert", "B")], backends=[backend])
@@ -31,16 +53,7 @@ def test_the_branch_api_gives_each_service_its_next_slot(client, make_branch, ma
 
 def test_no_free_time_is_none(client, make_branch, clock):
     branch = make_branch()
-    db.session.add(
-        CapacityOverride(
-            service_id=branch.services[0].id,
-            first_day=clock.now().date(),
-            last_day=clock.now().date() + timedelta(days=90),
-            per_slot=0,
-            created_at=clock.now(),
-        )
-    )
-    db.session.commit()
+    _no_free_time(branch, clock)
     [service] = client.get("/api/v1/branches/cairo-civil").json["services"]
     assert service["next_slot"] is None
 
@@ -76,11 +89,7 @@ def test_a_paused_service_refuses_a_ticket_with_the_same_next_slot(
     make_branch(backends=[backend])
     _down(backend, clock)
     offered = client.get("/api/v1/branches/cairo-civil").json["services"][0]["next_slot"]
-    refused = client.post(
-        "/api/v1/branches/cairo-civil/tickets",
-        json={"service": "id-card"},
-        headers=make_token("kiosk"),
-    )
+    refused = _take_ticket(client, make_token)
     assert refused.status_code == 409
     assert refused.json["error"] == "service_paused"
     assert refused.json["fields"]["backends"] == ["civil-registry"]
@@ -92,20 +101,8 @@ def test_a_paused_service_with_no_free_time_says_so(
 ):
     backend = make_backend()
     branch = make_branch(backends=[backend])
-    db.session.add(
-        CapacityOverride(
-            service_id=branch.services[0].id,
-            first_day=clock.now().date(),
-            last_day=clock.now().date() + timedelta(days=90),
-            per_slot=0,
-            created_at=clock.now(),
-        )
-    )
+    _no_free_time(branch, clock)
     _down(backend, clock)
-    refused = client.post(
-        "/api/v1/branches/cairo-civil/tickets",
-        json={"service": "id-card"},
-        headers=make_token("kiosk"),
-    )
+    refused = _take_ticket(client, make_token)
     assert refused.json["error"] == "service_paused"
     assert refused.json["fields"]["next_slot"] is None
