@@ -321,8 +321,7 @@ def room_after_not_before(engine: Engine) -> tuple[int, int]:
                 caps = slots.capacities(session, service, NOW)
                 day = NOT_BEFORE.astimezone(branch.zone).date()
                 per_day = [
-                    caps.per_slot(d)
-                    * sum(1 for start, _ in slots.slot_times(service, d) if start >= NOT_BEFORE)
+                    sum(n for start, _, n in caps.day_slots(d) if start >= NOT_BEFORE)
                     for d in (day + timedelta(days=n) for n in range(slots.BOOKING_HORIZON_DAYS))
                 ]
                 first_day.append(per_day[0])
@@ -686,7 +685,8 @@ def check_rescheduled(url: str, size: int, with_phone: int) -> list[str]:
             day = start.astimezone(service.branch.zone).date()
             if service_id not in caps:
                 caps[service_id] = slots.capacities(session, service, clock.now())
-            if n > caps[service_id].per_slot(day):
+            places = {s: p for s, _, p in caps[service_id].day_slots(day)}
+            if n > places.get(start, 0):
                 over += 1
             if (service_id, day) not in real:
                 real[(service_id, day)] = set(slots.slot_times(service, day))

@@ -167,9 +167,8 @@ def _overflow(
     valid: dict[datetime, int] = {}
     for offset in range((last_day - first_day).days + 1):
         day = first_day + timedelta(days=offset)
-        per_slot = caps.per_slot(day)
-        for slot_start, _ in slots.slot_times(service, day):
-            valid[slot_start] = per_slot
+        for slot_start, _, places in caps.day_slots(day):
+            valid[slot_start] = places
     over = []
     for slot_start, ticket_ids in booked.items():
         capacity = valid.get(slot_start, 0)

@@ -12,6 +12,10 @@ of its time) × the slot's length ÷ the time one citizen takes (measured, or th
 average), less the share the manager keeps for walk-ins. Slots later today count
 the counters open now (a counter closed at noon serves nobody this afternoon); slots of later
 days count every counter that serves the service (tomorrow's staff are not in yet).
+
+That figure is seldom whole: a service with a third of one counter takes 0.4 citizens in a
+slot. The fractions are carried from slot to slot (``whole_places``), so 0.4 a slot is a place
+in two slots out of five: flooring each slot alone would give the service nothing, for ever.
 """
 
 from __future__ import annotations
@@ -83,20 +87,42 @@ def slot_times(service: ServiceInfo, day: date) -> list[tuple[datetime, datetime
     return list(_wall_clock_starts(day, window, service.slot_minutes))
 
 
+def exact_capacity(
+    counters: float | Fraction,
+    slot_minutes: int,
+    seconds_per_citizen: float,
+    walk_in_percent: int,
+) -> Fraction:
+    """How many appointments one slot takes when the manager has not said otherwise, as an
+    exact fraction. ``counters`` may be a fraction: the share of shared counters' time the
+    service has."""
+    if counters <= 0 or seconds_per_citizen <= 0:
+        return Fraction(0)
+    # In fractions: 3 counters × 30 min ÷ 9.5 min × 95 % is exactly 9, and floats make it 8.99.
+    each = Fraction(seconds_per_citizen).limit_denominator(10**6)
+    served = Fraction(counters).limit_denominator(10**6) * slot_minutes * 60 / each
+    return served * (100 - walk_in_percent) / 100
+
+
 def default_capacity(
     counters: float | Fraction,
     slot_minutes: int,
     seconds_per_citizen: float,
     walk_in_percent: int,
 ) -> int:
-    """How many appointments one slot takes when the manager has not said otherwise.
-    ``counters`` may be a fraction: the share of shared counters' time the service has."""
-    if counters <= 0 or seconds_per_citizen <= 0:
-        return 0
-    # In fractions: 3 counters × 30 min ÷ 9.5 min × 95 % is exactly 9, and floats make it 8.99.
-    each = Fraction(seconds_per_citizen).limit_denominator(10**6)
-    served = Fraction(counters).limit_denominator(10**6) * slot_minutes * 60 / each
-    return math.floor(served * (100 - walk_in_percent) / 100)
+    """The whole places every slot takes at least (``whole_places`` adds the fractions)."""
+    return math.floor(exact_capacity(counters, slot_minutes, seconds_per_citizen, walk_in_percent))
+
+
+def whole_places(each: Fraction, slots: int, carried: Fraction = Fraction(0)) -> list[int]:
+    """Whole places for ``slots`` slots in a row that each take ``each`` (a fraction), the
+    fraction left by one slot carried to the next: slot k gets ⌊carried + (k+1)·each⌋ −
+    ⌊carried + k·each⌋. Half a place a slot is a place every second slot, and the places of
+    a run add up to its exact total, less a fraction under one."""
+    if each <= 0:
+        return [0] * slots
+    marks = [math.floor(carried + k * each) for k in range(slots + 1)]
+    return [marks[k + 1] - marks[k] for k in range(slots)]
 
 
 @dataclass(frozen=True)
@@ -108,18 +134,40 @@ class Capacities:
     measured_seconds: float | None
     overrides: Sequence[tuple[date, date, int]]  # (first day, last day, per slot)
 
-    def per_slot(self, day: date) -> int:
+    def override(self, day: date) -> int | None:
         for first, last, per_slot in reversed(self.overrides):  # the newest override wins
             if first <= day <= last:
                 return per_slot
+        return None
+
+    def exact(self, day: date) -> Fraction:
+        """What one slot of ``day`` takes, before the fractions are carried."""
+        override = self.override(day)
+        if override is not None:
+            return Fraction(override)
         service, branch = self.service, self.service.branch
         counters = branch.counter_time_for(service, open_only=day == self.today)
-        return default_capacity(
+        return exact_capacity(
             counters,
             service.slot_minutes,
             waiting_line.seconds_per_citizen(service.avg_service_minutes, self.measured_seconds),
             service.walk_in_percent,
         )
+
+    def day_slots(self, day: date) -> list[tuple[datetime, datetime, int]]:
+        """Every slot of ``day`` (begun, blocked or not) with the whole places it takes. The
+        fraction carried into the first slot follows from the date, as if every earlier day
+        had the same slots: so the places of a slot do not depend on when it is asked, and a
+        service with less than a place a day still gets one every few days."""
+        times = slot_times(self.service, day)
+        each = self.exact(day)
+        carried = (day.toordinal() * len(times) * each) % 1
+        places = whole_places(each, len(times), carried)
+        return [(start, end, n) for (start, end), n in zip(times, places, strict=True)]
+
+    def places_on(self, day: date) -> int:
+        """Every place of ``day``'s slots."""
+        return sum(n for _, _, n in self.day_slots(day))
 
 
 def capacities(session: Session, service: ServiceInfo, now: datetime) -> Capacities:
@@ -159,10 +207,9 @@ def slots_of(
     caps = capacities(session, service, now)
     blocked = blocked_times(session, service, now)
     times = [
-        (start, end, caps.per_slot(day))
+        (start, end, places)
         for offset in range(days)
-        for day in [first_day + timedelta(days=offset)]
-        for start, end in slot_times(service, day)
+        for start, end, places in caps.day_slots(first_day + timedelta(days=offset))
         if start > now and not overlaps(start, end, blocked)
     ]
     if not times:
@@ -259,15 +306,12 @@ def openings(
     room = 0
     for offset in range(horizon_days):
         day = first_day + timedelta(days=offset)
-        per_slot = caps.per_slot(day)
-        if per_slot <= 0:
-            continue
-        for start, end in slot_times(service, day):
+        for start, end, places in caps.day_slots(day):
             if start < not_before or start <= now or overlaps(start, end, blocked):
                 continue
-            left = per_slot - booked.get((service.id, start), 0)
+            left = places - booked.get((service.id, start), 0)
             if left > 0:
-                openings.append(Opening(start, end, left, per_slot))
+                openings.append(Opening(start, end, left, places))
                 room += left
         if room >= needed:
             break

@@ -239,7 +239,8 @@ def test_paused_service_offers_its_earliest_free_time(client, make_branch, make_
 def test_the_earliest_time_skips_full_slots(client, make_branch, make_backend, clock):
     backend = make_backend()
     make_branch(backends=[backend])
-    for phone in ("01011111111", "01022222222"):  # 10:30 holds two appointments
+    # 10:30 holds three appointments (2.5 places a slot: the 10:30 slot takes 3)
+    for phone in ("01011111111", "01022222222", "01033333333"):
         booked = client.post(
             "/api/v1/branches/cairo-civil/appointments",
             json={"service": "id-card", "start": "2026-11-24T10:30:00+02:00", "phone": phone},

@@ -151,7 +151,8 @@ def test_days_are_the_next_two_weeks_with_a_free_time(client, branch, clock):
 
 def test_times_show_the_places_left_and_skip_full_ones(client, branch):
     _api_book(client, "2026-11-24T10:30:00+02:00", "01011111111")
-    _api_book(client, "2026-11-24T10:30:00+02:00", "01022222222")  # 10:30 is full
+    _api_book(client, "2026-11-24T10:30:00+02:00", "01022222222")
+    _api_book(client, "2026-11-24T10:30:00+02:00", "01044444444")  # 10:30 (3 places) is full
     _api_book(client, "2026-11-24T11:00:00+02:00", "01033333333")
     response = client.get(PAGE + "?service=id-card&day=2026-11-24")
     html = _plain(response, 200)

@@ -165,6 +165,35 @@ def test_the_line_moves_after_reschedule_after_minutes_to_the_next_opening_day(
     assert (outage.tickets_paused, outage.tickets_moved, outage.tickets_texted) == (5, 5, 4)
 
 
+def test_one_counter_shared_by_three_services_moves_every_line(
+    client, make_backend, make_branch, health, clock, make_token
+):
+    # The small office of the reports: one counter for three services, ten minutes a citizen:
+    # each service has half an appointment a slot (a third of the counter, half kept for
+    # walk-ins). Flooring each slot gave them none, and an outage moved nobody, for ever.
+    backend = make_backend(health_url=health.url)
+    make_branch(
+        services=[("id-card", "A"), ("birth-cert", "B"), ("marriage", "C")],
+        backends=[backend],
+        avg_service_minutes=10,
+    )
+    kiosk = make_token("kiosk")
+    for n, service in enumerate(["id-card", "birth-cert", "marriage"] * 3):
+        body = {"service": service, "phone": f"0101234{n:04d}"}
+        assert client.post(f"{BRANCH}/tickets", json=body, headers=kiosk).status_code == 201
+    outages.declare(db.session, clock, backend.code)
+    clock.advance(minutes=20)
+    done = outage_moves.run_timers(db.session, clock)
+    assert (done.moved, done.unplaced, done.texted) == (9, 0, 9)
+    db.session.expire_all()
+    moved = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    assert {t.status for t in moved} == {TicketStatus.SCHEDULED}
+    for service_id in {t.service_id for t in moved}:
+        starts = [t.slot_start for t in moved if t.service_id == service_id]
+        assert starts == sorted(starts)
+        assert len(set(starts)) == 3  # half a place a slot: one citizen a slot, never two
+
+
 def test_an_expected_end_past_closing_moves_at_once_to_after_it(
     client, registry, clock, make_token
 ):

@@ -8,6 +8,7 @@ the last Thursday of October (29 October 2026, 28 October 2027). Saudi Arabia ke
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.opening_hours import WeeklyHours, closing_time, is_open, window_on
-from queue_app.slots import default_capacity, slot_times
+from queue_app.slots import Capacities, default_capacity, slot_times, whole_places
 
 CAIRO = ZoneInfo("Africa/Cairo")
 SUN_TO_THU = {d: (time(8), time(15)) for d in (6, 0, 1, 2, 3)}
@@ -271,6 +272,119 @@ def test_capacity_never_exceeds_what_the_counters_can_serve(
     # Within the exact share (a float rounding may only take one place off, never add one).
     assert capacity * seconds * 100 <= counters * slot_minutes * 60 * (100 - walk_in)
     assert default_capacity(counters, slot_minutes, float(seconds), 0) >= capacity
+
+
+# --- fractions of a place carried from slot to slot ----------------------------------------
+
+
+def test_half_a_place_a_slot_is_a_place_every_second_slot():
+    assert whole_places(Fraction(1, 2), 6) == [0, 1, 0, 1, 0, 1]
+    assert whole_places(Fraction(5, 2), 4) == [2, 3, 2, 3]
+    assert whole_places(Fraction(2), 3) == [2, 2, 2]
+    assert whole_places(Fraction(0), 3) == [0, 0, 0]
+    # What the previous day left over comes first.
+    assert whole_places(Fraction(1, 2), 2, carried=Fraction(1, 2)) == [1, 0]
+
+
+@given(
+    numerator=st.integers(0, 400),
+    denominator=st.integers(1, 60),
+    slots=st.integers(0, 60),
+    carried=st.fractions(min_value=0, max_value=1).filter(lambda f: f < 1),
+)
+def test_whole_places_add_up_to_the_exact_total(numerator, denominator, slots, carried):
+    each = Fraction(numerator, denominator)
+    places = whole_places(each, slots, carried)
+    assert len(places) == slots
+    # No slot takes more than its exact share rounded up, none less than rounded down.
+    assert all(int(each) <= n <= -(-each // 1) for n in places)
+    # The run takes its exact total, less a fraction under one: nothing lost to rounding.
+    assert slots * each - 1 < sum(places) <= slots * each + 1
+
+
+def _shared_office(
+    services: int, counters: int, seconds: float, slot_minutes: int, walk_in: int
+) -> list[ServiceInfo]:
+    """``counters`` counters, each serving every one of ``services`` services."""
+    branch = _service(
+        WeeklyHours.of(SUN_TO_THU), slot_minutes=slot_minutes, walk_in_percent=walk_in
+    ).branch
+    line = [
+        ServiceInfo(
+            id=n + 1,
+            code=f"s{n}",
+            letter=chr(ord("A") + n),
+            name_ar="خدمة",
+            name_en="Service",
+            avg_service_minutes=seconds / 60,
+            slot_minutes=slot_minutes,
+            manual_fallback_percent=0,
+            walk_in_percent=walk_in,
+            backends=[],
+            branch=branch,
+        )
+        for n in range(services)
+    ]
+    branch.services = line
+    branch.counters = [
+        CounterInfo(id=n, code=str(n), is_open=True, services=line) for n in range(1, counters + 1)
+    ]
+    return line
+
+
+def test_a_service_with_a_third_of_a_counter_gets_places():
+    # The demo's Jeddah office: one counter for three services, 10 minutes each, 30-minute slots,
+    # half kept for walk-ins: a third of 3 citizens, halved, is half a place a slot. Flooring each
+    # slot gave every service nothing, for ever.
+    for service in _shared_office(3, 1, 600, 30, 50):
+        caps = Capacities(service, date(2026, 11, 24), 600.0, [])
+        day = caps.day_slots(date(2026, 11, 25))
+        assert len(day) == 14
+        assert [n for _, _, n in day].count(1) == 7
+        assert caps.places_on(date(2026, 11, 25)) == 7
+
+
+def test_a_slot_takes_the_same_places_whenever_it_is_asked():
+    (service,) = _shared_office(1, 1, 420, 30, 50)  # 4.29 citizens a slot, halved
+    caps = Capacities(service, date(2026, 11, 24), None, [])
+    wednesday = caps.day_slots(date(2026, 11, 25))
+    later = Capacities(service, date(2026, 11, 25), None, []).day_slots(date(2026, 11, 25))
+    assert [n for *_, n in wednesday] == [n for *_, n in later]
+    # Days add up too: a fortnight of slots holds the exact total less a fraction under one.
+    days = [date(2026, 11, 22) + timedelta(days=n) for n in range(14)]
+    open_days = [d for d in days if caps.day_slots(d)]
+    exact = Fraction(1800, 420) / 2 * 14 * len(open_days)
+    assert exact - 1 < sum(caps.places_on(d) for d in open_days) <= exact + 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    counters=st.integers(1, 6),
+    services=st.integers(1, 5),
+    minutes=st.integers(3, 30),
+    slot_minutes=st.sampled_from([10, 15, 20, 30, 45, 60]),
+    walk_in=st.integers(0, 100),
+)
+def test_every_office_shape_gets_its_share_of_counter_time(
+    counters, services, minutes, slot_minutes, walk_in
+):
+    office = _shared_office(services, counters, minutes * 60.0, slot_minutes, walk_in)
+    wednesday = date(2026, 11, 25)
+    for service in office:
+        caps = Capacities(service, date(2026, 11, 24), None, [])
+        slots = caps.day_slots(wednesday)
+        exact = (
+            Fraction(counters, services)
+            * slot_minutes
+            / minutes
+            * Fraction(100 - walk_in, 100)
+            * len(slots)
+        )
+        # A day's appointments: the counters' share of the day, less a place at most; a service
+        # that would get a place a day gets at least one.
+        assert exact - 1 < caps.places_on(wednesday) <= exact + 1
+        if exact >= 1:
+            assert caps.places_on(wednesday) >= 1
 
 
 # --- overlapping special ranges ------------------------------------------------------------
