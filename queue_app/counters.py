@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from queue_app import capacity, directory, service_state
+from queue_app import capacity, directory, pace, service_state
 from queue_app.access import Principal
 from queue_app.branches import CounterView, counter_view
 from queue_app.clock import Clock
@@ -18,31 +18,25 @@ from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketStatus
 from queue_app.tickets import find_ticket
 from queue_app.waiting_line import CALLING_ORDER
 
-# Weight of the newest measurement in the running average of service times.
-AVERAGE_WEIGHT = 0.2
-# A ticket left "called" over lunch says nothing about how long a transaction takes.
-LONGEST_PLAUSIBLE_SERVICE_S = 2 * 3600
 # Two counters may race for one ticket; the loser tries the next, a bounded number of times.
 CALL_ATTEMPTS = 20
 
 
-def _record_service_time(session: Session, ticket: Ticket, finished: datetime) -> None:
+def _record_service_time(session: Session, ticket: Ticket) -> None:
+    """Recompute the service's measured pace from its recent finished tickets, this one
+    included (it is flushed first). Two counters finishing at once may each miss the other's
+    ticket; the next one finished counts both."""
     if ticket.called_at is None:
         return
-    seconds = (finished - ticket.called_at).total_seconds()
-    if not 0 < seconds <= LONGEST_PLAUSIBLE_SERVICE_S:
-        return
-    # One UPDATE, so two counters finishing at once do not lose each other's measurement.
+    session.flush()
+    service = directory.current(session).service_by_id(ticket.service_id)
+    pace_seconds = pace.measured_pace(
+        pace.recent_service_times(session, ticket.service_id), service.avg_service_minutes * 60
+    )
     session.execute(
         update(Service)
         .where(Service.id == ticket.service_id)
-        .values(
-            measured_service_seconds=case(
-                (Service.measured_service_seconds.is_(None), seconds),
-                else_=Service.measured_service_seconds * (1 - AVERAGE_WEIGHT)
-                + seconds * AVERAGE_WEIGHT,
-            )
-        )
+        .values(measured_service_seconds=pace_seconds)
     )
 
 
@@ -50,7 +44,7 @@ def _finish(session: Session, ticket: Ticket, status: TicketStatus, now: datetim
     ticket.move_to(status, now)
     ticket.finished_at = now
     if status == TicketStatus.DONE:
-        _record_service_time(session, ticket, now)
+        _record_service_time(session, ticket)
 
 
 def _counter_for(

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import BindParameter, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from queue_app import pace
 from queue_app.models import Service, Ticket, TicketStatus
 
 # Priority tickets (elderly, disability, pregnancy) first, then by place in the line: the issue
@@ -74,10 +75,13 @@ def waiting_and_pace(
 
 
 def seconds_per_citizen(avg_service_minutes: float, measured_seconds: float | None) -> float:
-    """What one citizen takes at a counter: measured when we have it, configured until then."""
-    if measured_seconds is not None:
-        return measured_seconds
-    return avg_service_minutes * 60
+    """What one citizen takes at a counter: the measured pace when there is one (``pace``),
+    the configured time until then. The bounds are applied here too, so a pace stored before
+    they existed, or by hand, cannot run away either."""
+    configured = avg_service_minutes * 60
+    if measured_seconds is None:
+        return configured
+    return pace.bounded(measured_seconds, configured)
 
 
 def estimated_wait_minutes(ahead: int, seconds_each: float, open_counters: int) -> int | None:

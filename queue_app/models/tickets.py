@@ -57,6 +57,8 @@ class Ticket(Base):
         UniqueConstraint("branch_id", "letter", "local_day", "sequence"),
         # The waiting line of a service, in calling order.
         Index("ix_tickets_line", "service_id", "status", "priority", "queued_at"),
+        # The service's last finished tickets, for its measured pace (pace.recent_service_times).
+        Index("ix_tickets_finished", "service_id", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

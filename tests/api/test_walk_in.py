@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -70,14 +72,50 @@ def test_counter_actions_and_running_average(client, make_branch, make_token, cl
     )
     done = client.post(f"/api/v1/tickets/{tokens[0]}/done", headers=staff)
     assert done.json["status"] == "done"
-    # The measured ten minutes now drive the estimate instead of the configured six.
-    assert client.get(f"/api/v1/tickets/{tokens[2]}").json["eta_minutes"] == 10
+    # One measurement is too few to say anything: the configured six minutes still hold.
+    assert client.get(f"/api/v1/tickets/{tokens[2]}").json["eta_minutes"] == 6
     client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
     no_show = client.post(f"/api/v1/tickets/{tokens[1]}/no-show", headers=staff)
     assert no_show.json["status"] == "no_show"
     again = client.post(f"/api/v1/tickets/{tokens[1]}/done", headers=staff)
     assert again.status_code == 409
     assert again.json["error"] == "state_conflict"
+
+
+def _serve(client: FlaskClient, kiosk, staff, clock, minutes: float, count: int) -> None:
+    for _ in range(count):
+        _take(client, kiosk)
+        client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+        clock.advance(seconds=minutes * 60)
+        client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+
+
+def _tomorrow_places(client: FlaskClient) -> list[int]:
+    slots = client.get(
+        "/api/v1/branches/cairo-civil/services/id-card/slots?from=2026-11-25&days=1"
+    ).json
+    return [s["capacity"] for s in slots[:4]]
+
+
+def test_the_measured_pace_needs_a_sample_and_stays_within_bounds(
+    client, make_branch, make_token, clock
+):
+    make_branch()
+    kiosk, staff = make_token("kiosk"), make_token("staff")
+    configured = _tomorrow_places(client)
+    assert configured == [2, 3, 2, 3]  # 2.5 places a slot at the configured six minutes
+
+    # Ten call → done under a second each: half the configured time at most, not 273,326 places.
+    _serve(client, kiosk, staff, clock, minutes=0.01, count=10)
+    assert _tomorrow_places(client) == [5, 5, 5, 5]  # three minutes each: the lower bound
+
+    # Twenty steady ten-minute services outvote the ten quick ones in the median; the
+    # configured six minutes still weigh in, as five measurements would.
+    _serve(client, kiosk, staff, clock, minutes=10, count=20)
+    waiting = [_take(client, kiosk).json for _ in range(2)]
+    measured = 30 / 35 * 600 + 5 / 35 * 360  # about 9.4 minutes
+    assert waiting[1]["eta_minutes"] == math.ceil(measured / 60)
+    assert sum(_tomorrow_places(client)) < sum(configured)
 
 
 def test_numbers_restart_each_local_day(client, make_branch, make_token, clock):
