@@ -72,6 +72,7 @@ def announce(
             not_before=ends_at,
             cause=f"maintenance:{window.id}",
             message_for=texting.moved(session, "maintenance", system=system),
+            no_slot_for=texting.no_slot_yet(session, "maintenance", system=system),
         )
         moved += outcome.moved
     window.tickets_moved = moved

@@ -13,16 +13,22 @@
 
 Each run is recorded (``OutageMove``) and its moves carry the outage as their cause, so a
 restart never runs it twice and nobody is texted twice for it.
+
+Nobody is left silent: a ticket the rescheduler finds no free time for is told so once (its
+ticket stays valid and its new time will be texted), and every ``RETRY_MINUTES`` while the
+outage lasts the timers look again for room for those tickets (``_place_awaiting``).
+``Outage.tickets_unplaced`` counts the tickets still awaiting a time.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_app import directory, opening_hours, rescheduler, texting, waiting_line
@@ -37,6 +43,12 @@ class TimerReport:
     moved: int = 0
     texted: int = 0
     unplaced: int = 0
+    told_no_slot: int = 0
+    placed_later: int = 0  # tickets found no time before, placed in a later round
+
+
+# How often the timers look again for room for tickets an outage found no time for.
+RETRY_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,9 @@ class BranchRound:
 
     def done(self, session: Session, kind: str) -> bool:
         return session.get(OutageMove, (self.outage.id, self.branch.id, kind)) is not None
+
+    def system(self, locale: str) -> str:
+        return self.backend.name(locale)
 
 
 def run_timers(session: Session, clock: Clock) -> TimerReport:
@@ -73,9 +88,33 @@ def run_timers(session: Session, clock: Clock) -> TimerReport:
             services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
             if services:
                 here = BranchRound(outage, backend, branch, services, now, clock, report)
-                _move_line(session, here)
-                _evening_notice(session, here)
+                changed = _move_line(session, here)
+                changed |= _evening_notice(session, here)
+                # A move this round has just looked for room: look again next round.
+                changed = changed or _place_awaiting(session, here)
+                if changed:
+                    _count_awaiting(session, outage)
     return report
+
+
+def _causes(outage: Outage) -> tuple[str, str]:
+    """The line's cause, and the prefix of its evening notices' causes."""
+    return f"outage:{outage.id}", f"outage:{outage.id}:"
+
+
+def _count_awaiting(session: Session, outage: Outage) -> None:
+    """``Outage.tickets_unplaced``: its tickets still awaiting a time, at every branch."""
+    line, evening = _causes(outage)
+    outage.tickets_unplaced = (
+        session.scalar(
+            select(func.count()).where(
+                or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%")),
+                Ticket.status.in_(rescheduler.MOVABLE),
+            )
+        )
+        or 0
+    )
+    session.commit()
 
 
 def _closing_today(branch: BranchInfo, now: datetime) -> datetime | None:
@@ -144,24 +183,31 @@ def _appointments(
     return list(session.scalars(query))
 
 
-def _move_line(session: Session, here: BranchRound) -> None:
+def _line_until(here: BranchRound) -> datetime:
+    """Where the line's new times begin: after the outage; and the appointments whose slot
+    falls inside it: up to its expected end, or (no end known) the end of today. With no end
+    known and the evening notice's time already come, past the next opening day too, as the
+    evening notice moves that day: else the line would be texted "tomorrow" and then, in the
+    same round, "the day after"."""
+    outage, branch, now = here.outage, here.branch, here.now
+    until = outage.expected_end or _next_opening_day_start(branch, now)
+    if outage.expected_end is None and _is_evening(branch, now):
+        until = _next_opening_day_start(branch, until)
+    return max(until, now)
+
+
+def _move_line(session: Session, here: BranchRound) -> bool:
     outage, branch, now = here.outage, here.branch, here.now
     if here.done(session, "line"):
-        return
+        return False
     closing = _closing_today(branch, now)
     long_enough = now - outage.started_at >= timedelta(minutes=branch.reschedule_after_minutes)
     ends_after_closing = (
         outage.expected_end is not None and closing is not None and outage.expected_end >= closing
     )
     if not (long_enough or ends_after_closing):
-        return
-    # After the outage; and the appointments whose slot falls inside it: up to its expected
-    # end, or (no end known) the end of today. With no end known and the evening notice's time
-    # already come, past the next opening day too, as the evening notice moves that day: else
-    # the line would be texted "tomorrow" and then, in the same round, "the day after".
-    until = outage.expected_end or _next_opening_day_start(branch, now)
-    if outage.expected_end is None and _is_evening(branch, now):
-        until = _next_opening_day_start(branch, until)
+        return False
+    until = _line_until(here)
     ids_by_service = {
         service: _line_to_move(session, service, now, closing)
         + _appointments(session, service, None, until)
@@ -169,20 +215,21 @@ def _move_line(session: Session, here: BranchRound) -> None:
     }
     _move_and_record(session, here, ids_by_service, until, kind="line")
     here.report.branches_moved += 1
+    return True
 
 
-def _evening_notice(session: Session, here: BranchRound) -> None:
+def _evening_notice(session: Session, here: BranchRound) -> bool:
     """No end known and it is evening: move the next opening day's appointments now, so that
     nobody leaves home for nothing tomorrow. Once per branch and day."""
     outage, branch, now = here.outage, here.branch, here.now
     if outage.expected_end is not None:
-        return
+        return False
     if not _is_evening(branch, now):
-        return
+        return False
     next_day = _next_opening_day_start(branch, now)
     kind = f"evening:{next_day.astimezone(branch.zone).date().isoformat()}"
     if here.done(session, kind):
-        return
+        return False
     day_after = _next_opening_day_start(branch, next_day)
     ids_by_service = {
         service: _appointments(session, service, next_day, day_after) for service in here.services
@@ -190,6 +237,66 @@ def _evening_notice(session: Session, here: BranchRound) -> None:
     # A new cause per day: a ticket moved again tomorrow evening is told again, but never twice
     # in one day.
     _move_and_record(session, here, ids_by_service, day_after, kind=kind)
+    return True
+
+
+def _place_awaiting(session: Session, here: BranchRound) -> bool:
+    """Look again for room for the tickets this outage found no time for, at most every
+    ``RETRY_MINUTES`` per branch (each look is recorded, so several workers look once). Those
+    placed get their new time by text; the rest were told already and keep waiting."""
+    line, evening = _causes(here.outage)
+    rows = session.execute(
+        select(Ticket.id, Ticket.service_id, Ticket.awaiting_slot_for).where(
+            Ticket.service_id.in_([s.id for s in here.services]),
+            Ticket.status.in_(rescheduler.MOVABLE),
+            or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%")),
+        )
+    ).all()
+    if not rows:
+        return False
+    minute = here.now.replace(second=0, microsecond=0)
+    kind = f"room:{(minute - timedelta(minutes=minute.minute % RETRY_MINUTES)).isoformat()}"
+    if here.done(session, kind):
+        return False
+    ids_by_cause: dict[str, list[int]] = defaultdict(list)
+    for ticket_id, _, cause in rows:
+        ids_by_cause[cause or line].append(ticket_id)
+    not_before = _line_until(here)
+    placed = 0
+    for cause, ids in ids_by_cause.items():
+        outcome = _reschedule(session, here, ids, not_before, cause)
+        placed += outcome.moved
+        here.report.placed_later += outcome.moved
+    session.add(
+        OutageMove(
+            outage_id=here.outage.id, branch_id=here.branch.id, kind=kind, at=here.now, moved=placed
+        )
+    )
+    session.commit()
+    return True
+
+
+def _reschedule(
+    session: Session, here: BranchRound, ids: list[int], not_before: datetime, cause: str
+) -> rescheduler.Outcome:
+    """Move ``ids`` for ``cause`` and add the outcome to the outage and the report."""
+    outcome = rescheduler.reschedule(
+        session,
+        here.clock,
+        ids,
+        not_before=not_before,
+        cause=cause,
+        message_for=texting.moved(session, "outage", system=here.system),
+        no_slot_for=texting.no_slot_yet(session, "outage", system=here.system),
+    )
+    report, outage = here.report, here.outage
+    report.moved += outcome.moved
+    report.texted += outcome.texted
+    report.unplaced += outcome.unplaced
+    report.told_no_slot += outcome.told_no_slot
+    outage.tickets_moved += outcome.moved
+    outage.tickets_texted += outcome.texted + outcome.told_no_slot
+    return outcome
 
 
 def _move_and_record(
@@ -203,27 +310,12 @@ def _move_and_record(
     """Reschedule each service's tickets after ``not_before``, count it all on the outage and
     the report, and record that this branch's move of this ``kind`` is done. The line's cause
     is the outage; an evening notice's is the outage and its day."""
-    outage, report = here.outage, here.report
+    outage = here.outage
     cause = f"outage:{outage.id}" if kind == "line" else f"outage:{outage.id}:{kind}"
     moved = 0
     for ids in ids_by_service.values():
-        if not ids:
-            continue
-        outcome = rescheduler.reschedule(
-            session,
-            here.clock,
-            ids,
-            not_before=not_before,
-            cause=cause,
-            message_for=texting.moved(session, "outage", system=here.backend.name),
-        )
-        moved += outcome.moved
-        report.moved += outcome.moved
-        report.texted += outcome.texted
-        report.unplaced += outcome.unplaced
-        outage.tickets_moved += outcome.moved
-        outage.tickets_texted += outcome.texted
-        outage.tickets_unplaced += outcome.unplaced
+        if ids:
+            moved += _reschedule(session, here, ids, not_before, cause).moved
     session.add(
         OutageMove(
             outage_id=outage.id, branch_id=here.branch.id, kind=kind, at=here.now, moved=moved

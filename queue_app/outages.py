@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory
+from queue_app import directory, texting
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.errors import InvalidInput, NotFound, StateConflict
@@ -104,13 +104,16 @@ def go_down(
 
 
 def come_up(session: Session, now: datetime, backend: Backend, *, ended_by: str) -> Outage | None:
-    """Mark ``backend`` up and close its outage, in the caller's transaction. Nothing is sent:
-    waiting tickets are served in order again, and no ticket changed."""
+    """Mark ``backend`` up and close its outage, in the caller's transaction. Waiting tickets
+    are served in order again and no ticket moves; only those the outage found no free time for
+    (who were told a new time would follow) are told that their ticket holds."""
     outage = current_outage(session, backend.id)
     if backend.state == BackendState.DOWN:
         backend.state, backend.state_since = BackendState.UP, now
     if outage is not None:
         outage.ended_at, outage.ended_by = now, ended_by
+        outage.tickets_texted += texting.system_back(session, now, outage.id, backend.name)
+        outage.tickets_unplaced = 0
     return outage
 
 
@@ -259,12 +262,15 @@ def records(
 
 
 def messages_of(session: Session, outage_id: int) -> dict[str, int]:
-    """An outage's messages (every move it caused, the evening notices too) by state."""
+    """An outage's messages (every move it caused, the evening notices too, and the word to
+    those it found no time for yet) by state."""
     counts = session.execute(
         select(Message.status, func.count())
         .where(
             (Message.event == f"rescheduled:outage:{outage_id}")
             | Message.event.like(f"rescheduled:outage:{outage_id}:%")
+            | (Message.event == f"no_slot:outage:{outage_id}")
+            | Message.event.like(f"no_slot:outage:{outage_id}:%")
         )
         .group_by(Message.status)
     ).all()

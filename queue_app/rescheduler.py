@@ -12,7 +12,10 @@ The rules:
 - each move and its outbox message are written in one transaction per chunk, so a crash leaves
   every ticket either moved with its one message or untouched, and a rerun finishes the job;
 - idempotent: a ticket already moved for the same ``cause`` is not moved again, and its message
-  is unique per (ticket, cause).
+  is unique per (ticket, cause);
+- nobody is left silent: a ticket with no free time in the horizon is marked as awaiting one
+  (``Ticket.awaiting_slot_for``) and, when the caller gives the wording, told so once; a later
+  call with the same cause places it and texts its new time.
 
 It works in bulk: one query for the tickets, one for what the slots already hold, then
 executemany writes; the placing itself is a plain function (``plan``) without a database.
@@ -98,6 +101,7 @@ class Outcome:
     moved: int = 0
     unplaced: int = 0
     texted: int = 0
+    told_no_slot: int = 0  # unplaced tickets texted that no time is free yet (once per cause)
     already_moved: int = 0
     chunks: int = 0
     moves: list[Move] = field(default_factory=list)
@@ -116,6 +120,8 @@ class TicketRow:
 
 # (ticket, its service, its new slot start) -> the SMS body, in the ticket's language.
 MessageFor = Callable[[TicketRow, ServiceInfo, datetime], str]
+# (ticket, its service) -> the SMS body saying no time is free yet, in the ticket's language.
+NoSlotFor = Callable[[TicketRow, ServiceInfo], str]
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class _Run:
     not_before: datetime
     cause: str
     message_for: MessageFor
+    no_slot_for: NoSlotFor | None
     dry_run: bool
 
 
@@ -137,13 +144,16 @@ def reschedule(
     not_before: datetime,
     cause: str,
     message_for: MessageFor,
+    no_slot_for: NoSlotFor | None = None,
     dry_run: bool = False,
 ) -> Outcome:
     """Move the given tickets into free slots from ``not_before`` and queue one SMS each (for
     those with a phone), chunk by chunk, each chunk one transaction. ``cause`` is a stable key
-    ("outage:12", "capacity:3"): it makes the run idempotent. With ``dry_run`` nothing is
-    written: the outcome says how many would move."""
-    run = _Run(clock, not_before, cause, message_for, dry_run)
+    ("outage:12", "capacity:3"): it makes the run idempotent. Tickets left without a slot are
+    marked as awaiting one for ``cause``, and texted ``no_slot_for``'s wording once when it is
+    given (a capacity cut leaves them their booked time, so it gives none). With ``dry_run``
+    nothing is written: the outcome says how many would move."""
+    run = _Run(clock, not_before, cause, message_for, no_slot_for, dry_run)
     outcome = Outcome()
     remaining = _in_calling_order(session, ticket_ids)
     while remaining:
@@ -185,6 +195,7 @@ def _reschedule_chunk(
         Ticket.slot_start,
         Ticket.phone,
         Ticket.locale,
+        Ticket.awaiting_slot_for,
     ).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(MOVABLE))
     if not dry_run:
         query = query.with_for_update()  # a counter calling one of them waits, or goes first
@@ -225,6 +236,9 @@ def _reschedule_chunk(
         return
     by_id = {r.id: TicketRow(r.id, r.token, r.phone, r.locale, r.service_id) for r in rows}
     _write(session, run, now, moves, by_id, services, outcome)
+    already_told = {r.id for r in rows if r.awaiting_slot_for == run.cause}
+    newly_unplaced = [by_id[t.id] for t in unplaced if t.id not in already_told]
+    _mark_unplaced(session, run, now, newly_unplaced, services, outcome)
     session.commit()
     outcome.moved += len(moves)
     outcome.moves += moves
@@ -256,6 +270,7 @@ def _write(
             slot_start=bindparam("start"),
             slot_end=bindparam("end"),
             queued_at=None,
+            awaiting_slot_for=None,
             version=tickets.c.version + 1,
         ),
         [{"ticket_id": m.ticket_id, "start": m.start, "end": m.end} for m in moves],
@@ -312,3 +327,54 @@ def _write(
             messages,
         )
         outcome.texted += len(messages)
+
+
+def _mark_unplaced(
+    session: Session,
+    run: _Run,
+    now: datetime,
+    unplaced: Sequence[TicketRow],
+    services: Mapping[int, ServiceInfo],
+    outcome: Outcome,
+) -> None:
+    """Mark tickets no slot was found for as awaiting one, with an event, and tell each (once
+    per cause: the message's event is unique per ticket)."""
+    if not unplaced:
+        return
+    tickets = cast(Table, Ticket.__table__)
+    connection = session.connection()
+    connection.execute(
+        update(tickets)
+        .where(tickets.c.id == bindparam("ticket_id"))
+        .values(awaiting_slot_for=run.cause, version=tickets.c.version + 1),
+        [{"ticket_id": t.id} for t in unplaced],
+    )
+    connection.execute(
+        cast(Table, TicketEvent.__table__).insert(),
+        [
+            {"ticket_id": t.id, "at": now, "event": "no_slot_yet", "note": run.cause}
+            for t in unplaced
+        ],
+    )
+    if run.no_slot_for is None:
+        return
+    messages = [
+        outbox.row(
+            now,
+            ticket_id=t.id,
+            event=f"no_slot:{run.cause}",
+            to=t.phone,
+            locale=t.locale,
+            body=run.no_slot_for(t, services[t.service_id]),
+        )
+        for t in unplaced
+        if t.phone is not None
+    ]
+    if messages:
+        connection.execute(
+            insert(session, Message.__table__).on_conflict_do_nothing(
+                index_elements=["ticket_id", "event"]
+            ),
+            messages,
+        )
+        outcome.told_no_slot += len(messages)

@@ -13,15 +13,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from queue_app import directory, outbox
+from queue_app.models import Ticket, TicketStatus
 from sms import templates
 
 if TYPE_CHECKING:
     from queue_app.directory import ServiceInfo
-    from queue_app.models import Ticket
-    from queue_app.rescheduler import MessageFor, TicketRow
+    from queue_app.rescheduler import MessageFor, NoSlotFor, TicketRow
 
 # The key of the public URL in ``Session.info``.
 PUBLIC_URL = "queue_public_url"
@@ -84,6 +85,63 @@ def moved(
         return wording(locale, system=name, start=start, timezone=zone, link=to_page)
 
     return word
+
+
+def no_slot_yet(
+    session: Session, reason: Literal["outage", "maintenance"], *, system: Callable[[str], str]
+) -> NoSlotFor:
+    """The message to a ticket the rescheduler found no free time for: it stays valid, and its
+    new time will be texted as soon as there is room."""
+    link = ticket_links(session)
+
+    def word(ticket: TicketRow, service: ServiceInfo) -> str:
+        return templates.no_slot_yet(
+            ticket.locale,
+            system=system(ticket.locale),
+            maintenance=reason == "maintenance",
+            link=link(ticket.token),
+        )
+
+    return word
+
+
+def system_back(
+    session: Session, now: datetime, outage_id: int, system: Callable[[str], str]
+) -> int:
+    """Tell the tickets an outage found no free time for that the system is back and their
+    ticket holds, and clear their mark; returns how many were texted. Once per ticket and
+    outage (the message's event)."""
+    line, evening = f"outage:{outage_id}", f"outage:{outage_id}:"
+    awaiting = session.scalars(
+        select(Ticket).where(
+            or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%"))
+        )
+    ).all()
+    if not awaiting:
+        return 0
+    link = ticket_links(session)
+    texted = 0
+    for ticket in awaiting:
+        ticket.awaiting_slot_for = None
+        if ticket.phone is None or ticket.status not in (
+            TicketStatus.WAITING,
+            TicketStatus.SCHEDULED,
+        ):
+            continue
+        body = templates.system_back(
+            ticket.locale, system=system(ticket.locale), link=link(ticket.token)
+        )
+        event = f"system_back:{line}"
+        texted += outbox.enqueue(
+            session,
+            now,
+            ticket=ticket,
+            event=event,
+            to=ticket.phone,
+            locale=ticket.locale,
+            body=body,
+        )
+    return texted
 
 
 def ticket_issued(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:

@@ -62,6 +62,14 @@ class TicketView:
     # True when an earlier request with the same Idempotency-Key issued this ticket.
     replayed: bool = False
 
+    @property
+    def awaiting_slot(self) -> bool:
+        """A move found no free time for the ticket yet: its citizen was told, and will get a
+        new time when there is room (``rescheduler``)."""
+        ticket = self.ticket
+        still_movable = ticket.status in (TicketStatus.WAITING, TicketStatus.SCHEDULED)
+        return ticket.awaiting_slot_for is not None and still_movable
+
 
 def _parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
     if not raw:

@@ -40,6 +40,8 @@ BUDGETS = MappingProxyType(
         "opted_out": 1,
         "opted_in": 1,
         "no_other_slot": 2,
+        "no_slot_yet": 2,
+        "system_back": 2,
     }
 )
 
@@ -253,3 +255,37 @@ def no_other_slot(locale: str, *, link: str) -> str:
     if locale == "ar":
         return f"لا يوجد موعد آخر متاح الآن، وحجزك باق كما هو.\n{link}"
     return f"No other time is free now; your booking stays as it is.\n{link}"
+
+
+def no_slot_yet(locale: str, *, system: str, maintenance: bool, link: str) -> str:
+    """A system is down (or under maintenance) and no free time could be found for the ticket
+    yet: it stays valid, and a new time will be texted as soon as there is room."""
+    _check_locale(locale)
+    if locale == "ar":
+        reason = f"صيانة {system}" if maintenance else f"عطل في {system}"
+        terse = "صيانة" if maintenance else "عطل"
+        rest = "لا موعد متاح بعد. تذكرتك باقية وسنرسل موعدك فور توفره."
+    else:
+        reason = f"Planned maintenance of {system}" if maintenance else f"{system} is down"
+        terse = "Maintenance" if maintenance else "System down"
+        rest = (
+            "No time is free yet. Your ticket stays valid; "
+            "we will text you a new time as soon as there is room."
+        )
+    return _first_that_fits(
+        "no_slot_yet",
+        [f"{reason}.\n{rest}\n{link}", f"{terse}.\n{rest}\n{link}", f"{rest}\n{link}"],
+    )
+
+
+def system_back(locale: str, *, system: str, link: str) -> str:
+    """The system is back before a free time was found for the ticket (``no_slot_yet``): the
+    ticket holds, in the line or at its booked time."""
+    _check_locale(locale)
+    if locale == "ar":
+        rest = "تذكرتك سارية: دورك أو موعدك على صفحتها."
+        wordings = [f"عاد {system} للعمل.\n{rest}\n{link}", f"عاد النظام للعمل.\n{rest}\n{link}"]
+    else:
+        rest = "Your ticket is valid: its page shows your place or your time."
+        wordings = [f"{system} is back.\n{rest}\n{link}", f"The system is back.\n{rest}\n{link}"]
+    return _first_that_fits("system_back", wordings)

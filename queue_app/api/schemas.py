@@ -89,6 +89,13 @@ class Ticket(Schema):
     slot = fields.Nested(SlotTimes, allow_none=True)
     service_state = fields.String(required=True)
     down_backends = fields.List(fields.Nested(DownBackend), required=True)
+    awaiting_slot = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "a move (an outage, maintenance) found no free time for the ticket "
+            "yet: it stays valid, and its new time will be texted and shown when there is room"
+        },
+    )
     status_url = fields.String(required=True)
     qr_url = fields.String(required=True)
     history = fields.List(fields.Nested(HistoryEntry), required=True)

@@ -51,6 +51,7 @@ def event_labels() -> dict[str, str]:
         "cancelled": gettext("Cancelled"),
         "checked_in": gettext("Checked in"),
         "rescheduled": gettext("Moved to a new time"),
+        "no_slot_yet": gettext("No free time yet: a new time will follow"),
         "confirmed": gettext("Time confirmed"),
         "booked": gettext("Appointment booked"),
         "moved": gettext("Moved to the next free time"),
@@ -73,6 +74,11 @@ def service_notices() -> dict[str, str]:
         "holiday": gettext("The office is closed today for a holiday. Next opening: %(when)s."),
         "closed": gettext("The office is closed now."),
         "no_counter_open": gettext("No counter is serving this service right now."),
+        "no_slot_yet": gettext(
+            "No free time could be found for you yet. Your ticket stays valid: as soon as "
+            "there is room, your new time will show on this page, and come by SMS if you left a "
+            "mobile number."
+        ),
     }
 
 

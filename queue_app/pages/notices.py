@@ -20,8 +20,11 @@ class Notice:
     advice: str  # what it means for the reader
 
 
-def service_notice(status: ServiceStatus, zone: ZoneInfo, now: datetime) -> Notice | None:
-    """The notice for a service in the page's language; None while it runs as usual."""
+def service_notice(
+    status: ServiceStatus, zone: ZoneInfo, now: datetime, *, awaiting_slot: bool = False
+) -> Notice | None:
+    """The notice for a service in the page's language; None while it runs as usual. A ticket
+    a move found no free time for yet (``awaiting_slot``) is told so, not to wait for one."""
     texts, states = service_notices(), service_state_labels()
     locale = formatting.page_locale()
     if status.state in (ServiceState.PAUSED, ServiceState.DEGRADED):
@@ -32,7 +35,8 @@ def service_notice(status: ServiceStatus, zone: ZoneInfo, now: datetime) -> Noti
             else texts["down"] % {"system": b.name(locale)}
             for b in status.down_backends
         ]
-        return Notice(states[status.state.value], lines, texts[status.state.value])
+        advice = texts["no_slot_yet"] if awaiting_slot else texts[status.state.value]
+        return Notice(states[status.state.value], lines, advice)
     if status.state != ServiceState.CLOSED:
         return None
     if status.closed_reason == ClosedReason.NO_COUNTER:

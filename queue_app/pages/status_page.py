@@ -107,6 +107,7 @@ class OutageRow:
     detected_by: str
     tickets_moved: int
     tickets_texted: int
+    tickets_unplaced: int  # still awaiting a free time, told so
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ def _recent_outages(info: Directory, now: datetime, locale: str) -> list[OutageR
                 detected_by=labels.get(outage.detected_by.value, outage.detected_by.value),
                 tickets_moved=outage.tickets_moved,
                 tickets_texted=outage.tickets_texted,
+                tickets_unplaced=outage.tickets_unplaced,
             )
         )
     return rows

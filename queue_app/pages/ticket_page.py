@@ -117,7 +117,7 @@ def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
         "status_label": ticket_status_labels()[ticket.status.value],
         "slot": _slot_text(ticket, zone),
         "notice": (
-            service_notice(view.service_status, zone, now)
+            service_notice(view.service_status, zone, now, awaiting_slot=view.awaiting_slot)
             if ticket.status in STILL_WAITING
             else None
         ),

@@ -73,7 +73,8 @@
           ? format.fill(texts.down_since, { system, time: format.when(backend.since) })
           : format.fill(texts.down, { system });
       });
-      return { title: words.state[state], lines, advice: texts[state] };
+      const advice = ticket.awaiting_slot ? texts.no_slot_yet : texts[state];
+      return { title: words.state[state], lines, advice };
     }
     if (state !== "closed") return null;
     // Newer servers may send why and until when; otherwise keep what the page was rendered with.

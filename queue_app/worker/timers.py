@@ -25,12 +25,15 @@ def outage_timers(
         try:
             with session_factory() as session:
                 done = outage_moves.run_timers(session, clock)
-            if done.moved or done.branches_moved:
+            if done.moved or done.branches_moved or done.told_no_slot:
                 log.warning(
-                    "outage timers: %d moved, %d texted, %d without a slot",
+                    "outage timers: %d moved (%d of them found no time before), %d texted; "
+                    "%d without a slot yet, %d of them told so",
                     done.moved,
+                    done.placed_later,
                     done.texted,
                     done.unplaced,
+                    done.told_no_slot,
                 )
         except Exception:  # another worker ran the same move first, or the database is away
             log.exception("outage timers failed; trying again")

@@ -459,3 +459,106 @@ def test_concurrent_kiosks_during_an_outage_get_no_ticket_for_the_paused_service
         thread.join(timeout=60)
     assert answers == ["paused"] * 30
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
+def _no_appointment_room(walk_in_percent: int = 100) -> None:
+    """Every place kept for walk-ins: an outage finds no free time for anybody."""
+    db.session.execute(Service.__table__.update().values(walk_in_percent=walk_in_percent))
+    directory.mark_changed(db.session)
+    db.session.commit()
+
+
+def _messages(prefix: str) -> list[Message]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(Message).where(Message.event.like(f"{prefix}%")).order_by(Message.id)
+        )
+    )
+
+
+def test_nobody_is_left_silent_when_no_free_time_is_found(client, registry, clock, make_token):
+    tickets = _take(client, make_token, 3)
+    _take(client, make_token, 1, phone=False)
+    _no_appointment_room()
+    outages.declare(db.session, clock, registry.code)
+    clock.advance(minutes=20)
+    done = outage_moves.run_timers(db.session, clock)
+    assert (done.moved, done.unplaced, done.told_no_slot) == (0, 4, 3)
+    told = _messages("no_slot:outage:")
+    assert [m.to for m in told] == [f"+20101234{i:04d}" for i in range(3)]
+    assert "تذكرتك باقية" in told[0].body
+    assert told[0].body.endswith(tickets[0]["token"])
+    outage = db.session.scalar(select(Outage))
+    assert outage.tickets_unplaced == 4
+    # The ticket says so, in its JSON and on its page, instead of promising a time.
+    looked_up = client.get(f"/api/v1/tickets/{tickets[0]['token']}").json
+    assert looked_up["awaiting_slot"] is True
+    assert looked_up["history"][-1]["event"] == "no_slot_yet"
+    page = client.get(f"/t/{tickets[0]['token']}").get_data(as_text=True)
+    assert "لم نجد لك موعدًا متاحًا بعد" in page
+    (record,) = client.get(f"/api/v1/backends/{registry.code}/outages").json
+    assert record["tickets_unplaced"] == 4
+    assert record["messages"] == {"queued": 3}
+    assert "٤" in client.get("/status/cairo-civil").get_data(as_text=True)
+    # Later rounds tell nobody again.
+    for _ in range(3):
+        clock.advance(minutes=outage_moves.RETRY_MINUTES)
+        assert outage_moves.run_timers(db.session, clock).told_no_slot == 0
+    assert len(_messages("no_slot:")) == 3
+
+
+def test_the_worker_places_them_when_room_appears(client, registry, clock, make_token):
+    tickets = _take(client, make_token, 3)
+    _no_appointment_room()
+    outages.declare(db.session, clock, registry.code)
+    clock.advance(minutes=20)
+    outage_moves.run_timers(db.session, clock)
+    clock.advance(minutes=1)
+    assert outage_moves.run_timers(db.session, clock).moved == 0  # looked again: no room
+    _no_appointment_room(walk_in_percent=50)  # the manager gives appointments room again
+    clock.advance(minutes=1)
+    assert outage_moves.run_timers(db.session, clock).moved == 0  # not looked at every round
+    clock.advance(minutes=outage_moves.RETRY_MINUTES)
+    done = outage_moves.run_timers(db.session, clock)
+    assert (done.moved, done.placed_later, done.texted) == (3, 3, 3)
+    db.session.expire_all()
+    placed = db.session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    assert {t.status for t in placed} == {TicketStatus.SCHEDULED}
+    assert {t.awaiting_slot_for for t in placed} == {None}
+    starts = [t.slot_start for t in placed]
+    assert starts == sorted(starts)
+    assert min(starts) >= WEDNESDAY_8
+    moved = _messages("rescheduled:outage:")
+    assert [m.ticket_id for m in moved] == [t.id for t in placed]  # one each: the promised one
+    assert client.get(f"/api/v1/tickets/{tickets[0]['token']}").json["awaiting_slot"] is False
+    outage = db.session.scalar(select(Outage))
+    assert (outage.tickets_unplaced, outage.tickets_moved, outage.tickets_texted) == (0, 3, 6)
+    clock.advance(minutes=outage_moves.RETRY_MINUTES)
+    assert outage_moves.run_timers(db.session, clock).moved == 0
+
+
+def test_the_system_back_first_tells_those_still_waiting_for_a_time(
+    client, registry, clock, make_token
+):
+    tickets = _take(client, make_token, 2)
+    _no_appointment_room()
+    outages.declare(db.session, clock, registry.code)
+    clock.advance(minutes=20)
+    outage_moves.run_timers(db.session, clock)
+    clock.advance(minutes=30)
+    outages.resolve(db.session, clock, registry.code)
+    back = _messages("system_back:")
+    assert [m.to for m in back] == ["+201012340000", "+201012340001"]
+    assert "سارية" in back[0].body
+    db.session.expire_all()
+    assert {t.status for t in db.session.scalars(select(Ticket))} == {TicketStatus.WAITING}
+    looked_up = client.get(f"/api/v1/tickets/{tickets[0]['token']}").json
+    assert looked_up["awaiting_slot"] is False
+    assert looked_up["position"] == 1  # back at the front of the line it never left
+    outage = db.session.scalar(select(Outage))
+    assert outage.tickets_unplaced == 0
+    # A flap, down and up again, tells nobody a second time for the first outage.
+    outages.declare(db.session, clock, registry.code)
+    outages.resolve(db.session, clock, registry.code)
+    assert len(_messages("system_back:")) == 2

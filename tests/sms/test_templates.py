@@ -56,6 +56,10 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         "opted_out": lambda: templates.opted_out(locale),
         "opted_in": lambda: templates.opted_in(locale),
         "no_other_slot": lambda: templates.no_other_slot(locale, link=link),
+        "system_back": lambda: templates.system_back(locale, system=names["system"], link=link),
+        "no_slot_yet": lambda: templates.no_slot_yet(
+            locale, system=names["system"], maintenance=False, link=link
+        ),
     }
     assert set(calls) == set(templates.BUDGETS), "every template has a budget and a test"
     return calls[name]()
@@ -172,3 +176,19 @@ def test_a_naive_time_is_refused():
 def test_an_unknown_locale_is_refused():
     with pytest.raises(ValueError, match="locale"):
         templates.reply_help("fr")
+
+
+@pytest.mark.parametrize("maintenance", [False, True])
+def test_no_slot_yet_says_the_ticket_holds_and_a_time_will_come(maintenance):
+    arabic = templates.no_slot_yet("ar", system="منظومة المرور", maintenance=maintenance, link=LINK)
+    english = templates.no_slot_yet(
+        "en", system="Traffic licensing system", maintenance=maintenance, link=LINK
+    )
+    assert "تذكرتك باقية" in arabic
+    assert "سنرسل موعدك" in arabic
+    assert ("صيانة" in arabic) is maintenance
+    assert ("maintenance" in english) is maintenance
+    assert "we will text you a new time" in english
+    for text in (arabic, english):
+        assert text.endswith("\n" + LINK)
+        assert segments(text).segments <= 2
