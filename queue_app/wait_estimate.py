@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -184,14 +184,18 @@ def waits(line: Line) -> dict[int, Wait | None]:
     return result
 
 
-def newcomer_wait(line: Line, service_id: int) -> Wait | None:
-    """The wait of a plain walk-in ticket of ``service_id`` taken now: what a citizen choosing a
-    service at the kiosk or on the board is told. None when no open counter will call it."""
+def _with_newcomer(line: Line, service_id: int) -> Line:
     newcomer = Ticket(NEWCOMER_ID, service_id, priority=False, queued_at=line.now)
-    probe = Line(line.now, line.services, line.counters, [*line.tickets, newcomer])
-    return waits(probe)[NEWCOMER_ID]
+    return Line(line.now, line.services, line.counters, [*line.tickets, newcomer])
 
 
-def for_services(line: Line, service_ids: Iterable[int]) -> dict[int, Wait | None]:
-    """``newcomer_wait`` for each service."""
-    return {service_id: newcomer_wait(line, service_id) for service_id in service_ids}
+def newcomer_wait(line: Line, service_id: int) -> Wait | None:
+    """The wait of a plain walk-in ticket of ``service_id`` taken now, with its range. None when
+    no open counter would call it."""
+    return waits(_with_newcomer(line, service_id))[NEWCOMER_ID]
+
+
+def newcomer_minutes(line: Line, service_id: int) -> int | None:
+    """``newcomer_wait`` without the range (one run, not three): what the kiosk and the board
+    tell a citizen choosing a service."""
+    return _minutes(call_times(_with_newcomer(line, service_id))[NEWCOMER_ID], "up")
