@@ -35,6 +35,9 @@ from datetime import datetime
 # and the pace itself is an average that drifts over the day.
 LOW_FACTOR = 0.75
 HIGH_FACTOR = 1.35
+# A citizen at a counter for longer than the usual time is not expected to leave this second:
+# service times have a long tail, so count at least this share of the usual time still to go.
+OVERRUN_SHARE = 0.25
 # The id of the newcomer whose wait ``newcomer_wait`` asks for: after every real ticket.
 NEWCOMER_ID = -1
 
@@ -136,7 +139,7 @@ def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
         serving = line.services.get(counter.serving_service_id or -1)
         if serving is not None:
             expected = serving.seconds_per_citizen * scale
-            busy = max(expected - counter.serving_for_seconds, 0.0)
+            busy = max(expected - counter.serving_for_seconds, expected * OVERRUN_SHARE)
         heapq.heappush(free, (busy, n, counter))
 
     while free:

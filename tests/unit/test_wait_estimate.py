@@ -107,9 +107,9 @@ def test_counter_busy_for_four_more_minutes():
     ]
     line = Line(TEN, SIX_MIN, [busy], tickets)
     assert called_minutes(line) == {1: 4, 2: 10}
-    # A citizen who has taken longer than the mean is expected to leave any moment.
+    # A citizen past the usual time still counts for a quarter of it.
     overdue = counter(ID_CARD, serving_service_id=ID_CARD, serving_for_seconds=900)
-    assert called_minutes(Line(TEN, SIX_MIN, [overdue], tickets)) == {1: 0, 2: 6}
+    assert called_minutes(Line(TEN, SIX_MIN, [overdue], tickets)) == {1: 1.5, 2: 7.5}
 
 
 def test_degraded_service_goes_at_its_manual_share():
