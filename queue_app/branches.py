@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import appointments, directory, service_state, waiting_line
+from queue_app import appointments, directory, service_state, wait_estimate, waiting_line
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.models import Ticket, TicketStatus
 
@@ -47,7 +47,6 @@ def get_branch(session: Session, code: str) -> BranchInfo:
 def _views(
     session: Session, branches: list[BranchInfo], now: datetime, *, next_slots: bool = True
 ) -> list[BranchView]:
-    line = waiting_line.waiting_and_pace(session, (s.id for b in branches for s in b.services))
     counter_ids = [c.id for b in branches for c in b.counters]
     serving: dict[int, Ticket] = {}
     if counter_ids:
@@ -59,21 +58,18 @@ def _views(
         serving = {t.counter_id: t for t in called if t.counter_id is not None}
     views = []
     for branch in branches:
+        # One round trip per branch: its counters are shared between its services' lines.
+        line = waiting_line.branch_line(session, branch, now)
         services = []
         for service in branch.services:
-            counters = branch.open_counters_serving(service)
-            waiting, measured = line.get(service.id, (0, None))
             services.append(
                 ServiceView(
                     service=service,
                     status=service_state.status_of(service, now),
-                    waiting=waiting,
-                    eta_minutes=waiting_line.estimated_wait_minutes(
-                        waiting,
-                        waiting_line.seconds_per_citizen(service.avg_service_minutes, measured),
-                        counters,
-                    ),
-                    open_counters=counters,
+                    waiting=line.waiting.get(service.id, 0),
+                    # The wait of a walk-in ticket taken now (wait_estimate).
+                    eta_minutes=wait_estimate.newcomer_minutes(line.line, service.id),
+                    open_counters=branch.open_counters_serving(service),
                     # A few small queries per service; pages that show no booking skip them.
                     next_slot=(
                         appointments.earliest_slot(session, service, now) if next_slots else None

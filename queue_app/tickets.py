@@ -18,6 +18,7 @@ from queue_app import (
     service_state,
     slots,
     texting,
+    wait_estimate,
     waiting_line,
 )
 from queue_app.access import Principal
@@ -57,8 +58,11 @@ class TicketView:
     service: ServiceInfo
     counter: CounterInfo | None
     position: int | None
+    # Minutes until called (wait_estimate), and the range it mostly falls within; None while no
+    # open counter will call the ticket (not waiting, its service paused, no counter serving it).
     eta_minutes: int | None
     service_status: service_state.ServiceStatus
+    eta_range_minutes: tuple[int, int] | None = None
     # True when an earlier request with the same Idempotency-Key issued this ticket.
     replayed: bool = False
 
@@ -162,7 +166,7 @@ def issue(
     else:
         texting.ticket_issued(session, now, ticket, service)
     # Counted inside the same transaction: the place printed on the ticket is the place it took.
-    view = _view(session, ticket, branch, service, status)
+    view = _view(session, now, ticket, branch, service, status)
     commit(session)
     return view
 
@@ -228,20 +232,19 @@ def find_ticket(session: Session, token: str) -> Ticket:
 
 def _view(
     session: Session,
+    now: datetime,
     ticket: Ticket,
     branch: BranchInfo,
     service: ServiceInfo,
     status: service_state.ServiceStatus,
 ) -> TicketView:
-    position = eta = None
+    position = wait = None
     if ticket.status == TicketStatus.WAITING:
-        ahead, measured = waiting_line.people_ahead(session, ticket)
-        position = ahead + 1
-        eta = waiting_line.estimated_wait_minutes(
-            ahead,
-            waiting_line.seconds_per_citizen(service.avg_service_minutes, measured),
-            branch.open_counters_serving(service),
-        )
+        # The whole branch's line, one round trip: the counters that call this ticket also
+        # serve other services' lines (wait_estimate).
+        line = waiting_line.branch_line(session, branch, now)
+        position = line.ahead_of(ticket) + 1
+        wait = wait_estimate.waits(line.line).get(ticket.id)
     counter = None
     if ticket.counter_id is not None:
         counter = next((c for c in branch.counters if c.id == ticket.counter_id), None)
@@ -251,7 +254,8 @@ def _view(
         service=service,
         counter=counter,
         position=position,
-        eta_minutes=eta,
+        eta_minutes=wait.minutes if wait is not None else None,
+        eta_range_minutes=(wait.low, wait.high) if wait is not None else None,
         service_status=status,
     )
 
@@ -259,7 +263,9 @@ def _view(
 def view_ticket(session: Session, now: datetime, ticket: Ticket) -> TicketView:
     """The ticket as its citizen sees it at ``now``, in the caller's transaction."""
     service = directory.current(session).service_by_id(ticket.service_id)
-    return _view(session, ticket, service.branch, service, service_state.status_of(service, now))
+    return _view(
+        session, now, ticket, service.branch, service, service_state.status_of(service, now)
+    )
 
 
 # A ticket with its history and the directory's revision: the lookup's first round trip.
@@ -276,8 +282,8 @@ def lookup(session: Session, now: datetime, token: str) -> TicketView:
     """A ticket as its citizen sees it, for the ticket page that every phone in the hall polls.
 
     Two round trips and no transaction: the ticket with its history and the directory's
-    revision, then the people ahead. Each statement sees the latest commit; if a counter calls
-    someone in between, the next poll shows it. Raises NotFound.
+    revision, then the branch's line (waiting_line.branch_line). Each statement sees the latest
+    commit; if a counter calls someone in between, the next poll shows it. Raises NotFound.
     """
     read_outside_transaction(session)
     row = session.execute(_LOOKUP, {"token": token}).unique().one_or_none()
@@ -287,7 +293,7 @@ def lookup(session: Session, now: datetime, token: str) -> TicketView:
     revision: str | None = row[1]
     service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
     status = service_state.status_of(service, now)
-    view = _view(session, ticket, service.branch, service, status)
+    view = _view(session, now, ticket, service.branch, service, status)
     # Ends the session's autocommit "transaction" (no round trip), so that whatever the same
     # session does next gets a transaction of its own.
     session.commit()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from queue_app import pace
+from queue_app import pace, service_state, wait_estimate
+from queue_app.directory import BranchInfo
 from queue_app.models import Service, Ticket, TicketStatus
 
 # Priority tickets (elderly, disability, pregnancy) first, then by place in the line: the issue
@@ -90,3 +92,125 @@ def estimated_wait_minutes(ahead: int, seconds_each: float, open_counters: int) 
     if open_counters <= 0:
         return None
     return math.ceil(ahead * seconds_each / open_counters / 60)
+
+
+# --- the whole branch's line, for the simulation (wait_estimate) ----------------------------
+
+# Every ticket that takes or will take the branch's open counters' time today, with its service's
+# measured pace: the waiting line of every service, the tickets at the open counters, and the
+# appointments still to check in today. One statement, built once.
+_BRANCH_LINE = (
+    select(
+        Ticket.id,
+        Ticket.service_id,
+        Ticket.status,
+        Ticket.priority,
+        Ticket.queued_at,
+        Ticket.slot_start,
+        Ticket.called_at,
+        Ticket.counter_id,
+        Service.measured_service_seconds,
+    )
+    .join(Service, Service.id == Ticket.service_id)
+    .where(
+        or_(
+            and_(
+                Ticket.service_id.in_(bindparam("service_ids", expanding=True)),
+                or_(
+                    Ticket.status == TicketStatus.WAITING,
+                    and_(
+                        Ticket.status == TicketStatus.SCHEDULED,
+                        Ticket.slot_start > bindparam("now"),
+                        Ticket.slot_start < bindparam("day_ends"),
+                    ),
+                ),
+            ),
+            and_(
+                Ticket.status == TicketStatus.CALLED,
+                Ticket.counter_id.in_(bindparam("counter_ids", expanding=True)),
+            ),
+        )
+    )
+)
+
+
+@dataclass(frozen=True)
+class BranchLine:
+    """A branch's line at one moment: what the simulation needs, and each service's count."""
+
+    line: wait_estimate.Line
+    waiting: dict[int, int]  # per service id
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        """How many of the ticket's own service are called before it (its place, less one)."""
+        key = (not ticket.priority, ticket.queued_at, ticket.id)
+        return sum(
+            1
+            for t in self.line.tickets
+            if t.service_id == ticket.service_id
+            and not t.due
+            and (not t.priority, t.queued_at, t.id) < key
+        )
+
+
+def _local_midnight_after(branch: BranchInfo, now: datetime) -> datetime:
+    local_day = now.astimezone(branch.zone).date()
+    return datetime.combine(local_day + timedelta(days=1), time(), branch.zone)
+
+
+def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLine:
+    """The branch's line at ``now``, read in one round trip."""
+    open_counters = [c for c in branch.counters if c.is_open]
+    rows = session.execute(
+        _BRANCH_LINE,
+        {
+            "service_ids": [s.id for s in branch.services],
+            "counter_ids": [c.id for c in open_counters],
+            "now": now,
+            "day_ends": _local_midnight_after(branch, now),
+        },
+    ).all()
+    measured = {row.service_id: row.measured_service_seconds for row in rows}
+    services = {}
+    for service in branch.services:
+        state = service_state.status_of(service, now).state
+        services[service.id] = wait_estimate.Service(
+            service.id,
+            seconds_per_citizen(service.avg_service_minutes, measured.get(service.id)),
+            paused=state == service_state.ServiceState.PAUSED,
+            # A degraded service is done by hand, at its manual share of the usual pace.
+            pace_share=(
+                service.manual_fallback_percent / 100
+                if state == service_state.ServiceState.DEGRADED
+                else 1.0
+            ),
+        )
+    serving = {row.counter_id: row for row in rows if row.status == TicketStatus.CALLED}
+    counters = []
+    for counter in open_counters:
+        at_counter = serving.get(counter.id)
+        counters.append(
+            wait_estimate.Counter(
+                counter.id,
+                frozenset(s.id for s in counter.services),
+                serving_service_id=at_counter.service_id if at_counter is not None else None,
+                serving_for_seconds=(
+                    (now - at_counter.called_at).total_seconds()
+                    if at_counter is not None and at_counter.called_at is not None
+                    else 0.0
+                ),
+            )
+        )
+    tickets = []
+    waiting: dict[int, int] = {}
+    for row in rows:
+        if row.status == TicketStatus.WAITING and row.queued_at is not None:
+            tickets.append(
+                wait_estimate.Ticket(row.id, row.service_id, row.priority, row.queued_at)
+            )
+            waiting[row.service_id] = waiting.get(row.service_id, 0) + 1
+        elif row.status == TicketStatus.SCHEDULED and row.slot_start is not None:
+            tickets.append(
+                wait_estimate.Ticket(row.id, row.service_id, row.priority, row.slot_start, due=True)
+            )
+    return BranchLine(wait_estimate.Line(now, services, counters, tickets), waiting)

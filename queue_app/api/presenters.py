@@ -47,6 +47,7 @@ def ticket_data(view: TicketView, settings: Settings) -> dict[str, Any]:
         "issued_at": ticket.issued_at,
         "position": view.position,
         "eta_minutes": view.eta_minutes,
+        "eta_range_minutes": list(view.eta_range_minutes) if view.eta_range_minutes else None,
         "counter": view.counter.code if view.counter else None,
         "slot": (
             {"start": ticket.slot_start, "end": ticket.slot_end} if ticket.slot_start else None

@@ -84,7 +84,25 @@ class Ticket(Schema):
     locale = fields.String(required=True)
     issued_at = fields.DateTime(required=True)
     position = fields.Integer(allow_none=True)
-    eta_minutes = fields.Integer(allow_none=True)
+    eta_minutes = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "Minutes until the ticket is called, from a simulation of the "
+            "branch's open counters and every line they serve; null while no open counter "
+            "will call it (not waiting, its service paused, no counter serving it)."
+        },
+    )
+    eta_range_minutes = fields.List(
+        fields.Integer(),
+        allow_none=True,
+        validate=validate.Length(equal=2),
+        metadata={
+            "description": "[low, high]: the minutes until called if every citizen ahead took "
+            "0.75 or 1.35 times the service's usual time; eta_minutes lies within it. Null "
+            "whenever eta_minutes is.",
+            "example": [9, 17],
+        },
+    )
     counter = fields.String(allow_none=True)
     slot = fields.Nested(SlotTimes, allow_none=True)
     service_state = fields.String(required=True)

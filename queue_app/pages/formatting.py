@@ -51,6 +51,15 @@ def minutes(count: int) -> str:
     return digits(ngettext("%(num)s minute", "%(num)s minutes", count))
 
 
+def minutes_range(low_high: tuple[int, int]) -> str:
+    """``about 9–17 minutes``: an estimated wait's range (wait_estimate). Its plural form follows
+    the high end, the number next to the word."""
+    low, high = low_high
+    return digits(
+        ngettext("about %(low)s–%(num)s minute", "about %(low)s–%(num)s minutes", high, low=low)
+    )
+
+
 def clock_time(moment: datetime, zone: ZoneInfo) -> str:
     """``10:30 ص`` / ``10:30 AM``, in the branch's own time zone."""
     locale = page_locale()
@@ -94,6 +103,7 @@ def init_app(app: Flask) -> None:
         "digits": digits,
         "isolate": isolate,
         "minutes": minutes,
+        "minutes_range": minutes_range,
         "clock_time": clock_time,
         "when": when,
     }

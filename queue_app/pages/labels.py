@@ -92,6 +92,18 @@ def minute_forms() -> dict[str, str]:
     }
 
 
+def minute_range_forms() -> dict[str, str]:
+    """The phrase for a range of minutes (``formatting.minutes_range``), unfilled, in each plural
+    category of its high end."""
+    translations = get_translations()
+    return {
+        category: translations.ungettext(
+            "about %(low)s–%(num)s minute", "about %(low)s–%(num)s minutes", sample
+        )
+        for category, sample in PLURAL_SAMPLES.items()
+    }
+
+
 def time_words() -> dict[str, str]:
     return {
         "day_at_time": gettext("%(day)s at %(time)s"),
@@ -117,6 +129,7 @@ def ticket_page_strings() -> dict[str, Any]:
         "events": event_labels(),
         "notices": service_notices(),
         "minutes": minute_forms(),
+        "minute_range": minute_range_forms(),
         "next": gettext("You are next"),
         "any_moment": gettext("Any moment now"),
         "go_to_counter": gettext("Please go to counter %(counter)s"),

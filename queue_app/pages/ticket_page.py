@@ -27,6 +27,9 @@ bp = Blueprint("ticket_page", __name__, template_folder="templates")
 
 # Often enough that a citizen walking to the counter sees the call; the page is one cheap read.
 POLL_SECONDS = 10
+# The estimated wait shows as a range ("about 9–17 minutes") from this spread between its low and
+# high ends (wait_estimate): below it, one number says as much and reads more easily.
+RANGE_SHOWN_FROM_MINUTES = 10
 # Who still waits to be served, and so needs to hear that the service is paused or closed. A
 # called citizen is already at the counter: the advice to wait for a new time would mislead.
 STILL_WAITING = (TicketStatus.SCHEDULED, TicketStatus.WAITING)
@@ -85,6 +88,14 @@ def time_confirmed(events: list[TicketEvent]) -> bool:
     return False
 
 
+def _shown_range(view: tickets.TicketView) -> tuple[int, int] | None:
+    """The wait's range, when it is wide enough to be worth showing (mirrored in ticket.js)."""
+    spread = view.eta_range_minutes
+    if spread is None or spread[1] - spread[0] < RANGE_SHOWN_FROM_MINUTES:
+        return None
+    return spread
+
+
 def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
     ticket, status = view.ticket, view.service_status
     script = script_strings(ticket_page_strings, formatting.page_locale(), view.branch.timezone)
@@ -96,6 +107,7 @@ def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
         time_set=list(TIME_SET),
         now=now.isoformat(),
         poll_seconds=POLL_SECONDS,
+        range_from=RANGE_SHOWN_FROM_MINUTES,
         status=ticket.status.value,
         # The ticket's JSON does not say why a service is closed; the script keeps what we knew.
         closed={
@@ -116,6 +128,7 @@ def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
         "now": now,
         "status_label": ticket_status_labels()[ticket.status.value],
         "slot": _slot_text(ticket, zone),
+        "eta_range": _shown_range(view),
         "notice": (
             service_notice(view.service_status, zone, now, awaiting_slot=view.awaiting_slot)
             if ticket.status in STILL_WAITING

@@ -54,7 +54,13 @@ const Pages = (() => {
     function minutes(count, forms) {
       return fill(forms[plural.select(count)] || forms.other, { num: digits(count) });
     }
-    return { digits, time, day, when, minutes, fill };
+    // "about 9–17 minutes": the plural form follows the high end (formatting.minutes_range).
+    function minutesRange(low, high, forms) {
+      return fill(forms[plural.select(high)] || forms.other, {
+        low: digits(low), num: digits(high),
+      });
+    }
+    return { digits, time, day, when, minutes, minutesRange, fill };
   }
 
   // Ask for JSON every few seconds; report each answer (with when it was asked) or failure.

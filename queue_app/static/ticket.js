@@ -49,7 +49,12 @@
     const eta = ticket.status === "waiting" && serving ? ticket.eta_minutes : null;
     show("eta-row", eta !== null && eta !== undefined);
     if (eta !== null && eta !== undefined) {
-      $("eta").textContent = eta === 0 ? words.any_moment : format.minutes(eta, words.minutes);
+      // A wide range is shown as one (ticket_page.RANGE_SHOWN_FROM_MINUTES).
+      const range = ticket.eta_range_minutes;
+      const wide = Array.isArray(range) && range[1] - range[0] >= page.range_from;
+      if (eta === 0) $("eta").textContent = words.any_moment;
+      else if (wide) $("eta").textContent = format.minutesRange(range[0], range[1], words.minute_range);
+      else $("eta").textContent = format.minutes(eta, words.minutes);
     }
     show("slot-row", Boolean(ticket.slot));
     if (ticket.slot) $("slot").textContent = slotText(ticket.slot);

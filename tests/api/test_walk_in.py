@@ -155,7 +155,8 @@ def test_branches_show_state_line_and_wait(client, make_branch, make_token):
     services = {s["code"]: s for s in branches[0]["services"]}
     assert services["id-card"]["state"] == "open"
     assert services["id-card"]["waiting"] == 3
-    assert services["id-card"]["eta_minutes"] == 9  # 3 people × 6 min over 2 counters
+    # The counters serve both services: 4 people × 6 min over 2 counters, for a ticket taken now.
+    assert services["id-card"]["eta_minutes"] == 12
     assert services["birth-cert"]["waiting"] == 1
     assert services["id-card"]["name"] == {"ar": "خدمة A", "en": "Service A"}
     detail = client.get("/api/v1/branches/cairo-civil").json
@@ -164,3 +165,28 @@ def test_branches_show_state_line_and_wait(client, make_branch, make_token):
     detail = client.get("/api/v1/branches/cairo-civil").json
     assert detail["counters"][1]["now_serving"] == "A-001"
     assert detail["counters"][0]["now_serving"] is None
+
+
+def test_ticket_json_carries_the_wait_and_its_range(client, make_branch, make_token, clock):
+    """One counter serves three services: the wait counts every line it serves, and the ticket
+    at the counter for the time it has left."""
+    make_branch(services=[("id-card", "A"), ("birth-cert", "B"), ("inquiries", "C")])
+    kiosk, staff = make_token("kiosk"), make_token("staff")
+    first = _take(client, kiosk).json
+    clock.advance(minutes=1)
+    _take(client, kiosk, service="inquiries")
+    clock.advance(minutes=1)
+    birth = _take(client, kiosk, service="birth-cert").json
+    # Two citizens of other services ahead, six minutes each (the old formula said 0).
+    assert (birth["position"], birth["eta_minutes"], birth["eta_range_minutes"]) == (1, 12, [9, 17])
+    looked_up = client.get(f"/api/v1/tickets/{birth['token']}").json
+    assert (looked_up["eta_minutes"], looked_up["eta_range_minutes"]) == (12, [9, 17])
+
+    client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+    clock.advance(minutes=2)
+    # A-001 has been at the counter for 2 of its 6 minutes: 4 more, then C-001's 6.
+    looked_up = client.get(f"/api/v1/tickets/{birth['token']}").json
+    assert (looked_up["eta_minutes"], looked_up["eta_range_minutes"]) == (10, [7, 15])
+    called = client.get(f"/api/v1/tickets/{first['token']}").json
+    assert called["status"] == "called"
+    assert (called["eta_minutes"], called["eta_range_minutes"]) == (None, None)

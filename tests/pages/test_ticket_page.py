@@ -32,6 +32,23 @@ def test_arabic_right_to_left_by_default(client, make_branch, take_ticket):
     assert "English" in html  # the switch to the other language
 
 
+def test_a_long_wait_reads_as_a_range(client, make_branch, take_ticket):
+    """Five ahead at six minutes: 30 minutes, 22 to 41 as times run short or long; so wide a
+    spread is shown as the range, in Arabic first."""
+    make_branch()
+    for _ in range(5):
+        take_ticket()
+    sixth = take_ticket()
+    assert (sixth["eta_minutes"], sixth["eta_range_minutes"]) == (30, [22, 41])
+    arabic = _page(client, sixth["token"]).text
+    assert '<dd id="eta">من ٢٢ إلى ٤١ دقيقة تقريبًا</dd>' in arabic
+    english = _page(client, sixth["token"], "?lang=en").text
+    assert '<dd id="eta">about 22–41 minutes</dd>' in english
+    blob = page_blob(arabic)
+    assert blob["range_from"] == 10
+    assert blob["strings"]["minute_range"]["few"] == "من %(low)s إلى %(num)s دقائق تقريبًا"
+
+
 def test_english_on_request_and_remembered(client, make_branch, take_ticket):
     make_branch()
     ticket = take_ticket()

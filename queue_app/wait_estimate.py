@@ -1,0 +1,204 @@
+"""How long each citizen in a branch will wait: a forward simulation of the branch's open counters.
+
+Pure: plain data in (the waiting line of every service the open counters serve, what each counter
+serves and how long its current citizen has been at it, the pace of each service, the
+appointments still to check in today), plain dicts out. The database side is
+``waiting_line.branch_line``.
+
+The simulation does what ``counters.call_next`` does, in fast-forward: whenever a counter comes
+free it calls the first ticket in calling order (priority first, then ``queued_at``, then id)
+among the services it serves, skipping paused services; the ticket then keeps the counter busy
+for its service's seconds per citizen. A booked appointment joins the line at its slot's start
+(``tickets.check_in`` queues it there), so a counter with nobody else to call waits for it. A
+ticket's wait is the simulated time until it is called.
+
+Run three times: at the services' pace (the estimate), and at 0.75 and 1.35 times their
+durations (the range: a low and a high that the actual wait mostly falls within; see
+docs/waiting_time.md). One run is O(tickets x services per counter) plus a heap per service:
+a few milliseconds for a branch with hundreds waiting.
+
+What it cannot know: citizens who have not come yet (a priority walk-in who arrives later goes
+ahead), no-shows, counters that open or close later, and the end of the day (a ticket the office
+will not reach today still gets the time the counters would need).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# The range: every duration shortened or lengthened by these factors. Service times vary from
+# one citizen to the next (a lognormal spread of about half their mean in the day simulation),
+# and the pace itself is an average that drifts over the day.
+LOW_FACTOR = 0.75
+HIGH_FACTOR = 1.35
+# A citizen at a counter for longer than the usual time is not expected to leave this second:
+# service times have a long tail, so count at least this share of the usual time still to go.
+OVERRUN_SHARE = 0.25
+# The id of the newcomer whose wait ``newcomer_wait`` asks for: after every real ticket.
+NEWCOMER_ID = -1
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service as the simulation needs it."""
+
+    id: int
+    seconds_each: float  # waiting_line.seconds_per_citizen
+    paused: bool = False  # its tickets are not called (service_state: a system it needs is down)
+    # Share of its usual pace: a degraded service is done by hand at manual_fallback_percent.
+    pace_share: float = 1.0
+
+    @property
+    def seconds_per_citizen(self) -> float:
+        return self.seconds_each / self.pace_share if self.pace_share > 0 else math.inf
+
+
+@dataclass(frozen=True)
+class Counter:
+    """An open counter: what it serves, and the citizen it is serving, if any."""
+
+    id: int
+    service_ids: frozenset[int]
+    serving_service_id: int | None = None  # the service of its called ticket
+    serving_for_seconds: float = 0.0  # how long that ticket has been at the counter
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A waiting ticket, or an appointment still to check in (``due`` True): it joins the line at
+    ``queued_at``, its slot's start."""
+
+    id: int
+    service_id: int
+    priority: bool
+    queued_at: datetime
+    due: bool = False
+
+
+@dataclass(frozen=True)
+class Line:
+    now: datetime
+    services: Mapping[int, Service]
+    counters: list[Counter]
+    tickets: list[Ticket] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Minutes until a ticket is called: the estimate, and the range around it."""
+
+    minutes: int
+    low: int
+    high: int
+
+
+_Key = tuple[bool, datetime, float]
+
+
+def _order(ticket: Ticket) -> _Key:
+    # waiting_line.CALLING_ORDER; the newcomer goes after every real ticket queued with it.
+    return (
+        not ticket.priority,
+        ticket.queued_at,
+        math.inf if ticket.id == NEWCOMER_ID else ticket.id,
+    )
+
+
+def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
+    """Seconds from ``line.now`` until each ticket is called, every duration times ``scale``;
+    None for a ticket no open counter will call (a paused service, no counter serving it)."""
+    called: dict[int, float | None] = {t.id: None for t in line.tickets}
+    callable_ids = {s.id for s in line.services.values() if not s.paused}
+    # Per service, the tickets in the line now (a heap in calling order), and those still to come
+    # (by the time they join).
+    ready: dict[int, list[tuple[_Key, Ticket]]] = {}
+    coming: list[tuple[float, _Key, Ticket]] = []
+    for ticket in line.tickets:
+        if ticket.service_id not in callable_ids:
+            continue
+        joins = (ticket.queued_at - line.now).total_seconds() if ticket.due else 0.0
+        if joins > 0:
+            coming.append((joins, _order(ticket), ticket))
+        else:
+            ready.setdefault(ticket.service_id, []).append((_order(ticket), ticket))
+    for heap in ready.values():
+        heapq.heapify(heap)
+    heapq.heapify(coming)
+
+    # Counters by the time they come free; ties by id, as the order they were given in.
+    free: list[tuple[float, int, Counter]] = []
+    for n, counter in enumerate(line.counters):
+        serves = counter.service_ids & callable_ids
+        if not serves:
+            continue
+        busy = 0.0
+        serving = line.services.get(counter.serving_service_id or -1)
+        if serving is not None:
+            expected = serving.seconds_per_citizen * scale
+            busy = max(expected - counter.serving_for_seconds, expected * OVERRUN_SHARE)
+        heapq.heappush(free, (busy, n, counter))
+
+    while free:
+        at, n, counter = heapq.heappop(free)
+        while coming and coming[0][0] <= at:
+            _, key, ticket = heapq.heappop(coming)
+            heapq.heappush(ready.setdefault(ticket.service_id, []), (key, ticket))
+        heads = [queue[0] for s in counter.service_ids if (queue := ready.get(s))]
+        if heads:
+            key, ticket = min(heads, key=lambda head: head[0])
+            heapq.heappop(ready[ticket.service_id])
+            called[ticket.id] = at
+            took = line.services[ticket.service_id].seconds_per_citizen * scale
+            heapq.heappush(free, (at + took, n, counter))
+            continue
+        # Nobody to call now: wait for the next appointment of a service it serves, if any.
+        later = [c[0] for c in coming if c[2].service_id in counter.service_ids]
+        if later:
+            heapq.heappush(free, (min(later), n, counter))
+    return called
+
+
+def _minutes(seconds: float | None, rounding: str) -> int | None:
+    if seconds is None or math.isinf(seconds):
+        return None
+    # A started minute counts for the estimate and the high end; the low end rounds down.
+    return math.floor(seconds / 60) if rounding == "down" else math.ceil(seconds / 60 - 1e-9)
+
+
+def waits(line: Line) -> dict[int, Wait | None]:
+    """Per ticket of ``line``: its wait, or None when no open counter will call it."""
+    point = call_times(line)
+    low = call_times(line, scale=LOW_FACTOR)
+    high = call_times(line, scale=HIGH_FACTOR)
+    result: dict[int, Wait | None] = {}
+    for ticket_id, seconds in point.items():
+        minutes = _minutes(seconds, "up")
+        low_minutes = _minutes(low[ticket_id], "down")
+        high_minutes = _minutes(high[ticket_id], "up")
+        if minutes is None or low_minutes is None or high_minutes is None:
+            result[ticket_id] = None
+        else:
+            # Rounding and the order of calls may cross them; the estimate lies within its range.
+            result[ticket_id] = Wait(minutes, min(low_minutes, minutes), max(high_minutes, minutes))
+    return result
+
+
+def _with_newcomer(line: Line, service_id: int) -> Line:
+    newcomer = Ticket(NEWCOMER_ID, service_id, priority=False, queued_at=line.now)
+    return Line(line.now, line.services, line.counters, [*line.tickets, newcomer])
+
+
+def newcomer_wait(line: Line, service_id: int) -> Wait | None:
+    """The wait of a plain walk-in ticket of ``service_id`` taken now, with its range. None when
+    no open counter would call it."""
+    return waits(_with_newcomer(line, service_id))[NEWCOMER_ID]
+
+
+def newcomer_minutes(line: Line, service_id: int) -> int | None:
+    """``newcomer_wait`` without the range (one run, not three): what the kiosk and the board
+    tell a citizen choosing a service."""
+    return _minutes(call_times(_with_newcomer(line, service_id))[NEWCOMER_ID], "up")
