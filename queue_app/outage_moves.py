@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, opening_hours, rescheduler, texting, waiting_line
+from queue_app import directory, opening_hours, recovery, rescheduler, texting, waiting_line
 from queue_app.clock import Clock
 from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
 from queue_app.models import Outage, OutageMove, Service, Ticket, TicketStatus
@@ -45,10 +45,14 @@ class TimerReport:
     unplaced: int = 0
     told_no_slot: int = 0
     placed_later: int = 0  # tickets found no time before, placed in a later round
+    offered: int = 0  # citizens moved to a later day offered today's time after recovery
 
 
 # How often the timers look again for room for tickets an outage found no time for.
 RETRY_MINUTES = 5
+# How long after its end an outage's citizens may still be offered the day's free time: a
+# worker that was away a while still makes the offers, a day-old outage makes none.
+RECENTLY = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ def run_timers(session: Session, clock: Clock) -> TimerReport:
     report = TimerReport()
     outages = list(session.scalars(select(Outage).where(Outage.ended_at.is_(None))))
     info = directory.current(session)
+    _offer_recovered_time(session, clock, info, report)
     for outage in outages:
         backend = next((b for b in info.backends if b.id == outage.backend_id), None)
         if backend is None:
@@ -95,6 +100,40 @@ def run_timers(session: Session, clock: Clock) -> TimerReport:
                 if changed:
                     _count_awaiting(session, outage)
     return report
+
+
+def _offer_recovered_time(
+    session: Session, clock: Clock, info: directory.Directory, report: TimerReport
+) -> None:
+    """Outages that ended in the last hours: once per outage and branch, offer the citizens
+    they moved to a later day today's free counter time (``recovery``)."""
+    now = clock.now()
+    ended = session.scalars(
+        select(Outage).where(Outage.ended_at.is_not(None), Outage.ended_at >= now - RECENTLY)
+    ).all()
+    for outage in ended:
+        backend = next((b for b in info.backends if b.id == outage.backend_id), None)
+        if backend is None or not outage.tickets_moved:
+            continue
+        for branch in info.branches:
+            services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
+            if not services:
+                continue
+            if session.get(OutageMove, (outage.id, branch.id, "offers")) is not None:
+                continue
+            offers = recovery.make_offers(session, clock, outage, services, backend)
+            report.offered += offers.offered
+            outage.tickets_texted += offers.texted
+            session.add(
+                OutageMove(
+                    outage_id=outage.id,
+                    branch_id=branch.id,
+                    kind="offers",
+                    at=now,
+                    moved=offers.offered,
+                )
+            )
+            session.commit()
 
 
 def _causes(outage: Outage) -> tuple[str, str]:

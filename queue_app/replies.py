@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from queue_app import appointments, directory, outbox, texting, tickets
+from queue_app import appointments, directory, outbox, recovery, texting, tickets
 from queue_app.clock import Clock
 from queue_app.errors import StateConflict
 from queue_app.locales import LOCALES
@@ -110,6 +110,10 @@ def _act(
             return "too_late_to_cancel"
         return "cancelled"
     if kind == ReplyKind.CONFIRM:
+        # The last message was an offer of today's time (recovery): 1 takes it.
+        if tickets.open_offer_until(ticket, now) is not None:
+            recovery.take_offer(session, now, ticket, note="by SMS")
+            return "offer_accepted"
         ticket.events.append(TicketEvent(at=now, event="confirmed", note="by SMS"))
         return "confirmed"
     # ANOTHER_SLOT: the next free slot after the booked one; a walk-in in line keeps its place.

@@ -21,7 +21,7 @@ from queue_app.models import Ticket, TicketStatus
 from sms import templates
 
 if TYPE_CHECKING:
-    from queue_app.directory import ServiceInfo
+    from queue_app.directory import BranchInfo, ServiceInfo
     from queue_app.rescheduler import MessageFor, NoSlotFor, TicketRow
 
 # The key of the public URL in ``Session.info``.
@@ -113,9 +113,10 @@ def system_back(
     outage (the message's event)."""
     line, evening = f"outage:{outage_id}", f"outage:{outage_id}:"
     awaiting = session.scalars(
-        select(Ticket).where(
-            or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%"))
-        )
+        select(Ticket)
+        .where(or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%")))
+        # The rescheduler marked them in bulk: what the database holds, not a stale copy.
+        .execution_options(populate_existing=True)
     ).all()
     if not awaiting:
         return 0
@@ -142,6 +143,37 @@ def system_back(
             body=body,
         )
     return texted
+
+
+def offer_today(
+    session: Session,
+    now: datetime,
+    ticket: Ticket,
+    branch: BranchInfo,
+    cause: str,
+    system: Callable[[str], str],
+    until: datetime,
+) -> bool:
+    """Offer a citizen moved by an outage today's free time (``recovery``); once per ticket
+    and outage. False when the ticket has no phone or was offered before."""
+    if ticket.phone is None:
+        return False
+    body = templates.offer_today(
+        ticket.locale,
+        system=system(ticket.locale),
+        until=until,
+        timezone=branch.timezone,
+        link=ticket_link(session, ticket.token),
+    )
+    return outbox.enqueue(
+        session,
+        now,
+        ticket=ticket,
+        event=f"offer:{cause}",
+        to=ticket.phone,
+        locale=ticket.locale,
+        body=body,
+    )
 
 
 def ticket_issued(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
@@ -235,6 +267,8 @@ def _answer(
         return templates.cancelled(
             locale, service=service.name(locale), branch=service.branch.name(locale)
         )
+    if outcome == "offer_accepted":
+        return templates.offer_accepted(locale, link=ticket_link(session, ticket.token))
     if outcome == "confirmed":
         # A walk-in in line has nothing to confirm beyond the note on its ticket.
         return _appointment(session, locale, ticket, service) if ticket.slot_start else None
@@ -243,7 +277,7 @@ def _answer(
     return templates.no_other_slot(locale, link=ticket_link(session, ticket.token))
 
 
-_ABOUT_THE_TICKET = ("cancelled", "confirmed", "moved", "no_other_slot")
+_ABOUT_THE_TICKET = ("cancelled", "confirmed", "moved", "no_other_slot", "offer_accepted")
 
 
 def _appointment(session: Session, locale: str, ticket: Ticket, service: ServiceInfo) -> str:

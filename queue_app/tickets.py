@@ -64,6 +64,8 @@ class TicketView:
     service_status: service_state.ServiceStatus
     eta_range_minutes: tuple[int, int] | None = None
     # True when an earlier request with the same Idempotency-Key issued this ticket.
+    # Until when it may take today's free time after an outage (recovery offers), if it may.
+    offer_until: datetime | None = None
     replayed: bool = False
 
     @property
@@ -257,7 +259,16 @@ def _view(
         eta_minutes=wait.minutes if wait is not None else None,
         eta_range_minutes=(wait.low, wait.high) if wait is not None else None,
         service_status=status,
+        offer_until=open_offer_until(ticket, now),
     )
+
+
+def open_offer_until(ticket: Ticket, now: datetime) -> datetime | None:
+    """Until when the ticket may take today's free time offered after an outage (``recovery``),
+    or None: no offer, a lapsed one, or a ticket that no longer holds a booked time."""
+    if ticket.status != TicketStatus.SCHEDULED or ticket.offer_until is None:
+        return None
+    return ticket.offer_until if now < ticket.offer_until else None
 
 
 def view_ticket(session: Session, now: datetime, ticket: Ticket) -> TicketView:

@@ -42,6 +42,9 @@ BUDGETS = MappingProxyType(
         "no_other_slot": 2,
         "no_slot_yet": 2,
         "system_back": 2,
+        # An offer says what it offers, until when, how to take it and that ignoring it is fine.
+        "offer_today": 3,
+        "offer_accepted": 2,
     }
 )
 
@@ -65,6 +68,14 @@ def format_when(moment: datetime, timezone: str | tzinfo, locale: str) -> str:
     zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     text = format_datetime(moment, _WHEN_PATTERNS[locale], tzinfo=zone, locale=locale)
     # Babel writes Western digits for every Arabic locale.
+    return text.translate(ARABIC_INDIC_DIGITS) if locale == "ar" else text
+
+
+def format_clock(moment: datetime, timezone: str | tzinfo, locale: str) -> str:
+    """``٢:٣٠ م`` / ``2:30 PM``: the time of day alone, in the branch's time zone."""
+    _check_locale(locale)
+    zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    text = format_datetime(moment, "h:mm a", tzinfo=zone, locale=locale)
     return text.translate(ARABIC_INDIC_DIGITS) if locale == "ar" else text
 
 
@@ -284,8 +295,42 @@ def system_back(locale: str, *, system: str, link: str) -> str:
     _check_locale(locale)
     if locale == "ar":
         rest = "تذكرتك سارية: دورك أو موعدك على صفحتها."
-        wordings = [f"عاد {system} للعمل.\n{rest}\n{link}", f"عاد النظام للعمل.\n{rest}\n{link}"]
+        wordings = [f"انتهى العطل في {system}.\n{rest}\n{link}", f"انتهى العطل.\n{rest}\n{link}"]
     else:
         rest = "Your ticket is valid: its page shows your place or your time."
         wordings = [f"{system} is back.\n{rest}\n{link}", f"The system is back.\n{rest}\n{link}"]
     return _first_that_fits("system_back", wordings)
+
+
+def offer_today(
+    locale: str, *, system: str, until: datetime, timezone: str | tzinfo, link: str
+) -> str:
+    """The system is back and today has free counter time: the citizen moved to a later day may
+    come today instead (reply 1 or the page's button); ignoring it keeps the new time."""
+    _check_locale(locale)
+    by = format_clock(until, timezone, locale)
+    if locale == "ar":
+        offer = f"يمكنك الحضور اليوم قبل {by} بدلًا من موعدك الجديد: رد ١ أو افتح الرابط."
+        keep = "إن لم ترد يبقى موعدك كما هو."
+        wordings = [
+            f"انتهى العطل في {system}.\n{offer}\n{keep}\n{link}",
+            f"انتهى العطل.\n{offer}\n{keep}\n{link}",
+        ]
+    else:
+        offer = (
+            f"You may come today before {by} instead of your new time: reply 1 or open the link."
+        )
+        keep = "If you do not, your new time stays."
+        wordings = [
+            f"{system} is back.\n{offer}\n{keep}\n{link}",
+            f"The system is back.\n{offer}\n{keep}\n{link}",
+        ]
+    return _first_that_fits("offer_today", wordings)
+
+
+def offer_accepted(locale: str, *, link: str) -> str:
+    """The answer to an accepted offer: the ticket is in today's line, its page shows where."""
+    _check_locale(locale)
+    if locale == "ar":
+        return f"أنت الآن في طابور اليوم، فاحضر في أقرب وقت. دورك هنا:\n{link}"
+    return f"You are in today's line now: please come as soon as you can. Your place:\n{link}"

@@ -55,6 +55,7 @@ def ticket_data(view: TicketView, settings: Settings) -> dict[str, Any]:
         "service_state": view.service_status.state.value,
         "down_backends": _down(view.service_status.down_backends),
         "awaiting_slot": view.awaiting_slot,
+        "offer": {"until": view.offer_until} if view.offer_until else None,
         **ticket_urls(settings, ticket.token),
         "history": [{"at": e.at, "event": e.event, "note": e.note} for e in ticket.events],
     }

@@ -70,6 +70,10 @@ class DownBackend(Schema):
     since = fields.DateTime(allow_none=True)
 
 
+class TodayOffer(Schema):
+    until = fields.DateTime(required=True)
+
+
 class Ticket(Schema):
     token = fields.String(required=True)
     number = fields.String(required=True, metadata={"example": "A-001"})
@@ -112,6 +116,15 @@ class Ticket(Schema):
         metadata={
             "description": "a move (an outage, maintenance) found no free time for the ticket "
             "yet: it stays valid, and its new time will be texted and shown when there is room"
+        },
+    )
+    offer = fields.Nested(
+        TodayOffer,
+        allow_none=True,
+        metadata={
+            "description": "the system this ticket's outage moved it for is back, and today "
+            "has free time: POST .../accept-offer before `until` to join today's line instead "
+            "of the new time; null when there is no open offer"
         },
     )
     status_url = fields.String(required=True)

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from queue_app import appointments, counters, tickets
+from queue_app import appointments, counters, recovery, tickets
 from queue_app.access import STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auth import BEARER, principal, requires_role
@@ -53,6 +53,19 @@ def next_slot(token: str) -> dict[str, Any]:
     """Move the booking to the next free slot after its current one; the old place is freed at
     once and the new time texted (anyone holding the token)."""
     return _render(appointments.next_slot(db.session, current_clock(), token))
+
+
+@blp.post("/tickets/<token>/accept-offer")
+@blp.response(200, schemas.Ticket, description="the ticket, now waiting in today's line")
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(
+    409, schema=schemas.Error, description="state_conflict: no open offer (none, lapsed, taken)"
+)
+def accept_offer(token: str) -> dict[str, Any]:
+    """Take today's free time offered after an outage ended, instead of the new time it gave:
+    the ticket joins today's line now and its booked time is freed (anyone holding the
+    token)."""
+    return _render(recovery.accept(db.session, current_clock(), token))
 
 
 @blp.post("/tickets/<token>/check-in")

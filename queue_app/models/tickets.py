@@ -87,6 +87,9 @@ class Ticket(Base):
     # The move (its cause, "outage:12") that found no free time for the ticket: its citizen was
     # told so, and the worker places it when room appears. None once placed, or never unplaced.
     awaiting_slot_for: Mapped[str | None] = mapped_column(String(80), index=True)
+    # A system came back while the office was open: this ticket, moved by its outage to a later
+    # day, may take today's free counter time instead, until then (``recovery``).
+    offer_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic lock: a citizen cancelling while a counter calls must not silently win over
     # the call; the later writer gets StaleDataError and the citizen a clear conflict.
     version: Mapped[int] = mapped_column(default=1)

@@ -52,6 +52,8 @@ def event_labels() -> dict[str, str]:
         "checked_in": gettext("Checked in"),
         "rescheduled": gettext("Moved to a new time"),
         "no_slot_yet": gettext("No free time yet: a new time will follow"),
+        "offered": gettext("Offered a time today, the system being back"),
+        "offer_accepted": gettext("Took today's time"),
         "confirmed": gettext("Time confirmed"),
         "booked": gettext("Appointment booked"),
         "moved": gettext("Moved to the next free time"),
@@ -153,6 +155,13 @@ def ticket_page_strings() -> dict[str, Any]:
             "No later time is free in the coming weeks. Your booking stays as it is."
         ),
         "not_booked": gettext("This ticket no longer holds a booked time."),
+        # Recovery offers: the system is back and today has free time (recovery.py).
+        "offer_text": gettext(
+            "Today has free time again. You may come before %(time)s and join today's line "
+            "instead of keeping your new time. If you do not, your new time stays."
+        ),
+        "offer_taken": gettext("You are in today's line now. Please come as soon as you can."),
+        "offer_gone": gettext("This offer is no longer open. Your new time stays."),
         "choice_failed": gettext(
             "Could not send your choice. Check your connection and try again."
         ),

@@ -104,6 +104,7 @@ def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
         cancel=url_for("tickets.cancel_ticket", token=ticket.token),
         confirm=url_for("tickets.confirm_ticket", token=ticket.token),
         next_slot=url_for("tickets.next_slot", token=ticket.token),
+        accept_offer=url_for("tickets.accept_offer", token=ticket.token),
         time_set=list(TIME_SET),
         now=now.isoformat(),
         poll_seconds=POLL_SECONDS,
@@ -135,6 +136,12 @@ def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
             else None
         ),
         "history": _history(ticket.events),
+        "offer_text": (
+            ticket_page_strings()["offer_text"]
+            % {"time": formatting.clock_time(view.offer_until, zone)}
+            if view.offer_until
+            else ""
+        ),
         "time_confirmed": time_confirmed(ticket.events),
         "cancel_question": ticket_page_strings()["cancel_question"][
             "scheduled" if ticket.status == TicketStatus.SCHEDULED else "waiting"

@@ -130,6 +130,7 @@
     renderNotice(ticket);
     renderHistory(ticket.history);
     renderChoices(ticket);
+    renderOffer(ticket);
     show("cancel", STILL_WAITING.includes(ticket.status));
     const question = words.cancel_question[ticket.status];
     if (question) {
@@ -146,6 +147,16 @@
     const confirmed = timeConfirmed(ticket.history);
     show("confirm", !confirmed);
     show("time-confirmed", confirmed);
+  }
+
+  // The system is back and today has free time (recovery offers): one tap joins today's line.
+  function renderOffer(ticket) {
+    show("offer", Boolean(ticket.offer));
+    if (ticket.offer) {
+      $("offer-text").textContent = format.fill(words.offer_text, {
+        time: format.time(ticket.offer.until),
+      });
+    }
   }
 
   function stamp(fresh) {
@@ -209,6 +220,34 @@
   }
 
   $("confirm").addEventListener("click", () => choose(page.confirm, () => words.confirm_thanks));
+
+  $("accept-offer").addEventListener("click", async () => {
+    const button = $("accept-offer");
+    button.disabled = true;
+    let said = words.choice_failed;
+    try {
+      const response = await fetch(page.accept_offer, {
+        method: "POST", headers: { Accept: "application/json" }, cache: "no-store",
+      });
+      if (response.ok) {
+        lastGood = now();
+        render(await response.json());
+        stamp(true);
+        said = words.offer_taken;
+        // Keep the answer in view until the next poll; the place in line now shows above.
+        show("offer", true);
+        show("accept-offer", false);
+      } else if (response.status === 409 || response.status === 404) {
+        said = words.offer_gone;
+        poller.now();
+      }
+    } catch (error) {
+      said = words.choice_failed;
+    } finally {
+      button.disabled = false;
+    }
+    $("offer-result").textContent = said;
+  });
   $("next-slot").addEventListener("click", () =>
     choose(page.next_slot, (ticket) =>
       ticket.slot ? format.fill(words.moved_to, { slot: slotText(ticket.slot) }) : "",

@@ -1,0 +1,160 @@
+"""Recovery offers: a system back while the office is still open gives back the afternoon.
+
+An outage with no end known moves its line to the next opening day. When the system comes back
+at 12:30, the counters would stand idle while the moved citizens come tomorrow. So, once per
+outage and branch, the citizens it moved to a later day are offered today's free counter time:
+as many as the open counters can still serve before closing, beyond the line already waiting
+and the appointments still due today, earliest ticket first (priority, then issue order).
+
+An offer is the one second message a citizen may get about a ticket on one day (DESIGN.md:
+nobody is texted more than once a day otherwise): it asks nothing and takes nothing away. A
+citizen who accepts (the ticket page's button, or a reply of 1) joins today's line at once and
+gives their new time back; one who does not keeps their new time, and the offer lapses at
+``offer_until``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from queue_app import opening_hours, slots, texting, waiting_line
+from queue_app.clock import Clock
+from queue_app.db import Bilingual, commit
+from queue_app.directory import BranchInfo, ServiceInfo
+from queue_app.errors import StateConflict
+from queue_app.models import Outage, Service, Ticket, TicketEvent, TicketStatus
+from queue_app.tickets import TicketView, find_ticket, open_offer_until, view_ticket
+
+# An offer must leave time to come back and be served: none when closing is nearer than this,
+# and it lapses this long before closing.
+LEAD_BEFORE_CLOSING = timedelta(minutes=60)
+LAPSES_BEFORE_CLOSING = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Offers:
+    offered: int
+    texted: int
+
+
+def closing_today(branch: BranchInfo, now: datetime) -> datetime | None:
+    local = now.astimezone(branch.zone)
+    window = opening_hours.window_on(branch.hours, local.date(), branch.zone)
+    if window is None or not window[0] <= now < window[1]:
+        return None
+    return window[1]
+
+
+def free_places_today(
+    session: Session, service: ServiceInfo, now: datetime, closing: datetime
+) -> int:
+    """How many more citizens the service's open counters can serve before closing, beyond
+    those already in its line and its appointments still due today."""
+    measured = session.scalar(
+        select(Service.measured_service_seconds).where(Service.id == service.id)
+    )
+    seconds_each = waiting_line.seconds_per_citizen(service.avg_service_minutes, measured)
+    counters = service.branch.counter_time_for(service, open_only=True)
+    can_serve = math.floor(counters * (closing - now).total_seconds() / seconds_each)
+    already = session.scalar(
+        select(func.count()).where(
+            Ticket.service_id == service.id,
+            (Ticket.status == TicketStatus.WAITING)
+            | (
+                (Ticket.status == TicketStatus.SCHEDULED)
+                & (Ticket.slot_start >= now)
+                & (Ticket.slot_start < closing)
+            ),
+        )
+    )
+    return max(0, can_serve - (already or 0))
+
+
+def make_offers(
+    session: Session,
+    clock: Clock,
+    outage: Outage,
+    services: list[ServiceInfo],
+    system: Bilingual,
+) -> Offers:
+    """Offer today's free time to the citizens ``outage`` moved to a later day, at the branch
+    of ``services``, in the caller's transaction. Nothing when the office closes too soon."""
+    now = clock.now()
+    offered = texted = 0
+    if not services:
+        return Offers(0, 0)
+    branch = services[0].branch
+    closing = closing_today(branch, now)
+    if closing is None or closing - now < LEAD_BEFORE_CLOSING:
+        return Offers(0, 0)
+    until = closing - LAPSES_BEFORE_CLOSING
+    cause = f"outage:{outage.id}"
+    for service in services:
+        room = free_places_today(session, service, now, closing)
+        if room <= 0:
+            continue
+        moved = session.scalars(
+            select(Ticket)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(
+                Ticket.service_id == service.id,
+                Ticket.status == TicketStatus.SCHEDULED,
+                Ticket.slot_start >= closing,
+                Ticket.offer_until.is_(None),
+                TicketEvent.event == "rescheduled",
+                TicketEvent.note == cause,
+            )
+            .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
+            .limit(room)
+            # The rescheduler moved them in bulk: what the database holds, not a stale copy.
+            .execution_options(populate_existing=True)
+        ).all()
+        for ticket in moved:
+            ticket.offer_until = until
+            ticket.events.append(TicketEvent(at=now, event="offered", note=cause))
+            offered += 1
+            texted += texting.offer_today(session, now, ticket, branch, cause, system.name, until)
+    return Offers(offered, texted)
+
+
+def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | None = None) -> None:
+    """In the caller's transaction: the ticket joins today's line now and gives its booked time
+    back. Raises StateConflict when it holds no open offer (none made, lapsed, or taken)."""
+    if open_offer_until(ticket, now) is None:
+        raise StateConflict(
+            f"ticket {ticket.number} holds no offer of today's time (none was made, or it lapsed)",
+            status=ticket.status.value,
+        )
+    if ticket.slot_start is not None:
+        slots.give_back(session, ticket.service_id, ticket.slot_start)
+    ticket.move_to(TicketStatus.WAITING, now, event="offer_accepted", note=note)
+    # At the back of today's line: those in the hall were here first, and the citizen needs the
+    # time to come back anyway.
+    ticket.queued_at = now
+    ticket.slot_start = ticket.slot_end = None
+    ticket.offer_until = None
+
+
+def accept(session: Session, clock: Clock, token: str) -> TicketView:
+    """The citizen takes today's free time offered after an outage. Raises NotFound,
+    StateConflict."""
+    now = clock.now()
+    ticket = find_ticket(session, token)
+    take_offer(session, now, ticket)
+    commit(session)
+    return view_ticket(session, now, ticket)
+
+
+__all__ = [
+    "Offers",
+    "accept",
+    "closing_today",
+    "free_places_today",
+    "make_offers",
+    "take_offer",
+]
