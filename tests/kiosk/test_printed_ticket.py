@@ -171,15 +171,13 @@ def test_a_booking_without_a_number_prints_its_time_the_warning_and_its_code(
     )
     assert booked.status_code == 201, booked.json
     html = _page(client, booked.json).get_data(as_text=True)
+    warning = (
+        "No text message will come: you left no mobile number. Keep this slip. If your time "
+        "changes, the new time is shown on the board in the hall and on this ticket's page "
+        "(scan the code)."
+    )
     with force_locale("ar"):
-        arabic_label, arabic_warning = (
-            gettext("Your time"),
-            gettext(
-                "No text message will come: you left no mobile number. Keep this slip. If your time "
-                "changes, the new time is shown on the board in the hall and on this ticket's page "
-                "(scan the code)."
-            ),
-        )
+        arabic_label, arabic_warning = gettext("Your time"), gettext(warning)
     assert arabic_warning.startswith("لن")  # translated
     # The time: Arabic first, with Arabic-Indic digits, then English.
     assert html.index(f"<dt>{arabic_label}</dt><dd>الأربعاء ٢٥ نوفمبر") < html.index(
