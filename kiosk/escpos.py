@@ -80,6 +80,9 @@ class _Slip:
             for text, fact in zip(slip.texts, row, strict=True):
                 self.fact(text, fact)
         self.rule()
+        if slip.texts[0].no_phone:
+            self.each_language(slip.texts, lambda t: t.no_phone or "", align="start")
+            self.rule()
         self.code(slip.status_url, native=native_qr)
         self.each_language(slip.texts, lambda t: t.qr_hint, align="center")
         printer.cut()

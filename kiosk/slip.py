@@ -56,6 +56,9 @@ class SlipText:
     facts: tuple[Fact, ...]  # when it was taken, people ahead, estimated wait: those known
     priority: str | None  # the words for a priority ticket, or None
     qr_hint: str  # what the QR code is for
+    # For a booked time held by a citizen who left no number: nobody will text them, so the
+    # slip says where a changed time shows (DESIGN.md, outages step 2). None otherwise.
+    no_phone: str | None = None
 
     @property
     def direction(self) -> str:
@@ -146,6 +149,19 @@ def _text(
         qr_hint=catalog.gettext(
             "Scan this code with your phone to follow your turn and the estimated wait."
         ),
+        no_phone=_no_phone_words(view, catalog),
+    )
+
+
+def _no_phone_words(view: TicketView, catalog: Catalog) -> str | None:
+    ticket = view.ticket
+    if ticket.phone is not None or ticket.status.value != "scheduled":
+        return None
+    # TRANSLATORS: printed on the slip of a booked time when the citizen left no mobile number.
+    return catalog.gettext(
+        "No text message will come: you left no mobile number. Keep this slip. If your time "
+        "changes, the new time is shown on the board in the hall and on this ticket's page "
+        "(scan the code)."
     )
 
 

@@ -116,8 +116,13 @@ def citizen_strings() -> dict[str, Any]:
         # Booking the earliest free time of a service that gives no ticket now.
         "earliest": gettext("Earliest free time: %(when)s"),
         "book_it": gettext("Book it"),
-        "book_needs_phone": gettext(
-            "Type your mobile number: the booking and its link are sent to it by text message."
+        "book_needs_phone": gettext("Type your mobile number, or touch “Book without a number”."),
+        # DESIGN.md, outages step 2: those without a number see a new time on the board and on
+        # the ticket's page, never by text; they must know it before they walk away.
+        "no_phone_notice": gettext(
+            "Nobody will text you: you left no mobile number. Keep the printed ticket. If your "
+            "time changes, the new time is shown on the board in the hall and on your ticket's "
+            "page (scan the QR code)."
         ),
         "book_phone_invalid": gettext(
             "This is not a mobile number in %(country)s. Check it and try again."

@@ -14,13 +14,16 @@ from queue_app.web.extensions import Runtime
 
 
 def _wants_json() -> bool:
-    """The API and webhooks answer errors in JSON, and so do the few page routes that take JSON
-    (the kiosk's enrolment); everything else answers with an error page."""
+    """The API and webhooks answer errors in JSON, and so do the few page routes that take or
+    give JSON (the kiosk's enrolment, the board's moved tickets); everything else answers with
+    an error page."""
     from kiosk.views import JSON_ENDPOINTS
+    from queue_app.pages.display_board import JSON_ENDPOINTS as BOARD_JSON_ENDPOINTS
 
     return (
         request.path.startswith(("/api/", "/sms/", "/demo/systems/"))
         or request.endpoint in JSON_ENDPOINTS
+        or request.endpoint in BOARD_JSON_ENDPOINTS
     )
 
 

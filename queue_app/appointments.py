@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from queue_app import directory, opening_hours, service_state, slots, texting, tickets
+from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit
 from queue_app.directory import ServiceInfo
@@ -48,34 +49,52 @@ def book(
     service_code: str,
     *,
     start: datetime,
-    phone: str,
+    phone: str | None,
     locale: str = "ar",
     idempotency_key: str | None = None,
+    booked_by: Principal | None = None,
 ) -> TicketView:
     """Book the slot of ``service_code`` that starts at ``start`` for the citizen at ``phone``,
     and queue the confirmation SMS in the same transaction.
 
+    A citizen without a phone books at the office: with no ``phone``, ``booked_by`` must be
+    one of the branch's own devices or people (a kiosk or staff token); nobody is texted, and
+    the printed slip is their record. A booking from anywhere else needs the number, since the
+    confirmation and any later move reach the citizen only by text.
+
     With an ``idempotency_key`` (a kiosk's retry after a lost answer), a repeat answers with the
     appointment the first request booked, ``replayed`` set, instead of ``already_booked``.
 
-    Raises NotFound (branch, service), InvalidPhone, InvalidInput (not a slot start, in the
-    past, a closed day), IdempotencyKeyReused, SystemAway, AlreadyBooked, SlotFull.
+    Raises NotFound (branch, service), InvalidPhone, InvalidInput (no phone from outside the
+    branch, not a slot start, in the past, a closed day), Forbidden (no phone, with a token of
+    another branch), IdempotencyKeyReused, SystemAway, AlreadyBooked, SlotFull.
     """
     now = clock.now()
     start = _aware(start)
     branch = directory.current(session).branch(branch_code)
     service = branch.service(service_code)
-    try:
-        e164 = to_e164(phone, branch.country)
-    except InvalidNumber as exc:
-        raise InvalidPhone(str(exc), phone=[str(exc)]) from None
+    e164: str | None = None
+    if phone is not None:
+        try:
+            e164 = to_e164(phone, branch.country)
+        except InvalidNumber as exc:
+            raise InvalidPhone(str(exc), phone=[str(exc)]) from None
+    elif booked_by is None:
+        raise InvalidInput(
+            "a mobile number is required: the booking and its link are sent to it by text "
+            "message (at the office, a kiosk books without one)",
+            phone=["required"],
+        )
+    else:
+        booked_by.require_branch(branch.id)
     locale = tickets.citizen_locale(locale)
 
     def admit(status: service_state.ServiceStatus) -> Ticket:
         # A booking is for a later time: what counts is whether the systems are away then
         # (_the_slot's SystemAway), not the service's state now.
         slot = _the_slot(session, service, now, start)
-        _check_not_booked(session, service, e164)
+        if e164 is not None:  # without a number, nothing tells two citizens apart
+            _check_not_booked(session, service, e164)
         if not slots.take_place(session, service.id, slot.start, slot.capacity):
             session.rollback()
             raise SlotFull(

@@ -1,7 +1,10 @@
 // The kiosk's touch screen: choose a service, leave a mobile number if you like, ask for priority
 // if you need it, get the ticket; or check in for an appointment by scanning its QR code. A
 // service that gives no ticket now (paused, closed) offers its earliest free time instead: the
-// citizen types a mobile number and gets the booked ticket, with its QR code and its time.
+// citizen types a mobile number, or books without one (many have no phone: the kiosk's token
+// allows it), and gets the booked ticket, with its QR code and its time; without a number the
+// screen says nobody will text them and the ticket is printed at once, since paper is their
+// only record.
 //
 // The screen's kiosk token lives in this device's localStorage, with the branch it was enrolled
 // for: never in a URL, never typed by a citizen. Without one, the screen shows how to enrol.
@@ -41,7 +44,8 @@
   const screens = [...document.querySelectorAll("section[data-screen]")];
   let screen = null;
   // The ticket being asked for: {mode: "ticket", service, phone, priority, key, sent}, or the
-  // earliest free time being booked: {mode: "book", service, start, phone, key, sent}.
+  // earliest free time being booked: {mode: "book", service, start, phone, noPhone, key, sent}
+  // (noPhone: the citizen chose to book without a number).
   let attempt = null;
   let busy = false;
 
@@ -147,6 +151,7 @@
   function forgetTicket() {
     delete $("print").dataset.token;
     $("ticket-qr").removeAttribute("src");
+    $("no-phone-notice").hidden = true;
     const frame = $("print-frame");
     if (frame) frame.remove();
   }
@@ -402,7 +407,8 @@
     const service = button.dataset.service;
     if (button.dataset.mode === "book" && button.dataset.nextSlot) {
       attempt = {
-        mode: "book", service, start: button.dataset.nextSlot, phone: "", key: null, sent: null,
+        mode: "book", service, start: button.dataset.nextSlot, phone: "", noPhone: false,
+        key: null, sent: null,
       };
     } else if (button.dataset.mode === "ticket") {
       attempt = { mode: "ticket", service, phone: "", priority: false, key: null, sent: null };
@@ -556,8 +562,10 @@
     working(format.fill(words.failed, { status: format.digits(response.status) }), { failed: true });
   }
 
-  function showTicket(ticket, heading) {
+  function showTicket(ticket, heading, { noPhone = false } = {}) {
     attempt = null;
+    $("no-phone-notice").hidden = !noPhone;
+    $("no-phone-notice").textContent = noPhone ? words.no_phone_notice : "";
     $("ticket-heading").textContent = heading;
     $("ticket-number").textContent = ticket.number;
     $("ticket-service").textContent = page.services[ticket.service] || ticket.service;
@@ -586,6 +594,13 @@
   // --- booking the earliest free time ------------------------------------------------------
 
   $("book-submit").addEventListener("click", () => bookSlot());
+  $("book-no-phone").addEventListener("click", () => {
+    if (!attempt || attempt.mode !== "book") return;
+    attempt.phone = "";
+    attempt.noPhone = true;
+    renderPhone();
+    bookSlot();
+  });
 
   // POST /api/v1/branches/<b>/appointments, with the kiosk's token (a hall's kiosks share one
   // address, which the public rate limit would count) and an Idempotency-Key kept for every
@@ -593,20 +608,25 @@
   // it made, with its QR code, not "already booked".
   async function bookSlot() {
     if (!attempt || attempt.mode !== "book" || busy) return;
-    if (!attempt.phone) {
+    if (attempt.phone) {
+      attempt.noPhone = false; // a number typed after all is used
+    } else if (!attempt.noPhone) {
       say("phone-message", words.book_needs_phone, "error");
       return;
     }
-    if (attempt.phone.length < page.phone.min_digits) {
+    if (attempt.phone && attempt.phone.length < page.phone.min_digits) {
       say("phone-message", format.fill(words.book_phone_invalid, { country: page.country_name }), "error");
       return;
     }
-    const payload = {
-      service: attempt.service, start: attempt.start, phone: attempt.phone, locale: page.locale,
-    };
+    const token = kioskToken();
+    if (!token && attempt.noPhone) {
+      restart(); // only an enrolled kiosk may book without a number
+      return;
+    }
+    const payload = { service: attempt.service, start: attempt.start, locale: page.locale };
+    if (attempt.phone) payload.phone = attempt.phone;
     keyFor(payload);
     const headers = { "Idempotency-Key": attempt.key };
-    const token = kioskToken();
     if (token) headers.Authorization = "Bearer " + token;
     await send(page.urls.appointments, payload, headers, words.booking, answerBooking);
   }
@@ -616,7 +636,10 @@
     const answer = await bodyOf(response);
     const fields = answer.fields || {};
     if (response.ok) {
-      showTicket(answer, words.your_appointment);
+      const noPhone = attempt.noPhone;
+      showTicket(answer, words.your_appointment, { noPhone });
+      // Paper is the only record of a citizen nobody can text: print it without being asked.
+      if (noPhone) printTicket(answer.token);
       return;
     }
     if (answer.error === "invalid_phone") {
@@ -635,6 +658,17 @@
     if (TAKEN[answer.error] || answer.error === "no_free_slot") {
       poller.now();
       working(words.no_free_time, { failed: true });
+      return;
+    }
+    // Only a booking without a number shows the token; it was revoked, or is another branch's.
+    if (response.status === 401) {
+      forgetToken();
+      showEnrol("refused");
+      return;
+    }
+    if (response.status === 403 && tokenOfAnotherBranch(answer)) {
+      forgetToken();
+      showEnrol("other_branch", () => ({ branch: answer.fields.branch }));
       return;
     }
     if (answer.error === "already_booked") {

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from queue_app import appointments, capacity, directory, slots
 from queue_app.api import schemas
-from queue_app.api.auth import BEARER, principal, requires_role
+from queue_app.api.auth import BEARER, caller_if_any, principal, requires_role
 from queue_app.api.branches import REPLAY_HEADERS
 from queue_app.api.presenters import created_ticket
 from queue_app.models import Role
@@ -35,16 +35,26 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
 @blp.arguments(schemas.BookBody)
 @blp.arguments(schemas.TakeTicketHeaders, location="headers")
 @blp.response(201, schemas.Ticket, headers=REPLAY_HEADERS)
+@blp.alt_response(401, schema=schemas.Error, description="no phone, and a token not valid")
+@blp.alt_response(403, schema=schemas.Error, description="no phone, and another branch's token")
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(
     409, schema=schemas.Error, description="slot_full (with next_slot) or already_booked"
 )
-@blp.alt_response(422, schema=schemas.Error, description="invalid_phone or invalid_input")
+@blp.alt_response(
+    422,
+    schema=schemas.Error,
+    description="invalid_phone, or invalid_input (fields.phone: required, when a booking "
+    "without a kiosk or staff token gives no number)",
+)
 @blp.alt_response(429, schema=schemas.Error, description="rate_limited")
 def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
-    """Book an appointment (anyone; a mobile number is required for the confirmation SMS).
+    """Book an appointment (anyone; a mobile number is required for the confirmation SMS,
+    except with a kiosk or staff token of the branch, for a citizen without a phone).
     Limited to 10 a minute and 60 an hour per address, except with a kiosk or staff token.
     An Idempotency-Key makes a retried request answer with the booking it made."""
+    # Only a booking without a number needs to know who asks; any other stays public.
+    booked_by = caller_if_any() if body["phone"] is None else None
     view = appointments.book(
         db.session,
         current_clock(),
@@ -54,6 +64,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
         phone=body["phone"],
         locale=body["locale"],
         idempotency_key=headers.get("idempotency_key"),
+        booked_by=booked_by,
     )
     return created_ticket(view, current_settings())
 

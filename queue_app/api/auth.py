@@ -35,3 +35,10 @@ def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
 
 def principal() -> access.Principal:
     return g.principal
+
+
+def caller_if_any() -> access.Principal | None:
+    """The principal of a request's bearer token, or None when it carries none (a public
+    request). Raises Unauthorized for a token that is given but not valid."""
+    header = request.headers.get("Authorization")
+    return access.authenticate(db.session, header) if header else None

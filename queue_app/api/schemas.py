@@ -205,7 +205,15 @@ class BookBody(Schema):
             "example": "2026-12-06T09:30:00+02:00",
         },
     )
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    phone = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "description": "the citizen's mobile number, for the confirmation SMS and any later "
+            "move. Required, except with a kiosk or staff token of the branch: a citizen "
+            "without a phone books at the office, is never texted, and keeps the printed slip"
+        },
+    )
     locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
 
 

@@ -1,9 +1,11 @@
-"""/display/<branch>: the waiting-room board: who is being served at which counter, and how each
-service is doing. A board is read by everyone in the room, so it speaks Arabic and English at
-once, Arabic first, whatever language the browser that shows it has chosen."""
+"""/display/<branch>: the waiting-room board: who is being served at which counter, how each
+service is doing, and the new times of tickets moved today whose citizens left no number. A
+board is read by everyone in the room, so it speaks Arabic and English at once, Arabic first,
+whatever language the browser that shows it has chosen."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, render_template, url_for
 from flask_babel import force_locale
 
-from queue_app import branches
+from queue_app import branches, moved_tickets
 from queue_app.locales import LOCALES
 from queue_app.pages import formatting
 from queue_app.pages.labels import board_strings, script_strings, time_words
@@ -23,6 +25,10 @@ bp = Blueprint("display_board", __name__, template_folder="templates")
 
 # A called citizen should see their number within seconds of the counter pressing the button.
 POLL_SECONDS = 5
+# Tickets are moved a few times a day, by the outage timers: the list need not be as quick.
+MOVED_POLL_SECONDS = 30
+# Routes here whose errors come as JSON, for the board's script (see create_app).
+JSON_ENDPOINTS = frozenset({"display_board.moved"})
 
 T = TypeVar("T")
 
@@ -31,7 +37,18 @@ T = TypeVar("T")
 def show(branch_code: str) -> str:
     now = current_clock().now()
     view = branches.branch_view(db.session, branch_code, now, next_slots=False)
-    return render_template("display.html", **_board(view, now))
+    moved = moved_tickets.moved_today(db.session, branch_code, now)
+    return render_template("display.html", **_board(view, now, moved))
+
+
+@bp.get("/display/<branch_code>/moved")
+def moved(branch_code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The board's list of tickets moved today (no phone), in both languages, for its script:
+    ``{"moved": [{"number", "service": {ar, en}, "when": {ar, en}}, ...]}``."""
+    now = current_clock().now()
+    rows = moved_tickets.moved_today(db.session, branch_code, now)
+    answer = {"moved": [dataclasses.asdict(_moved_row(row)) for row in rows]}
+    return answer, 200, {"Cache-Control": "no-store"}
 
 
 def in_both(make: Callable[[], T]) -> dict[str, T]:
@@ -80,14 +97,36 @@ def _service_row(
     )
 
 
-def _board(view: branches.BranchView, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MovedRow:
+    """One moved ticket as the board shows it: its number, service and new time, nothing else."""
+
+    number: str
+    service: dict[str, str]
+    when: dict[str, str]
+
+
+def _moved_row(moved: moved_tickets.MovedTicket) -> MovedRow:
+    zone = moved.service.branch.zone
+    return MovedRow(
+        number=moved.number,
+        service={locale: moved.service.name(locale) for locale in LOCALES},
+        when=in_both(lambda: formatting.day_and_time(moved.slot_start, zone)),
+    )
+
+
+def _board(
+    view: branches.BranchView, now: datetime, moved: list[moved_tickets.MovedTicket]
+) -> dict[str, Any]:
     branch = view.branch
     zone = branch.zone
     script = {
         "locales": list(LOCALES),
         "api": url_for("branches.get_branch", branch_code=branch.code),
+        "moved_api": url_for("display_board.moved", branch_code=branch.code),
         "now": now.isoformat(),
         "poll_seconds": POLL_SECONDS,
+        "moved_poll_seconds": MOVED_POLL_SECONDS,
         **{locale: script_strings(board_strings, locale, branch.timezone) for locale in LOCALES},
     }
     words = {locale: script[locale]["strings"] for locale in LOCALES}
@@ -95,6 +134,7 @@ def _board(view: branches.BranchView, now: datetime) -> dict[str, Any]:
         "branch": branch,
         "counters": view.counters,
         "services": [_service_row(s, words, now) for s in view.services],
+        "moved": [_moved_row(row) for row in moved],
         "words": words,
         "updated": in_both(
             lambda: time_words()["updated"] % {"time": formatting.clock_time(now, zone)}

@@ -220,6 +220,15 @@ def board_strings() -> dict[str, Any]:
         "waiting": gettext("Waiting: %(count)s"),
         "counter": gettext("Counter %(counter)s"),
         "counter_closed": gettext("Counter closed"),
+        # DESIGN.md, outages step 2: citizens who left no number learn their new time here.
+        "moved_title": gettext("New times for tickets moved today"),
+        "moved_hint": gettext(
+            "For tickets without a mobile number: nobody could text them. Find your ticket "
+            "number to see its new time."
+        ),
+        "moved_number": gettext("Ticket"),
+        "moved_service": gettext("Service"),
+        "moved_time": gettext("New time"),
     }
 
 

@@ -1,6 +1,7 @@
 // The waiting-room board asks GET /api/v1/branches/<b> every few seconds and changes the numbers
 // in place, in both languages. When counters or services are added or removed it reloads once to
-// get the new layout from the server.
+// get the new layout from the server. Less often it asks /display/<b>/moved for the tickets moved
+// today whose citizens left no number, and lays that table out again when it changed.
 "use strict";
 
 (() => {
@@ -80,6 +81,45 @@
       })));
     footer.classList.toggle("stale", !fresh);
   }
+
+  // Two spans, Arabic first, as the template's both() macro writes them.
+  function both(texts) {
+    const holder = document.createElement("span");
+    holder.className = "both";
+    for (const locale of locales) {
+      const text = Pages.element("span", texts[locale] || "");
+      text.lang = locale;
+      text.dir = locale === "ar" ? "rtl" : "ltr";
+      text.dataset.locale = locale;
+      holder.append(text);
+    }
+    return holder;
+  }
+
+  let movedShown = null;
+
+  function renderMoved(answer) {
+    const rows = answer.moved || [];
+    const shown = JSON.stringify(rows);
+    if (shown === movedShown) return; // unchanged: leave the table (and anyone reading it) be
+    movedShown = shown;
+    Pages.replaceChildren(document.getElementById("moved-rows"), rows, (row) => {
+      const line = document.createElement("tr");
+      line.dataset.moved = row.number;
+      const number = Pages.element("th", row.number, "moved-number");
+      number.scope = "row";
+      number.dir = "ltr";
+      const service = document.createElement("td");
+      service.append(both(row.service));
+      const when = document.createElement("td");
+      when.append(both(row.when));
+      line.append(number, service, when);
+      return line;
+    });
+    document.getElementById("moved").hidden = rows.length === 0;
+  }
+
+  Pages.poll(page.moved_api, page.moved_poll_seconds, renderMoved, () => {});
 
   Pages.poll(
     page.api,

@@ -129,3 +129,16 @@ def test_long_addresses_still_fit_the_paper(native_qr):
     assert all(image.width <= PAPER for image in job.images)
     if not native_qr:
         assert [text for image in job.images for text in decode(image)] == [url]
+
+
+def test_a_booking_without_a_number_prints_the_warning_in_both_languages():
+    warning = "No text message will come: you left no mobile number. Keep this slip."
+    texts = tuple(
+        dataclasses.replace(t, no_phone="لن تصلك رسالة." if t.locale == "ar" else warning)
+        for t in sample_slip().texts
+    )
+    _, plain = _print()
+    _, job = _print(sample_slip(texts=texts))
+    assert b"No text message will come" in job.text
+    assert b"No text message" not in plain.text
+    assert len(job.images) == len(plain.images) + 1  # the Arabic line, drawn

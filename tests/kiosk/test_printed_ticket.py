@@ -158,3 +158,32 @@ def test_another_branchs_address_does_not_show_the_ticket(client, make_branch, t
     response = _page(client, ticket, branch=branch)
     assert response.status_code == 404
     assert ticket["number"] not in response.get_data(as_text=True)
+
+
+def test_a_booking_without_a_number_prints_its_time_the_warning_and_its_code(
+    client, make_branch, make_token
+):
+    make_branch()
+    booked = client.post(
+        "/api/v1/branches/cairo-civil/appointments",
+        json={"service": "id-card", "start": "2026-11-25T11:00:00+02:00"},
+        headers=make_token("kiosk"),
+    )
+    assert booked.status_code == 201, booked.json
+    html = _page(client, booked.json).get_data(as_text=True)
+    warning = (
+        "No text message will come: you left no mobile number. Keep this slip. If your time "
+        "changes, the new time is shown on the board in the hall and on this ticket's page "
+        "(scan the code)."
+    )
+    with force_locale("ar"):
+        arabic_label, arabic_warning = gettext("Your time"), gettext(warning)
+    assert arabic_warning.startswith("لن")  # translated
+    # The time: Arabic first, with Arabic-Indic digits, then English.
+    assert html.index(f"<dt>{arabic_label}</dt><dd>الأربعاء ٢٥ نوفمبر") < html.index(
+        "<dt>Your time</dt><dd>Wednesday 25 November at 11:00\u202fAM</dd>"
+    )
+    warning = html.index('id="no-phone"')
+    assert html.index(arabic_warning, warning) < html.index("No text message will come", warning)
+    [svg] = INLINE_SVG.findall(html)
+    assert decode(raster(svg)) == [booked.json["status_url"]]

@@ -125,3 +125,29 @@ def test_an_appointment_not_yet_checked_in_shows_its_time_first(client, take, cl
     assert [f.label for f in english.facts] == ["Your time", "Issued"]
     assert english.facts[0].value == "Wednesday 25 November at 11:00\u202fAM"
     assert "١١:٠٠" in arabic.facts[0].value
+
+
+def test_a_booking_without_a_number_says_nobody_will_text_and_where_to_look(
+    client, take, make_token, clock
+):
+    take()  # the branch
+    booked = client.post(
+        "/api/v1/branches/cairo-civil/appointments",
+        json={"service": "id-card", "start": "2026-11-25T11:00:00+02:00"},
+        headers=make_token("kiosk"),
+    )
+    assert booked.status_code == 201, booked.json
+    view = tickets.lookup(db.session, clock.now(), booked.json["token"])
+    arabic, english = _slip(view).texts
+    assert english.facts[0].value == "Wednesday 25 November at 11:00\u202fAM"
+    assert english.no_phone is not None
+    assert "No text message" in english.no_phone
+    assert "board" in english.no_phone
+    assert arabic.no_phone == english.no_phone  # NullTranslations: the msgid in both
+
+
+def test_a_ticket_with_a_number_or_in_the_line_has_no_such_words(client, take):
+    view, _ = take(phone="01012345678")
+    assert all(t.no_phone is None for t in _slip(view).texts)
+    view, _ = take()  # no number, but waiting in the line: nothing to miss yet
+    assert all(t.no_phone is None for t in _slip(view).texts)

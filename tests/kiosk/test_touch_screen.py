@@ -284,11 +284,16 @@ def test_the_phone_screen_has_a_booking_mode(client, make_branch):
     make_branch()
     html = client.get(PAGE).text
     phone = re.search(r'<section[^>]*data-screen="phone".*?</section>', html, re.S).group(0)
-    assert 'data-phone-mode="book" hidden>رقم هاتفك المحمول</h1>' in phone
+    assert 'data-phone-mode="book" hidden>رقم هاتفك المحمول (اختياري)</h1>' in phone
     assert 'data-test="book-submit">احجز هذا الموعد</button>' in phone
+    # Many citizens have no phone: the kiosk books them without a number.
+    assert 'data-test="book-no-phone">احجز دون رقم</button>' in phone
     words = page_blob(html)["strings"]
     assert words["your_appointment"] == "موعدك"
     assert "%(when)s" in words["slot_taken"]
+    assert words["no_phone_notice"].startswith("لن يراسلك أحد")
+    ticket = re.search(r'<section[^>]*data-screen="ticket".*?</section>', html, re.S).group(0)
+    assert 'id="no-phone-notice" data-test="no-phone-notice" role="note" hidden>' in ticket
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from queue_app.models import BackendState
+from queue_app import moved_tickets, outage_moves, outages
+from queue_app.models import BackendState, Ticket, TicketEvent
 from queue_app.web.extensions import db
 from tests.pages.conftest import page_blob
 
@@ -73,3 +76,101 @@ def test_unknown_branch_is_a_404_page(client, make_branch, path):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert "غير موجود" in response.text
+
+
+@pytest.fixture
+def moved_by_an_outage(client, make_branch, make_backend, take_ticket, clock):
+    """Two walk-ins, the first with a mobile number and the second without, moved by an
+    outage expected to last past closing: both to Wednesday 08:00 (Cairo), at once."""
+    backend = make_backend()
+    make_branch(backends=[backend])
+    with_phone = take_ticket(phone="01012345678")
+    without = take_ticket()
+    outages.declare(db.session, clock, backend.code, expected_minutes=6 * 60)
+    assert outage_moves.run_timers(db.session, clock).moved == 2
+    return with_phone, without
+
+
+def test_board_lists_the_new_time_of_a_moved_ticket_without_a_phone(client, moved_by_an_outage):
+    with_phone, without = moved_by_an_outage
+    assert (with_phone["number"], without["number"]) == ("A-001", "A-002")
+    html = client.get("/display/cairo-civil").text
+    section = re.search(r'<section class="moved".*?</section>', html, re.S).group(0)
+    assert " hidden" not in section.split(">")[0]
+    assert 'aria-labelledby="moved-title"' in section
+    assert section.index("مواعيد جديدة") < section.index("New times for tickets moved today")
+    assert '<th scope="col">' in section
+    rows = re.findall(r'<tr data-moved="([^"]+)">(.*?)</tr>', section, re.S)
+    assert [number for number, _ in rows] == ["A-002"]  # the one nobody could text
+    [(_, row)] = rows
+    assert '<th scope="row" class="moved-number" dir="ltr">A-002</th>' in row
+    assert "خدمة A" in row
+    assert "Service A" in row
+    assert "الأربعاء ٢٥ نوفمبر" in row
+    assert "٨:٠٠" in row
+    assert "Wednesday 25 November at 8:00\u202fAM" in row
+    assert row.index("الأربعاء") < row.index("Wednesday")
+    assert with_phone["token"] not in html
+    assert without["token"] not in html
+
+
+def test_the_boards_script_gets_the_same_list(client, moved_by_an_outage):
+    blob = page_blob(client.get("/display/cairo-civil").text)
+    assert blob["moved_api"] == "/display/cairo-civil/moved"
+    assert blob["moved_poll_seconds"] >= blob["poll_seconds"]
+    response = client.get(blob["moved_api"])
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    [row] = response.json["moved"]
+    assert set(row) == {"number", "service", "when"}  # nothing more about the citizen
+    assert row["number"] == "A-002"
+    assert row["service"] == {"ar": "خدمة A", "en": "Service A"}
+    assert row["when"]["en"] == "Wednesday 25 November at 8:00\u202fAM"
+    assert row["when"]["ar"].startswith("الأربعاء ٢٥ نوفمبر")
+
+
+def test_the_list_is_of_today_and_of_tickets_still_holding_their_new_time(
+    client, moved_by_an_outage, clock, make_token
+):
+    _, without = moved_by_an_outage
+    moved = "/display/cairo-civil/moved"
+    cancelled = client.post(f"/api/v1/tickets/{without['token']}/cancel")
+    assert cancelled.status_code == 200, cancelled.json
+    assert client.get(moved).json["moved"] == []
+    html = client.get("/display/cairo-civil").text
+    assert '<section class="moved" id="moved"' in html
+    assert re.search(r'<section class="moved"[^>]*\bhidden\b', html)  # nothing to show
+
+
+def test_a_move_of_yesterday_is_not_listed(client, moved_by_an_outage, clock):
+    clock.advance(hours=14)  # Wednesday 00:00 in Cairo: a new day at the branch
+    assert client.get("/display/cairo-civil/moved").json["moved"] == []
+
+
+def test_the_latest_moves_come_first_and_the_list_is_bounded(
+    client, moved_by_an_outage, clock, make_token
+):
+    # A booking without a number (made at the kiosk), moved ten minutes after the outage's
+    # move: the event the rescheduler writes, written here directly.
+    clock.advance(minutes=10)
+    booked = client.post(
+        "/api/v1/branches/cairo-civil/appointments",
+        json={"service": "id-card", "start": "2026-11-26T10:00:00+02:00"},
+        headers=make_token("kiosk"),
+    )
+    assert booked.status_code == 201, booked.json
+    ticket = db.session.scalars(select(Ticket).where(Ticket.token == booked.json["token"])).one()
+    db.session.add(TicketEvent(ticket_id=ticket.id, at=clock.now(), event="rescheduled"))
+    db.session.commit()
+    listed = [row["number"] for row in client.get("/display/cairo-civil/moved").json["moved"]]
+    assert listed == [booked.json["number"], "A-002"]
+    bounded = moved_tickets.moved_today(db.session, "cairo-civil", clock.now(), limit=1)
+    assert [row.number for row in bounded] == [booked.json["number"]]
+    assert moved_tickets.BOARD_LIMIT == 30
+
+
+def test_the_moved_list_of_an_unknown_branch_is_a_json_404(client, make_branch):
+    make_branch()
+    response = client.get("/display/nowhere/moved")
+    assert response.status_code == 404
+    assert set(response.json) == {"error", "message", "fields"}
