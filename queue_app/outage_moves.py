@@ -327,6 +327,8 @@ def _reschedule(
         cause=cause,
         message_for=texting.moved(session, "outage", system=here.system),
         no_slot_for=texting.no_slot_yet(session, "outage", system=here.system),
+        # The line's walk-ins are today's: today's walk-in share is theirs.
+        walk_ins_today=True,
     )
     report, outage = here.report, here.outage
     report.moved += outcome.moved

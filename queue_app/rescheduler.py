@@ -74,7 +74,13 @@ def plan(
     tickets: Iterable[Waiting], openings: Mapping[int, Sequence[Opening]]
 ) -> tuple[list[Move], list[Waiting]]:
     """Place ``tickets`` into ``openings`` (per service, sorted by start): return the moves and
-    the tickets left without a slot. ``openings`` is used up in place."""
+    the tickets left without a slot. ``openings`` is used up in place.
+
+    A walk-in (a ticket that never held a slot) may also take a slot's ``walk_in_room`` (today's
+    walk-in share, when the caller offers it), and takes it first, leaving the appointment
+    places to those who had booked. So the order holds among walk-ins and among bookings; a
+    walk-in may get an earlier time than a booking issued before it, from room only walk-ins
+    may use."""
     by_service: dict[int, list[Waiting]] = defaultdict(list)
     for ticket in tickets:
         by_service[ticket.service_id].append(ticket)
@@ -83,15 +89,21 @@ def plan(
     for service_id, line in by_service.items():
         line.sort(key=calling_order)
         free = openings.get(service_id, ())
-        at = 0
+        at = {True: 0, False: 0}  # where each kind's fill stands: walk-ins, bookings
         for ticket in line:
-            while at < len(free) and free[at].room <= 0:
-                at += 1
-            if at == len(free):
+            walk_in = ticket.old_start is None
+            i = at[walk_in]
+            while i < len(free) and free[i].room <= 0 and not (walk_in and free[i].walk_in_room):
+                i += 1
+            at[walk_in] = i
+            if i == len(free):
                 unplaced.append(ticket)
                 continue
-            slot = free[at]
-            slot.room -= 1
+            slot = free[i]
+            if walk_in and slot.walk_in_room > 0:
+                slot.walk_in_room -= 1
+            else:
+                slot.room -= 1
             moves.append(Move(ticket.id, service_id, ticket.old_start, slot.start, slot.end))
     return moves, unplaced
 
@@ -133,6 +145,7 @@ class _Run:
     cause: str
     message_for: MessageFor
     no_slot_for: NoSlotFor | None
+    walk_ins_today: bool
     dry_run: bool
 
 
@@ -145,15 +158,18 @@ def reschedule(
     cause: str,
     message_for: MessageFor,
     no_slot_for: NoSlotFor | None = None,
+    walk_ins_today: bool = False,
     dry_run: bool = False,
 ) -> Outcome:
     """Move the given tickets into free slots from ``not_before`` and queue one SMS each (for
     those with a phone), chunk by chunk, each chunk one transaction. ``cause`` is a stable key
     ("outage:12", "capacity:3"): it makes the run idempotent. Tickets left without a slot are
     marked as awaiting one for ``cause``, and texted ``no_slot_for``'s wording once when it is
-    given (a capacity cut leaves them their booked time, so it gives none). With ``dry_run``
-    nothing is written: the outcome says how many would move."""
-    run = _Run(clock, not_before, cause, message_for, no_slot_for, dry_run)
+    given (a capacity cut leaves them their booked time, so it gives none).
+    ``walk_ins_today``: walk-ins moved within their own day may also take that day's walk-in
+    share (an outage's line: they are the walk-ins it is kept for). With ``dry_run`` nothing is
+    written: the outcome says how many would move."""
+    run = _Run(clock, not_before, cause, message_for, no_slot_for, walk_ins_today, dry_run)
     outcome = Outcome()
     remaining = _in_calling_order(session, ticket_ids)
     while remaining:
@@ -223,7 +239,14 @@ def _reschedule_chunk(
         needed[r.service_id] += 1
     services = {sid: info.service_by_id(sid) for sid in service_ids}
     openings = {
-        sid: slots.openings(session, services[sid], now, not_before, needed[sid])
+        sid: slots.openings(
+            session,
+            services[sid],
+            now,
+            not_before,
+            needed[sid],
+            walk_ins_today=run.walk_ins_today,
+        )
         for sid in service_ids
     }
     waiting = [Waiting(r.id, r.service_id, r.priority, r.issued_at, r.slot_start) for r in rows]

@@ -140,8 +140,10 @@ class Capacities:
                 return per_slot
         return None
 
-    def exact(self, day: date) -> Fraction:
-        """What one slot of ``day`` takes, before the fractions are carried."""
+    def exact(self, day: date, *, walk_ins_too: bool = False) -> Fraction:
+        """What one slot of ``day`` takes, before the fractions are carried; ``walk_ins_too``:
+        the walk-in share as well, the counters' whole time (a manager's override is the
+        manager's word either way)."""
         override = self.override(day)
         if override is not None:
             return Fraction(override)
@@ -151,16 +153,18 @@ class Capacities:
             counters,
             service.slot_minutes,
             waiting_line.seconds_per_citizen(service.avg_service_minutes, self.measured_seconds),
-            service.walk_in_percent,
+            0 if walk_ins_too else service.walk_in_percent,
         )
 
-    def day_slots(self, day: date) -> list[tuple[datetime, datetime, int]]:
+    def day_slots(
+        self, day: date, *, walk_ins_too: bool = False
+    ) -> list[tuple[datetime, datetime, int]]:
         """Every slot of ``day`` (begun, blocked or not) with the whole places it takes. The
         fraction carried into the first slot follows from the date, as if every earlier day
         had the same slots: so the places of a slot do not depend on when it is asked, and a
         service with less than a place a day still gets one every few days."""
         times = slot_times(self.service, day)
-        each = self.exact(day)
+        each = self.exact(day, walk_ins_too=walk_ins_too)
         carried = (day.toordinal() * len(times) * each) % 1
         places = whole_places(each, len(times), carried)
         return [(start, end, n) for (start, end), n in zip(times, places, strict=True)]
@@ -278,6 +282,9 @@ class Opening:
     end: datetime
     room: int
     capacity: int = 0  # what the slot takes in all, bookings included
+    # Places of today's walk-in share that the walk-ins an outage moves may take: they are that
+    # day's walk-ins (``openings(walk_ins_today=True)``). Nobody else may.
+    walk_in_room: int = 0
 
 
 def openings(
@@ -288,9 +295,14 @@ def openings(
     needed: int,
     *,
     horizon_days: int = BOOKING_HORIZON_DAYS,
+    walk_ins_today: bool = False,
 ) -> list[Opening]:
     """The service's slots starting at or after ``not_before`` with room left, day by day until
-    their free places reach ``needed`` or the horizon does. A few queries per service."""
+    their free places reach ``needed`` or the horizon does. A few queries per service.
+
+    ``walk_ins_today``: today's slots also offer their walk-in share (``Opening.walk_in_room``),
+    for the walk-ins an outage moves within their own day; later days keep theirs whole, for
+    those days' own walk-ins."""
     caps = capacities(session, service, now)
     # Every booking and every move keeps clear of announced maintenance and outages of the
     # systems the service needs.
@@ -306,13 +318,20 @@ def openings(
     room = 0
     for offset in range(horizon_days):
         day = first_day + timedelta(days=offset)
+        whole = (
+            {start: n for start, _, n in caps.day_slots(day, walk_ins_too=True)}
+            if walk_ins_today and day == caps.today
+            else {}
+        )
         for start, end, places in caps.day_slots(day):
             if start < not_before or start <= now or overlaps(start, end, blocked):
                 continue
-            left = places - booked.get((service.id, start), 0)
-            if left > 0:
-                openings.append(Opening(start, end, left, places))
-                room += left
+            taken = booked.get((service.id, start), 0)
+            left = max(0, places - taken)
+            walk_in_left = max(0, whole.get(start, places) - max(taken, places))
+            if left > 0 or walk_in_left > 0:
+                openings.append(Opening(start, end, left, places, walk_in_left))
+                room += left + walk_in_left
         if room >= needed:
             break
     return openings

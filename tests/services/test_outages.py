@@ -562,3 +562,44 @@ def test_the_system_back_first_tells_those_still_waiting_for_a_time(
     outages.declare(db.session, clock, registry.code)
     outages.resolve(db.session, clock, registry.code)
     assert len(_messages("system_back:")) == 2
+
+
+def _per_slot() -> list[tuple[datetime, int]]:
+    db.session.expire_all()
+    return db.session.execute(
+        select(Ticket.slot_start, func.count())
+        .group_by(Ticket.slot_start)
+        .order_by(Ticket.slot_start)
+    ).all()
+
+
+def test_walk_ins_moved_within_their_day_may_use_its_walk_in_share(
+    client, registry, clock, make_token
+):
+    # One counter, six minutes a citizen, 30-minute slots: five citizens a slot, half of them
+    # kept for walk-ins. The walk-ins an outage moves to later today are those very walk-ins.
+    _take(client, make_token, 10)
+    outages.declare(db.session, clock, registry.code, expected_minutes=60)  # back at 11:00
+    clock.advance(minutes=20)
+    assert outage_moves.run_timers(db.session, clock).moved == 10
+    eleven = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    assert _per_slot() == [(eleven, 5), (datetime(2026, 11, 24, 9, 30, tzinfo=UTC), 5)]
+    # A booking made now finds those slots full: the walk-in share went to the walk-ins.
+    assert slots_next_free_start(client) > datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def test_walk_ins_moved_to_a_later_day_leave_that_day_its_walk_in_share(
+    client, registry, clock, make_token
+):
+    _take(client, make_token, 10)
+    outages.declare(db.session, clock, registry.code)  # no end known: the next opening day
+    clock.advance(minutes=20)
+    assert outage_moves.run_timers(db.session, clock).moved == 10
+    # Wednesday keeps half of each slot for its own walk-ins: 2.5 places a slot, not 5.
+    counts = [n for _, n in _per_slot()]
+    assert counts == [2, 3, 2, 3]
+
+
+def slots_next_free_start(client) -> datetime:
+    service = client.get(BRANCH).json["services"][0]
+    return datetime.fromisoformat(service["next_slot"])
