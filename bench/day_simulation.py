@@ -1360,8 +1360,10 @@ def plot_matrix(path: Path, rows: Sequence[dict[str, Any]], title: str) -> None:
 
     labels = [r["scenario"] for r in rows]
     ys = list(range(len(rows)))[::-1]
+    from matplotlib.patches import Patch
+
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(13, 0.55 * len(rows) + 2.2), sharey=True, gridspec_kw={"wspace": 0.05}
+        1, 2, figsize=(13, 0.42 * len(rows) + 1.8), sharey=True, layout="constrained"
     )
     ratios = [100 * r["hours_ratio"] for r in rows]
     colours = ["#1f77b4" if x <= 10 else "#f39c12" if x < 100 else "#c0392b" for x in ratios]
@@ -1375,7 +1377,18 @@ def plot_matrix(path: Path, rows: Sequence[dict[str, Any]], title: str) -> None:
     left.set_xlim(0, max(110, max(ratios) * 1.15))
     left.set_yticks(ys, labels, fontsize=9)
     left.set_xlabel("citizen-hours on site with this system, % of the plain queue's")
-    left.legend(loc="lower right", fontsize=8)
+    left.legend(
+        handles=[
+            *left.get_legend_handles_labels()[0],
+            Patch(color="#1f77b4", label="target met"),
+            Patch(color="#f39c12", label="fewer hours, target missed"),
+            Patch(color="#c0392b", label="more hours than a plain queue"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.07),
+        ncol=3,
+        fontsize=7,
+    )
     left.grid(axis="x", alpha=0.3)
     height = 0.38
     plain = [r["plain_delay_mean"] for r in rows]
@@ -1386,10 +1399,10 @@ def plot_matrix(path: Path, rows: Sequence[dict[str, Any]], title: str) -> None:
         right.text(a + 0.3, y + height / 2, f"{a:.1f}", va="center", fontsize=7)
         right.text(b + 0.3, y - height / 2, f"{b:.1f}", va="center", fontsize=7)
     right.set_xlabel("mean delay until served, hours (first arrival to the call)")
-    right.legend(loc="lower right", fontsize=8)
+    right.set_xlim(0, max(plain + ours) * 1.12)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2, fontsize=7)
     right.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
