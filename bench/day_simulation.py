@@ -21,12 +21,51 @@ scenarios built from the same seeded citizens:
 The target of the issue: at least 90 % fewer citizen-hours on site with this system.
 
     python -m bench.day_simulation [--db sqlite|postgresql] [--seed N] [--runs K]
-                                   [--rates 60,50,25] [--walk-in-percent 50]
+                                   [--office big|one-shared|two-shared|six]
+                                   [--arrivals normal|crowd] [--crowd-share 0.4] [--days N]
+                                   [--outage-end HH:MM|none] [--announce-end]
+                                   [--rates 60,50,25] [--counters C] [--walk-in-percent 50]
                                    [--phone-share 0.8] [--baseline-patience MIN]
                                    [--plot docs/day_simulation.png] [--json out.json]
+    python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...]
+                                   [--plot docs/day_simulation_matrix.png] [--json rows.json]
 
 ``--runs K`` also runs seeds N+1 .. N+K-1 and prints one line per seed (the table, the plot and
-the detailed figures of the JSON are seed N's).
+the detailed figures of the JSON are seed N's). ``--matrix`` runs every office preset with both
+arrival patterns, with no later days and with 3, for one seed, and prints one markdown line per
+scenario (``--plot``: the citizen-hours ratio and the mean delay per scenario).
+
+The harder days (issue 13), each an option; with none of them the run is the one above:
+
+- ``--office``: ``big`` (the default below: 4 counters each serving all 3 services, 60/50/25
+  per hour), ``one-shared`` (1 counter serving all 3; 15/12.5/6.25 per hour), ``two-shared``
+  (2 counters each serving all 3; 30/25/12.5), ``six`` (6 dedicated-ish counters: 4 ID card,
+  1 birth certificate, 1 birth certificate and inquiries; 90/75/37.5). Every preset gets about
+  15, 12.5 and 6.25 citizens per hour per counter: some 87 % of its counter time on a normal
+  day, with a morning line that drains in the afternoon. ``--rates`` and ``--counters`` (every
+  counter serving everything) override the preset.
+- ``--arrivals crowd``: ``--crowd-share`` (40 %) of the day's expected citizens arrive between
+  06:30 and 08:00 (a Poisson process) and wait at the door, as in the first report; the rest
+  come as on a normal day, the rates scaled down by the same share, so the day's expected
+  demand is unchanged. Their time at the door counts as time on site, in every scenario.
+- ``--days N``: the N working days after the outage day each have citizens of their own, drawn
+  like the outage day's (same office, same arrival pattern, a random stream per day), in every
+  scenario, the normal-day yardstick included. The figures then include what moves onto those
+  days cost their own citizens.
+- ``--outage-end HH:MM``: when the system really comes back (default 12:30); ``none``: not on
+  the outage day (back at 07:00 the next working day, before opening). With
+  ``--announce-end`` a manager gives the true end (``outages.declare`` with
+  ``expected_minutes``) a minute after the monitor opened the outage; by default no end is
+  given, as when the central system fails without a word.
+
+Per run, beside the citizen-hours: the delay until served (from a citizen's first arrival to
+the call at which they were served, in hours, nights and weekends included: mean and p90),
+trips to the office per citizen, the citizens affected (of a service needing the system and on
+site while it was down, or refused by the paused kiosk, or whose ticket the outage moved), how
+many of them were placed (a slot held for them: booked at the kiosk or moved) or told (an SMS
+other than ``issued``, or, without a phone, a time shown at the kiosk or on the board), and
+the wait each ticket showed at issue or check-in against its call (tickets called in that
+same visit only: the ones the outage moved are not in it).
 
 PostgreSQL: the public schema of ``QUEUE_BENCH_DATABASE_URL`` is dropped and recreated (by
 default ``postgresql://postgres@127.0.0.1:5432/bench_sim``; the database ``test`` is refused).
@@ -85,10 +124,11 @@ day, for a baseline kinder than the report). Those sent home by the closing come
 the next working day, up to 10 minutes early, with the same draws as with this system.
 
 Both scenarios simulate the following working days only for those who come back (no new
-arrivals on later days), until everyone is served. A "normal day" run (the plain queue with no
-outage) is reported beside them as a yardstick. Travel to the office and back is not counted:
-only time on site. Each citizen who was moved or booked makes a second trip with this system,
-and each one sent home at 15:00 makes one in the baseline; both counts are reported.
+arrivals on later days unless ``--days``), until everyone is served. A "normal day" run (the
+plain queue with no outage) is reported beside them as a yardstick. Travel to the office and
+back is not counted: only time on site. Each citizen who was moved or booked makes a second
+trip with this system, and each one sent home at 15:00 makes one in the baseline; both counts
+are reported.
 """
 
 from __future__ import annotations
@@ -1286,6 +1326,8 @@ def matrix_row(result: dict[str, Any]) -> dict[str, Any]:
         "plain_hours": plain["citizen_hours"],
         "ours_hours": ours["citizen_hours"],
         "hours_ratio": round(ours["citizen_hours"] / plain["citizen_hours"], 3),
+        # the same citizens with no outage: what the day costs anyway (a crowd at the door)
+        "normal_hours": result["normal day (no outage)"]["citizen_hours"],
         "plain_delay_mean": plain["delay_mean_hours"],
         "ours_delay_mean": ours["delay_mean_hours"],
         "plain_delay_p90": plain["delay_p90_hours"],
@@ -1323,11 +1365,12 @@ def matrix_table(rows: Sequence[dict[str, Any]]) -> str:
         return "–" if value is None else f"{100 * value:.0f} %"
 
     lines = [
-        "| scenario | citizens | citizen-h plain / ours | change | mean delay h plain / ours "
+        "| scenario | citizens | citizen-h plain / ours | change | citizen-h with no outage "
+        "| mean delay h plain / ours "
         "| p90 delay h plain / ours | served outage day plain / ours | trips plain / ours "
         "| later days' own citizens: mean delay h plain / ours | affected | placed | told "
         "| placed or told | wait shown: median / p90 error min, told too short |",
-        "| --- |" + " ---: |" * 13,
+        "| --- |" + " ---: |" * 14,
     ]
     for r in rows:
         change = 100 * (r["hours_ratio"] - 1)
@@ -1341,6 +1384,7 @@ def matrix_table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['scenario']} | {r['citizens']} "
             f"| {r['plain_hours']:,.1f} / {r['ours_hours']:,.1f} | {change:+.0f} % "
+            f"| {r['normal_hours']:,.1f} "
             f"| {pair(r, 'delay_mean')} | {pair(r, 'delay_p90')} "
             f"| {pair(r, 'served_day1', '{}')} | {pair(r, 'trips')} "
             f"| {pair(r, 'later_delay_mean')} | {r['affected']} "
