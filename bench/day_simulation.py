@@ -592,7 +592,7 @@ class WithThisSystem(Simulation):
         self.owner: dict[int, int] = {}  # ticket id -> citizen
         self.in_line: set[int] = set()
         self.plan: dict[int, int] = {}  # citizen -> version of their planned return
-        self.moved_seen: set[int] = set()
+        self.moved_seen: set[int] = set()  # the "rescheduled" events already acted on
         self.timer_reports: list[dict[str, Any]] = []
         self.kiosk_outcomes: Tally[str] = Tally()
         self.refused: set[int] = set()  # a paused kiosk refused their ticket
@@ -716,14 +716,17 @@ class WithThisSystem(Simulation):
         """What the citizens of the tickets just moved do: leave once told, come at the slot."""
         with self.session() as session:
             rows = session.execute(
-                select(Ticket.id, Ticket.slot_start, Ticket.phone)
+                select(TicketEvent.id, Ticket.id, Ticket.slot_start, Ticket.phone)
                 .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
                 .where(TicketEvent.event == "rescheduled", TicketEvent.at == self.now)
+                .order_by(TicketEvent.id)
             ).all()
-        for ticket_id, slot_start, phone in rows:
-            if ticket_id in self.moved_seen:
+        for event_id, ticket_id, slot_start, phone in rows:
+            # Per event, not per ticket: a ticket moved again (an open-ended outage's evening
+            # notice moving the next day's appointments) is a new time its citizen must follow.
+            if event_id in self.moved_seen:
                 continue
-            self.moved_seen.add(ticket_id)
+            self.moved_seen.add(event_id)
             cid = self.owner[ticket_id]
             self.in_line.discard(cid)
             self.moved.add(cid)
@@ -737,7 +740,10 @@ class WithThisSystem(Simulation):
                     self.options.sms_read_minutes if phone else self.options.no_phone_leave_minutes
                 )
                 self.at(self.now + timedelta(minutes=minutes), self.leave_after_move, cid, visit)
-            self.plan_return(cid, slot_start, self.check_in)
+            if slot_start is None:  # not placed: they try again as walk-ins at the next opening
+                self.plan_return(cid, self.next_opening(), self.walk_in)
+            else:
+                self.plan_return(cid, slot_start, self.check_in)
 
     def leave_after_move(self, cid: int, visit: Visit) -> None:
         if self.on_site.get(cid) is visit:
@@ -829,9 +835,14 @@ class WithThisSystem(Simulation):
             try:
                 view = tickets.check_in(session, self.clock, self.kiosk, token)
             except TooEarly as exc:
-                self.at(
-                    datetime.fromisoformat(str(exc.fields["opens_at"])), self.check_in, cid, version
-                )
+                opens = datetime.fromisoformat(str(exc.fields["opens_at"]))
+                today = self.now.astimezone(ZONE).date()
+                if opens < local(today, CLOSES):
+                    self.at(opens, self.check_in, cid, version)  # waits for the window
+                else:  # the kiosk shows a later day: they go home and come back then
+                    self.kiosk_outcomes["check-in on a later day: went home"] += 1
+                    self.leave(cid, "too-early")
+                    self.plan_return(cid, opens, self.check_in)
                 return
             except TooLate:
                 self.kiosk_outcomes["check-in too late"] += 1
