@@ -485,11 +485,13 @@ class Simulation:
 
     # what the figures ask
     def affected(self) -> set[int]:
-        """Citizens of a service that needs the system who were on site while it was down."""
+        """Citizens of a service that needs the system who were on site on the outage day while
+        it was down (not those at the door the next morning before it came back at 07:00)."""
         return {
             v.citizen
             for v in self.visits
             if self.citizens[v.citizen].service.needs_registry
+            and v.day == self.options.day1
             and v.arrived < self.down_until
             and (v.called or v.left or v.arrived) > self.down_from
         }
