@@ -1595,7 +1595,10 @@ def options_from(args: argparse.Namespace) -> Options:
         raise SystemExit("--days is between 0 and 20")
     outage_end: time | None = None
     if args.outage_end.lower() != "none":
-        outage_end = time.fromisoformat(args.outage_end)
+        try:
+            outage_end = time.fromisoformat(args.outage_end)
+        except ValueError:
+            raise SystemExit("--outage-end takes HH:MM or 'none'") from None
         if not time(8, 31) <= outage_end <= CLOSES:
             raise SystemExit("--outage-end is between 08:31 and 15:00, or 'none'")
     return Options(
