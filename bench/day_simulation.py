@@ -21,12 +21,51 @@ scenarios built from the same seeded citizens:
 The target of the issue: at least 90 % fewer citizen-hours on site with this system.
 
     python -m bench.day_simulation [--db sqlite|postgresql] [--seed N] [--runs K]
-                                   [--rates 60,50,25] [--walk-in-percent 50]
+                                   [--office big|one-shared|two-shared|six]
+                                   [--arrivals normal|crowd] [--crowd-share 0.4] [--days N]
+                                   [--outage-end HH:MM|none] [--announce-end]
+                                   [--rates 60,50,25] [--counters C] [--walk-in-percent 50]
                                    [--phone-share 0.8] [--baseline-patience MIN]
                                    [--plot docs/day_simulation.png] [--json out.json]
+    python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...]
+                                   [--plot docs/day_simulation_matrix.png] [--json rows.json]
 
 ``--runs K`` also runs seeds N+1 .. N+K-1 and prints one line per seed (the table, the plot and
-the detailed figures of the JSON are seed N's).
+the detailed figures of the JSON are seed N's). ``--matrix`` runs every office preset with both
+arrival patterns, with no later days and with 3, for one seed, and prints one markdown line per
+scenario (``--plot``: the citizen-hours ratio and the mean delay per scenario).
+
+The harder days (issue 13), each an option; with none of them the run is the one above:
+
+- ``--office``: ``big`` (the default below: 4 counters each serving all 3 services, 60/50/25
+  per hour), ``one-shared`` (1 counter serving all 3; 15/12.5/6.25 per hour), ``two-shared``
+  (2 counters each serving all 3; 30/25/12.5), ``six`` (6 dedicated-ish counters: 4 ID card,
+  1 birth certificate, 1 birth certificate and inquiries; 90/75/37.5). Every preset gets about
+  15, 12.5 and 6.25 citizens per hour per counter: some 87 % of its counter time on a normal
+  day, with a morning line that drains in the afternoon. ``--rates`` and ``--counters`` (every
+  counter serving everything) override the preset.
+- ``--arrivals crowd``: ``--crowd-share`` (40 %) of the day's expected citizens arrive between
+  06:30 and 08:00 (a Poisson process) and wait at the door, as in the first report; the rest
+  come as on a normal day, the rates scaled down by the same share, so the day's expected
+  demand is unchanged. Their time at the door counts as time on site, in every scenario.
+- ``--days N``: the N working days after the outage day each have citizens of their own, drawn
+  like the outage day's (same office, same arrival pattern, a random stream per day), in every
+  scenario, the normal-day yardstick included. The figures then include what moves onto those
+  days cost their own citizens.
+- ``--outage-end HH:MM``: when the system really comes back (default 12:30); ``none``: not on
+  the outage day (back at 07:00 the next working day, before opening). With
+  ``--announce-end`` a manager gives the true end (``outages.declare`` with
+  ``expected_minutes``) a minute after the monitor opened the outage; by default no end is
+  given, as when the central system fails without a word.
+
+Per run, beside the citizen-hours: the delay until served (from a citizen's first arrival to
+the call at which they were served, in hours, nights and weekends included: mean and p90),
+trips to the office per citizen, the citizens affected (of a service needing the system and on
+site while it was down, or refused by the paused kiosk, or whose ticket the outage moved), how
+many of them were placed (a slot held for them: booked at the kiosk or moved) or told (an SMS
+other than ``issued``, or, without a phone, a time shown at the kiosk or on the board), and
+the wait each ticket showed at issue or check-in against its call (tickets called in that
+same visit only: the ones the outage moved are not in it).
 
 PostgreSQL: the public schema of ``QUEUE_BENCH_DATABASE_URL`` is dropped and recreated (by
 default ``postgresql://postgres@127.0.0.1:5432/bench_sim``; the database ``test`` is refused).
@@ -85,10 +124,11 @@ day, for a baseline kinder than the report). Those sent home by the closing come
 the next working day, up to 10 minutes early, with the same draws as with this system.
 
 Both scenarios simulate the following working days only for those who come back (no new
-arrivals on later days), until everyone is served. A "normal day" run (the plain queue with no
-outage) is reported beside them as a yardstick. Travel to the office and back is not counted:
-only time on site. Each citizen who was moved or booked makes a second trip with this system,
-and each one sent home at 15:00 makes one in the baseline; both counts are reported.
+arrivals on later days unless ``--days``), until everyone is served. A "normal day" run (the
+plain queue with no outage) is reported beside them as a yardstick. Travel to the office and
+back is not counted: only time on site. Each citizen who was moved or booked makes a second
+trip with this system, and each one sent home at 15:00 makes one in the baseline; both counts
+are reported.
 """
 
 from __future__ import annotations
@@ -171,6 +211,37 @@ SERVICES = (
     ServiceSpec("birth-cert", "B", "شهادة ميلاد", "Birth certificate", 5.0, 0.3, True),
     ServiceSpec("inquiries", "C", "الاستعلامات", "Inquiries", 3.0, 0.1, False),
 )
+EVERY_SERVICE = tuple(spec.code for spec in SERVICES)
+
+
+@dataclass(frozen=True)
+class Office:
+    """A preset office shape: what each counter serves and the arrival rates that keep it busy
+    but not hopeless on a normal day (about 15, 12.5 and 6.25 citizens per hour per counter:
+    some 87 % of its counter time, with a morning line that drains in the afternoon)."""
+
+    label: str
+    layout: tuple[tuple[str, ...], ...]  # per counter, the codes of the services it serves
+    rates: tuple[float, float, float]  # per hour: 08-10, 10-12, 12-14
+
+
+OFFICES = {
+    "big": Office(
+        "big office, 4 counters each serving all 3 services",
+        (EVERY_SERVICE,) * 4,
+        (60.0, 50.0, 25.0),
+    ),
+    "one-shared": Office("one counter shared by 3 services", (EVERY_SERVICE,), (15.0, 12.5, 6.25)),
+    "two-shared": Office(
+        "two counters, each serving all 3 services", (EVERY_SERVICE,) * 2, (30.0, 25.0, 12.5)
+    ),
+    "six": Office(
+        "six counters, dedicated: 4 ID card, 1 birth certificate, 1 birth certificate + inquiries",
+        (("id-card",),) * 4 + (("birth-cert",), ("birth-cert", "inquiries")),
+        (90.0, 75.0, 37.5),
+    ),
+}
+ARRIVALS = ("normal", "crowd")
 
 
 @dataclass(frozen=True)
@@ -181,7 +252,7 @@ class Options:
     counters: int = 4
     phone_share: float = 0.8
     outage_start: time = time(8, 30)
-    outage_end: time = time(12, 30)
+    outage_end: time | None = time(12, 30)
     kiosk_minutes: float = 3.0
     sms_read_minutes: float = 5.0
     no_phone_leave_minutes: float = 15.0
@@ -189,12 +260,41 @@ class Options:
     baseline_patience: float | None = None  # minutes; None: they wait, as in the report
     walk_in_percent: int = 50  # the model's default, which the demo's branches keep
     flap: bool = True  # one good check in the middle of the outage
+    office: str = "big"  # a name in OFFICES, for the reports
+    layout: tuple[tuple[str, ...], ...] | None = None  # None: every counter serves everything
+    arrivals: str = "normal"  # or "crowd": a share of the day's citizens at the door before 08:00
+    crowd_share: float = 0.4
+    crowd_from: time = time(6, 30)
+    days: int = 0  # working days after the outage day, each with its own citizens
+    # outage_end None: the system is not back on the outage day (back at 07:00 the next
+    # working day, before opening); announce_end: a manager gives the true end at detection.
+    announce_end: bool = False
+
+
+def counter_layout(options: Options) -> tuple[tuple[str, ...], ...]:
+    if options.layout is not None:
+        return options.layout
+    return (EVERY_SERVICE,) * options.counters
+
+
+def service_days(options: Options) -> list[date]:
+    """The outage day, then the ``days`` working days after it that have citizens of their own."""
+    days = [options.day1]
+    for _ in range(options.days):
+        days.append(next_working_day(days[-1]))
+    return days
+
+
+def outage_until(options: Options) -> datetime:
+    if options.outage_end is None:
+        return local(next_working_day(options.day1), time(7))
+    return local(options.day1, options.outage_end)
 
 
 @dataclass(frozen=True)
 class Citizen:
     id: int
-    arrival: datetime  # UTC, on day 1
+    arrival: datetime  # UTC, on the outage day or one of the ``days`` after it
     service: ServiceSpec
     phone: str | None
     locale: str
@@ -222,21 +322,50 @@ def next_working_day(day: date) -> date:
     return day
 
 
+def arrival_blocks(options: Options) -> list[tuple[time, time, float]]:
+    """Per block of the day, the Poisson rate per hour. ``crowd``: ``crowd_share`` of the day's
+    expected citizens come between ``crowd_from`` and 08:00 and wait at the door; the rest come
+    as on a normal day, scaled down, so the day's expected demand is the same."""
+    normal = [
+        (time(8), time(10), options.rates[0]),
+        (time(10), time(12), options.rates[1]),
+        (time(12), time(14), options.rates[2]),
+    ]
+    if options.arrivals == "normal":
+        return normal
+    if options.arrivals != "crowd":
+        raise ValueError(f"unknown arrivals {options.arrivals!r}")
+    total = sum(rate * 2 for _, _, rate in normal)
+    door = datetime.combine(options.day1, OPENS) - datetime.combine(
+        options.day1, options.crowd_from
+    )
+    crowd_rate = options.crowd_share * total / (door.total_seconds() / 3600)
+    rest = [(start, end, rate * (1 - options.crowd_share)) for start, end, rate in normal]
+    return [(options.crowd_from, OPENS, crowd_rate), *rest]
+
+
 def make_citizens(options: Options) -> list[Citizen]:
-    """The day's arrivals: a Poisson process per two-hour block, each citizen with a service,
-    maybe a phone and a service time drawn once."""
-    rng = random.Random(options.seed)
-    blocks = [(time(8), time(10)), (time(10), time(12)), (time(12), time(14))]
+    """Each service day's arrivals: a Poisson process per block, each citizen with a service,
+    maybe a phone and a service time drawn once. The outage day draws from ``seed`` alone (as
+    it always has); each later day from a stream of its own."""
     citizens: list[Citizen] = []
-    for (start, end), rate in zip(blocks, options.rates, strict=True):
+    for k, day in enumerate(service_days(options)):
+        rng = random.Random(options.seed if k == 0 else f"{options.seed}:day:{k}")
+        citizens.extend(arrivals_of(options, day, rng, len(citizens)))
+    return citizens
+
+
+def arrivals_of(options: Options, day: date, rng: random.Random, first_id: int) -> list[Citizen]:
+    citizens: list[Citizen] = []
+    for start, end, rate in arrival_blocks(options):
         if rate <= 0:
             continue
-        at, stop = local(options.day1, start), local(options.day1, end)
+        at, stop = local(day, start), local(day, end)
         while True:
             at += timedelta(minutes=rng.expovariate(rate / 60))
             if at >= stop:
                 break
-            n = len(citizens)
+            n = first_id + len(citizens)
             pick, spec = rng.random(), SERVICES[-1]
             for candidate in SERVICES:
                 if pick < candidate.share:
@@ -264,8 +393,9 @@ class Simulation:
         self.options = options
         self.outage = outage
         self.down_from = local(options.day1, options.outage_start)
-        self.down_until = local(options.day1, options.outage_end)
-        self.now = local(options.day1, time(7))
+        self.down_until = outage_until(options)
+        # 07:00 unless a crowd comes earlier; the clock never goes back.
+        self.now = min([local(options.day1, time(7)), *(c.arrival for c in citizens)])
         self.day = options.day1
         self.days: list[date] = []
         self._heap: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
@@ -274,6 +404,8 @@ class Simulation:
         self.on_site: dict[int, Visit] = {}
         self.trips: Tally[int] = Tally()
         self.unfinished = set(self.citizens)
+        self.served_at: dict[int, datetime] = {}  # citizen -> called at the counter, at last
+        self.layout = counter_layout(options)
 
     # events
     def at(self, when: datetime, action: Callable[..., None], *args: Any) -> None:
@@ -310,7 +442,7 @@ class Simulation:
 
     def close_day(self, day: date) -> None:
         self.send_home()
-        if self.unfinished and len(self.days) < MAX_DAYS:
+        if self.unfinished and len(self.days) < MAX_DAYS + self.options.days:
             self.at(local(next_working_day(day), OPENS), self.open_day, next_working_day(day))
 
     def send_home(self) -> None:
@@ -336,6 +468,9 @@ class Simulation:
             visit.left, visit.outcome = self.now, outcome
 
     def served(self, cid: int) -> None:
+        called = self.on_site[cid].called
+        assert called is not None
+        self.served_at[cid] = called
         self.leave(cid, "served")
         self.unfinished.discard(cid)
 
@@ -347,6 +482,27 @@ class Simulation:
 
     def next_opening(self) -> datetime:
         return local(next_working_day(self.now.astimezone(ZONE).date()), OPENS)
+
+    # what the figures ask
+    def affected(self) -> set[int]:
+        """Citizens of a service that needs the system who were on site on the outage day while
+        it was down (not those at the door the next morning before it came back at 07:00)."""
+        return {
+            v.citizen
+            for v in self.visits
+            if self.citizens[v.citizen].service.needs_registry
+            and v.day == self.options.day1
+            and v.arrived < self.down_until
+            and (v.called or v.left or v.arrived) > self.down_from
+        }
+
+    def placed_and_told(self) -> tuple[set[int], set[int]]:
+        """Affected citizens given a new slot, and those told something (a plain queue: none)."""
+        return set(), set()
+
+    def eta_samples(self) -> list[tuple[float, float]]:
+        """(minutes shown, minutes actually waited) per ticket called: a plain queue shows none."""
+        return []
 
 
 # --- the plain queue -------------------------------------------------------------------------
@@ -360,7 +516,7 @@ class PlainQueue(Simulation):
         super().__init__(citizens, options, outage=outage)
         self.name = "plain queue" if outage else "normal day (no outage)"
         self.line: list[tuple[datetime, int, int]] = []  # (queued at, order, citizen)
-        self.busy: dict[int, int | None] = dict.fromkeys(range(1, options.counters + 1))
+        self.busy: dict[int, int | None] = dict.fromkeys(range(1, len(self.layout) + 1))
         for citizen in citizens:
             self.at(citizen.arrival, self.walk_in, citizen.id)
         if outage:
@@ -385,8 +541,11 @@ class PlainQueue(Simulation):
         self.leave(cid, "gave-up")
         self.at(self.comes_back(cid, self.next_opening()), self.walk_in, cid)
 
-    def can_do(self, cid: int) -> bool:
-        return not (self.citizens[cid].service.needs_registry and self.reality_down(self.now))
+    def can_do(self, cid: int, k: int) -> bool:
+        service = self.citizens[cid].service
+        if service.code not in self.layout[k - 1]:
+            return False
+        return not (service.needs_registry and self.reality_down(self.now))
 
     def wake_counters(self) -> None:
         for k in self.busy:
@@ -396,7 +555,7 @@ class PlainQueue(Simulation):
         if self.busy[k] is not None or not self.open_now():
             return
         for n, (_, _, cid) in enumerate(self.line):
-            if self.can_do(cid):
+            if self.can_do(cid, k):
                 del self.line[n]
                 self.on_site[cid].called = self.now
                 self.busy[k] = cid
@@ -430,14 +589,20 @@ class WithThisSystem(Simulation):
         self.clock = FixedClock(self.now)
         self.detected_at = self.down_from + timedelta(seconds=CHECK_INTERVAL_S * FAILURE_THRESHOLD)
         self.paused = False
-        self.busy: dict[str, int | None] = {str(k): None for k in range(1, options.counters + 1)}
+        self.busy: dict[str, int | None] = {str(k): None for k in range(1, len(self.layout) + 1)}
         self.ticket_of: dict[int, tuple[int, str]] = {}  # citizen -> (ticket id, token)
         self.owner: dict[int, int] = {}  # ticket id -> citizen
         self.in_line: set[int] = set()
         self.plan: dict[int, int] = {}  # citizen -> version of their planned return
-        self.moved_seen: set[int] = set()
+        self.moved_seen: set[int] = set()  # the "rescheduled" events already acted on
         self.timer_reports: list[dict[str, Any]] = []
         self.kiosk_outcomes: Tally[str] = Tally()
+        self.refused: set[int] = set()  # a paused kiosk refused their ticket
+        self.moved: set[int] = set()  # their ticket was moved by the outage's timers
+        self.placed: set[int] = set()  # a slot held for them: booked at the kiosk or moved
+        self.shown: set[int] = set()  # no phone: shown their time at the kiosk or on the board
+        self.eta_pending: dict[int, tuple[Visit, datetime, int]] = {}
+        self.eta: list[tuple[float, float]] = []
         self.domain_seconds = 0.0
         self.domain_calls = 0
         self._build()
@@ -492,10 +657,9 @@ class WithThisSystem(Simulation):
                         backends=[backend] if spec.needs_registry else [],
                     )
                 )
-            for k in self.busy:
-                branch.counters.append(
-                    Counter(code=k, is_open=True, services=list(branch.services))
-                )
+            for k, codes in zip(self.busy, self.layout, strict=True):
+                serves = [service for service in branch.services if service.code in codes]
+                branch.counters.append(Counter(code=k, is_open=True, services=serves))
             session.add_all([backend, branch])
             session.commit()
             self.backend_id = backend.id
@@ -515,6 +679,16 @@ class WithThisSystem(Simulation):
             self.at(middle + step, self.check, False)
         for n in range(1, RECOVERY_THRESHOLD + 1):
             self.at(self.down_until + n * step, self.check, True)
+        if self.options.announce_end and self.options.outage_end is not None:
+            self.at(self.detected_at + timedelta(minutes=1), self.announce_end)
+
+    def announce_end(self) -> None:
+        """A manager gives the outage its true end, a minute after the monitor opened it."""
+        minutes = math.ceil((self.down_until - self.now).total_seconds() / 60)
+        with self.session() as session:
+            outages.declare(
+                session, self.clock, "civil-registry", note="back at", expected_minutes=minutes
+            )
 
     # the health monitor and the worker
     def check(self, ok: bool) -> None:
@@ -544,23 +718,34 @@ class WithThisSystem(Simulation):
         """What the citizens of the tickets just moved do: leave once told, come at the slot."""
         with self.session() as session:
             rows = session.execute(
-                select(Ticket.id, Ticket.slot_start, Ticket.phone)
+                select(TicketEvent.id, Ticket.id, Ticket.slot_start, Ticket.phone)
                 .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
                 .where(TicketEvent.event == "rescheduled", TicketEvent.at == self.now)
+                .order_by(TicketEvent.id)
             ).all()
-        for ticket_id, slot_start, phone in rows:
-            if ticket_id in self.moved_seen:
+        for event_id, ticket_id, slot_start, phone in rows:
+            # Per event, not per ticket: a ticket moved again (an open-ended outage's evening
+            # notice moving the next day's appointments) is a new time its citizen must follow.
+            if event_id in self.moved_seen:
                 continue
-            self.moved_seen.add(ticket_id)
+            self.moved_seen.add(event_id)
             cid = self.owner[ticket_id]
             self.in_line.discard(cid)
+            self.moved.add(cid)
+            if slot_start is not None:
+                self.placed.add(cid)
+            if phone is None:
+                self.shown.add(cid)
             visit = self.on_site.get(cid)
             if visit is not None and visit.called is None:
                 minutes = (
                     self.options.sms_read_minutes if phone else self.options.no_phone_leave_minutes
                 )
                 self.at(self.now + timedelta(minutes=minutes), self.leave_after_move, cid, visit)
-            self.plan_return(cid, slot_start, self.check_in)
+            if slot_start is None:  # not placed: they try again as walk-ins at the next opening
+                self.plan_return(cid, self.next_opening(), self.walk_in)
+            else:
+                self.plan_return(cid, slot_start, self.check_in)
 
     def leave_after_move(self, cid: int, visit: Visit) -> None:
         if self.on_site.get(cid) is visit:
@@ -591,6 +776,7 @@ class WithThisSystem(Simulation):
                     locale=citizen.locale,
                 )
             except ServicePaused:
+                self.refused.add(cid)
                 self.kiosk_offers_a_slot(session, cid)
                 return
             except ServiceClosed:
@@ -603,6 +789,7 @@ class WithThisSystem(Simulation):
                     self.plan_return(cid, self.next_opening(), self.walk_in)
                 return
         self.kiosk_outcomes["ticket"] += 1
+        self.shows_a_wait(cid, view.eta_minutes)
         self.hold(cid, view.ticket.id, view.ticket.token)
         self.in_line.add(cid)
         self.wake_counters()
@@ -618,6 +805,7 @@ class WithThisSystem(Simulation):
             self.plan_return(cid, self.next_opening(), self.walk_in)
         elif citizen.phone is None:
             self.kiosk_outcomes["slot offered, no phone to book it"] += 1
+            self.shown.add(cid)
             self.at(leaves, self.leave, cid, "offered-time")
             self.plan_return(cid, start, self.walk_in)
         else:
@@ -631,6 +819,7 @@ class WithThisSystem(Simulation):
                 locale=citizen.locale,
             )
             self.kiosk_outcomes["booked"] += 1
+            self.placed.add(cid)
             self.hold(cid, view.ticket.id, view.ticket.token)
             self.at(leaves, self.leave, cid, "booked")
             self.plan_return(cid, start, self.check_in)
@@ -646,19 +835,30 @@ class WithThisSystem(Simulation):
         _, token = self.ticket_of[cid]
         with self.session() as session:
             try:
-                tickets.check_in(session, self.clock, self.kiosk, token)
+                view = tickets.check_in(session, self.clock, self.kiosk, token)
             except TooEarly as exc:
-                self.at(
-                    datetime.fromisoformat(str(exc.fields["opens_at"])), self.check_in, cid, version
-                )
+                opens = datetime.fromisoformat(str(exc.fields["opens_at"]))
+                today = self.now.astimezone(ZONE).date()
+                if opens < local(today, CLOSES):
+                    self.at(opens, self.check_in, cid, version)  # waits for the window
+                else:  # the kiosk shows a later day: they go home and come back then
+                    self.kiosk_outcomes["check-in on a later day: went home"] += 1
+                    self.leave(cid, "too-early")
+                    self.plan_return(cid, opens, self.check_in)
                 return
             except TooLate:
                 self.kiosk_outcomes["check-in too late"] += 1
                 self.kiosk_ticket(cid)
                 return
         self.kiosk_outcomes["checked in"] += 1
+        self.shows_a_wait(cid, view.eta_minutes)
         self.in_line.add(cid)
         self.wake_counters()
+
+    def shows_a_wait(self, cid: int, minutes: int | None) -> None:
+        """The wait the ticket shows at issue (or check-in), to compare with the call."""
+        if minutes is not None:
+            self.eta_pending[cid] = (self.on_site[cid], self.now, minutes)
 
     # the counters
     def wake_counters(self) -> None:
@@ -680,6 +880,9 @@ class WithThisSystem(Simulation):
         cid = self.owner[ticket.id]
         self.in_line.discard(cid)
         self.on_site[cid].called = self.now
+        shown = self.eta_pending.pop(cid, None)
+        if shown is not None and shown[0] is self.on_site[cid]:
+            self.eta.append((shown[2], (self.now - shown[1]).total_seconds() / 60))
         self.busy[k] = cid
         self.at(self.now + self.citizens[cid].service_time, self.done, k, cid)
 
@@ -697,6 +900,25 @@ class WithThisSystem(Simulation):
             self.leave(cid, "closing")
             self.plan_return(cid, self.next_opening(), self.walk_in)
         self.in_line.clear()
+
+    # what the figures ask
+    def affected(self) -> set[int]:
+        return super().affected() | self.refused | self.moved
+
+    def placed_and_told(self) -> tuple[set[int], set[int]]:
+        """Placed: a slot held for them. Told: an SMS other than the ticket's own ``issued``
+        (a booking, a move, or whatever the rescheduler sends one it cannot place), or, without
+        a phone, a time shown at the kiosk or on the board."""
+        with self.session() as session:
+            texted = set(
+                session.scalars(select(Message.ticket_id).where(Message.event != "issued"))
+            )
+        told = {self.owner[t] for t in texted if t in self.owner} | self.shown
+        affected = self.affected()
+        return self.placed & affected, told & affected
+
+    def eta_samples(self) -> list[tuple[float, float]]:
+        return list(self.eta)
 
     # what the database holds at the end
     def audit(self) -> dict[str, Any]:
@@ -770,7 +992,30 @@ class Figures:
     mean_visit_minutes: float
     outcomes: dict[str, int]
     days: list[str]
+    trips_per_citizen: float = 0.0
+    # delay until served: from a citizen's first arrival to the call at which they were served
+    delay_mean_hours: float = 0.0
+    delay_p90_hours: float = 0.0
+    # the same, and the hours on site, for the outage day's citizens and for later days' own
+    cohorts: dict[str, dict[str, float]] = field(default_factory=dict)
+    affected: int = 0  # of a service needing the system, on site while it was down
+    affected_placed: int = 0
+    affected_told: int = 0
+    affected_placed_or_told: int = 0
+    eta: dict[str, float] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank quantile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def delays(sim: Simulation, cids: Iterator[int] | Sequence[int]) -> list[float]:
+    return [hours(sim.served_at[c] - sim.citizens[c].arrival) for c in cids]
 
 
 def figures(sim: Simulation) -> Figures:
@@ -785,6 +1030,48 @@ def figures(sim: Simulation) -> Figures:
         if v.outcome == "served":
             served[v.day.isoformat()] = served.get(v.day.isoformat(), 0) + 1
     waits = [v.called - v.arrived for v in sim.visits if v.called is not None]
+    day1 = sim.options.day1
+    cohort_of = {
+        c.id: "outage day's citizens"
+        if c.arrival.astimezone(ZONE).date() == day1
+        else "later days' citizens"
+        for c in sim.citizens.values()
+    }
+    cohorts: dict[str, dict[str, float]] = {}
+    for name in sorted(set(cohort_of.values()), reverse=True):
+        members = [c for c in sim.citizens if cohort_of[c] == name]
+        delay = delays(sim, members)
+        cohorts[name] = {
+            "citizens": len(members),
+            "citizen_hours": round(
+                sum(
+                    hours(v.left - v.arrived)
+                    for v in sim.visits
+                    if v.left is not None and cohort_of[v.citizen] == name
+                ),
+                2,
+            ),
+            "delay_mean_hours": round(sum(delay) / len(delay), 2),
+            "delay_p90_hours": round(quantile(delay, 0.9), 2),
+        }
+    everyone = delays(sim, list(sim.citizens))
+    affected = sim.affected()
+    placed, told = sim.placed_and_told()
+    eta: dict[str, float] = {}
+    samples = sim.eta_samples()
+    if samples:
+        errors = [abs(actual - shown) for shown, actual in samples]
+        eta = {
+            "tickets": len(samples),
+            "median_abs_error_minutes": round(quantile(errors, 0.5), 1),
+            "p90_abs_error_minutes": round(quantile(errors, 0.9), 1),
+            "share_told_too_short": round(
+                sum(1 for shown, actual in samples if actual > shown) / len(samples), 3
+            ),
+            "mean_actual_over_shown": round(
+                sum(a for _, a in samples) / max(sum(s for s, _ in samples), 1e-9), 2
+            ),
+        }
     return Figures(
         name=sim.name,
         citizen_hours=round(sum(hours(s) for s in spent), 2),
@@ -799,6 +1086,15 @@ def figures(sim: Simulation) -> Figures:
         mean_visit_minutes=round(sum(hours(s) for s in spent) * 60 / len(spent), 1),
         outcomes=dict(Tally(v.outcome for v in sim.visits)),
         days=[d.isoformat() for d in sim.days],
+        trips_per_citizen=round(len(sim.visits) / len(sim.citizens), 2),
+        delay_mean_hours=round(sum(everyone) / len(everyone), 2),
+        delay_p90_hours=round(quantile(everyone, 0.9), 2),
+        cohorts=cohorts,
+        affected=len(affected),
+        affected_placed=len(placed),
+        affected_told=len(told),
+        affected_placed_or_told=len(placed | told),
+        eta=eta,
     )
 
 
@@ -907,6 +1203,7 @@ def simulate(options: Options, kind: str) -> tuple[dict[str, Any], list[Simulati
         system.run()
         seconds = wall_time.perf_counter() - started
         audit = system.audit()
+        ours = figures(system)  # reads the outbox: before the database goes
         system.engine.dispose()
     result: dict[str, Any] = {
         "database": kind,
@@ -917,7 +1214,7 @@ def simulate(options: Options, kind: str) -> tuple[dict[str, Any], list[Simulati
         "run_seconds": round(seconds, 1),
     }
     for sim in (plain, system, normal):
-        f = figures(sim)
+        f = ours if sim is system else figures(sim)
         if sim is system:
             f.audit = audit
         result[sim.name] = asdict(f)
@@ -939,6 +1236,9 @@ def table(result: dict[str, Any]) -> str:
         ("mean time on site per visit, min", "mean_visit_minutes"),
         ("longest single visit, min", "longest_visit_minutes"),
         ("longest wait to be called, min", "longest_wait_to_be_called_minutes"),
+        ("trips to the office per citizen", "trips_per_citizen"),
+        ("delay until served, mean, h", "delay_mean_hours"),
+        ("delay until served, p90, h", "delay_p90_hours"),
     ]
     day1 = result["options"]["day1"]
     lines = [f"| | {' | '.join(names)} |", "| --- |" + " ---: |" * len(names)]
@@ -947,9 +1247,32 @@ def table(result: dict[str, Any]) -> str:
         for name in names:
             figs = result[name]
             value = figs["citizen_hours_by_day"].get(day1, 0.0) if key is None else figs[key]
-            cells.append(f"{value:,.1f}" if isinstance(value, float) else f"{value:,}")
+            cells.append(f"{value:,.2f}" if key in TWO_DIGITS else number(value))
         lines.append(f"| {label} | {' | '.join(cells)} |")
+    later = "later days' citizens"
+    if later in result["plain queue"]["cohorts"]:
+        for label, key in (
+            ("later days' own citizens: citizen-hours", "citizen_hours"),
+            ("later days' own citizens: mean delay, h", "delay_mean_hours"),
+        ):
+            cells = [number(result[name]["cohorts"][later][key]) for name in names]
+            lines.append(f"| {label} | {' | '.join(cells)} |")
+    for label, key in (
+        ("affected by the outage (citizens)", "affected"),
+        ("  of whom placed (a new slot)", "affected_placed"),
+        ("  of whom told (an SMS, or a time shown)", "affected_told"),
+        ("  of whom placed or told", "affected_placed_or_told"),
+    ):
+        cells = [number(result[name][key]) for name in names[:2]]
+        lines.append(f"| {label} | {' | '.join(cells)} | – |")
     return "\n".join(lines)
+
+
+TWO_DIGITS = {"trips_per_citizen", "delay_mean_hours", "delay_p90_hours"}
+
+
+def number(value: float | int) -> str:
+    return f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
 
 
 def summary(result: dict[str, Any]) -> dict[str, Any]:
@@ -992,6 +1315,201 @@ def seeds_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+MATRIX_DAYS = (0, 3)
+
+
+def scenario_name(options: Options) -> str:
+    later = f", +{options.days} days" if options.days else ""
+    return f"{options.office}, {options.arrivals}{later}"
+
+
+def matrix_row(result: dict[str, Any]) -> dict[str, Any]:
+    """One scenario's line of the matrix: this system against the plain queue."""
+    plain, ours = result["plain queue"], result["this system"]
+    opts = result["options"]
+    later = "later days' citizens"
+    affected = ours["affected"]
+    row: dict[str, Any] = {
+        "scenario": f"{opts['office']}, {opts['arrivals']}"
+        + (f", +{opts['days']} days" if opts["days"] else ""),
+        "office": opts["office"],
+        "arrivals": opts["arrivals"],
+        "days": opts["days"],
+        "citizens": plain["citizens"],
+        "plain_hours": plain["citizen_hours"],
+        "ours_hours": ours["citizen_hours"],
+        "hours_ratio": round(ours["citizen_hours"] / plain["citizen_hours"], 3),
+        # the same citizens with no outage: what the day costs anyway (a crowd at the door)
+        "normal_hours": result["normal day (no outage)"]["citizen_hours"],
+        "plain_delay_mean": plain["delay_mean_hours"],
+        "ours_delay_mean": ours["delay_mean_hours"],
+        "plain_delay_p90": plain["delay_p90_hours"],
+        "ours_delay_p90": ours["delay_p90_hours"],
+        "plain_served_day1": plain["served_day1"],
+        "ours_served_day1": ours["served_day1"],
+        "plain_trips": plain["trips_per_citizen"],
+        "ours_trips": ours["trips_per_citizen"],
+        "affected": affected,
+        "placed_share": round(ours["affected_placed"] / affected, 3) if affected else None,
+        "told_share": round(ours["affected_told"] / affected, 3) if affected else None,
+        "placed_or_told_share": (
+            round(ours["affected_placed_or_told"] / affected, 3) if affected else None
+        ),
+        "eta": ours["eta"],
+        "texted_twice": ours["audit"]["tickets_texted_twice_about_the_outage"],
+        "run_seconds": result["run_seconds"],
+    }
+    if later in plain["cohorts"]:
+        row["plain_later_delay_mean"] = plain["cohorts"][later]["delay_mean_hours"]
+        row["ours_later_delay_mean"] = ours["cohorts"][later]["delay_mean_hours"]
+        row["plain_later_hours"] = plain["cohorts"][later]["citizen_hours"]
+        row["ours_later_hours"] = ours["cohorts"][later]["citizen_hours"]
+    return row
+
+
+def matrix_table(rows: Sequence[dict[str, Any]]) -> str:
+    def pair(row: dict[str, Any], key: str, fmt: str = "{:.2f}") -> str:
+        a, b = row.get(f"plain_{key}"), row.get(f"ours_{key}")
+        if a is None or b is None:
+            return "–"
+        return f"{fmt.format(a)} / {fmt.format(b)}"
+
+    def share(value: float | None) -> str:
+        return "–" if value is None else f"{100 * value:.0f} %"
+
+    lines = [
+        "| scenario | citizens | citizen-h plain / ours | change | citizen-h with no outage "
+        "| mean delay h plain / ours "
+        "| p90 delay h plain / ours | served outage day plain / ours | trips plain / ours "
+        "| later days' own citizens: mean delay h plain / ours | affected | placed | told "
+        "| placed or told | wait shown: median / p90 error min, told too short |",
+        "| --- |" + " ---: |" * 14,
+    ]
+    for r in rows:
+        change = 100 * (r["hours_ratio"] - 1)
+        eta = r["eta"]
+        eta_cell = (
+            f"{eta['median_abs_error_minutes']:.1f} / {eta['p90_abs_error_minutes']:.1f}, "
+            f"{100 * eta['share_told_too_short']:.0f} %"
+            if eta
+            else "–"
+        )
+        lines.append(
+            f"| {r['scenario']} | {r['citizens']} "
+            f"| {r['plain_hours']:,.1f} / {r['ours_hours']:,.1f} | {change:+.0f} % "
+            f"| {r['normal_hours']:,.1f} "
+            f"| {pair(r, 'delay_mean')} | {pair(r, 'delay_p90')} "
+            f"| {pair(r, 'served_day1', '{}')} | {pair(r, 'trips')} "
+            f"| {pair(r, 'later_delay_mean')} | {r['affected']} "
+            f"| {share(r['placed_share'])} | {share(r['told_share'])} "
+            f"| {share(r['placed_or_told_share'])} | {eta_cell} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_matrix(path: Path, rows: Sequence[dict[str, Any]], title: str) -> None:
+    """Per scenario: this system's citizen-hours as a share of the plain queue's, and the mean
+    delay until served of both."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r["scenario"] for r in rows]
+    ys = list(range(len(rows)))[::-1]
+    from matplotlib.patches import Patch
+
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(13, 0.42 * len(rows) + 1.8), sharey=True, layout="constrained"
+    )
+    ratios = [100 * r["hours_ratio"] for r in rows]
+    colours = ["#1f77b4" if x <= 10 else "#f39c12" if x < 100 else "#c0392b" for x in ratios]
+    left.barh(ys, ratios, color=colours, height=0.6)
+    for y, x in zip(ys, ratios, strict=True):
+        left.text(x + 1, y, f"{x:.0f} %", va="center", fontsize=8)
+    left.axvline(
+        10, color="#2c3e50", linestyle="--", linewidth=1, label="target: 10 % (90 % fewer)"
+    )
+    left.axvline(100, color="#c0392b", linestyle=":", linewidth=1, label="as many as a plain queue")
+    left.set_xlim(0, max(110, max(ratios) * 1.15))
+    left.set_yticks(ys, labels, fontsize=9)
+    left.set_xlabel("citizen-hours on site with this system, % of the plain queue's")
+    left.legend(
+        handles=[
+            *left.get_legend_handles_labels()[0],
+            Patch(color="#1f77b4", label="target met"),
+            Patch(color="#f39c12", label="fewer hours, target missed"),
+            Patch(color="#c0392b", label="more hours than a plain queue"),
+        ],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.07),
+        ncol=3,
+        fontsize=7,
+    )
+    left.grid(axis="x", alpha=0.3)
+    height = 0.38
+    plain = [r["plain_delay_mean"] for r in rows]
+    ours = [r["ours_delay_mean"] for r in rows]
+    right.barh([y + height / 2 for y in ys], plain, height, color="#c0392b", label="plain queue")
+    right.barh([y - height / 2 for y in ys], ours, height, color="#1f77b4", label="this system")
+    for y, a, b in zip(ys, plain, ours, strict=True):
+        right.text(a + 0.3, y + height / 2, f"{a:.1f}", va="center", fontsize=7)
+        right.text(b + 0.3, y - height / 2, f"{b:.1f}", va="center", fontsize=7)
+    right.set_xlabel("mean delay until served, hours (first arrival to the call)")
+    right.set_xlim(0, max(plain + ours) * 1.12)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2, fontsize=7)
+    right.grid(axis="x", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_matrix(base: Options, args: argparse.Namespace) -> int:
+    rows = []
+    for office, shape in OFFICES.items():
+        for arrivals in ARRIVALS:
+            for days in MATRIX_DAYS:
+                options = replace(
+                    base,
+                    office=office,
+                    layout=shape.layout,
+                    counters=len(shape.layout),
+                    rates=shape.rates,
+                    arrivals=arrivals,
+                    days=days,
+                )
+                result, _ = simulate(options, args.db)
+                rows.append(matrix_row(result))
+                print(
+                    f"{scenario_name(options)}: {rows[-1]['hours_ratio']:.3f} of the plain "
+                    f"queue's hours ({result['run_seconds']} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    end = base.outage_end.strftime("%H:%M") if base.outage_end else "not back that day"
+    print(
+        f"day simulation matrix, {args.db}, seed {base.seed}; system down "
+        f"{base.outage_start.strftime('%H:%M')}-{end}, end "
+        f"{'announced' if base.announce_end else 'not given'}"
+    )
+    print(matrix_table(rows))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    if args.plot:
+        plot_matrix(
+            args.plot,
+            rows,
+            f"Day simulation, seed {base.seed}: system down "
+            f"{base.outage_start.strftime('%H:%M')}-{end}, "
+            f"end {'announced' if base.announce_end else 'not given'}; "
+            "+3 days: three working days after it, each with its own citizens",
+        )
+        print(f"plot: {args.plot} ({args.plot.stat().st_size // 1024} KB)")
+    return 0
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.day_simulation", description=__doc__.split("\n\n")[0]
@@ -1002,9 +1520,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--runs", type=int, default=1, help="also run the next RUNS-1 seeds and summarise them"
     )
     parser.add_argument(
-        "--rates", default="60,50,25", help="arrivals per hour 08-10, 10-12 and 12-14"
+        "--office",
+        choices=tuple(OFFICES),
+        default="big",
+        help="office preset: its counters, what each serves, and its arrival rates",
     )
-    parser.add_argument("--counters", type=int, default=4)
+    parser.add_argument(
+        "--rates", help="arrivals per hour 08-10, 10-12 and 12-14 (default: the office's)"
+    )
+    parser.add_argument(
+        "--counters", type=int, help="this many counters, each serving every service"
+    )
+    parser.add_argument(
+        "--arrivals",
+        choices=ARRIVALS,
+        default="normal",
+        help="crowd: --crowd-share of the day's citizens at the door from 06:30",
+    )
+    parser.add_argument("--crowd-share", type=float, default=0.4)
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=0,
+        help="working days after the outage day, each with its own citizens (same demand)",
+    )
+    parser.add_argument(
+        "--outage-end",
+        default="12:30",
+        help="HH:MM the system comes back, or 'none': not on the outage day (07:00 the next)",
+    )
+    parser.add_argument(
+        "--announce-end",
+        action="store_true",
+        help="a manager gives the true end a minute after detection (default: no end given)",
+    )
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="every office x arrivals x days 0 and 3 for one seed: a markdown table",
+    )
     parser.add_argument("--phone-share", type=float, default=0.8)
     parser.add_argument("--kiosk-minutes", type=float, default=3.0)
     parser.add_argument("--sms-read-minutes", type=float, default=5.0)
@@ -1027,15 +1581,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    rates = tuple(float(r) for r in args.rates.split(","))
-    if len(rates) != 3:
-        raise SystemExit("--rates takes three numbers: per hour 08-10, 10-12, 12-14")
-    options = Options(
+def options_from(args: argparse.Namespace) -> Options:
+    office = OFFICES[args.office]
+    rates = office.rates
+    if args.rates:
+        rates = tuple(float(r) for r in args.rates.split(","))  # type: ignore[assignment]
+        if len(rates) != 3:
+            raise SystemExit("--rates takes three numbers: per hour 08-10, 10-12, 12-14")
+    layout: tuple[tuple[str, ...], ...] | None = office.layout
+    if args.counters is not None:
+        layout = None
+    if args.days < 0 or args.days > 20:
+        raise SystemExit("--days is between 0 and 20")
+    outage_end: time | None = None
+    if args.outage_end.lower() != "none":
+        try:
+            outage_end = time.fromisoformat(args.outage_end)
+        except ValueError:
+            raise SystemExit("--outage-end takes HH:MM or 'none'") from None
+        if not time(8, 31) <= outage_end <= CLOSES:
+            raise SystemExit("--outage-end is between 08:31 and 15:00, or 'none'")
+    return Options(
         seed=args.seed,
-        rates=rates,  # type: ignore[arg-type]
-        counters=args.counters,
+        rates=rates,
+        counters=args.counters if args.counters is not None else len(office.layout),
+        office=args.office,
+        layout=layout,
+        arrivals=args.arrivals,
+        crowd_share=args.crowd_share,
+        days=args.days,
+        outage_end=outage_end,
+        announce_end=args.announce_end,
         phone_share=args.phone_share,
         kiosk_minutes=args.kiosk_minutes,
         sms_read_minutes=args.sms_read_minutes,
@@ -1045,9 +1621,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         walk_in_percent=args.walk_in_percent,
         flap=not args.no_flap,
     )
+
+
+def describe(options: Options) -> str:
+    end = options.outage_end.strftime("%H:%M") if options.outage_end else "not that day"
+    rates = ",".join(f"{r:g}" for r in options.rates)
+    return (
+        f"{options.office}, {options.arrivals} arrivals, {options.days} later days; "
+        f"down {options.outage_start.strftime('%H:%M')}-{end}, end "
+        f"{'announced' if options.announce_end else 'not given'}; rates {rates}/h"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    options = options_from(args)
+    if args.matrix:
+        return run_matrix(options, args)
     result, runs = simulate(options, args.db)
-    print(f"day simulation, {args.db}, seed {options.seed}, rates {args.rates}/h")
+    if options == Options(seed=options.seed, layout=OFFICES["big"].layout):
+        print(f"day simulation, {args.db}, seed {options.seed}, rates {args.rates or '60,50,25'}/h")
+    else:
+        print(f"day simulation, {args.db}, seed {options.seed}: {describe(options)}")
     print(table(result))
+    eta = result["this system"]["eta"]
+    if eta:
+        print(
+            f"\nwait shown at issue or check-in against the call, {eta['tickets']} tickets: "
+            f"median error {eta['median_abs_error_minutes']} min, "
+            f"p90 {eta['p90_abs_error_minutes']} min, "
+            f"{100 * eta['share_told_too_short']:.0f} % told too short "
+            f"(waited {eta['mean_actual_over_shown']}x what was shown, overall)"
+        )
     audit = result["this system"]["audit"]
     print(
         f"\nreduction in citizen-hours on site: {result['reduction_percent']:.1f} % "

@@ -1,0 +1,90 @@
+"""The day simulation's own parts: the arrival patterns, the office presets, the figures."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time
+
+from bench import day_simulation as sim
+
+
+def big(**changes: object) -> sim.Options:
+    return replace(sim.Options(layout=sim.OFFICES["big"].layout), **changes)  # type: ignore[arg-type]
+
+
+def test_later_days_leave_the_outage_days_citizens_as_they_were() -> None:
+    alone = sim.make_citizens(big())
+    with_later = sim.make_citizens(big(days=3))
+    assert with_later[: len(alone)] == alone
+    later_days = {c.arrival.astimezone(sim.ZONE).date() for c in with_later[len(alone) :]}
+    assert len(later_days) == 3
+    assert big().day1 not in later_days
+    assert len({c.id for c in with_later}) == len(with_later)
+
+
+def test_a_crowd_keeps_the_days_expected_demand_and_comes_before_opening() -> None:
+    def expected(options: sim.Options) -> float:
+        return sum(
+            rate * (sim.local(options.day1, end) - sim.local(options.day1, start)).seconds / 3600
+            for start, end, rate in sim.arrival_blocks(options)
+        )
+
+    assert expected(big(arrivals="crowd")) == expected(big()) == 270
+    crowd = sim.make_citizens(big(arrivals="crowd"))
+    early = [c for c in crowd if c.arrival < sim.local(big().day1, sim.OPENS)]
+    assert 0.3 < len(early) / len(crowd) < 0.5
+    assert min(c.arrival for c in crowd) >= sim.local(big().day1, time(6, 30))
+
+
+def test_every_office_is_busy_but_not_hopeless_on_a_normal_day() -> None:
+    mean_minutes = sum(s.minutes * s.share for s in sim.SERVICES)
+    for office in sim.OFFICES.values():
+        demand = sum(rate * 2 for rate in office.rates) * mean_minutes
+        load = demand / (len(office.layout) * 7 * 60)
+        assert 0.8 < load < 0.9, office.label
+        for service in sim.SERVICES:
+            assert any(service.code in codes for codes in office.layout)
+
+
+def test_the_plain_queue_calls_only_what_a_counter_serves() -> None:
+    options = replace(
+        big(),
+        office="six",
+        layout=sim.OFFICES["six"].layout,
+        rates=sim.OFFICES["six"].rates,
+        counters=6,
+    )
+    citizens = sim.make_citizens(options)
+    queue = sim.PlainQueue(citizens, options, outage=False)
+    inquiries = next(c.id for c in citizens if c.service.code == "inquiries")
+    assert not queue.can_do(inquiries, 1)
+    assert queue.can_do(inquiries, 6)
+    queue.run()
+    assert not queue.unfinished
+
+
+def test_quantile_is_the_nearest_rank() -> None:
+    assert sim.quantile([], 0.9) == 0.0
+    assert sim.quantile([5.0, 1.0, 3.0], 0.5) == 3.0
+    assert sim.quantile(list(map(float, range(1, 11))), 0.9) == 9.0
+
+
+def test_one_shared_counter_with_a_crowd_on_sqlite() -> None:
+    """End to end on a small office: everyone served, every affected citizen placed or told."""
+    office = sim.OFFICES["one-shared"]
+    options = replace(
+        big(),
+        office="one-shared",
+        layout=office.layout,
+        rates=office.rates,
+        counters=1,
+        arrivals="crowd",
+    )
+    result, _ = sim.simulate(options, "sqlite")
+    ours, plain = result["this system"], result["plain queue"]
+    assert ours["citizens"] == plain["citizens"] > 0
+    assert ours["affected"] > 0
+    assert ours["affected_placed_or_told"] == ours["affected"]
+    assert plain["affected_placed_or_told"] == 0
+    assert ours["citizen_hours"] < plain["citizen_hours"]
+    assert sim.matrix_row(result)["placed_or_told_share"] == 1.0
