@@ -938,6 +938,16 @@ class WithThisSystem(Simulation):
                 .where(Message.event.like("rescheduled:%"))
                 .group_by(Message.ticket_id)
             ).all()
+            # "Nobody is texted more than once a day about the same ticket": by the local day
+            # each move's text may leave (a second move's text may be held until the morning).
+            leaving = Tally(
+                (ticket_id, at.astimezone(ZONE).date())
+                for ticket_id, at in session.execute(
+                    select(Message.ticket_id, Message.next_attempt_at).where(
+                        Message.event.like("rescheduled:%")
+                    )
+                )
+            )
             per_ticket = session.execute(
                 select(Message.ticket_id, func.count()).group_by(Message.ticket_id)
             ).all()
@@ -948,6 +958,7 @@ class WithThisSystem(Simulation):
             "outage_texts": sum(n for _, n in outage_texts),
             "tickets_texted_about_the_outage": len(outage_texts),
             "tickets_texted_twice_about_the_outage": sum(1 for _, n in outage_texts if n > 1),
+            "tickets_texted_twice_in_one_day": len({t for (t, _), n in leaving.items() if n > 1}),
             "most_messages_to_one_ticket": max((n for _, n in per_ticket), default=0),
             "outages": [
                 {
@@ -1662,7 +1673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"messages by event: {audit['messages_by_event']}")
     print(
         f"texted about the outage: {audit['tickets_texted_about_the_outage']} tickets, "
-        f"{audit['tickets_texted_twice_about_the_outage']} of them twice; outages: "
+        f"{audit['tickets_texted_twice_about_the_outage']} of them twice "
+        f"({audit['tickets_texted_twice_in_one_day']} twice in one day); outages: "
         f"{len(audit['outages'])}"
     )
     print(

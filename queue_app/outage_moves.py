@@ -26,7 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from queue_app import directory, opening_hours, recovery, rescheduler, texting, waiting_line
 from queue_app.clock import Clock
 from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
-from queue_app.models import Outage, OutageMove, Service, Ticket, TicketStatus
+from queue_app.models import Message, Outage, OutageMove, Service, Ticket, TicketStatus
 
 
 @dataclass
@@ -274,9 +274,37 @@ def _evening_notice(session: Session, here: BranchRound) -> bool:
         service: _appointments(session, service, next_day, day_after) for service in here.services
     }
     # A new cause per day: a ticket moved again tomorrow evening is told again, but never twice
-    # in one day.
-    _move_and_record(session, here, ids_by_service, day_after, kind=kind)
+    # in one day. One the line's move sent to that day this morning was told today already:
+    # its new time goes out early tomorrow, still before anyone leaves home.
+    hold = _told_today(session, here, [i for ids in ids_by_service.values() for i in ids])
+    _move_and_record(session, here, ids_by_service, day_after, kind=kind, hold=hold)
     return True
+
+
+# The morning hour before which a held message does not leave: after the night, before the
+# office opens.
+HELD_UNTIL = time(6, 0)
+
+
+def _told_today(session: Session, here: BranchRound, ids: list[int]) -> dict[int, datetime]:
+    """Of ``ids``, those texted a new time today (local day), each with when its next message
+    may leave: tomorrow at ``HELD_UNTIL``, local time."""
+    zone = here.branch.zone
+    today = here.now.astimezone(zone).date()
+    midnight = datetime.combine(today, time.min, tzinfo=zone)
+    tomorrow_morning = datetime.combine(today + timedelta(days=1), HELD_UNTIL, tzinfo=zone)
+    told: set[int] = set()
+    for start in range(0, len(ids), rescheduler.CHUNK):
+        told.update(
+            session.scalars(
+                select(Message.ticket_id).where(
+                    Message.ticket_id.in_(ids[start : start + rescheduler.CHUNK]),
+                    Message.event.like("rescheduled:%"),
+                    Message.created_at >= midnight,
+                )
+            )
+        )
+    return dict.fromkeys(told, tomorrow_morning)
 
 
 def _place_awaiting(session: Session, here: BranchRound) -> bool:
@@ -316,7 +344,12 @@ def _place_awaiting(session: Session, here: BranchRound) -> bool:
 
 
 def _reschedule(
-    session: Session, here: BranchRound, ids: list[int], not_before: datetime, cause: str
+    session: Session,
+    here: BranchRound,
+    ids: list[int],
+    not_before: datetime,
+    cause: str,
+    hold: dict[int, datetime] | None = None,
 ) -> rescheduler.Outcome:
     """Move ``ids`` for ``cause`` and add the outcome to the outage and the report."""
     outcome = rescheduler.reschedule(
@@ -329,6 +362,7 @@ def _reschedule(
         no_slot_for=texting.no_slot_yet(session, "outage", system=here.system),
         # The line's walk-ins are today's: today's walk-in share is theirs.
         walk_ins_today=True,
+        hold_messages=hold,
     )
     report, outage = here.report, here.outage
     report.moved += outcome.moved
@@ -347,6 +381,7 @@ def _move_and_record(
     not_before: datetime,
     *,
     kind: str,
+    hold: dict[int, datetime] | None = None,
 ) -> None:
     """Reschedule each service's tickets after ``not_before``, count it all on the outage and
     the report, and record that this branch's move of this ``kind`` is done. The line's cause
@@ -356,7 +391,7 @@ def _move_and_record(
     moved = 0
     for ids in ids_by_service.values():
         if ids:
-            moved += _reschedule(session, here, ids, not_before, cause).moved
+            moved += _reschedule(session, here, ids, not_before, cause, hold).moved
     session.add(
         OutageMove(
             outage_id=outage.id, branch_id=here.branch.id, kind=kind, at=here.now, moved=moved

@@ -146,6 +146,7 @@ class _Run:
     message_for: MessageFor
     no_slot_for: NoSlotFor | None
     walk_ins_today: bool
+    hold_messages: Mapping[int, datetime]
     dry_run: bool
 
 
@@ -159,6 +160,7 @@ def reschedule(
     message_for: MessageFor,
     no_slot_for: NoSlotFor | None = None,
     walk_ins_today: bool = False,
+    hold_messages: Mapping[int, datetime] | None = None,
     dry_run: bool = False,
 ) -> Outcome:
     """Move the given tickets into free slots from ``not_before`` and queue one SMS each (for
@@ -167,9 +169,19 @@ def reschedule(
     marked as awaiting one for ``cause``, and texted ``no_slot_for``'s wording once when it is
     given (a capacity cut leaves them their booked time, so it gives none).
     ``walk_ins_today``: walk-ins moved within their own day may also take that day's walk-in
-    share (an outage's line: they are the walk-ins it is kept for). With ``dry_run`` nothing is
-    written: the outcome says how many would move."""
-    run = _Run(clock, not_before, cause, message_for, no_slot_for, walk_ins_today, dry_run)
+    share (an outage's line: they are the walk-ins it is kept for). ``hold_messages``: tickets
+    whose message must not leave before a given time (already texted today about a move).
+    With ``dry_run`` nothing is written: the outcome says how many would move."""
+    run = _Run(
+        clock,
+        not_before,
+        cause,
+        message_for,
+        no_slot_for,
+        walk_ins_today,
+        hold_messages or {},
+        dry_run,
+    )
     outcome = Outcome()
     remaining = _in_calling_order(session, ticket_ids)
     while remaining:
@@ -340,6 +352,7 @@ def _write(
                 locale=row.locale,
                 body=run.message_for(row, service, m.start),
                 urgency=m.start,
+                not_before=run.hold_messages.get(m.ticket_id),
             )
         )
     if messages:

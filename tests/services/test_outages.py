@@ -603,3 +603,37 @@ def test_walk_ins_moved_to_a_later_day_leave_that_day_its_walk_in_share(
 def slots_next_free_start(client) -> datetime:
     service = client.get(BRANCH).json["services"][0]
     return datetime.fromisoformat(service["next_slot"])
+
+
+def test_a_line_moved_this_morning_and_again_this_evening_hears_the_second_time_tomorrow(
+    client, registry, clock, make_token
+):
+    # Found by the day simulation: no end known, the line moved at 10:20 to Wednesday, and at
+    # 18:00 the evening notice moved Wednesday again, with a second text the same evening.
+    taken = _take(client, make_token, 2)
+    booked = client.post(
+        f"{BRANCH}/appointments",
+        json={"service": "id-card", "start": "2026-11-25T14:00:00+02:00", "phone": "01099999999"},
+    ).json
+    db.session.execute(Message.__table__.delete())
+    db.session.commit()
+    outages.declare(db.session, clock, registry.code)  # no end known
+    clock.advance(minutes=20)
+    outage_moves.run_timers(db.session, clock)
+    clock.set(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 18:00 Cairo: the evening notice
+    outage_moves.run_timers(db.session, clock)
+    for ticket in (*taken, booked):
+        moved = client.get(f"/api/v1/tickets/{ticket['token']}").json
+        assert moved["slot"]["start"].startswith("2026-11-26"), moved  # Thursday
+    texts = _messages("rescheduled:outage:")
+    morning = [t for t in texts if t.event.count(":") == 2]
+    evening = {t.ticket_id: t for t in texts if "evening" in t.event}
+    assert len(morning) == 2
+    assert len(evening) == 3
+    # The two texted this morning hear of Thursday tomorrow at 06:00 Cairo, before they leave
+    # home; the booking nobody had told of anything today hears of it at once.
+    held = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+    for text in morning:
+        assert evening[text.ticket_id].next_attempt_at == held
+    booked_id = db.session.scalar(select(Ticket.id).where(Ticket.token == booked["token"]))
+    assert evening[booked_id].next_attempt_at == clock.now()
