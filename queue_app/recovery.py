@@ -8,8 +8,9 @@ and the appointments still due today, earliest ticket first (priority, then issu
 
 An offer is the one second message a citizen may get about a ticket on one day (DESIGN.md:
 nobody is texted more than once a day otherwise): it asks nothing and takes nothing away. A
-citizen who accepts (the ticket page's button, or a reply of 1) joins today's line at once and
-gives their new time back; one who does not keeps their new time, and the offer lapses at
+citizen who accepts (the ticket page's button, or a reply of 1) gives their new time back for
+the earliest time today that leaves them half an hour to come, and checks in at the kiosk as
+for any booking. One who does not keeps their new time, and the offer lapses at
 ``offer_until``.
 """
 
@@ -22,11 +23,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_app import opening_hours, slots, texting, waiting_line
+from queue_app import directory, opening_hours, slots, texting, waiting_line
 from queue_app.clock import Clock
 from queue_app.db import Bilingual, commit
 from queue_app.directory import BranchInfo, ServiceInfo
-from queue_app.errors import StateConflict
+from queue_app.errors import NoFreeSlot, StateConflict
 from queue_app.models import Outage, Service, Ticket, TicketEvent, TicketStatus
 from queue_app.tickets import TicketView, find_ticket, open_offer_until, view_ticket
 
@@ -34,6 +35,9 @@ from queue_app.tickets import TicketView, find_ticket, open_offer_until, view_ti
 # and it lapses this long before closing.
 LEAD_BEFORE_CLOSING = timedelta(minutes=60)
 LAPSES_BEFORE_CLOSING = timedelta(minutes=30)
+# The time a citizen who takes the offer is given to come back: their time today starts no
+# earlier than this after they took it.
+COME_BACK_WITHIN = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ def free_places_today(
     return max(0, can_serve - (already or 0))
 
 
+def _room_today(session: Session, service: ServiceInfo, now: datetime, closing: datetime) -> int:
+    """The places today's slots still hold for those who take an offer (``take_offer``)."""
+    found = slots.openings(
+        session, service, now, now + COME_BACK_WITHIN, 10**6, horizon_days=1, walk_ins_today=True
+    )
+    return sum(o.room + o.walk_in_room for o in found if o.start < closing)
+
+
 def make_offers(
     session: Session,
     clock: Clock,
@@ -95,7 +107,10 @@ def make_offers(
     until = closing - LAPSES_BEFORE_CLOSING
     cause = f"outage:{outage.id}"
     for service in services:
-        room = free_places_today(session, service, now, closing)
+        room = min(
+            free_places_today(session, service, now, closing),
+            _room_today(session, service, now, closing),
+        )
         if room <= 0:
             continue
         moved = session.scalars(
@@ -123,21 +138,32 @@ def make_offers(
 
 
 def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | None = None) -> None:
-    """In the caller's transaction: the ticket joins today's line now and gives its booked time
-    back. Raises StateConflict when it holds no open offer (none made, lapsed, or taken)."""
+    """In the caller's transaction: give the ticket the earliest time today that leaves
+    ``COME_BACK_WITHIN`` to come back, from today's free room (the walk-in share included: the
+    citizens moved by the outage were today's), and free its later time. It stays a booked
+    time, checked in at the kiosk on arrival. Raises StateConflict when it holds no open offer
+    (none made, lapsed, or taken), NoFreeSlot when today's room is taken meanwhile (its new
+    time stays)."""
     if open_offer_until(ticket, now) is None:
         raise StateConflict(
             f"ticket {ticket.number} holds no offer of today's time (none was made, or it lapsed)",
             status=ticket.status.value,
         )
-    if ticket.slot_start is not None:
-        slots.give_back(session, ticket.service_id, ticket.slot_start)
-    ticket.move_to(TicketStatus.WAITING, now, event="offer_accepted", note=note)
-    # At the back of today's line: those in the hall were here first, and the citizen needs the
-    # time to come back anyway.
-    ticket.queued_at = now
-    ticket.slot_start = ticket.slot_end = None
-    ticket.offer_until = None
+    service = directory.current(session).service_by_id(ticket.service_id)
+    closing = closing_today(service.branch, now)
+    earliest = now + COME_BACK_WITHIN
+    old_start = ticket.slot_start
+    for opening in slots.openings(session, service, now, earliest, 1, walk_ins_today=True):
+        if closing is None or opening.start >= closing:
+            break
+        if slots.take_place(session, service.id, opening.start, opening.whole):
+            if old_start is not None:
+                slots.give_back(session, service.id, old_start)
+            ticket.slot_start, ticket.slot_end = opening.start, opening.end
+            ticket.offer_until = None
+            ticket.events.append(TicketEvent(at=now, event="offer_accepted", note=note))
+            return
+    raise NoFreeSlot("today's free time has been taken meanwhile; your new time stays")
 
 
 def accept(session: Session, clock: Clock, token: str) -> TicketView:

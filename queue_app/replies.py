@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from queue_app import appointments, directory, outbox, recovery, texting, tickets
 from queue_app.clock import Clock
-from queue_app.errors import StateConflict
+from queue_app.errors import NoFreeSlot, StateConflict
 from queue_app.locales import LOCALES
 from queue_app.models import InboundSms, Ticket, TicketEvent, TicketStatus
 from queue_app.models.tickets import ACTIVE_STATUSES
@@ -112,7 +112,10 @@ def _act(
     if kind == ReplyKind.CONFIRM:
         # The last message was an offer of today's time (recovery): 1 takes it.
         if tickets.open_offer_until(ticket, now) is not None:
-            recovery.take_offer(session, now, ticket, note="by SMS")
+            try:
+                recovery.take_offer(session, now, ticket, note="by SMS")
+            except NoFreeSlot:
+                return "no_other_slot"  # today's room went meanwhile: the new time stays
             return "offer_accepted"
         ticket.events.append(TicketEvent(at=now, event="confirmed", note="by SMS"))
         return "confirmed"

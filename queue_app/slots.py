@@ -285,6 +285,7 @@ class Opening:
     # Places of today's walk-in share that the walk-ins an outage moves may take: they are that
     # day's walk-ins (``openings(walk_ins_today=True)``). Nobody else may.
     walk_in_room: int = 0
+    whole: int = 0  # the capacity those walk-ins may fill: appointments and walk-in share
 
 
 def openings(
@@ -330,7 +331,8 @@ def openings(
             left = max(0, places - taken)
             walk_in_left = max(0, whole.get(start, places) - max(taken, places))
             if left > 0 or walk_in_left > 0:
-                openings.append(Opening(start, end, left, places, walk_in_left))
+                full = whole.get(start, places)
+                openings.append(Opening(start, end, left, places, walk_in_left, full))
                 room += left + walk_in_left
         if room >= needed:
             break

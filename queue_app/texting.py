@@ -268,7 +268,13 @@ def _answer(
             locale, service=service.name(locale), branch=service.branch.name(locale)
         )
     if outcome == "offer_accepted":
-        return templates.offer_accepted(locale, link=ticket_link(session, ticket.token))
+        assert ticket.slot_start is not None
+        return templates.offer_accepted(
+            locale,
+            start=ticket.slot_start,
+            timezone=service.branch.timezone,
+            link=ticket_link(session, ticket.token),
+        )
     if outcome == "confirmed":
         # A walk-in in line has nothing to confirm beyond the note on its ticket.
         return _appointment(session, locale, ticket, service) if ticket.slot_start else None

@@ -306,21 +306,21 @@ def offer_today(
     locale: str, *, system: str, until: datetime, timezone: str | tzinfo, link: str
 ) -> str:
     """The system is back and today has free counter time: the citizen moved to a later day may
-    come today instead (reply 1 or the page's button); ignoring it keeps the new time."""
+    take a time today instead (reply 1 or the page's button); ignoring it keeps the new time."""
     _check_locale(locale)
     by = format_clock(until, timezone, locale)
     if locale == "ar":
-        offer = f"يمكنك الحضور اليوم قبل {by} بدلًا من موعدك الجديد: رد ١ أو افتح الرابط."
-        keep = "إن لم ترد يبقى موعدك كما هو."
+        offer = f"يمكنك أخذ موعد اليوم بدلًا من موعدك الجديد: رد ١ أو افتح الرابط قبل {by}."
+        keep = "وإلا يبقى موعدك الجديد."
         wordings = [
             f"انتهى العطل في {system}.\n{offer}\n{keep}\n{link}",
             f"انتهى العطل.\n{offer}\n{keep}\n{link}",
         ]
     else:
         offer = (
-            f"You may come today before {by} instead of your new time: reply 1 or open the link."
+            f"You may take a time today instead of your new time: reply 1 or open the link by {by}."
         )
-        keep = "If you do not, your new time stays."
+        keep = "If not, your new time stays."
         wordings = [
             f"{system} is back.\n{offer}\n{keep}\n{link}",
             f"The system is back.\n{offer}\n{keep}\n{link}",
@@ -328,9 +328,10 @@ def offer_today(
     return _first_that_fits("offer_today", wordings)
 
 
-def offer_accepted(locale: str, *, link: str) -> str:
-    """The answer to an accepted offer: the ticket is in today's line, its page shows where."""
+def offer_accepted(locale: str, *, start: datetime, timezone: str | tzinfo, link: str) -> str:
+    """The answer to an accepted offer: the ticket's time today, checked in at the kiosk."""
     _check_locale(locale)
+    when = format_when(start, timezone, locale)
     if locale == "ar":
-        return f"أنت الآن في طابور اليوم، فاحضر في أقرب وقت. دورك هنا:\n{link}"
-    return f"You are in today's line now: please come as soon as you can. Your place:\n{link}"
+        return f"موعدك اليوم {when}. سجّل حضورك عند الكشك.\n{link}"
+    return f"Your time today: {when}. Check in at the kiosk when you come.\n{link}"

@@ -53,7 +53,7 @@ def event_labels() -> dict[str, str]:
         "rescheduled": gettext("Moved to a new time"),
         "no_slot_yet": gettext("No free time yet: a new time will follow"),
         "offered": gettext("Offered a time today, the system being back"),
-        "offer_accepted": gettext("Took today's time"),
+        "offer_accepted": gettext("Took a time today"),
         "confirmed": gettext("Time confirmed"),
         "booked": gettext("Appointment booked"),
         "moved": gettext("Moved to the next free time"),
@@ -157,10 +157,13 @@ def ticket_page_strings() -> dict[str, Any]:
         "not_booked": gettext("This ticket no longer holds a booked time."),
         # Recovery offers: the system is back and today has free time (recovery.py).
         "offer_text": gettext(
-            "Today has free time again. You may come before %(time)s and join today's line "
-            "instead of keeping your new time. If you do not, your new time stays."
+            "Today has free time again. Until %(time)s you may take a time today instead of "
+            "your new time, leaving you at least half an hour to come. If you do not, your new "
+            "time stays."
         ),
-        "offer_taken": gettext("You are in today's line now. Please come as soon as you can."),
+        "offer_taken": gettext(
+            "Your time today is shown above. Check in at the kiosk when you come."
+        ),
         "offer_gone": gettext("This offer is no longer open. Your new time stays."),
         "choice_failed": gettext(
             "Could not send your choice. Check your connection and try again."

@@ -84,12 +84,9 @@ def test_an_offer_taken_on_the_page_joins_today_s_line(client, registry, clock, 
 
     taken = client.post(f"/api/v1/tickets/{tokens[0]}/accept-offer")
     assert taken.status_code == 200, taken.json
-    assert (taken.json["status"], taken.json["slot"], taken.json["offer"]) == (
-        "waiting",
-        None,
-        None,
-    )
-    assert taken.json["position"] == 1
+    assert (taken.json["status"], taken.json["offer"]) == ("scheduled", None)
+    # The earliest time today that leaves half an hour to come back: 13:00 Cairo.
+    assert taken.json["slot"]["start"] == "2026-11-24T11:00:00+00:00"
     assert taken.json["history"][-1]["event"] == "offer_accepted"
     assert _wednesday_booked() == 2  # the Wednesday place is free again
     again = client.post(f"/api/v1/tickets/{tokens[0]}/accept-offer")
@@ -111,9 +108,11 @@ def test_an_offer_taken_by_reply(client, registry, clock, make_token):
         db.session, clock, provider_sid="SM" + "1" * 32, phone="+201012340000", body="١"
     )
     assert outcome.outcome == "offer_accepted"
-    assert client.get(f"/api/v1/tickets/{tokens[0]}").json["status"] == "waiting"
+    today = client.get(f"/api/v1/tickets/{tokens[0]}").json
+    assert today["slot"]["start"] == "2026-11-24T11:00:00+00:00"
     (answer,) = _messages("reply:")
-    assert "طابور اليوم" in answer.body
+    assert "موعدك اليوم" in answer.body
+    assert "١:٠٠ م" in answer.body
 
 
 def test_an_ignored_offer_lapses_and_the_new_time_stays(client, registry, clock, make_token):
@@ -157,6 +156,20 @@ def test_no_offer_when_the_system_is_back_too_close_to_closing(client, registry,
     assert _messages("offer:") == []
     db.session.expire_all()
     assert {t.status for t in db.session.scalars(select(Ticket))} == {TicketStatus.SCHEDULED}
+
+
+def test_those_who_take_it_check_in_and_are_served_today(client, registry, clock, make_token):
+    tokens = _take(client, make_token, 2)
+    _down_until_half_past_twelve(registry, clock)
+    outage_moves.run_timers(db.session, clock)
+    assert client.post(f"/api/v1/tickets/{tokens[1]}/accept-offer").status_code == 200
+    clock.advance(minutes=25)  # 12:55 Cairo, back at the office
+    kiosk = make_token("kiosk")
+    checked_in = client.post(f"/api/v1/tickets/{tokens[1]}/check-in", headers=kiosk)
+    assert checked_in.status_code == 200, checked_in.json
+    staff = make_token("staff")
+    called = client.post(f"{BRANCH}/counters/1/call-next", headers=staff)
+    assert called.json["token"] == tokens[1]
 
 
 def test_an_unknown_ticket_cannot_take_an_offer(client, registry):

@@ -59,7 +59,7 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         "offer_today": lambda: templates.offer_today(
             locale, system=names["system"], until=start, timezone=ZONE, link=link
         ),
-        "offer_accepted": lambda: templates.offer_accepted(locale, link=link),
+        "offer_accepted": lambda: templates.offer_accepted(locale, link=link, **when),
         "system_back": lambda: templates.system_back(locale, system=names["system"], link=link),
         "no_slot_yet": lambda: templates.no_slot_yet(
             locale, system=names["system"], maintenance=False, link=link
