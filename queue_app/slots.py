@@ -140,31 +140,44 @@ class Capacities:
                 return per_slot
         return None
 
-    def exact(self, day: date, *, walk_ins_too: bool = False) -> Fraction:
-        """What one slot of ``day`` takes, before the fractions are carried; ``walk_ins_too``:
-        the walk-in share as well, the counters' whole time (a manager's override is the
-        manager's word either way)."""
+    def exact(self, day: date) -> Fraction:
+        """What one slot of ``day`` takes, before the fractions are carried."""
         override = self.override(day)
         if override is not None:
             return Fraction(override)
+        return self._exact(day, self.service.walk_in_percent)
+
+    def exact_walk_in_share(self, day: date) -> Fraction:
+        """What one slot of ``day`` keeps for walk-ins: the rest of the counters' time (none
+        on a day the manager set the capacity of: the manager's word is the whole of it)."""
+        if self.override(day) is not None:
+            return Fraction(0)
+        return self._exact(day, 0) - self._exact(day, self.service.walk_in_percent)
+
+    def _exact(self, day: date, walk_in_percent: int) -> Fraction:
         service, branch = self.service, self.service.branch
         counters = branch.counter_time_for(service, open_only=day == self.today)
         return exact_capacity(
             counters,
             service.slot_minutes,
             waiting_line.seconds_per_citizen(service.avg_service_minutes, self.measured_seconds),
-            0 if walk_ins_too else service.walk_in_percent,
+            walk_in_percent,
         )
 
-    def day_slots(
-        self, day: date, *, walk_ins_too: bool = False
-    ) -> list[tuple[datetime, datetime, int]]:
+    def day_slots(self, day: date) -> list[tuple[datetime, datetime, int]]:
         """Every slot of ``day`` (begun, blocked or not) with the whole places it takes. The
         fraction carried into the first slot follows from the date, as if every earlier day
         had the same slots: so the places of a slot do not depend on when it is asked, and a
         service with less than a place a day still gets one every few days."""
+        return self._carried(day, self.exact(day))
+
+    def walk_in_share_slots(self, day: date) -> list[tuple[datetime, datetime, int]]:
+        """Every slot of ``day`` with the whole places of its walk-in share, carried the same
+        way: beside ``day_slots``, the counters' whole time, slot by slot."""
+        return self._carried(day, self.exact_walk_in_share(day))
+
+    def _carried(self, day: date, each: Fraction) -> list[tuple[datetime, datetime, int]]:
         times = slot_times(self.service, day)
-        each = self.exact(day, walk_ins_too=walk_ins_too)
         carried = (day.toordinal() * len(times) * each) % 1
         places = whole_places(each, len(times), carried)
         return [(start, end, n) for (start, end), n in zip(times, places, strict=True)]
@@ -319,8 +332,8 @@ def openings(
     room = 0
     for offset in range(horizon_days):
         day = first_day + timedelta(days=offset)
-        whole = (
-            {start: n for start, _, n in caps.day_slots(day, walk_ins_too=True)}
+        share = (
+            {start: n for start, _, n in caps.walk_in_share_slots(day)}
             if walk_ins_today and day == caps.today
             else {}
         )
@@ -328,11 +341,11 @@ def openings(
             if start < not_before or start <= now or overlaps(start, end, blocked):
                 continue
             taken = booked.get((service.id, start), 0)
+            whole = places + share.get(start, 0)
             left = max(0, places - taken)
-            walk_in_left = max(0, whole.get(start, places) - max(taken, places))
+            walk_in_left = max(0, whole - max(taken, places))
             if left > 0 or walk_in_left > 0:
-                full = whole.get(start, places)
-                openings.append(Opening(start, end, left, places, walk_in_left, full))
+                openings.append(Opening(start, end, left, places, walk_in_left, whole))
                 room += left + walk_in_left
         if room >= needed:
             break

@@ -582,8 +582,12 @@ def test_walk_ins_moved_within_their_day_may_use_its_walk_in_share(
     outages.declare(db.session, clock, registry.code, expected_minutes=60)  # back at 11:00
     clock.advance(minutes=20)
     assert outage_moves.run_timers(db.session, clock).moved == 10
-    eleven = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    assert _per_slot() == [(eleven, 5), (datetime(2026, 11, 24, 9, 30, tzinfo=UTC), 5)]
+    eleven, half_past = (datetime(2026, 11, 24, 9, m, tzinfo=UTC) for m in (0, 30))
+    # Five places a slot at the counter's whole pace (2.5 for appointments and 2.5 of walk-in
+    # share, each carried slot to slot): all ten by 11:30, not 12:30.
+    per_slot = _per_slot()
+    assert [start for start, _ in per_slot] == [eleven, half_past]
+    assert sum(n for _, n in per_slot) == 10
     # A booking made now finds those slots full: the walk-in share went to the walk-ins.
     assert slots_next_free_start(client) > datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 
