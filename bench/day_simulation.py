@@ -26,8 +26,9 @@ The target of the issue: at least 90 % fewer citizen-hours on site with this sys
                                    [--outage-end HH:MM|none] [--announce-end]
                                    [--rates 60,50,25] [--counters C] [--walk-in-percent 50]
                                    [--phone-share 0.8] [--baseline-patience MIN]
+                                   [--offer-accept 0.7]
                                    [--plot docs/day_simulation.png] [--json out.json]
-    python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...]
+    python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...] [--offer-accept P]
                                    [--plot docs/day_simulation_matrix.png] [--json rows.json]
 
 ``--runs K`` also runs seeds N+1 .. N+K-1 and prints one line per seed (the table, the plot and
@@ -58,14 +59,16 @@ The harder days (issue 13), each an option; with none of them the run is the one
   ``expected_minutes``) a minute after the monitor opened the outage; by default no end is
   given, as when the central system fails without a word.
 
-Per run, beside the citizen-hours: the delay until served (from a citizen's first arrival to
-the call at which they were served, in hours, nights and weekends included: mean and p90),
-trips to the office per citizen, the citizens affected (of a service needing the system and on
-site while it was down, or refused by the paused kiosk, or whose ticket the outage moved), how
-many of them were placed (a slot held for them: booked at the kiosk or moved) or told (an SMS
-other than ``issued``, or, without a phone, a time shown at the kiosk or on the board), and
-the wait each ticket showed at issue or check-in against its call (tickets called in that
-same visit only: the ones the outage moved are not in it).
+Per run, beside the citizen-hours: recovery offers made, texted and accepted, citizens served
+on the outage day, tickets texted twice in one day (two new times whose texts leave on the same
+local day; also counted over every outage text but the offer), the delay until served (from a
+citizen's first arrival to the call at which they were served, in hours, nights and weekends
+included: mean and p90), trips to the office per citizen, the citizens affected (of a service
+needing the system and on site while it was down, or refused by the paused kiosk, or whose
+ticket the outage moved), how many of them were placed (a slot held for them: booked at the
+kiosk or moved) or told (an SMS other than ``issued``, or, without a phone, a time shown at the
+kiosk or on the board), and the wait each ticket showed at issue or check-in against its call
+(tickets called in that same visit only: the ones the outage moved are not in it).
 
 PostgreSQL: the public schema of ``QUEUE_BENCH_DATABASE_URL`` is dropped and recreated (by
 default ``postgresql://postgres@127.0.0.1:5432/bench_sim``; the database ``test`` is refused).
@@ -113,6 +116,20 @@ The citizens, with this system:
   drawn per citizen and visit (``--early-minutes``); ``tickets.check_in`` for a booking, a walk-in
   ticket otherwise. The kiosk issues no walk-in ticket before 08:00, so early comers take theirs
   at 08:00 in the order they came.
+- The worker's timers run every minute while the outage lasts and after it until closing on
+  the day it ends, so the engine makes its recovery offers (``recovery.make_offers``, from the
+  first run after the end while the office is open) to the citizens the line's move sent to a
+  later day. A citizen with a phone reads the offer's SMS after ``--sms-read-minutes`` and takes
+  it with probability ``--offer-accept`` (0.7; a seeded draw per citizen) through
+  ``recovery.accept``, then comes back for the time today it gives, as for any booking
+  (``--early-minutes`` before it, ``tickets.check_in``). One who declines keeps the later time.
+  Citizens without a phone do not see offers (the engine marks their ticket offered but sends
+  nothing, and the bench assumes they do not look at the ticket's page): they keep their time.
+  The citizens booked at the paused kiosk are not offered anything: the engine offers only
+  tickets the outage moved (a "rescheduled" event with its cause).
+- A ticket the timers find no time for (``no_slot_yet``: told that it stays valid in the line
+  and that a time will be texted) keeps its citizen in line on site; if a later round places it
+  (the timers look again every 5 minutes) its "rescheduled" event is followed like any move.
 - At 15:00 the counters stop calling; whoever still waits gives up their ticket
   (``tickets.cancel``) and comes back at 08:00 the next working day for a walk-in ticket, as in
   the baseline. Apart from these, nobody leaves before being called.
@@ -163,11 +180,12 @@ from queue_app import (
     migrate,
     outage_moves,
     outages,
+    recovery,
     texting,
     tickets,
 )
 from queue_app.clock import FixedClock
-from queue_app.errors import ServiceClosed, ServicePaused, TooEarly, TooLate
+from queue_app.errors import ServiceClosed, ServicePaused, StateConflict, TooEarly, TooLate
 from queue_app.models import (
     Backend,
     Branch,
@@ -269,6 +287,9 @@ class Options:
     # outage_end None: the system is not back on the outage day (back at 07:00 the next
     # working day, before opening); announce_end: a manager gives the true end at detection.
     announce_end: bool = False
+    # A citizen with a phone offered today's time after recovery reads the SMS after
+    # ``sms_read_minutes`` and takes it with this probability (a seeded draw per citizen).
+    offer_accept: float = 0.7
 
 
 def counter_layout(options: Options) -> tuple[tuple[str, ...], ...]:
@@ -596,6 +617,16 @@ class WithThisSystem(Simulation):
         self.plan: dict[int, int] = {}  # citizen -> version of their planned return
         self.moved_seen: set[int] = set()  # the "rescheduled" events already acted on
         self.timer_reports: list[dict[str, Any]] = []
+        # the worker runs until closing on the day the outage ends, so that recovery offers
+        # are made (outage_moves.run_timers makes them once the outage has ended)
+        end_day = self.down_until.astimezone(ZONE).date()
+        while end_day.weekday() not in SUN_TO_THU:
+            end_day = next_working_day(end_day)
+        self.timers_until = max(local(end_day, CLOSES), self.down_until)
+        self.offers_seen: set[int] = set()  # "offered" ticket events already acted on
+        self.no_slot_seen: set[int] = set()  # "no_slot_yet" ticket events already counted
+        self.offers: Tally[str] = Tally()
+        self.accepted: set[int] = set()
         self.kiosk_outcomes: Tally[str] = Tally()
         self.refused: set[int] = set()  # a paused kiosk refused their ticket
         self.moved: set[int] = set()  # their ticket was moved by the outage's timers
@@ -708,11 +739,75 @@ class WithThisSystem(Simulation):
     def timers(self) -> None:
         with self.session() as session:
             report = outage_moves.run_timers(session, self.clock)
-        if report.moved or report.unplaced:
+        if report.moved or report.unplaced or report.placed_later or report.offered:
             self.timer_reports.append({"at": self.now.isoformat(), **asdict(report)})
+        if report.unplaced or report.told_no_slot:
+            self.no_slot()
+        if report.moved or report.placed_later:  # a retry's placement is a move too
             self.line_moved()
-        if self.paused:
+        if report.offered:
+            self.offered()
+        # Every minute while the outage lasts, and after it until closing on the day it ends,
+        # as the worker does: recovery offers come from the first run after the end.
+        if self.paused or self.now < self.timers_until:
             self.at(self.now + timedelta(minutes=1), self.timers)
+
+    def no_slot(self) -> None:
+        """Tickets the timers found no time for. Their ticket stays valid in the line (the
+        SMS and the ticket page say so, and that a time will be texted): the citizen on site
+        stays in line, and follows the new time if a later round places it (``line_moved``,
+        a "rescheduled" event like any move), or is called when the system is back."""
+        with self.session() as session:
+            rows = session.execute(
+                select(TicketEvent.id, TicketEvent.ticket_id).where(
+                    TicketEvent.event == "no_slot_yet", TicketEvent.at == self.now
+                )
+            ).all()
+        for event_id, _ in rows:
+            if event_id not in self.no_slot_seen:
+                self.no_slot_seen.add(event_id)
+                self.offers["tickets told no slot yet"] += 1
+
+    def offered(self) -> None:
+        """Citizens offered today's time after recovery (``recovery.make_offers``). With a
+        phone they read the SMS after ``sms_read_minutes`` and take it with probability
+        ``offer_accept``; without one they never see it (the offer is by SMS or on the ticket's
+        page, which they do not follow) and keep their new time."""
+        with self.session() as session:
+            rows = session.execute(
+                select(TicketEvent.id, Ticket.id, Ticket.phone)
+                .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+                .where(TicketEvent.event == "offered", TicketEvent.at == self.now)
+                .order_by(TicketEvent.id)
+            ).all()
+        for event_id, ticket_id, phone in rows:
+            if event_id in self.offers_seen:
+                continue
+            self.offers_seen.add(event_id)
+            cid = self.owner[ticket_id]
+            self.offers["made"] += 1
+            if phone is None:
+                self.offers["not seen (no phone)"] += 1
+                continue
+            reads = self.now + timedelta(minutes=self.options.sms_read_minutes)
+            self.at(reads, self.answer_offer, cid)
+
+    def answer_offer(self, cid: int) -> None:
+        rng = random.Random(f"{self.options.seed}:offer:{cid}")
+        if rng.random() >= self.options.offer_accept:
+            self.offers["declined (kept the new time)"] += 1
+            return
+        _, token = self.ticket_of[cid]
+        with self.session() as session:
+            try:
+                view = recovery.accept(session, self.clock, token)
+            except StateConflict:  # lapsed, or today's room taken meanwhile: the time stays
+                self.offers["accepted, but refused by the engine"] += 1
+                return
+        self.offers["accepted"] += 1
+        assert view.ticket.slot_start is not None
+        self.accepted.add(cid)
+        self.plan_return(cid, view.ticket.slot_start, self.check_in)
 
     def line_moved(self) -> None:
         """What the citizens of the tickets just moved do: leave once told, come at the slot."""
@@ -948,6 +1043,27 @@ class WithThisSystem(Simulation):
                     )
                 )
             )
+            # The same, for every text the outage caused (moves, "no time yet", "system back"),
+            # but not the recovery offer: the one second message a day may carry (recovery.py).
+            leaving_any = Tally(
+                (ticket_id, at.astimezone(ZONE).date())
+                for ticket_id, at in session.execute(
+                    select(Message.ticket_id, Message.next_attempt_at).where(
+                        Message.event.like("rescheduled:%")
+                        | Message.event.like("no_slot:%")
+                        | Message.event.like("system_back:%")
+                    )
+                )
+            )
+            events = Tally(
+                dict(
+                    session.execute(
+                        select(TicketEvent.event, func.count())
+                        .where(TicketEvent.event.in_(("offered", "offer_accepted", "no_slot_yet")))
+                        .group_by(TicketEvent.event)
+                    ).all()
+                )
+            )
             per_ticket = session.execute(
                 select(Message.ticket_id, func.count()).group_by(Message.ticket_id)
             ).all()
@@ -959,6 +1075,17 @@ class WithThisSystem(Simulation):
             "tickets_texted_about_the_outage": len(outage_texts),
             "tickets_texted_twice_about_the_outage": sum(1 for _, n in outage_texts if n > 1),
             "tickets_texted_twice_in_one_day": len({t for (t, _), n in leaving.items() if n > 1}),
+            "tickets_texted_twice_in_one_day_any_outage_text": len(
+                {t for (t, _), n in leaving_any.items() if n > 1}
+            ),
+            "offers": {
+                "made": events["offered"],
+                "texted": by_event["offer"],
+                "accepted": events["offer_accepted"],
+                **{k: v for k, v in self.offers.items() if k not in ("made", "accepted")},
+            },
+            "tickets_told_no_slot_yet": events["no_slot_yet"],
+            "placed_in_a_later_round": sum(r["placed_later"] for r in self.timer_reports),
             "most_messages_to_one_ticket": max((n for _, n in per_ticket), default=0),
             "outages": [
                 {
@@ -1301,20 +1428,32 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
             1,
         ),
         "texted_twice": ours["audit"]["tickets_texted_twice_about_the_outage"],
+        "texted_twice_in_one_day": ours["audit"]["tickets_texted_twice_in_one_day"],
+        "plain_served_day1": plain["served_day1"],
+        "ours_served_day1": ours["served_day1"],
+        "plain_delay_mean": plain["delay_mean_hours"],
+        "ours_delay_mean": ours["delay_mean_hours"],
+        "offers_made": ours["audit"]["offers"]["made"],
+        "offers_accepted": ours["audit"]["offers"]["accepted"],
     }
 
 
 def seeds_table(rows: Sequence[dict[str, Any]]) -> str:
     lines = [
         "\n| seed | citizens | plain queue, citizen-h | this system, citizen-h | reduction "
-        "| outage day only | texted twice |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| outage day only | mean delay h plain / ours | served outage day plain / ours "
+        "| offers made / accepted | texted twice | texted twice in one day |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['seed']} | {r['citizens']} | {r['plain_queue_hours']:.1f} "
             f"| {r['this_system_hours']:.1f} | {r['reduction_percent']:.1f} % "
-            f"| {r['outage_day_reduction_percent']:.1f} % | {r['texted_twice']} |"
+            f"| {r['outage_day_reduction_percent']:.1f} % "
+            f"| {r['plain_delay_mean']:.2f} / {r['ours_delay_mean']:.2f} "
+            f"| {r['plain_served_day1']} / {r['ours_served_day1']} "
+            f"| {r['offers_made']} / {r['offers_accepted']} "
+            f"| {r['texted_twice']} | {r['texted_twice_in_one_day']} |"
         )
     reductions = [r["reduction_percent"] for r in rows]
     met = sum(1 for x in reductions if x >= TARGET_REDUCTION)
@@ -1368,6 +1507,13 @@ def matrix_row(result: dict[str, Any]) -> dict[str, Any]:
         ),
         "eta": ours["eta"],
         "texted_twice": ours["audit"]["tickets_texted_twice_about_the_outage"],
+        "texted_twice_in_one_day": ours["audit"]["tickets_texted_twice_in_one_day"],
+        "texted_twice_in_one_day_any": ours["audit"][
+            "tickets_texted_twice_in_one_day_any_outage_text"
+        ],
+        "offers_made": ours["audit"]["offers"]["made"],
+        "offers_accepted": ours["audit"]["offers"]["accepted"],
+        "told_no_slot_yet": ours["audit"]["tickets_told_no_slot_yet"],
         "run_seconds": result["run_seconds"],
     }
     if later in plain["cohorts"]:
@@ -1393,8 +1539,9 @@ def matrix_table(rows: Sequence[dict[str, Any]]) -> str:
         "| mean delay h plain / ours "
         "| p90 delay h plain / ours | served outage day plain / ours | trips plain / ours "
         "| later days' own citizens: mean delay h plain / ours | affected | placed | told "
-        "| placed or told | wait shown: median / p90 error min, told too short |",
-        "| --- |" + " ---: |" * 14,
+        "| placed or told | wait shown: median / p90 error min, told too short "
+        "| offers made / accepted | texted twice in one day |",
+        "| --- |" + " ---: |" * 16,
     ]
     for r in rows:
         change = 100 * (r["hours_ratio"] - 1)
@@ -1413,7 +1560,9 @@ def matrix_table(rows: Sequence[dict[str, Any]]) -> str:
             f"| {pair(r, 'served_day1', '{}')} | {pair(r, 'trips')} "
             f"| {pair(r, 'later_delay_mean')} | {r['affected']} "
             f"| {share(r['placed_share'])} | {share(r['told_share'])} "
-            f"| {share(r['placed_or_told_share'])} | {eta_cell} |"
+            f"| {share(r['placed_or_told_share'])} | {eta_cell} "
+            f"| {r['offers_made']} / {r['offers_accepted']} "
+            f"| {r['texted_twice_in_one_day']} |"
         )
     return "\n".join(lines)
 
@@ -1502,7 +1651,8 @@ def run_matrix(base: Options, args: argparse.Namespace) -> int:
     print(
         f"day simulation matrix, {args.db}, seed {base.seed}; system down "
         f"{base.outage_start.strftime('%H:%M')}-{end}, end "
-        f"{'announced' if base.announce_end else 'not given'}"
+        f"{'announced' if base.announce_end else 'not given'}; "
+        f"recovery offers taken by {100 * base.offer_accept:g} % of those with a phone"
     )
     print(matrix_table(rows))
     if args.json:
@@ -1514,7 +1664,8 @@ def run_matrix(base: Options, args: argparse.Namespace) -> int:
             rows,
             f"Day simulation, seed {base.seed}: system down "
             f"{base.outage_start.strftime('%H:%M')}-{end}, "
-            f"end {'announced' if base.announce_end else 'not given'}; "
+            f"end {'announced' if base.announce_end else 'not given'}, "
+            f"offers taken {100 * base.offer_accept:g} %; "
             "+3 days: three working days after it, each with its own citizens",
         )
         print(f"plot: {args.plot} ({args.plot.stat().st_size // 1024} KB)")
@@ -1576,6 +1727,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-phone-leave-minutes", type=float, default=15.0)
     parser.add_argument("--early-minutes", type=float, default=10.0)
     parser.add_argument(
+        "--offer-accept",
+        type=float,
+        default=0.7,
+        help="share of citizens with a phone who take a recovery offer (0: nobody; seeded)",
+    )
+    parser.add_argument(
         "--baseline-patience",
         type=float,
         help="minutes of outage after which a plain-queue citizen gives up (default: never)",
@@ -1602,6 +1759,8 @@ def options_from(args: argparse.Namespace) -> Options:
     layout: tuple[tuple[str, ...], ...] | None = office.layout
     if args.counters is not None:
         layout = None
+    if not 0 <= args.offer_accept <= 1:
+        raise SystemExit("--offer-accept is between 0 and 1")
     if args.days < 0 or args.days > 20:
         raise SystemExit("--days is between 0 and 20")
     outage_end: time | None = None
@@ -1628,6 +1787,7 @@ def options_from(args: argparse.Namespace) -> Options:
         sms_read_minutes=args.sms_read_minutes,
         no_phone_leave_minutes=args.no_phone_leave_minutes,
         early_minutes=args.early_minutes,
+        offer_accept=args.offer_accept,
         baseline_patience=args.baseline_patience,
         walk_in_percent=args.walk_in_percent,
         flap=not args.no_flap,
@@ -1673,9 +1833,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"messages by event: {audit['messages_by_event']}")
     print(
         f"texted about the outage: {audit['tickets_texted_about_the_outage']} tickets, "
-        f"{audit['tickets_texted_twice_about_the_outage']} of them twice "
-        f"({audit['tickets_texted_twice_in_one_day']} twice in one day); outages: "
+        f"{audit['tickets_texted_twice_about_the_outage']} of them twice; outages: "
         f"{len(audit['outages'])}"
+    )
+    print(
+        f"texted twice in one day: {audit['tickets_texted_twice_in_one_day']} tickets "
+        "(two new times leaving the same local day; "
+        f"{audit['tickets_texted_twice_in_one_day_any_outage_text']} counting every outage "
+        "text but the recovery offer: new times, no time yet, system back)"
+    )
+    offers = audit["offers"]
+    rest = {k: v for k, v in offers.items() if k not in ("made", "texted", "accepted")}
+    print(
+        f"recovery offers (--offer-accept {options.offer_accept:g}): {offers['made']} made, "
+        f"{offers['texted']} texted, {offers['accepted']} accepted; "
+        f"served on the outage day {result['this system']['served_day1']} "
+        f"(plain queue {result['plain queue']['served_day1']}); "
+        f"{rest}; "
+        f"told no time yet {audit['tickets_told_no_slot_yet']}, "
+        f"placed in a later round {audit['placed_in_a_later_round']}"
     )
     print(
         f"domain: {audit['domain_calls']} calls in {audit['domain_seconds']} s; "

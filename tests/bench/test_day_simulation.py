@@ -88,3 +88,21 @@ def test_one_shared_counter_with_a_crowd_on_sqlite() -> None:
     assert plain["affected_placed_or_told"] == 0
     assert ours["citizen_hours"] < plain["citizen_hours"]
     assert sim.matrix_row(result)["placed_or_told_share"] == 1.0
+
+
+def test_recovery_offers_are_answered_and_bring_citizens_back_the_same_day() -> None:
+    """The big office's easy day: the system back at 12:30, the timers go on running, the
+    engine offers today's time to those the line's move sent to Thursday; everyone with a
+    phone takes it (--offer-accept 1) and is served that day, nobody texted twice in one day."""
+    result, _ = sim.simulate(big(offer_accept=1.0), "sqlite")
+    ours = result["this system"]
+    offers = ours["audit"]["offers"]
+    assert offers["made"] > 0
+    assert offers["accepted"] == offers["texted"] > 0
+    assert offers["made"] == offers["accepted"] + offers.get("not seen (no phone)", 0)
+    assert ours["audit"]["tickets_texted_twice_in_one_day"] == 0
+    assert ours["audit"]["tickets_texted_twice_in_one_day_any_outage_text"] == 0
+    nobody, _ = sim.simulate(big(offer_accept=0.0), "sqlite")
+    assert nobody["this system"]["audit"]["offers"]["accepted"] == 0
+    assert nobody["this system"]["audit"]["offers"]["made"] == offers["made"]
+    assert ours["served_day1"] > nobody["this system"]["served_day1"]
