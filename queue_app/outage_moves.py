@@ -51,8 +51,8 @@ class TimerReport:
 # How often the timers look again for room for tickets an outage found no time for.
 RETRY_MINUTES = 5
 # How long after its end an outage's citizens may still be offered the day's free time: a
-# worker that was away a while still makes the offers, a day-old outage makes none.
-RECENTLY = timedelta(hours=2)
+# system back in the night is offered when the doors open, a day-old outage makes none.
+RECENTLY = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _offer_recovered_time(
     ).all()
     for outage in ended:
         backend = next((b for b in info.backends if b.id == outage.backend_id), None)
-        if backend is None or not outage.tickets_moved:
+        if backend is None:
             continue
         for branch in info.branches:
             services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
@@ -122,6 +122,8 @@ def _offer_recovered_time(
             if session.get(OutageMove, (outage.id, branch.id, "offers")) is not None:
                 continue
             offers = recovery.make_offers(session, clock, outage, services, backend)
+            if not offers.decided:
+                continue  # back before opening: offered once the doors open
             report.offered += offers.offered
             outage.tickets_texted += offers.texted
             session.add(

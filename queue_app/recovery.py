@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_app import directory, opening_hours, slots, texting, waiting_line
@@ -28,7 +28,7 @@ from queue_app.clock import Clock
 from queue_app.db import Bilingual, commit
 from queue_app.directory import BranchInfo, ServiceInfo
 from queue_app.errors import NoFreeSlot, StateConflict
-from queue_app.models import Outage, Service, Ticket, TicketEvent, TicketStatus
+from queue_app.models import Outage, Service, Ticket, TicketEvent, TicketKind, TicketStatus
 from queue_app.tickets import TicketView, find_ticket, open_offer_until, view_ticket
 
 # An offer must leave time to come back and be served: none when closing is nearer than this,
@@ -44,6 +44,9 @@ COME_BACK_WITHIN = timedelta(minutes=30)
 class Offers:
     offered: int
     texted: int
+    # False while the office is not open yet today: a system back before opening is offered
+    # once the doors open, so the caller asks again.
+    decided: bool = True
 
 
 def closing_today(branch: BranchInfo, now: datetime) -> datetime | None:
@@ -52,6 +55,11 @@ def closing_today(branch: BranchInfo, now: datetime) -> datetime | None:
     if window is None or not window[0] <= now < window[1]:
         return None
     return window[1]
+
+
+def _opens_later_today(branch: BranchInfo, now: datetime) -> bool:
+    window = opening_hours.window_on(branch.hours, now.astimezone(branch.zone).date(), branch.zone)
+    return window is not None and now < window[0]
 
 
 def free_places_today(
@@ -102,7 +110,9 @@ def make_offers(
         return Offers(0, 0)
     branch = services[0].branch
     closing = closing_today(branch, now)
-    if closing is None or closing - now < LEAD_BEFORE_CLOSING:
+    if closing is None:
+        return Offers(0, 0, decided=not _opens_later_today(branch, now))
+    if closing - now < LEAD_BEFORE_CLOSING:
         return Offers(0, 0)
     until = closing - LAPSES_BEFORE_CLOSING
     cause = f"outage:{outage.id}"
@@ -113,16 +123,27 @@ def make_offers(
         )
         if room <= 0:
             continue
+        moved_by_it = select(TicketEvent.ticket_id).where(
+            TicketEvent.event == "rescheduled",
+            or_(TicketEvent.note == cause, TicketEvent.note.like(f"{cause}:%")),  # evenings too
+        )
         moved = session.scalars(
             select(Ticket)
-            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
             .where(
                 Ticket.service_id == service.id,
                 Ticket.status == TicketStatus.SCHEDULED,
                 Ticket.slot_start >= closing,
                 Ticket.offer_until.is_(None),
-                TicketEvent.event == "rescheduled",
-                TicketEvent.note == cause,
+                or_(
+                    Ticket.id.in_(moved_by_it),
+                    # Booked while the service was paused (the kiosk offers the earliest free
+                    # time instead of a ticket): as displaced by the outage as those it moved.
+                    and_(
+                        Ticket.kind == TicketKind.APPOINTMENT,
+                        Ticket.issued_at >= outage.started_at,
+                        Ticket.issued_at <= (outage.ended_at or now),
+                    ),
+                ),
             )
             .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
             .limit(room)

@@ -176,3 +176,34 @@ def test_an_unknown_ticket_cannot_take_an_offer(client, registry):
     response = client.post("/api/v1/tickets/no-such-token/accept-offer")
     assert response.status_code == 404
     assert response.json["error"] == "not_found"
+
+
+def test_a_system_back_before_opening_is_offered_when_the_doors_open(
+    client, registry, clock, make_token
+):
+    tokens = _take(client, make_token, 2)
+    outages.declare(db.session, clock, registry.code)  # Tuesday 10:00, no end known
+    clock.advance(minutes=20)
+    outage_moves.run_timers(db.session, clock)  # the line to Wednesday
+    clock.set(datetime(2026, 11, 24, 16, 0, tzinfo=UTC))  # 18:00: the evening notice
+    outage_moves.run_timers(db.session, clock)  # Wednesday's appointments to Thursday
+    moved = client.get(f"/api/v1/tickets/{tokens[0]}").json
+    assert moved["slot"]["start"].startswith("2026-11-26")
+    clock.set(datetime(2026, 11, 25, 5, 0, tzinfo=UTC))  # Wednesday 07:00: back
+    outages.resolve(db.session, clock, registry.code)
+    assert outage_moves.run_timers(db.session, clock).offered == 0  # the doors are shut
+    clock.set(datetime(2026, 11, 25, 6, 1, tzinfo=UTC))  # 08:01: open
+    assert outage_moves.run_timers(db.session, clock).offered == 2
+    assert client.get(f"/api/v1/tickets/{tokens[0]}").json["offer"] is not None
+
+
+def test_a_booking_made_at_the_paused_kiosk_is_offered_too(client, registry, clock, make_token):
+    outages.declare(db.session, clock, registry.code)
+    booked = client.post(
+        f"{BRANCH}/appointments",
+        json={"service": "id-card", "start": "2026-11-25T08:00:00+02:00", "phone": "01099999999"},
+    ).json
+    clock.advance(minutes=150)  # 12:30 Cairo
+    outages.resolve(db.session, clock, registry.code)
+    assert outage_moves.run_timers(db.session, clock).offered == 1
+    assert client.get(f"/api/v1/tickets/{booked['token']}").json["offer"] is not None
