@@ -362,8 +362,9 @@ def _reschedule(
         cause=cause,
         message_for=texting.moved(session, "outage", system=here.system),
         no_slot_for=texting.no_slot_yet(session, "outage", system=here.system),
-        # The line's walk-ins are today's: today's walk-in share is theirs.
-        walk_ins_today=True,
+        # The line's walk-ins are today's: the part of today's walk-in share that walk-ins,
+        # at the rate taken until the outage, would leave unused is theirs.
+        walk_ins_until=here.outage.started_at,
         hold_messages=hold,
     )
     report, outage = here.report, here.outage

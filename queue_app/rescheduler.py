@@ -145,7 +145,7 @@ class _Run:
     cause: str
     message_for: MessageFor
     no_slot_for: NoSlotFor | None
-    walk_ins_today: bool
+    walk_ins_until: datetime | None
     hold_messages: Mapping[int, datetime]
     dry_run: bool
 
@@ -159,7 +159,7 @@ def reschedule(
     cause: str,
     message_for: MessageFor,
     no_slot_for: NoSlotFor | None = None,
-    walk_ins_today: bool = False,
+    walk_ins_until: datetime | None = None,
     hold_messages: Mapping[int, datetime] | None = None,
     dry_run: bool = False,
 ) -> Outcome:
@@ -168,9 +168,11 @@ def reschedule(
     ("outage:12", "capacity:3"): it makes the run idempotent. Tickets left without a slot are
     marked as awaiting one for ``cause``, and texted ``no_slot_for``'s wording once when it is
     given (a capacity cut leaves them their booked time, so it gives none).
-    ``walk_ins_today``: walk-ins moved within their own day may also take that day's walk-in
-    share (an outage's line: they are the walk-ins it is kept for). ``hold_messages``: tickets
-    whose message must not leave before a given time (already texted today about a move).
+    ``walk_ins_until``: walk-ins moved within their own day may also take the part of that
+    day's walk-in share that its walk-ins, expected at the rate taken until then, would leave
+    unused (an outage's line: they are that day's walk-ins; ``slots.openings``).
+    ``hold_messages``: tickets whose message must not leave before a given time (already
+    texted today about a move).
     With ``dry_run`` nothing is written: the outcome says how many would move."""
     run = _Run(
         clock,
@@ -178,7 +180,7 @@ def reschedule(
         cause,
         message_for,
         no_slot_for,
-        walk_ins_today,
+        walk_ins_until,
         hold_messages or {},
         dry_run,
     )
@@ -257,7 +259,7 @@ def _reschedule_chunk(
             now,
             not_before,
             needed[sid],
-            walk_ins_today=run.walk_ins_today,
+            walk_ins_until=run.walk_ins_until,
         )
         for sid in service_ids
     }

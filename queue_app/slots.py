@@ -26,13 +26,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from queue_app import opening_hours, waiting_line
 from queue_app.db import insert
 from queue_app.directory import ServiceInfo
-from queue_app.models import CapacityOverride, Maintenance, Outage, Service, SlotBooking
+from queue_app.models import (
+    CapacityOverride,
+    Maintenance,
+    Outage,
+    Service,
+    SlotBooking,
+    Ticket,
+    TicketKind,
+)
 
 # How far ahead slots exist: booking further out would promise counters nobody has planned.
 BOOKING_HORIZON_DAYS = 60
@@ -171,10 +179,14 @@ class Capacities:
         service with less than a place a day still gets one every few days."""
         return self._carried(day, self.exact(day))
 
-    def walk_in_share_slots(self, day: date) -> list[tuple[datetime, datetime, int]]:
+    def walk_in_share_slots(
+        self, day: date, *, expected: Fraction = Fraction(0)
+    ) -> list[tuple[datetime, datetime, int]]:
         """Every slot of ``day`` with the whole places of its walk-in share, carried the same
-        way: beside ``day_slots``, the counters' whole time, slot by slot."""
-        return self._carried(day, self.exact_walk_in_share(day))
+        way: beside ``day_slots``, the counters' whole time, slot by slot. ``expected``: the
+        walk-ins a slot is expected to bring, whose places are left out (what is left is
+        the share that would go unused)."""
+        return self._carried(day, max(Fraction(0), self.exact_walk_in_share(day) - expected))
 
     def _carried(self, day: date, each: Fraction) -> list[tuple[datetime, datetime, int]]:
         times = slot_times(self.service, day)
@@ -296,7 +308,8 @@ class Opening:
     room: int
     capacity: int = 0  # what the slot takes in all, bookings included
     # Places of today's walk-in share that the walk-ins an outage moves may take: they are that
-    # day's walk-ins (``openings(walk_ins_today=True)``). Nobody else may.
+    # day's walk-ins, as far as that day's own walk-ins would leave it unused
+    # (``openings(walk_ins_until=...)``). Nobody else may.
     walk_in_room: int = 0
     whole: int = 0  # the capacity those walk-ins may fill: appointments and walk-in share
 
@@ -309,14 +322,17 @@ def openings(
     needed: int,
     *,
     horizon_days: int = BOOKING_HORIZON_DAYS,
-    walk_ins_today: bool = False,
+    walk_ins_until: datetime | None = None,
 ) -> list[Opening]:
     """The service's slots starting at or after ``not_before`` with room left, day by day until
     their free places reach ``needed`` or the horizon does. A few queries per service.
 
-    ``walk_ins_today``: today's slots also offer their walk-in share (``Opening.walk_in_room``),
-    for the walk-ins an outage moves within their own day; later days keep theirs whole, for
-    those days' own walk-ins."""
+    ``walk_ins_until``: today's slots also offer the part of their walk-in share that today's
+    walk-ins would leave unused (``Opening.walk_in_room``), for the walk-ins an outage moves
+    within their own day. Today's walk-ins are expected at the rate the service took them from
+    opening until then (when its kiosk stopped issuing them: the outage's start); with no
+    such time to go by, nothing is offered. Later days keep their share whole, for those
+    days' own walk-ins."""
     caps = capacities(session, service, now)
     # Every booking and every move keeps clear of announced maintenance and outages of the
     # systems the service needs.
@@ -332,11 +348,11 @@ def openings(
     room = 0
     for offset in range(horizon_days):
         day = first_day + timedelta(days=offset)
-        share = (
-            {start: n for start, _, n in caps.walk_in_share_slots(day)}
-            if walk_ins_today and day == caps.today
-            else {}
-        )
+        share = {}
+        if walk_ins_until is not None and day == caps.today:
+            expected = walk_ins_per_slot(session, service, day, walk_ins_until)
+            if expected is not None:
+                share = {s: n for s, _, n in caps.walk_in_share_slots(day, expected=expected)}
         for start, end, places in caps.day_slots(day):
             if start < not_before or start <= now or overlaps(start, end, blocked):
                 continue
@@ -350,6 +366,27 @@ def openings(
         if room >= needed:
             break
     return openings
+
+
+def walk_ins_per_slot(
+    session: Session, service: ServiceInfo, day: date, until: datetime
+) -> Fraction | None:
+    """How many walk-ins one of the service's slots brings on ``day``, at the rate its walk-in
+    tickets were issued from opening until ``until``; None before any such time."""
+    zone = service.branch.zone
+    window = opening_hours.window_on(service.branch.hours, day, zone)
+    if window is None or until <= window[0]:
+        return None
+    minutes = (min(until, window[1]) - window[0]).total_seconds() / 60
+    issued = session.scalar(
+        select(func.count()).where(
+            Ticket.service_id == service.id,
+            Ticket.kind == TicketKind.WALK_IN,
+            Ticket.local_day == day,
+            Ticket.issued_at < until,
+        )
+    )
+    return Fraction(issued or 0) * service.slot_minutes / Fraction(minutes).limit_denominator(10**6)
 
 
 def next_free(

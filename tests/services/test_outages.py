@@ -573,23 +573,43 @@ def _per_slot() -> list[tuple[datetime, int]]:
     ).all()
 
 
-def test_walk_ins_moved_within_their_day_may_use_its_walk_in_share(
+def test_walk_ins_moved_within_their_day_may_use_the_walk_in_share_left_unused(
     client, registry, clock, make_token
 ):
-    # One counter, six minutes a citizen, 30-minute slots: five citizens a slot, half of them
-    # kept for walk-ins. The walk-ins an outage moves to later today are those very walk-ins.
+    # One counter, six minutes a citizen, 30-minute slots: five citizens a slot, half kept for
+    # walk-ins. A quiet morning (ten walk-ins by 12:00, 1.25 a slot) leaves 1.25 of the 2.5
+    # unused; the walk-ins an outage moves to later today are that day's walk-ins: it is theirs.
+    clock.set(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))  # 12:00 Cairo
     _take(client, make_token, 10)
-    outages.declare(db.session, clock, registry.code, expected_minutes=60)  # back at 11:00
+    clock.advance(minutes=1)
+    outages.declare(db.session, clock, registry.code, expected_minutes=60)  # back at 13:01
     clock.advance(minutes=20)
     assert outage_moves.run_timers(db.session, clock).moved == 10
-    eleven, half_past = (datetime(2026, 11, 24, 9, m, tzinfo=UTC) for m in (0, 30))
-    # Five places a slot at the counter's whole pace (2.5 for appointments and 2.5 of walk-in
-    # share, each carried slot to slot): all ten by 11:30, not 12:30.
     per_slot = _per_slot()
-    assert [start for start, _ in per_slot] == [eleven, half_past]
+    # 13:30, 14:00 and 14:30 before closing: 3.75 places a slot. Appointment places alone
+    # (2.5 a slot) would have sent three of them to tomorrow.
+    assert [start for start, _ in per_slot] == [
+        datetime(2026, 11, 24, h, m, tzinfo=UTC) for h, m in ((11, 30), (12, 0), (12, 30))
+    ]
     assert sum(n for _, n in per_slot) == 10
-    # A booking made now finds those slots full: the walk-in share went to the walk-ins.
-    assert slots_next_free_start(client) > datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    # A booking made now finds today's slots full.
+    assert slots_next_free_start(client) >= datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+
+
+def test_a_busy_morning_keeps_the_walk_in_share_for_the_walk_ins_to_come(
+    client, registry, clock, make_token
+):
+    # Ten walk-ins between 08:00 and 10:00 is 2.5 a slot: the whole walk-in share. The line
+    # moved to after 11:01 gets the appointment places only; the afternoon's walk-ins keep theirs.
+    _take(client, make_token, 10)
+    clock.advance(minutes=1)
+    outages.declare(db.session, clock, registry.code, expected_minutes=60)
+    clock.advance(minutes=20)
+    assert outage_moves.run_timers(db.session, clock).moved == 10
+    counts = [n for _, n in _per_slot()]
+    assert len(counts) == 4
+    assert sum(counts) == 10
+    assert max(counts) <= 3
 
 
 def test_walk_ins_moved_to_a_later_day_leave_that_day_its_walk_in_share(

@@ -247,12 +247,12 @@ def _check_moved_and_left(
 
 
 def _check_capacity(
-    clock: FixedClock, before: dict[int, Before], *, walk_ins_today: bool = False
+    clock: FixedClock, before: dict[int, Before], *, walk_ins_until: datetime | None = None
 ) -> None:
     """No slot holds more than its places; its booking row agrees with its tickets. With
-    ``walk_ins_today`` (an outage's line), today's slots may also hold the walk-ins moved within
-    their day up to the counters' whole time (the walk-in share is theirs), and still no more
-    earlier bookings than the appointment places."""
+    ``walk_ins_until`` (an outage's line), today's slots may also hold the walk-ins moved within
+    their day in the part of the walk-in share that walk-ins at the rate taken until the outage
+    would leave unused, and still no more earlier bookings than the appointment places."""
     db.session.expire_all()
     tickets = db.session.execute(
         select(Ticket.id, Ticket.service_id, Ticket.slot_start).where(
@@ -278,8 +278,11 @@ def _check_capacity(
         places = {s: n for s, _, n in caps.day_slots(day)}
         assert start in places, f"{start} is not a slot of service {sid}"
         limit = places[start]
-        if walk_ins_today and day == caps.today:
-            limit += {s: n for s, _, n in caps.walk_in_share_slots(day)}[start]
+        if walk_ins_until is not None and day == caps.today:
+            expected = slots.walk_ins_per_slot(db.session, service, day, walk_ins_until)
+            if expected is not None:
+                share = caps.walk_in_share_slots(day, expected=expected)
+                limit += {s: n for s, _, n in share}[start]
         assert held[(sid, start)] <= limit, (sid, start, held[(sid, start)], limit)
         assert booked_before[(sid, start)] <= places[start], (sid, start)
 
@@ -385,7 +388,7 @@ def test_an_outage_places_or_counts_every_affected_ticket_within_capacity_and_in
         blocked=(started, expected_end or TUESDAY_MIDNIGHT),
     )
     _check_told(before, unplaced, cause)
-    _check_capacity(clock, before, walk_ins_today=True)
+    _check_capacity(clock, before, walk_ins_until=started)
     _check_order(before, affected, moved, by_kind=True)
     _check_texts(before, moved, cause)
 
