@@ -90,7 +90,13 @@ def free_places_today(
 def _room_today(session: Session, service: ServiceInfo, now: datetime, closing: datetime) -> int:
     """The places today's slots still hold for those who take an offer (``take_offer``)."""
     found = slots.openings(
-        session, service, now, now + COME_BACK_WITHIN, 10**6, horizon_days=1, walk_ins_until=now
+        session,
+        service,
+        now,
+        now + COME_BACK_WITHIN,
+        10**6,
+        horizon_days=1,
+        whole_walk_in_share=True,
     )
     return sum(o.room + o.walk_in_room for o in found if o.start < closing)
 
@@ -174,7 +180,9 @@ def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | N
     closing = closing_today(service.branch, now)
     earliest = now + COME_BACK_WITHIN
     old_start = ticket.slot_start
-    for opening in slots.openings(session, service, now, earliest, 1, walk_ins_until=now):
+    # The free counter time was counted when the offer was made (``free_places_today``).
+    found = slots.openings(session, service, now, earliest, 1, whole_walk_in_share=True)
+    for opening in found:
         if closing is None or opening.start >= closing:
             break
         if slots.take_place(session, service.id, opening.start, opening.whole):

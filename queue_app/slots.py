@@ -323,6 +323,7 @@ def openings(
     *,
     horizon_days: int = BOOKING_HORIZON_DAYS,
     walk_ins_until: datetime | None = None,
+    whole_walk_in_share: bool = False,
 ) -> list[Opening]:
     """The service's slots starting at or after ``not_before`` with room left, day by day until
     their free places reach ``needed`` or the horizon does. A few queries per service.
@@ -331,8 +332,9 @@ def openings(
     walk-ins would leave unused (``Opening.walk_in_room``), for the walk-ins an outage moves
     within their own day. Today's walk-ins are expected at the rate the service took them from
     opening until then (when its kiosk stopped issuing them: the outage's start); with no
-    such time to go by, nothing is offered. Later days keep their share whole, for those
-    days' own walk-ins."""
+    such time to go by, nothing is offered. ``whole_walk_in_share``: all of today's share
+    (recovery offers, which count the free counter time apart). Later days keep their share
+    whole, for those days' own walk-ins."""
     caps = capacities(session, service, now)
     # Every booking and every move keeps clear of announced maintenance and outages of the
     # systems the service needs.
@@ -349,7 +351,9 @@ def openings(
     for offset in range(horizon_days):
         day = first_day + timedelta(days=offset)
         share = {}
-        if walk_ins_until is not None and day == caps.today:
+        if whole_walk_in_share and day == caps.today:
+            share = {s: n for s, _, n in caps.walk_in_share_slots(day)}
+        elif walk_ins_until is not None and day == caps.today:
             expected = walk_ins_per_slot(session, service, day, walk_ins_until)
             if expected is not None:
                 share = {s: n for s, _, n in caps.walk_in_share_slots(day, expected=expected)}
