@@ -34,8 +34,9 @@ RANGE_SHOWN_FROM_MINUTES = 10
 # called citizen is already at the counter: the advice to wait for a new time would mislead.
 STILL_WAITING = (TicketStatus.SCHEDULED, TicketStatus.WAITING)
 # What a booked time's history may say last about that time: whether the citizen confirmed it,
-# or it was set (booked, moved, rescheduled) after their last word. Mirrored in ticket.js.
-TIME_SET = ("booked", "moved", "rescheduled")
+# or it was set (booked, moved, rescheduled, a recovery offer taken) after their last word.
+# Mirrored in ticket.js.
+TIME_SET = ("booked", "moved", "rescheduled", "offer_accepted")
 
 
 @bp.get("/t/<token>")

@@ -250,7 +250,7 @@ def test_a_booked_time_offers_confirm_another_time_and_cancel(client, make_branc
     token = ticket["token"]
     assert blob["confirm"] == f"/api/v1/tickets/{token}/confirm"
     assert blob["next_slot"] == f"/api/v1/tickets/{token}/next-slot"
-    assert blob["time_set"] == ["booked", "moved", "rescheduled"]
+    assert blob["time_set"] == ["booked", "moved", "rescheduled", "offer_accepted"]
     words = blob["strings"]
     assert words["moved_to"] == "موعدك الجديد: %(slot)s"
     assert set(words["cancel_question"]) == {"waiting", "scheduled"}

@@ -82,12 +82,16 @@ def test_an_offer_taken_on_the_page_joins_today_s_line(client, registry, clock, 
     assert 'id="offer" data-test="offer">' in page  # shown, not hidden
     assert "٢:٣٠" in page
 
+    assert client.post(f"/api/v1/tickets/{tokens[0]}/confirm").status_code == 200  # Wednesday
     taken = client.post(f"/api/v1/tickets/{tokens[0]}/accept-offer")
     assert taken.status_code == 200, taken.json
     assert (taken.json["status"], taken.json["offer"]) == ("scheduled", None)
     # The earliest time today that leaves half an hour to come back: 13:00 Cairo.
     assert taken.json["slot"]["start"] == "2026-11-24T11:00:00+00:00"
     assert taken.json["history"][-1]["event"] == "offer_accepted"
+    # A time confirmed before is not this one: the page asks again.
+    page = client.get(f"/t/{tokens[0]}").get_data(as_text=True)
+    assert 'id="time-confirmed" hidden' in page
     assert _wednesday_booked() == 2  # the Wednesday place is free again
     again = client.post(f"/api/v1/tickets/{tokens[0]}/accept-offer")
     assert again.status_code == 409
