@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from queue_app import directory
 from queue_app.directory import BranchInfo, ServiceInfo
 from queue_app.models import Ticket, TicketEvent, TicketStatus
+from queue_app.models.tickets import ticket_number
 
 # A board is read from across a room: the latest moves fit on it, older ones are on the tickets'
 # pages (and the hour of the move is long past for them).
@@ -79,20 +80,14 @@ def moved_today(
             TicketEvent.at >= day_start,
             TicketEvent.at < day_end,
         )
-        .group_by(
-            Ticket.id,
-            Ticket.letter,
-            Ticket.sequence,
-            Ticket.service_id,
-            Ticket.slot_start,
-            Ticket.slot_end,
-        )
+        # The ticket's other columns follow from its key (both databases allow them).
+        .group_by(Ticket.id)
         .order_by(moved_at.desc(), Ticket.id.desc())
         .limit(limit)
     ).all()
     return [
         MovedTicket(
-            number=f"{row.letter}-{row.sequence:03d}",
+            number=ticket_number(row.letter, row.sequence),
             service=services[row.service_id],
             slot_start=row.slot_start,
             slot_end=row.slot_end,

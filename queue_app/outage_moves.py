@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_app import directory, opening_hours, recovery, rescheduler, texting, waiting_line
 from queue_app.clock import Clock
+from queue_app.db import Bilingual
 from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
 from queue_app.models import Message, Outage, OutageMove, Service, Ticket, TicketStatus
 
@@ -86,20 +87,52 @@ def run_timers(session: Session, clock: Clock) -> TimerReport:
     info = directory.current(session)
     _offer_recovered_time(session, clock, info, report)
     for outage in outages:
-        backend = next((b for b in info.backends if b.id == outage.backend_id), None)
-        if backend is None:
-            continue
-        for branch in info.branches:
-            services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
-            if services:
-                here = BranchRound(outage, backend, branch, services, now, clock, report)
-                changed = _move_line(session, here)
-                changed |= _evening_notice(session, here)
-                # A move this round has just looked for room: look again next round.
-                changed = changed or _place_awaiting(session, here)
-                if changed:
-                    _count_awaiting(session, outage)
+        for backend, branch, services in _branches_needing(info, outage):
+            here = BranchRound(outage, backend, branch, services, now, clock, report)
+            changed = _move_line(session, here)
+            changed |= _evening_notice(session, here)
+            # A move this round has just looked for room: look again next round.
+            changed = changed or _place_awaiting(session, here)
+            if changed:
+                _count_awaiting(session, outage)
     return report
+
+
+def _branches_needing(
+    info: directory.Directory, outage: Outage
+) -> Iterator[tuple[BackendInfo, BranchInfo, list[ServiceInfo]]]:
+    """Each branch with services that need the outage's system, and those services."""
+    backend = next((b for b in info.backends if b.id == outage.backend_id), None)
+    if backend is None:
+        return
+    for branch in info.branches:
+        services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
+        if services:
+            yield backend, branch, services
+
+
+def awaiting_slot(outage_id: int) -> ColumnElement[bool]:
+    """The tickets the outage's moves (its line's, its evening notices') found no time for."""
+    line = f"outage:{outage_id}"
+    return or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{line}:%"))
+
+
+def tell_system_back(session: Session, now: datetime, outage: Outage, system: Bilingual) -> int:
+    """In the caller's transaction, as the outage ends: clear the mark of the tickets it found
+    no time for, and tell those still waiting or booked that their ticket holds; returns how
+    many were texted."""
+    awaiting = session.scalars(
+        select(Ticket)
+        .where(awaiting_slot(outage.id))
+        # The rescheduler marked them in bulk: what the database holds, not a stale copy.
+        .execution_options(populate_existing=True)
+    ).all()
+    texted = 0
+    for ticket in awaiting:
+        ticket.awaiting_slot_for = None
+        if ticket.status in rescheduler.MOVABLE:
+            texted += texting.system_back(session, now, ticket, f"outage:{outage.id}", system.name)
+    return texted
 
 
 def _offer_recovered_time(
@@ -112,13 +145,7 @@ def _offer_recovered_time(
         select(Outage).where(Outage.ended_at.is_not(None), Outage.ended_at >= now - RECENTLY)
     ).all()
     for outage in ended:
-        backend = next((b for b in info.backends if b.id == outage.backend_id), None)
-        if backend is None:
-            continue
-        for branch in info.branches:
-            services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
-            if not services:
-                continue
+        for backend, branch, services in _branches_needing(info, outage):
             if session.get(OutageMove, (outage.id, branch.id, "offers")) is not None:
                 continue
             offers = recovery.make_offers(session, clock, outage, services, backend)
@@ -138,19 +165,12 @@ def _offer_recovered_time(
             session.commit()
 
 
-def _causes(outage: Outage) -> tuple[str, str]:
-    """The line's cause, and the prefix of its evening notices' causes."""
-    return f"outage:{outage.id}", f"outage:{outage.id}:"
-
-
 def _count_awaiting(session: Session, outage: Outage) -> None:
     """``Outage.tickets_unplaced``: its tickets still awaiting a time, at every branch."""
-    line, evening = _causes(outage)
     outage.tickets_unplaced = (
         session.scalar(
             select(func.count()).where(
-                or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%")),
-                Ticket.status.in_(rescheduler.MOVABLE),
+                awaiting_slot(outage.id), Ticket.status.in_(rescheduler.MOVABLE)
             )
         )
         or 0
@@ -313,12 +333,11 @@ def _place_awaiting(session: Session, here: BranchRound) -> bool:
     """Look again for room for the tickets this outage found no time for, at most every
     ``RETRY_MINUTES`` per branch (each look is recorded, so several workers look once). Those
     placed get their new time by text; the rest were told already and keep waiting."""
-    line, evening = _causes(here.outage)
     rows = session.execute(
-        select(Ticket.id, Ticket.service_id, Ticket.awaiting_slot_for).where(
+        select(Ticket.id, Ticket.awaiting_slot_for).where(
             Ticket.service_id.in_([s.id for s in here.services]),
             Ticket.status.in_(rescheduler.MOVABLE),
-            or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%")),
+            awaiting_slot(here.outage.id),
         )
     ).all()
     if not rows:
@@ -328,8 +347,9 @@ def _place_awaiting(session: Session, here: BranchRound) -> bool:
     if here.done(session, kind):
         return False
     ids_by_cause: dict[str, list[int]] = defaultdict(list)
-    for ticket_id, _, cause in rows:
-        ids_by_cause[cause or line].append(ticket_id)
+    for ticket_id, cause in rows:
+        if cause is not None:  # always: the query asked for marked tickets
+            ids_by_cause[cause].append(ticket_id)
     not_before = _line_until(here)
     placed = 0
     for cause, ids in ids_by_cause.items():
@@ -403,4 +423,4 @@ def _move_and_record(
     session.commit()
 
 
-__all__ = ["BranchRound", "TimerReport", "run_timers"]
+__all__ = ["BranchRound", "TimerReport", "awaiting_slot", "run_timers", "tell_system_back"]

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, texting
+from queue_app import directory, outage_moves
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.errors import InvalidInput, NotFound, StateConflict
@@ -112,7 +112,7 @@ def come_up(session: Session, now: datetime, backend: Backend, *, ended_by: str)
         backend.state, backend.state_since = BackendState.UP, now
     if outage is not None:
         outage.ended_at, outage.ended_by = now, ended_by
-        outage.tickets_texted += texting.system_back(session, now, outage.id, backend.name)
+        outage.tickets_texted += outage_moves.tell_system_back(session, now, outage, backend)
         outage.tickets_unplaced = 0
     return outage
 

@@ -106,6 +106,19 @@ def enqueue(
     return written is not None
 
 
+def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add many messages (``row``'s) at once in the caller's transaction, as one executemany;
+    a ticket that already has a message for the event keeps it (the bulk writers' retries)."""
+    if not rows:
+        return
+    session.connection().execute(
+        insert(session, Message.__table__).on_conflict_do_nothing(
+            index_elements=["ticket_id", "event"]
+        ),
+        rows,
+    )
+
+
 def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
     """Claim up to ``limit`` due messages for ``worker``, most urgent first, and commit.
 

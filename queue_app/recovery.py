@@ -49,14 +49,6 @@ class Offers:
     decided: bool = True
 
 
-def closing_today(branch: BranchInfo, now: datetime) -> datetime | None:
-    local = now.astimezone(branch.zone)
-    window = opening_hours.window_on(branch.hours, local.date(), branch.zone)
-    if window is None or not window[0] <= now < window[1]:
-        return None
-    return window[1]
-
-
 def _opens_later_today(branch: BranchInfo, now: datetime) -> bool:
     window = opening_hours.window_on(branch.hours, now.astimezone(branch.zone).date(), branch.zone)
     return window is not None and now < window[0]
@@ -115,7 +107,7 @@ def make_offers(
     if not services:
         return Offers(0, 0)
     branch = services[0].branch
-    closing = closing_today(branch, now)
+    closing = opening_hours.closing_time(branch.hours, now, branch.zone)
     if closing is None:
         return Offers(0, 0, decided=not _opens_later_today(branch, now))
     if closing - now < LEAD_BEFORE_CLOSING:
@@ -158,7 +150,8 @@ def make_offers(
         ).all()
         for ticket in moved:
             ticket.offer_until = until
-            ticket.events.append(TicketEvent(at=now, event="offered", note=cause))
+            # Added, not appended: appending would load each ticket's history first.
+            session.add(TicketEvent(ticket_id=ticket.id, at=now, event="offered", note=cause))
             offered += 1
             texted += texting.offer_today(session, now, ticket, branch, cause, system.name, until)
     return Offers(offered, texted)
@@ -177,7 +170,7 @@ def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | N
             status=ticket.status.value,
         )
     service = directory.current(session).service_by_id(ticket.service_id)
-    closing = closing_today(service.branch, now)
+    closing = opening_hours.closing_time(service.branch.hours, now, service.branch.zone)
     earliest = now + COME_BACK_WITHIN
     old_start = ticket.slot_start
     # The free counter time was counted when the offer was made (``free_places_today``).
@@ -208,7 +201,6 @@ def accept(session: Session, clock: Clock, token: str) -> TicketView:
 __all__ = [
     "Offers",
     "accept",
-    "closing_today",
     "free_places_today",
     "make_offers",
     "take_offer",

@@ -34,9 +34,8 @@ from sqlalchemy.orm import Session
 
 from queue_app import directory, outbox, slots
 from queue_app.clock import Clock
-from queue_app.db import insert
 from queue_app.directory import ServiceInfo
-from queue_app.models import Message, SlotBooking, Ticket, TicketEvent, TicketStatus
+from queue_app.models import SlotBooking, Ticket, TicketEvent, TicketStatus
 from queue_app.slots import Opening
 
 # Tickets written per transaction: big enough for set-based writes, small enough that a crash
@@ -357,14 +356,8 @@ def _write(
                 not_before=run.hold_messages.get(m.ticket_id),
             )
         )
-    if messages:
-        connection.execute(
-            insert(session, Message.__table__).on_conflict_do_nothing(
-                index_elements=["ticket_id", "event"]
-            ),
-            messages,
-        )
-        outcome.texted += len(messages)
+    outbox.enqueue_rows(session, messages)
+    outcome.texted += len(messages)
 
 
 def _mark_unplaced(
@@ -408,11 +401,5 @@ def _mark_unplaced(
         for t in unplaced
         if t.phone is not None
     ]
-    if messages:
-        connection.execute(
-            insert(session, Message.__table__).on_conflict_do_nothing(
-                index_elements=["ticket_id", "event"]
-            ),
-            messages,
-        )
-        outcome.told_no_slot += len(messages)
+    outbox.enqueue_rows(session, messages)
+    outcome.told_no_slot += len(messages)

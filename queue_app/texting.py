@@ -13,15 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from queue_app import directory, outbox
-from queue_app.models import Ticket, TicketStatus
 from sms import templates
 
 if TYPE_CHECKING:
     from queue_app.directory import BranchInfo, ServiceInfo
+    from queue_app.models import Ticket
     from queue_app.rescheduler import MessageFor, NoSlotFor, TicketRow
 
 # The key of the public URL in ``Session.info``.
@@ -106,43 +105,24 @@ def no_slot_yet(
 
 
 def system_back(
-    session: Session, now: datetime, outage_id: int, system: Callable[[str], str]
-) -> int:
-    """Tell the tickets an outage found no free time for that the system is back and their
-    ticket holds, and clear their mark; returns how many were texted. Once per ticket and
-    outage (the message's event)."""
-    line, evening = f"outage:{outage_id}", f"outage:{outage_id}:"
-    awaiting = session.scalars(
-        select(Ticket)
-        .where(or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{evening}%")))
-        # The rescheduler marked them in bulk: what the database holds, not a stale copy.
-        .execution_options(populate_existing=True)
-    ).all()
-    if not awaiting:
-        return 0
-    link = ticket_links(session)
-    texted = 0
-    for ticket in awaiting:
-        ticket.awaiting_slot_for = None
-        if ticket.phone is None or ticket.status not in (
-            TicketStatus.WAITING,
-            TicketStatus.SCHEDULED,
-        ):
-            continue
-        body = templates.system_back(
-            ticket.locale, system=system(ticket.locale), link=link(ticket.token)
-        )
-        event = f"system_back:{line}"
-        texted += outbox.enqueue(
-            session,
-            now,
-            ticket=ticket,
-            event=event,
-            to=ticket.phone,
-            locale=ticket.locale,
-            body=body,
-        )
-    return texted
+    session: Session, now: datetime, ticket: Ticket, cause: str, system: Callable[[str], str]
+) -> bool:
+    """Tell a ticket the outage ``cause`` found no free time for that the system is back and
+    its ticket holds; once per ticket and outage. False without a phone or when told before."""
+    if ticket.phone is None:
+        return False
+    body = templates.system_back(
+        ticket.locale, system=system(ticket.locale), link=ticket_link(session, ticket.token)
+    )
+    return outbox.enqueue(
+        session,
+        now,
+        ticket=ticket,
+        event=f"system_back:{cause}",
+        to=ticket.phone,
+        locale=ticket.locale,
+        body=body,
+    )
 
 
 def offer_today(

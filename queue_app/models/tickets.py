@@ -49,6 +49,11 @@ ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
 ACTIVE_STATUSES = (TicketStatus.SCHEDULED, TicketStatus.WAITING, TicketStatus.CALLED)
 
 
+def ticket_number(letter: str, sequence: int) -> str:
+    """``A-001``: as printed, shown and called."""
+    return f"{letter}-{sequence:03d}"
+
+
 class Ticket(Base):
     """One citizen's place in a branch's line for one service."""
 
@@ -105,7 +110,7 @@ class Ticket(Base):
 
     @property
     def number(self) -> str:
-        return f"{self.letter}-{self.sequence:03d}"
+        return ticket_number(self.letter, self.sequence)
 
     def move_to(
         self,

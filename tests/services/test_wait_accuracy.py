@@ -10,8 +10,8 @@ as in bench/day_simulation.py). A ticket's error is the difference between the m
 told at issue and the minutes until a counter called it.
 
 The same morning also answers what the old formula (the service's own line over every open
-counter that serves it: ``waiting_line.estimated_wait_minutes``) would have told each ticket, to
-show that it misses the bar the simulation meets.
+counter that serves it, written out here as ``_old_estimate``: the engine no longer has it)
+would have told each ticket, to show that it misses the bar the simulation meets.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from flask import Flask
+from sqlalchemy import and_, func, or_, select
 
 from queue_app import counters, directory, tickets, waiting_line
 from queue_app.access import Principal
 from queue_app.clock import FixedClock
-from queue_app.models import Branch, Counter, OpeningHours, Role, Service, Ticket
+from queue_app.models import Branch, Counter, OpeningHours, Role, Service, Ticket, TicketStatus
 from queue_app.web.extensions import db
 from tests.conftest import SUN_TO_THU
 
@@ -116,13 +117,32 @@ def _service_seconds(rng: random.Random, code: str) -> float:
 
 
 def _old_estimate(ticket: Ticket) -> int | None:
+    """The estimate before the simulation: the service's own tickets ahead, in calling order,
+    times its pace, over every open counter that serves it (though they serve others too)."""
     service = directory.current(db.session).service_by_id(ticket.service_id)
-    ahead, measured = waiting_line.people_ahead(db.session, ticket)
-    return waiting_line.estimated_wait_minutes(
-        ahead,
-        waiting_line.seconds_per_citizen(service.avg_service_minutes, measured),
-        service.branch.open_counters_serving(service),
+    counters_open = service.branch.open_counters_serving(service)
+    if counters_open <= 0:
+        return None
+    same_class_earlier = and_(
+        Ticket.priority.is_(ticket.priority),
+        or_(
+            Ticket.queued_at < ticket.queued_at,
+            and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
+        ),
     )
+    before = same_class_earlier if ticket.priority else or_(Ticket.priority, same_class_earlier)
+    ahead = db.session.scalar(
+        select(func.count()).where(
+            Ticket.service_id == ticket.service_id,
+            Ticket.status == TicketStatus.WAITING,
+            before,
+        )
+    )
+    measured = db.session.scalar(
+        select(Service.measured_service_seconds).where(Service.id == service.id)
+    )
+    seconds_each = waiting_line.seconds_per_citizen(service.avg_service_minutes, measured)
+    return math.ceil((ahead or 0) * seconds_each / counters_open / 60)
 
 
 def _morning(clock: FixedClock) -> list[Told]:
