@@ -169,7 +169,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from queue_app import (
@@ -180,6 +180,7 @@ from queue_app import (
     migrate,
     outage_moves,
     outages,
+    pace,
     recovery,
     texting,
     tickets,
@@ -196,6 +197,8 @@ from queue_app.models import (
     Service,
     Ticket,
     TicketEvent,
+    TicketKind,
+    TicketStatus,
 )
 from queue_app.settings import normalise_database_url
 
@@ -290,6 +293,11 @@ class Options:
     # A citizen with a phone offered today's time after recovery reads the SMS after
     # ``sms_read_minutes`` and takes it with this probability (a seeded draw per citizen).
     offer_accept: float = 0.7
+    # Working days before the outage day whose served citizens are in the database, as in an
+    # office that has run for weeks: a shared counter's time is split by what each service
+    # asked of it lately (queue_app.service_demand), and the measured pace starts from them.
+    # 0: a new office (an equal split, the configured pace).
+    history_days: int = 20
 
 
 def counter_layout(options: Options) -> tuple[tuple[str, ...], ...]:
@@ -698,6 +706,56 @@ class WithThisSystem(Simulation):
             staff = access.create_token(session, self.clock, "staff", BRANCH)
             self.kiosk = access.authenticate(session, f"Bearer {kiosk}")
             self.staff = access.authenticate(session, f"Bearer {staff}")
+            self._history(session, branch)
+
+    def _history(self, session: Session, branch: Branch) -> None:
+        """``history_days`` working days before the outage day, each with citizens drawn as a
+        normal day's and served in the day: finished tickets in the database (one bulk
+        insert), and each service's measured pace computed from them."""
+        days: list[date] = []
+        day = self.options.day1
+        while len(days) < self.options.history_days:
+            day -= timedelta(days=1)
+            if day.weekday() in SUN_TO_THU:
+                days.append(day)
+        service_of = {service.code: service for service in branch.services}
+        rows: list[dict[str, Any]] = []
+        normal_day = replace(self.options, arrivals="normal")
+        for k, past in enumerate(days):
+            rng = random.Random(f"{self.options.seed}:history:{k}")
+            numbers: Tally[str] = Tally()
+            for citizen in arrivals_of(normal_day, past, rng, 0):
+                service = service_of[citizen.service.code]
+                numbers[service.letter] += 1
+                rows.append(
+                    {
+                        "token": f"history-{past.isoformat()}-{service.letter}"
+                        f"-{numbers[service.letter]}",
+                        "branch_id": branch.id,
+                        "service_id": service.id,
+                        "letter": service.letter,
+                        "local_day": past,
+                        "sequence": numbers[service.letter],
+                        "kind": TicketKind.WALK_IN,
+                        "status": TicketStatus.DONE,
+                        "priority": False,
+                        "locale": citizen.locale,
+                        "issued_at": citizen.arrival,
+                        "queued_at": citizen.arrival,
+                        "called_at": citizen.arrival,
+                        "finished_at": citizen.arrival + citizen.service_time,
+                        "version": 1,
+                    }
+                )
+        if not rows:
+            return
+        session.execute(insert(Ticket), rows)
+        for service in branch.services:
+            measured = pace.measured_pace(
+                pace.recent_service_times(session, service.id), service.avg_service_minutes * 60
+            )
+            service.measured_service_seconds = measured
+        session.commit()
 
     def _schedule_checks(self) -> None:
         step = timedelta(seconds=CHECK_INTERVAL_S)
@@ -1743,6 +1801,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=50,
         help="each service's share of slot capacity kept for walk-ins (the model's default: 50)",
     )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=20,
+        help="working days of served citizens before the outage day (0: a new office)",
+    )
     parser.add_argument("--no-flap", action="store_true", help="no good check mid-outage")
     parser.add_argument("--plot", type=Path, help="write the figure (PNG) here")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
@@ -1763,6 +1827,8 @@ def options_from(args: argparse.Namespace) -> Options:
         raise SystemExit("--offer-accept is between 0 and 1")
     if args.days < 0 or args.days > 20:
         raise SystemExit("--days is between 0 and 20")
+    if not 0 <= args.history <= 60:
+        raise SystemExit("--history is between 0 and 60")
     outage_end: time | None = None
     if args.outage_end.lower() != "none":
         try:
@@ -1791,6 +1857,7 @@ def options_from(args: argparse.Namespace) -> Options:
         baseline_patience=args.baseline_patience,
         walk_in_percent=args.walk_in_percent,
         flap=not args.no_flap,
+        history_days=args.history,
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from fractions import Fraction
@@ -44,6 +44,7 @@ from queue_app.models import (
 )
 from queue_app.models.kiosks import Kiosk
 from queue_app.opening_hours import WeeklyHours
+from queue_app.service_demand import counter_shares
 
 REVISION_ROW = 1
 
@@ -144,13 +145,20 @@ class BranchInfo(Bilingual):
         """Every counter that serves the service, open now or not: a later day's staffing."""
         return sum(1 for c in self.counters if c.serves(service))
 
-    def counter_time_for(self, service: ServiceInfo, *, open_only: bool) -> Fraction:
+    def counter_time_for(
+        self,
+        service: ServiceInfo,
+        *,
+        open_only: bool,
+        demand: Mapping[int, float] | None = None,
+    ) -> Fraction:
         """How many counters' worth of time the service has for appointments: a counter that
-        serves several services gives each an equal share, so that two services sharing one
-        counter are not each promised all of it."""
+        serves several services splits its time between them (``service_demand``: by
+        ``demand``, equally without it), so that two services sharing one counter are not each
+        promised all of it."""
         return sum(
             (
-                Fraction(1, len(c.services))
+                counter_shares([s.id for s in c.services], demand or {})[service.id]
                 for c in self.counters
                 if c.serves(service) and (c.is_open or not open_only)
             ),

@@ -54,6 +54,10 @@ RETRY_MINUTES = 5
 # How long after its end an outage's citizens may still be offered the day's free time: a
 # system back in the night is offered when the doors open, a day-old outage makes none.
 RECENTLY = timedelta(hours=12)
+# Recovery offers go out in waves this far apart (``recovery.ANSWER_WITHIN``); the outage's
+# record for a branch says when no later wave can offer anything.
+OFFER_WAVES_EVERY = timedelta(minutes=RETRY_MINUTES)
+OFFERS_DONE = "offers:done"
 
 
 @dataclass(frozen=True)
@@ -138,30 +142,37 @@ def tell_system_back(session: Session, now: datetime, outage: Outage, system: Bi
 def _offer_recovered_time(
     session: Session, clock: Clock, info: directory.Directory, report: TimerReport
 ) -> None:
-    """Outages that ended in the last hours: once per outage and branch, offer the citizens
-    they moved to a later day today's free counter time (``recovery``)."""
+    """Outages that ended in the last hours: offer the citizens they moved to a later day
+    today's free counter time (``recovery``), a wave every ``OFFER_WAVES_EVERY`` per outage and
+    branch, until a wave says no later one can offer anything."""
     now = clock.now()
     ended = session.scalars(
         select(Outage).where(Outage.ended_at.is_not(None), Outage.ended_at >= now - RECENTLY)
     ).all()
     for outage in ended:
         for backend, branch, services in _branches_needing(info, outage):
-            if session.get(OutageMove, (outage.id, branch.id, "offers")) is not None:
+            if session.get(OutageMove, (outage.id, branch.id, OFFERS_DONE)) is not None:
+                continue
+            waves = session.get(OutageMove, (outage.id, branch.id, "offers"))
+            if waves is not None and now - waves.at < OFFER_WAVES_EVERY:
                 continue
             offers = recovery.make_offers(session, clock, outage, services, backend)
             if not offers.decided:
                 continue  # back before opening: offered once the doors open
             report.offered += offers.offered
             outage.tickets_texted += offers.texted
-            session.add(
-                OutageMove(
-                    outage_id=outage.id,
-                    branch_id=branch.id,
-                    kind="offers",
-                    at=now,
-                    moved=offers.offered,
+            if waves is None:
+                waves = OutageMove(outage_id=outage.id, branch_id=branch.id, kind="offers")
+                waves.moved = 0
+                session.add(waves)
+            waves.at = now
+            waves.moved += offers.offered
+            if offers.finished:
+                session.add(
+                    OutageMove(
+                        outage_id=outage.id, branch_id=branch.id, kind=OFFERS_DONE, at=now, moved=0
+                    )
                 )
-            )
             session.commit()
 
 

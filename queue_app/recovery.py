@@ -1,10 +1,14 @@
 """Recovery offers: a system back while the office is still open gives back the afternoon.
 
 An outage with no end known moves its line to the next opening day. When the system comes back
-at 12:30, the counters would stand idle while the moved citizens come tomorrow. So, once per
-outage and branch, the citizens it moved to a later day are offered today's free counter time:
-as many as the open counters can still serve before closing, beyond the line already waiting
-and the appointments still due today, earliest ticket first (priority, then issue order).
+at 12:30, the counters would stand idle while the moved citizens come tomorrow. So the citizens
+it moved to a later day are offered today's free counter time: as many as the open counters can
+still serve before closing, beyond the line already waiting, the appointments still due today
+and the offers still awaiting an answer, earliest ticket first (priority, then issue order).
+The offers go out in waves (``outage_moves`` asks every few minutes): an offer not taken within
+``ANSWER_WITHIN`` no longer holds its place, and the next moved citizens are offered it, until
+nobody is left to offer or closing is too near. Whoever answers first takes the time; one who
+answers after today's room is gone keeps their new time (``NoFreeSlot``).
 
 An offer is the one second message a citizen may get about a ticket on one day (DESIGN.md:
 nobody is texted more than once a day otherwise): it asks nothing and takes nothing away. A
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, opening_hours, slots, texting, waiting_line
+from queue_app import directory, opening_hours, service_demand, slots, texting, waiting_line
 from queue_app.clock import Clock
 from queue_app.db import Bilingual, commit
 from queue_app.directory import BranchInfo, ServiceInfo
@@ -38,6 +42,9 @@ LAPSES_BEFORE_CLOSING = timedelta(minutes=30)
 # The time a citizen who takes the offer is given to come back: their time today starts no
 # earlier than this after they took it.
 COME_BACK_WITHIN = timedelta(minutes=30)
+# An offer holds its place this long; after that, the next wave may offer the place again (the
+# one offered before may still take it while room remains). Most who take one do so at once.
+ANSWER_WITHIN = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class Offers:
     # False while the office is not open yet today: a system back before opening is offered
     # once the doors open, so the caller asks again.
     decided: bool = True
+    # True when no later wave can offer anything: nobody moved is left to offer, or closing is
+    # too near (or the office closed for the day).
+    finished: bool = True
 
 
 def _opens_later_today(branch: BranchInfo, now: datetime) -> bool:
@@ -63,7 +73,12 @@ def free_places_today(
         select(Service.measured_service_seconds).where(Service.id == service.id)
     )
     seconds_each = waiting_line.seconds_per_citizen(service.avg_service_minutes, measured)
-    counters = service.branch.counter_time_for(service, open_only=True)
+    today = now.astimezone(service.branch.zone).date()
+    counters = service.branch.counter_time_for(
+        service,
+        open_only=True,
+        demand=service_demand.served_minutes(session, service.branch, today),
+    )
     can_serve = math.floor(counters * (closing - now).total_seconds() / seconds_each)
     already = session.scalar(
         select(func.count()).where(
@@ -93,6 +108,30 @@ def _room_today(session: Session, service: ServiceInfo, now: datetime, closing: 
     return sum(o.room + o.walk_in_room for o in found if o.start < closing)
 
 
+def _awaiting_answer(
+    session: Session, service: ServiceInfo, now: datetime, closing: datetime, cause: str
+) -> int:
+    """The service's offers made within ``ANSWER_WITHIN`` and not taken yet: each still holds
+    its place in today's room."""
+    recent = select(TicketEvent.ticket_id).where(
+        TicketEvent.event == "offered",
+        TicketEvent.note == cause,
+        TicketEvent.at > now - ANSWER_WITHIN,
+    )
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Ticket.service_id == service.id,
+                Ticket.status == TicketStatus.SCHEDULED,
+                Ticket.slot_start >= closing,
+                Ticket.offer_until > now,
+                Ticket.id.in_(recent),
+            )
+        )
+        or 0
+    )
+
+
 def make_offers(
     session: Session,
     clock: Clock,
@@ -100,8 +139,9 @@ def make_offers(
     services: list[ServiceInfo],
     system: Bilingual,
 ) -> Offers:
-    """Offer today's free time to the citizens ``outage`` moved to a later day, at the branch
-    of ``services``, in the caller's transaction. Nothing when the office closes too soon."""
+    """One wave: offer today's free time, beyond the offers still awaiting an answer, to the
+    next citizens ``outage`` moved to a later day, at the branch of ``services``, in the
+    caller's transaction. Nothing when the office closes too soon."""
     now = clock.now()
     offered = texted = 0
     if not services:
@@ -114,12 +154,14 @@ def make_offers(
         return Offers(0, 0)
     until = closing - LAPSES_BEFORE_CLOSING
     cause = f"outage:{outage.id}"
+    finished = True
     for service in services:
         room = min(
             free_places_today(session, service, now, closing),
             _room_today(session, service, now, closing),
-        )
+        ) - _awaiting_answer(session, service, now, closing, cause)
         if room <= 0:
+            finished = False  # room may come as the line drains or offers go unanswered
             continue
         moved_by_it = select(TicketEvent.ticket_id).where(
             TicketEvent.event == "rescheduled",
@@ -144,17 +186,20 @@ def make_offers(
                 ),
             )
             .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id)
-            .limit(room)
+            .limit(room + 1)  # one more: is anybody left for a later wave?
             # The rescheduler moved them in bulk: what the database holds, not a stale copy.
             .execution_options(populate_existing=True)
         ).all()
+        if len(moved) > room:
+            finished = False
+            moved = moved[:room]
         for ticket in moved:
             ticket.offer_until = until
             # Added, not appended: appending would load each ticket's history first.
             session.add(TicketEvent(ticket_id=ticket.id, at=now, event="offered", note=cause))
             offered += 1
             texted += texting.offer_today(session, now, ticket, branch, cause, system.name, until)
-    return Offers(offered, texted)
+    return Offers(offered, texted, finished=finished)
 
 
 def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | None = None) -> None:

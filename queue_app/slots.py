@@ -20,16 +20,17 @@ in two slots out of five: flooring each slot alone would give the service nothin
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import opening_hours, waiting_line
+from queue_app import opening_hours, service_demand, waiting_line
 from queue_app.db import insert
 from queue_app.directory import ServiceInfo
 from queue_app.models import (
@@ -141,6 +142,9 @@ class Capacities:
     today: date
     measured_seconds: float | None
     overrides: Sequence[tuple[date, date, int]]  # (first day, last day, per slot)
+    # What the branch's services asked of its counters lately (``service_demand``): how a
+    # shared counter's time is split.
+    demand: Mapping[int, float] = field(default_factory=dict)
 
     def override(self, day: date) -> int | None:
         for first, last, per_slot in reversed(self.overrides):  # the newest override wins
@@ -164,7 +168,7 @@ class Capacities:
 
     def _exact(self, day: date, walk_in_percent: int) -> Fraction:
         service, branch = self.service, self.service.branch
-        counters = branch.counter_time_for(service, open_only=day == self.today)
+        counters = branch.counter_time_for(service, open_only=day == self.today, demand=self.demand)
         return exact_capacity(
             counters,
             service.slot_minutes,
@@ -188,6 +192,27 @@ class Capacities:
         the share that would go unused)."""
         return self._carried(day, max(Fraction(0), self.exact_walk_in_share(day) - expected))
 
+    def unused_walk_in_share(self, day: date, usual: UsualWalkIns | None) -> dict[datetime, int]:
+        """Per slot start of ``day``: the whole places of its walk-in share that the usual
+        walk-ins (``usual_walk_ins``) leave unused, with ``WALK_IN_MARGIN`` kept above their
+        mean; none without history. The fractions are carried from slot to slot, from zero at
+        the day's first slot."""
+        if usual is None:
+            return {}
+        share = self.exact_walk_in_share(day)
+        zone = self.service.branch.zone
+        unused: dict[datetime, int] = {}
+        total = Fraction(0)
+        placed = 0
+        for start, end, _ in self.day_slots(day):
+            local = start.astimezone(zone)
+            first = local.hour * 60 + local.minute
+            expected = usual.per_day(first, first + (end - start).total_seconds() / 60)
+            total += max(Fraction(0), share - expected * WALK_IN_MARGIN)
+            unused[start] = math.floor(total) - placed
+            placed += unused[start]
+        return unused
+
     def _carried(self, day: date, each: Fraction) -> list[tuple[datetime, datetime, int]]:
         times = slot_times(self.service, day)
         carried = (day.toordinal() * len(times) * each) % 1
@@ -210,7 +235,11 @@ def capacities(session: Session, service: ServiceInfo, now: datetime) -> Capacit
     ).all()
     today = now.astimezone(service.branch.zone).date()
     return Capacities(
-        service, today, measured, [(r.first_day, r.last_day, r.per_slot) for r in rows]
+        service,
+        today,
+        measured,
+        [(r.first_day, r.last_day, r.per_slot) for r in rows],
+        service_demand.served_minutes(session, service.branch, today),
     )
 
 
@@ -332,9 +361,11 @@ def openings(
     walk-ins would leave unused (``Opening.walk_in_room``), for the walk-ins an outage moves
     within their own day. Today's walk-ins are expected at the rate the service took them from
     opening until then (when its kiosk stopped issuing them: the outage's start); with no
-    such time to go by, nothing is offered. ``whole_walk_in_share``: all of today's share
-    (recovery offers, which count the free counter time apart). Later days keep their share
-    whole, for those days' own walk-ins."""
+    such time to go by, nothing is offered. On later days those walk-ins may take the part of
+    the share that the service's walk-ins of the last weeks would leave unused
+    (``usual_walk_ins``, with a margin); with too little history, none.
+    ``whole_walk_in_share``: all of today's share (recovery offers, which count the free
+    counter time apart). Everybody else leaves the walk-in share to walk-ins."""
     caps = capacities(session, service, now)
     # Every booking and every move keeps clear of announced maintenance and outages of the
     # systems the service needs.
@@ -348,6 +379,8 @@ def openings(
     booked = booked_counts(session, [service.id], not_before, horizon_end)
     openings: list[Opening] = []
     room = 0
+    usual: UsualWalkIns | None = None
+    asked_usual = False
     for offset in range(horizon_days):
         day = first_day + timedelta(days=offset)
         share = {}
@@ -357,6 +390,10 @@ def openings(
             expected = walk_ins_per_slot(session, service, day, walk_ins_until)
             if expected is not None:
                 share = {s: n for s, _, n in caps.walk_in_share_slots(day, expected=expected)}
+        elif walk_ins_until is not None and day > caps.today:
+            if not asked_usual:
+                usual, asked_usual = usual_walk_ins(session, service, caps.today), True
+            share = caps.unused_walk_in_share(day, usual)
         for start, end, places in caps.day_slots(day):
             if start < not_before or start <= now or overlaps(start, end, blocked):
                 continue
@@ -370,6 +407,48 @@ def openings(
         if room >= needed:
             break
     return openings
+
+
+# How many days of history say how many walk-ins a slot brings, and the margin kept above
+# their mean (a day busier than most).
+USUAL_WALK_INS_MIN_DAYS = 5
+WALK_IN_MARGIN = Fraction(5, 4)
+
+
+@dataclass(frozen=True)
+class UsualWalkIns:
+    """When a service's walk-ins came over the last weeks."""
+
+    days: int  # days with walk-ins in the history
+    minutes: list[float]  # local times of day they were issued, in minutes, sorted
+
+    def per_day(self, first: int, last: float) -> Fraction:
+        """How many came between two times of day (minutes), on a usual day."""
+        came = bisect.bisect_left(self.minutes, last) - bisect.bisect_left(self.minutes, first)
+        return Fraction(came, self.days)
+
+
+def usual_walk_ins(session: Session, service: ServiceInfo, today: date) -> UsualWalkIns | None:
+    """When the service's walk-in tickets were issued over the ``service_demand.HISTORY_DAYS``
+    before ``today``; None with fewer than ``USUAL_WALK_INS_MIN_DAYS`` days. One query."""
+    first = today - timedelta(days=service_demand.HISTORY_DAYS)
+    rows = session.execute(
+        select(Ticket.local_day, Ticket.issued_at).where(
+            Ticket.service_id == service.id,
+            Ticket.kind == TicketKind.WALK_IN,
+            Ticket.local_day >= first,
+            Ticket.local_day < today,
+        )
+    ).all()
+    days = len({day for day, _ in rows})
+    if days < USUAL_WALK_INS_MIN_DAYS:
+        return None
+    zone = service.branch.zone
+    minutes = []
+    for _, issued in rows:
+        local = issued.astimezone(zone)
+        minutes.append(local.hour * 60 + local.minute + local.second / 60)
+    return UsualWalkIns(days, sorted(minutes))
 
 
 def walk_ins_per_slot(

@@ -93,16 +93,20 @@ def test_one_shared_counter_with_a_crowd_on_sqlite() -> None:
 def test_recovery_offers_are_answered_and_bring_citizens_back_the_same_day() -> None:
     """The big office's easy day: the system back at 12:30, the timers go on running, the
     engine offers today's time to those the line's move sent to Thursday; everyone with a
-    phone takes it (--offer-accept 1) and is served that day, nobody texted twice in one day."""
+    phone takes it (--offer-accept 1) and is served that day, unless today's room went to
+    someone who answered first; nobody texted twice in one day."""
     result, _ = sim.simulate(big(offer_accept=1.0), "sqlite")
     ours = result["this system"]
     offers = ours["audit"]["offers"]
     assert offers["made"] > 0
-    assert offers["accepted"] == offers["texted"] > 0
-    assert offers["made"] == offers["accepted"] + offers.get("not seen (no phone)", 0)
+    refused = offers.get("accepted, but refused by the engine", 0)
+    assert offers["accepted"] + refused == offers["texted"] > 0
+    assert refused <= offers["texted"] // 10
+    assert offers["made"] == offers["texted"] + offers.get("not seen (no phone)", 0)
     assert ours["audit"]["tickets_texted_twice_in_one_day"] == 0
     assert ours["audit"]["tickets_texted_twice_in_one_day_any_outage_text"] == 0
     nobody, _ = sim.simulate(big(offer_accept=0.0), "sqlite")
     assert nobody["this system"]["audit"]["offers"]["accepted"] == 0
-    assert nobody["this system"]["audit"]["offers"]["made"] == offers["made"]
+    # Unanswered offers free their places for the next wave: more are offered, not fewer.
+    assert nobody["this system"]["audit"]["offers"]["made"] > offers["made"]
     assert ours["served_day1"] > nobody["this system"]["served_day1"]

@@ -211,3 +211,45 @@ def test_a_booking_made_at_the_paused_kiosk_is_offered_too(client, registry, clo
     outages.resolve(db.session, clock, registry.code)
     assert outage_moves.run_timers(db.session, clock).offered == 1
     assert client.get(f"/api/v1/tickets/{booked['token']}").json["offer"] is not None
+
+
+def test_offers_go_out_in_waves_until_nobody_is_left(client, registry, clock, make_token):
+    tokens = _take(client, make_token, 8)
+    _down_until_half_past_twelve(registry, clock)
+    _take(client, make_token, 20, first=100)  # 150 minutes, 6 each: room for 5 of the 8
+    assert outage_moves.run_timers(db.session, clock).offered == 5
+    clock.advance(minutes=5)
+    # The five offers still hold their places: nobody more yet.
+    assert outage_moves.run_timers(db.session, clock).offered == 0
+    assert client.post(f"/api/v1/tickets/{tokens[0]}/accept-offer").status_code == 200
+    staff = make_token("staff")
+    for _ in range(4):  # the counter serves four of the hall
+        called = client.post(f"{BRANCH}/counters/1/call-next", headers=staff).json
+        assert (
+            client.post(f"/api/v1/tickets/{called['token']}/done", headers=staff).status_code == 200
+        )
+    clock.advance(minutes=11)  # 16 minutes on: four offers went unanswered
+    # 134 minutes left: 22 places, less 16 in the hall and the one taken: 5. The four
+    # unanswered offers no longer hold theirs: the three moved citizens left are offered.
+    assert outage_moves.run_timers(db.session, clock).offered == 3
+    offered = [client.get(f"/api/v1/tickets/{t}").json["offer"] is not None for t in tokens]
+    assert offered == [False] + [True] * 7  # the first took it; nobody is offered twice
+    assert len(_messages("offer:outage:")) == 8
+    clock.advance(minutes=10)
+    assert outage_moves.run_timers(db.session, clock).offered == 0
+    # Whoever answers first takes the time: a late answer from the first wave still can.
+    late = client.post(f"/api/v1/tickets/{tokens[1]}/accept-offer")
+    assert late.status_code == 200, late.json
+
+
+def test_unanswered_offers_free_their_places_for_the_next_wave(client, registry, clock, make_token):
+    tokens = _take(client, make_token, 8)
+    _down_until_half_past_twelve(registry, clock)
+    _take(client, make_token, 20, first=100)
+    assert outage_moves.run_timers(db.session, clock).offered == 5
+    clock.advance(minutes=16)
+    # Nobody served, nobody answered: 134 minutes hold 22, the hall 20, so 2 places are
+    # offered again, to the next two.
+    assert outage_moves.run_timers(db.session, clock).offered == 2
+    offered = [client.get(f"/api/v1/tickets/{t}").json["offer"] is not None for t in tokens]
+    assert offered == [True] * 7 + [False]
