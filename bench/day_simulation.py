@@ -865,7 +865,10 @@ class WithThisSystem(Simulation):
         self.offers["accepted"] += 1
         assert view.ticket.slot_start is not None
         self.accepted.add(cid)
-        self.plan_return(cid, view.ticket.slot_start, self.check_in)
+        # The engine gives them half an hour to come (recovery.COME_BACK_WITHIN): they are on
+        # their way 15 to 30 minutes, whatever the time they were given.
+        travel = timedelta(minutes=rng.uniform(15, 30))
+        self.plan_return(cid, view.ticket.slot_start, self.check_in, not_before=self.now + travel)
 
     def line_moved(self) -> None:
         """What the citizens of the tickets just moved do: leave once told, come at the slot."""
@@ -904,9 +907,19 @@ class WithThisSystem(Simulation):
         if self.on_site.get(cid) is visit:
             self.leave(cid, "moved")
 
-    def plan_return(self, cid: int, target: datetime, action: Callable[[int, int], None]) -> None:
+    def plan_return(
+        self,
+        cid: int,
+        target: datetime,
+        action: Callable[[int, int], None],
+        *,
+        not_before: datetime | None = None,
+    ) -> None:
         self.plan[cid] = self.plan.get(cid, 0) + 1
-        self.at(self.comes_back(cid, target), action, cid, self.plan[cid])
+        arrival = self.comes_back(cid, target)
+        if not_before is not None:
+            arrival = max(arrival, not_before)
+        self.at(arrival, action, cid, self.plan[cid])
 
     # the kiosk
     def walk_in(self, cid: int, version: int | None = None) -> None:

@@ -33,15 +33,25 @@ from queue_app.db import Bilingual, commit
 from queue_app.directory import BranchInfo, ServiceInfo
 from queue_app.errors import NoFreeSlot, StateConflict
 from queue_app.models import Outage, Service, Ticket, TicketEvent, TicketKind, TicketStatus
-from queue_app.tickets import TicketView, find_ticket, open_offer_until, view_ticket
+from queue_app.tickets import (
+    CHECK_IN_CLOSES_AFTER,
+    TicketView,
+    find_ticket,
+    open_offer_until,
+    view_ticket,
+)
 
 # An offer must leave time to come back and be served: none when closing is nearer than this,
 # and it lapses this long before closing.
 LEAD_BEFORE_CLOSING = timedelta(minutes=60)
 LAPSES_BEFORE_CLOSING = timedelta(minutes=30)
-# The time a citizen who takes the offer is given to come back: their time today starts no
-# earlier than this after they took it.
+# The time a citizen who takes the offer is given to come back. Check-in stays open
+# ``CHECK_IN_CLOSES_AFTER`` into a slot and the line keeps the slot's start as their place, so
+# a slot that starts up to that long (less five minutes to find the kiosk) before they can be
+# there still serves them: waiting for the next whole slot left the counters idle for most
+# of the first hour after the system came back.
 COME_BACK_WITHIN = timedelta(minutes=30)
+FIRST_SLOT_AFTER = COME_BACK_WITHIN - CHECK_IN_CLOSES_AFTER + timedelta(minutes=5)
 # An offer holds its place this long; after that, the next wave may offer the place again (the
 # one offered before may still take it while room remains). Most who take one do so at once.
 ANSWER_WITHIN = timedelta(minutes=15)
@@ -100,7 +110,7 @@ def _room_today(session: Session, service: ServiceInfo, now: datetime, closing: 
         session,
         service,
         now,
-        now + COME_BACK_WITHIN,
+        now + FIRST_SLOT_AFTER,
         10**6,
         horizon_days=1,
         whole_walk_in_share=True,
@@ -204,8 +214,9 @@ def make_offers(
 
 def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | None = None) -> None:
     """In the caller's transaction: give the ticket the earliest time today that leaves
-    ``COME_BACK_WITHIN`` to come back, from today's free room (the walk-in share included: the
-    citizens moved by the outage were today's), and free its later time. It stays a booked
+    ``COME_BACK_WITHIN`` to come back by its check-in's end (``FIRST_SLOT_AFTER``), from today's
+    free room (the walk-in share included: the citizens moved by the outage were today's), and
+    free its later time. It stays a booked
     time, checked in at the kiosk on arrival. Raises StateConflict when it holds no open offer
     (none made, lapsed, or taken), NoFreeSlot when today's room is taken meanwhile (its new
     time stays)."""
@@ -216,7 +227,7 @@ def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | N
         )
     service = directory.current(session).service_by_id(ticket.service_id)
     closing = opening_hours.closing_time(service.branch.hours, now, service.branch.zone)
-    earliest = now + COME_BACK_WITHIN
+    earliest = now + FIRST_SLOT_AFTER
     old_start = ticket.slot_start
     # The free counter time was counted when the offer was made (``free_places_today``).
     found = slots.openings(session, service, now, earliest, 1, whole_walk_in_share=True)
