@@ -78,7 +78,8 @@ def free_places_today(
     session: Session, service: ServiceInfo, now: datetime, closing: datetime
 ) -> int:
     """How many more citizens the service's open counters can serve before closing, beyond
-    those already in its line and its appointments still due today."""
+    those already in its line, its appointments still due today and the walk-ins it usually
+    gets for the rest of the day (``slots.usual_walk_ins``; none counted without history)."""
     measured = session.scalar(
         select(Service.measured_service_seconds).where(Service.id == service.id)
     )
@@ -101,7 +102,22 @@ def free_places_today(
             ),
         )
     )
-    return max(0, can_serve - (already or 0))
+    # The walk-ins the rest of the day usually brings come too: the offers must not fill the
+    # afternoon over their heads (a line of an hour in the day simulation).
+    usual = slots.usual_walk_ins(session, service, today)
+    expected = 0
+    if usual is not None:
+        local_now, local_closing = (
+            now.astimezone(service.branch.zone),
+            closing.astimezone(service.branch.zone),
+        )
+        expected = math.ceil(
+            usual.per_day(
+                local_now.hour * 60 + local_now.minute,
+                local_closing.hour * 60 + local_closing.minute,
+            )
+        )
+    return max(0, can_serve - (already or 0) - expected)
 
 
 def _room_today(session: Session, service: ServiceInfo, now: datetime, closing: datetime) -> int:

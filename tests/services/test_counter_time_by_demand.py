@@ -4,49 +4,15 @@ moves (queue_app.service_demand, slots.usual_walk_ins)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from fractions import Fraction
 
-from sqlalchemy import insert
-
 from queue_app import directory, service_demand, slots
-from queue_app.models import Ticket, TicketKind, TicketStatus
 from queue_app.web.extensions import db
+from tests.helpers.history import served_walk_ins
 
 # The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo.
 WEDNESDAY = date(2026, 11, 25)
-
-
-def _served(branch, service, days: int, per_day: int, *, hour: int = 9) -> None:
-    """``per_day`` walk-ins of ``service`` served on each of the ``days`` days before today,
-    issued from ``hour`` (Cairo) a minute apart."""
-    rows = []
-    for k in range(1, days + 1):
-        day = date(2026, 11, 24) - timedelta(days=k)
-        for n in range(per_day):
-            issued = datetime(day.year, day.month, day.day, hour - 2, n % 60, tzinfo=UTC)
-            issued += timedelta(hours=n // 60)
-            rows.append(
-                {
-                    "token": f"h-{service.letter}-{day}-{n}",
-                    "branch_id": branch.id,
-                    "service_id": service.id,
-                    "letter": service.letter,
-                    "local_day": day,
-                    "sequence": n + 1,
-                    "kind": TicketKind.WALK_IN,
-                    "status": TicketStatus.DONE,
-                    "priority": False,
-                    "locale": "ar",
-                    "issued_at": issued,
-                    "queued_at": issued,
-                    "called_at": issued,
-                    "finished_at": issued + timedelta(minutes=6),
-                    "version": 1,
-                }
-            )
-    db.session.execute(insert(Ticket), rows)
-    db.session.commit()
 
 
 def _services(code: str = "cairo-civil"):
@@ -73,8 +39,8 @@ def test_the_busier_service_gets_more_of_a_shared_counter(app, make_branch, cloc
     equal = slots.capacities(db.session, id_card, clock.now()).exact(WEDNESDAY)
     # Half the counter, 30-minute slots, 6 minutes each, half kept for walk-ins: 1.25.
     assert equal == Fraction(5, 4)
-    _served(made, id_card, days=5, per_day=30)  # 150 ID cards
-    _served(made, birth, days=5, per_day=6)  # 30 birth certificates
+    served_walk_ins(made, id_card, days=5, per_day=30)  # 150 ID cards
+    served_walk_ins(made, birth, days=5, per_day=6)  # 30 birth certificates
     by_demand = slots.capacities(db.session, id_card, clock.now()).exact(WEDNESDAY)
     assert by_demand == Fraction(5, 2) * Fraction(23, 30)
     less = slots.capacities(db.session, birth, clock.now()).exact(WEDNESDAY)
@@ -89,7 +55,7 @@ def test_the_busier_service_gets_more_of_a_shared_counter(app, make_branch, cloc
 def test_too_little_history_keeps_the_split_equal(app, make_branch, clock):
     made = make_branch(services=[("id-card", "A"), ("birth-cert", "B")])
     branch, id_card, _ = _services()
-    _served(made, id_card, days=3, per_day=30)  # 90: under MIN_HISTORY
+    served_walk_ins(made, id_card, days=3, per_day=30)  # 90: under MIN_HISTORY
     assert service_demand.served_minutes(db.session, branch, date(2026, 11, 24)) == {}
     assert slots.capacities(db.session, id_card, clock.now()).exact(WEDNESDAY) == Fraction(5, 4)
 
@@ -115,7 +81,7 @@ def test_a_later_day_s_walk_in_share_is_open_to_moves_only_where_walk_ins_leave_
     # No history: later days keep their whole walk-in share.
     assert _walk_in_room(id_card, clock) == 0
     # Five days of 60 ID-card walk-ins, all between 09:00 and 10:00 (Cairo).
-    _served(made, id_card, days=5, per_day=60, hour=9)
+    served_walk_ins(made, id_card, days=5, per_day=60, hour=9)
     caps = slots.capacities(db.session, id_card, clock.now())
     usual = slots.usual_walk_ins(db.session, id_card, date(2026, 11, 24))
     assert usual is not None

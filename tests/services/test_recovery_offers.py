@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from queue_app import outage_moves, outages, replies
+from queue_app import directory, outage_moves, outages, replies
 from queue_app.models import Message, SlotBooking, Ticket, TicketStatus
 from queue_app.web.extensions import db
+from tests.helpers.history import served_walk_ins
 
 BRANCH = "/api/v1/branches/cairo-civil"
 # The fixture's clock: Tuesday 24 November 2026, 10:00 in Cairo; the branch closes at 15:00.
@@ -253,3 +254,15 @@ def test_unanswered_offers_free_their_places_for_the_next_wave(client, registry,
     assert outage_moves.run_timers(db.session, clock).offered == 2
     offered = [client.get(f"/api/v1/tickets/{t}").json["offer"] is not None for t in tokens]
     assert offered == [True] * 7 + [False]
+
+
+def test_the_afternoon_s_usual_walk_ins_keep_their_room(client, registry, clock, make_token):
+    tokens = _take(client, make_token, 8)
+    _down_until_half_past_twelve(registry, clock)
+    branch = directory.current(db.session).branch("cairo-civil")
+    # Five days of history with 20 walk-ins each between 13:00 and 13:20: 150 minutes to closing
+    # at six minutes each hold 25, of whom 20 are expected to walk in.
+    served_walk_ins(branch, branch.service("id-card"), days=5, per_day=20, hour=13)
+    assert outage_moves.run_timers(db.session, clock).offered == 5
+    offered = [client.get(f"/api/v1/tickets/{t}").json["offer"] is not None for t in tokens]
+    assert offered == [True] * 5 + [False] * 3
