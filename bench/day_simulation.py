@@ -26,7 +26,7 @@ The target of the issue: at least 90 % fewer citizen-hours on site with this sys
                                    [--outage-end HH:MM|none] [--announce-end]
                                    [--rates 60,50,25] [--counters C] [--walk-in-percent 50]
                                    [--phone-share 0.8] [--baseline-patience MIN]
-                                   [--offer-accept 0.7]
+                                   [--offer-accept 0.7] [--history 20]
                                    [--plot docs/day_simulation.png] [--json out.json]
     python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...] [--offer-accept P]
                                    [--plot docs/day_simulation_matrix.png] [--json rows.json]
@@ -53,6 +53,11 @@ The harder days (issue 13), each an option; with none of them the run is the one
   like the outage day's (same office, same arrival pattern, a random stream per day), in every
   scenario, the normal-day yardstick included. The figures then include what moves onto those
   days cost their own citizens.
+- ``--history N`` (default 20): the N working days before the outage day each had citizens
+  drawn as a normal day's, all served that day: they are in the database before the run, as
+  in an office that has run for weeks, so a shared counter's time is split by each service's
+  demand (``queue_app.service_demand``), the usual walk-ins per time of day are known
+  (``slots.usual_walk_ins``) and the measured pace starts from them. 0: a new office.
 - ``--outage-end HH:MM``: when the system really comes back (default 12:30); ``none``: not on
   the outage day (back at 07:00 the next working day, before opening). With
   ``--announce-end`` a manager gives the true end (``outages.declare`` with
