@@ -232,10 +232,9 @@ def take_offer(session: Session, now: datetime, ticket: Ticket, *, note: str | N
     """In the caller's transaction: give the ticket the earliest time today that leaves
     ``COME_BACK_WITHIN`` to come back by its check-in's end (``FIRST_SLOT_AFTER``), from today's
     free room (the walk-in share included: the citizens moved by the outage were today's), and
-    free its later time. It stays a booked
-    time, checked in at the kiosk on arrival. Raises StateConflict when it holds no open offer
-    (none made, lapsed, or taken), NoFreeSlot when today's room is taken meanwhile (its new
-    time stays)."""
+    free its later time. It stays a booked time, checked in at the kiosk on arrival. Raises
+    StateConflict when it holds no open offer (none made, lapsed, or taken), NoFreeSlot when
+    today's room is taken meanwhile (its new time stays)."""
     if open_offer_until(ticket, now) is None:
         raise StateConflict(
             f"ticket {ticket.number} holds no offer of today's time (none was made, or it lapsed)",
