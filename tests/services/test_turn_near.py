@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from queue_app import turn_near
+from queue_app import texting, turn_near
 from queue_app.models import Message, Ticket
 from queue_app.web.extensions import db
+from queue_app.worker import timers
 
 BRANCH = "/api/v1/branches/cairo-civil"
 
@@ -123,3 +126,25 @@ def test_early_tickets_are_told_from_before_the_opening(client, branch, make_tok
     clock.advance(minutes=45)  # 07:45: 15, 21, 27
     assert turn_near.tell_turn_near(db.session, clock) == 1
     assert "نحو ١٥ دقيقة" in _told()[0].body
+
+
+def test_the_worker_s_timer_round_sends_them(client, branch, make_token, clock):
+    _take(client, make_token, 1)
+    clock.advance(minutes=10)
+    db.session.commit()
+    info: dict[object, object] = {}
+    texting.set_public_url(info, "http://queue.test")
+    sessions = sessionmaker(bind=db.engine, expire_on_commit=False, info=info)
+    stop = threading.Event()
+    made = 0
+
+    def one_round() -> Session:
+        nonlocal made
+        made += 1
+        if made == 2:  # the round's second transaction, the turn-near texts: the last one
+            stop.set()
+        return sessions()
+
+    timers.outage_timers(one_round, clock, stop, every=0)
+    assert made == 2
+    assert len(_told()) == 1
