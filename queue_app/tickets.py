@@ -191,7 +191,8 @@ def take_walk_in(
 
     Raises NotFound (branch, service), Forbidden (another branch's token), InvalidPhone,
     IdempotencyKeyReused (the key came before with another request), ServicePaused (a back-end
-    system it needs is down), ServiceClosed.
+    system it needs is down), ServiceClosed (outside hours, but not in the branch's
+    ``early_tickets_minutes`` before an opening: such a ticket belongs to the opening's day).
     """
     now = clock.now()
     branch = directory.current(session).branch(branch_code)
