@@ -106,6 +106,8 @@ class BranchInfo(Bilingual):
     reschedule_after_minutes: int
     evening_notice: time
     hours: WeeklyHours
+    early_tickets_minutes: int = 0
+    turn_near_minutes: int = 0
     services: list[ServiceInfo] = field(default_factory=list)
     counters: list[CounterInfo] = field(default_factory=list)
     kiosks: list[KioskInfo] = field(default_factory=list)
@@ -367,6 +369,8 @@ def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
         country=row.country,
         reschedule_after_minutes=row.reschedule_after_minutes,
         evening_notice=row.evening_notice,
+        early_tickets_minutes=row.early_tickets_minutes,
+        turn_near_minutes=row.turn_near_minutes,
         hours=WeeklyHours.of(
             {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
             (h.day for h in row.holidays),

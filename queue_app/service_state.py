@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from queue_app import opening_hours
@@ -30,6 +30,9 @@ class ServiceStatus:
     down_backends: tuple[BackendInfo, ...] = ()
     closed_reason: ClosedReason | None = None
     next_opening: datetime | None = None
+    # Closed until ``next_opening``, but inside the branch's early window
+    # (``early_tickets_minutes``): walk-in tickets are issued already, for the coming opening.
+    early_tickets: bool = False
 
     @property
     def down_since(self) -> datetime | None:
@@ -38,7 +41,16 @@ class ServiceStatus:
 
     @property
     def takes_walk_ins(self) -> bool:
-        return self.state in (ServiceState.OPEN, ServiceState.DEGRADED)
+        return self.state in (ServiceState.OPEN, ServiceState.DEGRADED) or self.early_tickets
+
+
+def in_early_window(early_tickets_minutes: int, opening: datetime | None, now: datetime) -> bool:
+    """Whether ``now`` lies in the minutes before ``opening`` when walk-in tickets are issued
+    already (a branch's ``early_tickets_minutes``; 0 is never). With at most three hours, only
+    the coming opening can be that close: a holiday has none today, so it stays closed."""
+    if early_tickets_minutes <= 0 or opening is None:
+        return False
+    return opening - timedelta(minutes=early_tickets_minutes) <= now < opening
 
 
 def status_of(service: ServiceInfo, now: datetime) -> ServiceStatus:
@@ -55,10 +67,13 @@ def status_of(service: ServiceInfo, now: datetime) -> ServiceStatus:
     if not opening_hours.is_open(hours, now, zone):
         local_day = now.astimezone(zone).date()
         reason = ClosedReason.HOLIDAY if local_day in hours.holidays else ClosedReason.OUTSIDE_HOURS
+        opening = opening_hours.next_opening(hours, now, zone)
         return ServiceStatus(
             ServiceState.CLOSED,
             closed_reason=reason,
-            next_opening=opening_hours.next_opening(hours, now, zone),
+            next_opening=opening,
+            early_tickets=reason == ClosedReason.OUTSIDE_HOURS
+            and in_early_window(branch.early_tickets_minutes, opening, now),
         )
     if branch.open_counters_serving(service) == 0:
         return ServiceStatus(ServiceState.CLOSED, closed_reason=ClosedReason.NO_COUNTER)

@@ -156,6 +156,31 @@ def offer_today(
     )
 
 
+def turn_near(
+    session: Session, now: datetime, ticket: Ticket, branch: BranchInfo, minutes: int
+) -> bool:
+    """Tell a walk-in who left the hall (waiting anywhere) that their turn is about ``minutes``
+    away; once per ticket (``turn_near``). False without a phone or when told before."""
+    if ticket.phone is None:
+        return False
+    body = templates.turn_near(
+        ticket.locale,
+        number=ticket.number,
+        branch=branch.name(ticket.locale),
+        minutes=minutes,
+        link=ticket_link(session, ticket.token),
+    )
+    return outbox.enqueue(
+        session,
+        now,
+        ticket=ticket,
+        event="turn_near",
+        to=ticket.phone,
+        locale=ticket.locale,
+        body=body,
+    )
+
+
 def ticket_issued(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
     """Text a walk-in with a phone its number and the link to follow the line."""
     if ticket.phone is None:

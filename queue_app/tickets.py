@@ -100,7 +100,7 @@ def _check_takes_walk_ins(
             backends=[b.code for b in status.down_backends],
             next_slot=opening.start.isoformat() if opening is not None else None,
         )
-    if status.state == service_state.ServiceState.CLOSED:
+    if status.state == service_state.ServiceState.CLOSED and not status.early_tickets:
         raise ServiceClosed(
             f"{service.code} is closed now",
             reason=status.closed_reason.value if status.closed_reason else None,
@@ -191,7 +191,8 @@ def take_walk_in(
 
     Raises NotFound (branch, service), Forbidden (another branch's token), InvalidPhone,
     IdempotencyKeyReused (the key came before with another request), ServicePaused (a back-end
-    system it needs is down), ServiceClosed.
+    system it needs is down), ServiceClosed (outside hours, but not in the branch's
+    ``early_tickets_minutes`` before an opening: such a ticket belongs to the opening's day).
     """
     now = clock.now()
     branch = directory.current(session).branch(branch_code)
@@ -202,8 +203,10 @@ def take_walk_in(
 
     def admit(status: service_state.ServiceStatus) -> Ticket:
         _check_takes_walk_ins(session, service, status, now)
+        # A ticket taken before the opening belongs to that opening's day (and its numbers).
+        day_of = status.next_opening if status.early_tickets and status.next_opening else now
         return Ticket(
-            local_day=now.astimezone(branch.zone).date(),
+            local_day=day_of.astimezone(branch.zone).date(),
             kind=TicketKind.WALK_IN,
             status=TicketStatus.WAITING,
             priority=priority,

@@ -85,6 +85,9 @@ class Line:
     services: Mapping[int, Service]
     counters: list[Counter]
     tickets: list[Ticket] = field(default_factory=list)
+    # When the counters start calling, if later than ``now``: the opening, for a line read
+    # before it (tickets taken early, ``early_tickets_minutes``). Waits still count from ``now``.
+    starts: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
 
     # Counters by the time they come free; ties by id, as the order they were given in.
     free: list[tuple[float, int, Counter]] = []
+    opens_in = max(0.0, (line.starts - line.now).total_seconds()) if line.starts else 0.0
     for n, counter in enumerate(line.counters):
         serves = counter.service_ids & callable_ids
         if not serves:
@@ -140,7 +144,7 @@ def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
         if serving is not None:
             expected = serving.seconds_per_citizen * scale
             busy = max(expected - counter.serving_for_seconds, expected * OVERRUN_SHARE)
-        heapq.heappush(free, (busy, n, counter))
+        heapq.heappush(free, (max(busy, opens_in), n, counter))
 
     while free:
         at, n, counter = heapq.heappop(free)
@@ -189,7 +193,7 @@ def waits(line: Line) -> dict[int, Wait | None]:
 
 def _with_newcomer(line: Line, service_id: int) -> Line:
     newcomer = Ticket(NEWCOMER_ID, service_id, priority=False, queued_at=line.now)
-    return Line(line.now, line.services, line.counters, [*line.tickets, newcomer])
+    return Line(line.now, line.services, line.counters, [*line.tickets, newcomer], line.starts)
 
 
 def newcomer_wait(line: Line, service_id: int) -> Wait | None:

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from queue_app import pace, service_state, wait_estimate
+from queue_app import opening_hours, pace, service_state, wait_estimate
 from queue_app.directory import BranchInfo
 from queue_app.models import Service, Ticket, TicketStatus
 
@@ -91,6 +91,15 @@ def _local_midnight_after(branch: BranchInfo, now: datetime) -> datetime:
     return datetime.combine(local_day + timedelta(days=1), time(), branch.zone)
 
 
+def opening_later_today(branch: BranchInfo, now: datetime) -> datetime | None:
+    """Today's opening, if it is still to come: before it, nobody is called, so a wait counts
+    from it (a ticket taken at 07:00 for an 08:00 opening waits that hour, then the line)."""
+    window = opening_hours.window_on(branch.hours, now.astimezone(branch.zone).date(), branch.zone)
+    if window is None or now >= window[0]:
+        return None
+    return window[0]
+
+
 def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLine:
     """The branch's line at ``now``, read in one round trip."""
     open_counters = [c for c in branch.counters if c.is_open]
@@ -146,4 +155,7 @@ def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLi
             tickets.append(
                 wait_estimate.Ticket(row.id, row.service_id, row.priority, row.slot_start, due=True)
             )
-    return BranchLine(wait_estimate.Line(now, services, counters, tickets), waiting)
+    line = wait_estimate.Line(
+        now, services, counters, tickets, starts=opening_later_today(branch, now)
+    )
+    return BranchLine(line, waiting)

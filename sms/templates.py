@@ -45,6 +45,7 @@ BUDGETS = MappingProxyType(
         # An offer says what it offers, until when, how to take it and that ignoring it is fine.
         "offer_today": 3,
         "offer_accepted": 2,
+        "turn_near": 2,
     }
 )
 
@@ -335,3 +336,39 @@ def offer_accepted(locale: str, *, start: datetime, timezone: str | tzinfo, link
     if locale == "ar":
         return f"موعدك اليوم {when}. سجّل حضورك عند الكشك.\n{link}"
     return f"Your time today: {when}. Check in at the kiosk when you come.\n{link}"
+
+
+def _about_minutes(minutes: int, locale: str) -> str:
+    """``نحو ١٢ دقيقة`` / ``about 12 min``; a wait under a minute is "any moment now"."""
+    if minutes <= 0:
+        return "في أي لحظة" if locale == "ar" else "any moment now"
+    if locale == "en":
+        return f"about {minutes} min"
+    # Arabic counts 3 to 10 with the plural, 1, 2 and 11 up with the singular.
+    if minutes == 1:
+        return "نحو دقيقة"
+    if minutes == 2:
+        return "نحو دقيقتين"
+    unit = "دقائق" if 3 <= minutes <= 10 else "دقيقة"
+    return f"نحو {str(minutes).translate(ARABIC_INDIC_DIGITS)} {unit}"
+
+
+def turn_near(locale: str, *, number: str, branch: str, minutes: int, link: str) -> str:
+    """A walk-in who took a ticket and left (waiting anywhere): their estimated wait fell to the
+    branch's ``turn_near_minutes``, time to come back to the hall."""
+    _check_locale(locale)
+    about = _about_minutes(minutes, locale)
+    if locale == "ar":
+        wordings = (
+            f"اقترب دورك: تذكرة {number} في {branch}، {about}.\nمن فضلك عد إلى القاعة.\n{link}",
+            f"اقترب دورك: تذكرة {number}، {about}.\nمن فضلك عد إلى القاعة.\n{link}",
+            f"اقترب دورك: {number}، {about}.\nعد إلى القاعة.\n{link}",
+        )
+    else:
+        wordings = (
+            f"Your turn is near: ticket {number} at {branch}, {about}.\n"
+            f"Please come back to the hall.\n{link}",
+            f"Your turn is near: ticket {number}, {about}.\nPlease come back to the hall.\n{link}",
+            f"Your turn is near: {number}, {about}.\nCome back to the hall.\n{link}",
+        )
+    return _first_that_fits("turn_near", wordings)

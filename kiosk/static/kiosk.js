@@ -339,7 +339,9 @@
     }
     if (state !== "closed") return null;
     let advice = texts.closed;
-    if (service.closed_reason === "no_counter_open") advice = texts.no_counter_open;
+    if (service.takes_walk_ins && service.next_opening) {
+      advice = format.fill(texts.early_tickets, { when: format.when(service.next_opening) });
+    } else if (service.closed_reason === "no_counter_open") advice = texts.no_counter_open;
     else if (service.closed_reason && service.next_opening && texts[service.closed_reason]) {
       advice = format.fill(texts[service.closed_reason], { when: format.when(service.next_opening) });
     }
@@ -349,7 +351,8 @@
   function renderTile(service) {
     const button = tileOf(service.code);
     if (!button) return;
-    const open = TAKES_TICKETS.includes(service.state);
+    // Closed with tickets before the opening (early_tickets_minutes) takes them too.
+    const open = service.takes_walk_ins ?? TAKES_TICKETS.includes(service.state);
     const bookable = !open && Boolean(service.next_slot);
     button.className = "tile state-" + service.state;
     button.dataset.mode = open ? "ticket" : bookable ? "book" : "none";
@@ -578,8 +581,10 @@
     if (waiting) {
       $("ticket-ahead").textContent = ticket.position === 1 ? words.next : format.digits(ticket.position - 1);
     }
-    // A wait is only estimated while counters serve the service.
-    const eta = waiting && TAKES_TICKETS.includes(ticket.service_state) ? ticket.eta_minutes : null;
+    // A wait is only estimated while counters serve the service, or from the coming opening
+    // for a ticket a closed service issued (only in its early window does it issue any).
+    const counted = TAKES_TICKETS.includes(ticket.service_state) || ticket.service_state === "closed";
+    const eta = waiting && counted ? ticket.eta_minutes : null;
     const hasEta = eta !== null && eta !== undefined;
     $("ticket-eta-row").hidden = !hasEta;
     if (hasEta) $("ticket-eta").textContent = eta === 0 ? words.any_moment : format.minutes(eta, words.minutes);

@@ -70,6 +70,7 @@ def service_data(view: ServiceView) -> dict[str, Any]:
         "state": status.state.value,
         "closed_reason": status.closed_reason.value if status.closed_reason else None,
         "next_opening": status.next_opening,
+        "takes_walk_ins": status.takes_walk_ins,
         "down_backends": _down(status.down_backends),
         "waiting": view.waiting,
         "eta_minutes": view.eta_minutes,

@@ -144,6 +144,13 @@ class ServiceSummary(Schema):
     )
     closed_reason = fields.String(allow_none=True)
     next_opening = fields.DateTime(allow_none=True)
+    takes_walk_ins = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "walk-in tickets are issued now: open or degraded, or closed but "
+            "within the branch's early_tickets_minutes before next_opening"
+        },
+    )
     down_backends = fields.List(fields.Nested(DownBackend), required=True)
     waiting = fields.Integer(required=True)
     eta_minutes = fields.Integer(allow_none=True)

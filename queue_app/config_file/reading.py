@@ -23,6 +23,11 @@ from queue_app.config_file.spec import (
 )
 from queue_app.config_file.values import MINUTES_PER_DAY, _Invalid, _Values
 
+# Waiting anywhere: tickets at most three hours before the opening (a crowd at the door from
+# dawn), and a "your turn is near" text at most two hours ahead (further is not "near").
+MAX_EARLY_MINUTES = 180
+MAX_TURN_NEAR_MINUTES = 120
+
 # A backend, branch, service, counter or kiosk as the file describes it.
 _Spec = TypeVar("_Spec")
 
@@ -121,6 +126,8 @@ class _Reader(_Values):
                 "special_hours": self.special_hours,
                 "reschedule_after_minutes": lambda v, p: self.whole(v, p, 0, MINUTES_PER_DAY),
                 "evening_notice": self.time_of_day,
+                "early_tickets_minutes": lambda v, p: self.whole(v, p, 0, MAX_EARLY_MINUTES),
+                "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
             },
         )
         services = self.each(found, path, "services", self.service)

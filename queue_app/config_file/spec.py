@@ -20,7 +20,8 @@ BACKEND_KEYS = (
 )  # fmt: skip
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
-    "reschedule_after_minutes", "evening_notice", "services", "counters", "kiosks",
+    "reschedule_after_minutes", "evening_notice", "early_tickets_minutes", "turn_near_minutes",
+    "services", "counters", "kiosks",
 )  # fmt: skip
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (

@@ -31,6 +31,10 @@ class Branch(Bilingual, Base):
     # Staff reports that declare a back-end system down: this many within this many minutes.
     reports_needed: Mapped[int] = mapped_column(default=3, server_default="3")
     reports_within_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
+    # Waiting anywhere (DESIGN.md): walk-in tickets from this many minutes before the opening,
+    # and one text when a ticket's estimated wait falls to turn_near_minutes (0: neither).
+    early_tickets_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    turn_near_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     services: Mapped[list[Service]] = relationship(
         back_populates="branch", order_by="Service.letter", cascade="all, delete-orphan"

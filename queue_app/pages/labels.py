@@ -58,6 +58,7 @@ def event_labels() -> dict[str, str]:
         "booked": gettext("Appointment booked"),
         "moved": gettext("Moved to the next free time"),
         "missed": gettext("Marked as missed"),
+        "turn_near": gettext("Told by text message that your turn is near"),
     }
 
 
@@ -75,6 +76,11 @@ def service_notices() -> dict[str, str]:
         "outside_hours": gettext("The office is closed now. Next opening: %(when)s."),
         "holiday": gettext("The office is closed today for a holiday. Next opening: %(when)s."),
         "closed": gettext("The office is closed now."),
+        # TRANSLATORS: tickets are issued before the opening (a branch's early_tickets_minutes).
+        "early_tickets": gettext(
+            "The office opens at %(when)s. You can take your ticket now: your wait counts from "
+            "the opening."
+        ),
         "no_counter_open": gettext("No counter is serving this service right now."),
         "no_slot_yet": gettext(
             "No free time could be found for you yet. Your ticket stays valid: as soon as "

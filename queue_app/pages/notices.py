@@ -39,7 +39,9 @@ def service_notice(
         return Notice(states[status.state.value], lines, advice)
     if status.state != ServiceState.CLOSED:
         return None
-    if status.closed_reason == ClosedReason.NO_COUNTER:
+    if status.early_tickets and status.next_opening:
+        advice = texts["early_tickets"] % {"when": formatting.when(status.next_opening, zone, now)}
+    elif status.closed_reason == ClosedReason.NO_COUNTER:
         advice = texts["no_counter_open"]
     elif status.closed_reason and status.next_opening:
         when = formatting.when(status.next_opening, zone, now)

@@ -115,6 +115,8 @@ def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
         closed={
             "reason": status.closed_reason.value if status.closed_reason else None,
             "next_opening": status.next_opening.isoformat() if status.next_opening else None,
+            # Tickets are issued before that opening: the wait counts from it, and is shown.
+            "early_tickets": status.early_tickets,
         },
     )
     return script

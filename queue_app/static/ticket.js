@@ -45,7 +45,8 @@
       $("ahead").textContent = ahead === 0 ? words.next : format.digits(ahead);
     }
     // A wait is only estimated while counters serve the service; the notice says why not.
-    const serving = ["open", "degraded"].includes(ticket.service_state);
+    // Before an opening that issues tickets early, the wait counts from the opening.
+    const serving = ["open", "degraded"].includes(ticket.service_state) || earlyTickets(ticket);
     const eta = ticket.status === "waiting" && serving ? ticket.eta_minutes : null;
     show("eta-row", eta !== null && eta !== undefined);
     if (eta !== null && eta !== undefined) {
@@ -64,6 +65,14 @@
         counter: Pages.isolate(ticket.counter || "—"),
       });
     }
+  }
+
+  // Closed, but tickets are issued for the coming opening (early_tickets_minutes): the page was
+  // rendered in that window and that opening has not come yet.
+  function earlyTickets(ticket) {
+    if (ticket.service_state !== "closed" || !page.closed.early_tickets) return false;
+    const opening = ticket.next_opening || page.closed.next_opening;
+    return opening === page.closed.next_opening && now().getTime() < Date.parse(opening);
   }
 
   // The same words as ticket_page.service_notice on the server.
@@ -86,7 +95,8 @@
     const reason = ticket.closed_reason || page.closed.reason;
     const nextOpening = ticket.next_opening || page.closed.next_opening;
     let advice = texts.closed;
-    if (reason === "no_counter_open") advice = texts.no_counter_open;
+    if (earlyTickets(ticket)) advice = format.fill(texts.early_tickets, { when: format.when(nextOpening) });
+    else if (reason === "no_counter_open") advice = texts.no_counter_open;
     else if (reason && nextOpening && texts[reason]) {
       advice = format.fill(texts[reason], { when: format.when(nextOpening) });
     }

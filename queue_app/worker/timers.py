@@ -1,4 +1,5 @@
-"""The outages' timers: reschedule a paused line after N minutes, the evening notice."""
+"""The worker's timers: the outages' (reschedule a paused line after N minutes, the evening
+notice), and the "your turn is near" texts (``turn_near``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from queue_app import outage_moves
+from queue_app import outage_moves, turn_near
 from queue_app.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ def outage_timers(
     stop: threading.Event,
     every: float = 5.0,
 ) -> None:
-    """Run the outages' timers (reschedule after N minutes, the evening notice) until stopped."""
+    """Run the outages' timers (reschedule after N minutes, the evening notice) and the
+    turn-near texts until stopped, each round in its own transaction."""
     while not stop.is_set():
         try:
             with session_factory() as session:
@@ -37,4 +39,11 @@ def outage_timers(
                 )
         except Exception:  # another worker ran the same move first, or the database is away
             log.exception("outage timers failed; trying again")
+        try:
+            with session_factory() as session:
+                told = turn_near.tell_turn_near(session, clock)
+            if told:
+                log.info("turn near: %d texted", told)
+        except Exception:  # another worker texted the same ticket first, or the database is away
+            log.exception("turn-near texts failed; trying again")
         stop.wait(every)

@@ -64,6 +64,9 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         "no_slot_yet": lambda: templates.no_slot_yet(
             locale, system=names["system"], maintenance=False, link=link
         ),
+        "turn_near": lambda: templates.turn_near(
+            locale, number="A-123", branch=names["branch"], minutes=start.day + 100, link=link
+        ),
     }
     assert set(calls) == set(templates.BUDGETS), "every template has a budget and a test"
     return calls[name]()
@@ -196,3 +199,29 @@ def test_no_slot_yet_says_the_ticket_holds_and_a_time_will_come(maintenance):
     for text in (arabic, english):
         assert text.endswith("\n" + LINK)
         assert segments(text).segments <= 2
+
+
+def test_turn_near_says_the_number_the_minutes_and_to_come_back():
+    short_link = "https://q.gov.eg/t/Zx9_Q-4kLm2NpR7sTuVw0y"
+    arabic = templates.turn_near(
+        "ar", number="A-012", branch="سجل مدني مدينة نصر", minutes=15, link=short_link
+    )
+    assert arabic == (
+        "اقترب دورك: تذكرة A-012 في سجل مدني مدينة نصر، نحو ١٥ دقيقة.\n"
+        "من فضلك عد إلى القاعة.\n" + short_link
+    )
+    assert "نحو ٥ دقائق" in templates.turn_near(
+        "ar", number="A-012", branch="x", minutes=5, link=short_link
+    )
+    english = templates.turn_near(
+        "en", number="A-012", branch="Nasr City civil registry", minutes=1, link=short_link
+    )
+    assert english == (
+        "Your turn is near: ticket A-012 at Nasr City civil registry, about 1 min.\n"
+        "Please come back to the hall.\n" + short_link
+    )
+    # A long branch name and link: the tersest wording keeps the number, the wait and the link.
+    terse = templates.turn_near("ar", number="A-012", branch="س" * 80, minutes=0, link=LINK)
+    assert "A-012" in terse
+    assert "في أي لحظة" in terse
+    assert terse.endswith(LINK)

@@ -160,3 +160,17 @@ def test_range_holds_the_estimate():
         assert wait.low <= wait.minutes <= wait.high
     last = result[20]
     assert last == Wait(114, 85, 154)
+
+
+def test_before_the_opening_the_counters_start_calling_at_it():
+    # Tickets taken early (early_tickets_minutes): at 07:00 for an 08:00 opening, the hour to
+    # the opening comes first, then the line; the range widens only the line's part.
+    seven = TEN - timedelta(hours=3)
+    tickets = [
+        Ticket(n, ID_CARD, priority=False, queued_at=seven - timedelta(minutes=30 - n))
+        for n in range(1, 11)
+    ]
+    line = Line(seven, SIX_MIN, [counter(ID_CARD)], tickets, starts=seven + timedelta(hours=1))
+    assert called_minutes(line)[1] == 60
+    assert called_minutes(line)[10] == 60 + 9 * 6
+    assert newcomer_wait(line, ID_CARD) == Wait(minutes=120, low=105, high=141)
