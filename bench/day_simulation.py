@@ -27,6 +27,7 @@ The target of the issue: at least 90 % fewer citizen-hours on site with this sys
                                    [--rates 60,50,25] [--counters C] [--walk-in-percent 50]
                                    [--phone-share 0.8] [--baseline-patience MIN]
                                    [--offer-accept 0.7] [--history 20]
+                                   [--wait-anywhere] [--leave-if-wait 45]
                                    [--plot docs/day_simulation.png] [--json out.json]
     python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...] [--offer-accept P]
                                    [--plot docs/day_simulation_matrix.png] [--json rows.json]
@@ -58,6 +59,14 @@ The harder days (issue 13), each an option; with none of them the run is the one
   in an office that has run for weeks, so a shared counter's time is split by each service's
   demand (``queue_app.service_demand``), the usual walk-ins per time of day are known
   (``slots.usual_walk_ins``) and the measured pace starts from them. 0: a new office.
+- ``--wait-anywhere``: the branch issues walk-in tickets from 90 minutes before opening
+  (``early_tickets_minutes``) and texts a waiting ticket once when its estimated wait falls to
+  30 minutes (``turn_near_minutes``); both are off by default in the product. A citizen with a
+  phone whose ticket shows a wait of ``--leave-if-wait`` minutes (45) or more leaves the hall
+  3 minutes later and comes back when texted (reading it within 3 minutes, then 5 to 20
+  minutes on the way), or, with no text by then, a quarter of an hour before the time the
+  kiosk showed. A counter that calls a citizen who is not back waits for them (counted as
+  "called while away"). Without a phone, or with a shorter wait, they stay, as before.
 - ``--outage-end HH:MM``: when the system really comes back (default 12:30); ``none``: not on
   the outage day (back at 07:00 the next working day, before opening). With
   ``--announce-end`` a manager gives the true end (``outages.declare`` with
@@ -189,6 +198,7 @@ from queue_app import (
     recovery,
     texting,
     tickets,
+    turn_near,
 )
 from queue_app.clock import FixedClock
 from queue_app.errors import ServiceClosed, ServicePaused, StateConflict, TooEarly, TooLate
@@ -303,6 +313,14 @@ class Options:
     # asked of it lately (queue_app.service_demand), and the measured pace starts from them.
     # 0: a new office (an equal split, the configured pace).
     history_days: int = 20
+    # Waiting anywhere (``--wait-anywhere``): the kiosk issues walk-in tickets this many minutes
+    # before opening, and a ticket with a phone is texted once when its estimated wait falls
+    # to ``turn_near_minutes`` (the branch's settings of the same names; 0: off, as before).
+    # A citizen with a phone whose ticket shows at least ``leave_if_wait`` minutes leaves the
+    # hall and comes back when texted.
+    early_tickets_minutes: int = 0
+    turn_near_minutes: int = 0
+    leave_if_wait: float = 45.0
 
 
 def counter_layout(options: Options) -> tuple[tuple[str, ...], ...]:
@@ -647,12 +665,17 @@ class WithThisSystem(Simulation):
         self.shown: set[int] = set()  # no phone: shown their time at the kiosk or on the board
         self.eta_pending: dict[int, tuple[Visit, datetime, int]] = {}
         self.eta: list[tuple[float, float]] = []
+        self.away: set[int] = set()  # holding a ticket, waiting elsewhere until texted
+        self.called_away: dict[int, str] = {}  # called while away: citizen -> counter waiting
+        self.turn_near_seen: set[int] = set()  # "turn_near" ticket events already acted on
         self.domain_seconds = 0.0
         self.domain_calls = 0
         self._build()
         for citizen in citizens:
             self.at(citizen.arrival, self.walk_in, citizen.id)
         self._schedule_checks()
+        if options.turn_near_minutes:
+            self.at(self._first_tick(options.day1), self.turn_near_tick)
 
     def moved_clock(self, when: datetime) -> None:
         super().moved_clock(when)
@@ -685,6 +708,9 @@ class WithThisSystem(Simulation):
                 country="EG",
                 reschedule_after_minutes=20,
             )
+            if self.options.turn_near_minutes or self.options.early_tickets_minutes:
+                branch.early_tickets_minutes = self.options.early_tickets_minutes
+                branch.turn_near_minutes = self.options.turn_near_minutes
             branch.opening_hours = [
                 OpeningHours(weekday=d, opens=OPENS, closes=CLOSES) for d in SUN_TO_THU
             ]
@@ -892,6 +918,7 @@ class WithThisSystem(Simulation):
             self.moved_seen.add(event_id)
             cid = self.owner[ticket_id]
             self.in_line.discard(cid)
+            self.away.discard(cid)  # waiting elsewhere: they follow the new time from there
             self.moved.add(cid)
             if slot_start is not None:
                 self.placed.add(cid)
@@ -960,10 +987,75 @@ class WithThisSystem(Simulation):
                     self.plan_return(cid, self.next_opening(), self.walk_in)
                 return
         self.kiosk_outcomes["ticket"] += 1
+        if self.now < local(self.now.astimezone(ZONE).date(), OPENS):
+            self.kiosk_outcomes["before opening: a ticket at the door"] += 1
         self.shows_a_wait(cid, view.eta_minutes)
         self.hold(cid, view.ticket.id, view.ticket.token)
         self.in_line.add(cid)
+        if (
+            self.options.turn_near_minutes
+            and citizen.phone is not None
+            and view.eta_minutes is not None
+            and view.eta_minutes >= self.options.leave_if_wait
+        ):
+            leaves = self.now + timedelta(minutes=self.options.kiosk_minutes)
+            self.at(leaves, self.go_elsewhere, cid, self.on_site[cid])
         self.wake_counters()
+
+    # waiting anywhere
+    def _first_tick(self, day: date) -> datetime:
+        return local(day, OPENS) - timedelta(minutes=self.options.early_tickets_minutes)
+
+    def go_elsewhere(self, cid: int, visit: Visit) -> None:
+        """A long wait shown and a phone: the citizen leaves the hall until texted."""
+        if self.on_site.get(cid) is visit and visit.called is None and cid in self.in_line:
+            self.leave(cid, "waiting elsewhere")
+            self.away.add(cid)
+            self.kiosk_outcomes["left to wait elsewhere"] += 1
+            # They also watch the ticket's page: with no text by then, they come back a
+            # quarter of an hour before the time it showed them at the kiosk.
+            _, shown_at, minutes = self.eta_pending[cid]
+            own = shown_at + timedelta(minutes=minutes - 15)
+            self.at(max(own, self.now), self.back_in_hall, cid)
+
+    def turn_near_tick(self) -> None:
+        """The worker's turn-near round, every minute from the early tickets to closing."""
+        with self.session() as session:
+            texted = turn_near.tell_turn_near(session, self.clock)
+            rows = (
+                session.execute(
+                    select(TicketEvent.id, TicketEvent.ticket_id).where(
+                        TicketEvent.event == "turn_near", TicketEvent.at == self.now
+                    )
+                ).all()
+                if texted
+                else []
+            )
+        for event_id, ticket_id in rows:
+            if event_id in self.turn_near_seen:
+                continue
+            self.turn_near_seen.add(event_id)
+            cid = self.owner[ticket_id]
+            self.kiosk_outcomes["texted: turn near"] += 1
+            if cid in self.away:
+                rng = random.Random(f"{self.options.seed}:near:{cid}")
+                back = rng.uniform(0, 3) + rng.uniform(5, 20)  # reads it, then on the way
+                self.at(self.now + timedelta(minutes=back), self.back_in_hall, cid)
+        here = self.now.astimezone(ZONE)
+        if here.time() < CLOSES and here.date().weekday() in SUN_TO_THU:
+            self.at(self.now + timedelta(minutes=1), self.turn_near_tick)
+        elif self.unfinished:
+            self.at(self._first_tick(next_working_day(here.date())), self.turn_near_tick)
+
+    def back_in_hall(self, cid: int) -> None:
+        if cid not in self.away:
+            return
+        self.away.discard(cid)
+        self.arrive(cid)
+        k = self.called_away.pop(cid, None)
+        if k is not None:  # the counter called them while away and waited
+            self.on_site[cid].called = self.now
+            self.at(self.now + self.citizens[cid].service_time, self.done, k, cid)
 
     def kiosk_offers_a_slot(self, session: Session, cid: int) -> None:
         citizen = self.citizens[cid]
@@ -1050,6 +1142,12 @@ class WithThisSystem(Simulation):
             return
         cid = self.owner[ticket.id]
         self.in_line.discard(cid)
+        self.busy[k] = cid
+        if cid not in self.on_site:
+            # Away, not texted in time: the counter waits for them (its time is lost).
+            self.kiosk_outcomes["called while away"] += 1
+            self.called_away[cid] = k
+            return
         self.on_site[cid].called = self.now
         shown = self.eta_pending.pop(cid, None)
         if shown is not None and shown[0] is self.on_site[cid]:
@@ -1065,9 +1163,10 @@ class WithThisSystem(Simulation):
         self.try_call(k)
 
     def send_home(self) -> None:
-        for cid in sorted(self.in_line, key=lambda c: self.on_site[c].arrived):
+        for cid in sorted(self.in_line, key=lambda c: self.ticket_of[c][0]):
             with self.session() as session:
                 tickets.cancel(session, self.clock, self.ticket_of[cid][1])
+            self.away.discard(cid)
             self.leave(cid, "closing")
             self.plan_return(cid, self.next_opening(), self.walk_in)
         self.in_line.clear()
@@ -1820,6 +1919,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="each service's share of slot capacity kept for walk-ins (the model's default: 50)",
     )
     parser.add_argument(
+        "--wait-anywhere",
+        action="store_true",
+        help="walk-in tickets from 90 min before opening; texted when 30 min remain; a citizen "
+        "with a phone shown a wait of --leave-if-wait minutes or more leaves until texted",
+    )
+    parser.add_argument("--leave-if-wait", type=float, default=45.0)
+    parser.add_argument(
         "--history",
         type=int,
         default=20,
@@ -1876,6 +1982,9 @@ def options_from(args: argparse.Namespace) -> Options:
         walk_in_percent=args.walk_in_percent,
         flap=not args.no_flap,
         history_days=args.history,
+        early_tickets_minutes=90 if args.wait_anywhere else 0,
+        turn_near_minutes=30 if args.wait_anywhere else 0,
+        leave_if_wait=args.leave_if_wait,
     )
 
 

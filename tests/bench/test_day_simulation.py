@@ -110,3 +110,30 @@ def test_recovery_offers_are_answered_and_bring_citizens_back_the_same_day() -> 
     # Unanswered offers free their places for the next wave: more are offered, not fewer.
     assert nobody["this system"]["audit"]["offers"]["made"] > offers["made"]
     assert ours["served_day1"] > nobody["this system"]["served_day1"]
+
+
+def test_a_crowd_that_may_wait_elsewhere_spends_less_time_on_site() -> None:
+    """One shared counter, a crowd at the door: with tickets from 06:30 and a text when the
+    turn is near, those with a phone and a long wait leave the hall and come back in time."""
+    office = sim.OFFICES["one-shared"]
+    options = replace(
+        big(),
+        office="one-shared",
+        layout=office.layout,
+        rates=office.rates,
+        counters=1,
+        arrivals="crowd",
+    )
+    stay, _ = sim.simulate(options, "sqlite")
+    away, _ = sim.simulate(
+        replace(options, early_tickets_minutes=90, turn_near_minutes=30), "sqlite"
+    )
+    kiosk = away["this system"]["audit"]["kiosk"]
+    assert kiosk["before opening: a ticket at the door"] > 0
+    assert kiosk["left to wait elsewhere"] > 0
+    assert kiosk["texted: turn near"] > 0
+    assert kiosk.get("called while away", 0) <= kiosk["left to wait elsewhere"] // 5
+    assert away["this system"]["citizens"] == stay["this system"]["citizens"]
+    assert away["this system"]["citizen_hours"] < stay["this system"]["citizen_hours"]
+    # Nobody is lost on the way: everyone is served in both runs.
+    assert away["this system"]["outcomes"]["served"] == away["this system"]["citizens"]
