@@ -131,6 +131,7 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.arguments(schemas.MaintenanceBody)
 @blp.response(201, schemas.MaintenanceWindow)
 @blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="the same window is already announced")
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
@@ -145,6 +146,10 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
         ends_at=body["end"],
         note=body["note"],
     )
+    return _window(window, code)
+
+
+def _window(window: Maintenance, code: str) -> dict[str, Any]:
     return {
         "id": window.id,
         "backend": code,
