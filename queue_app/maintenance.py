@@ -1,5 +1,5 @@
 """Announced maintenance windows of back-end systems: announcing one (the appointments inside it
-move after it), and the windows not yet over, as the pages read them (no Flask).
+move after it), withdrawing one, and the windows not yet over, as the pages read them (no Flask).
 
 What a manager may announce is bounded so that the public pages can always show it: a window
 runs at most ``LONGEST`` and lies within ``HORIZON`` of now (a window dated in the year 9999 once
@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from queue_app import outages, rescheduler, texting
 from queue_app.clock import Clock
-from queue_app.errors import InvalidInput, MaintenanceAlreadyAnnounced
+from queue_app.db import rowcount
+from queue_app.errors import InvalidInput, MaintenanceAlreadyAnnounced, NotFound, StateConflict
 from queue_app.models import Maintenance, Ticket, TicketStatus
 
 
@@ -133,6 +134,45 @@ def _checked(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[dat
     return starts_at, ends_at
 
 
+def withdraw(session: Session, clock: Clock, backend_code: str, window_id: int) -> Maintenance:
+    """Withdraw an announced window: one that has not started is withdrawn (kept, with
+    ``cancelled_at``); one that is running ends now. The appointments it moved keep their new
+    times: their citizens were told, and moving them back would text them again.
+    Raises NotFound, StateConflict."""
+    now = clock.now()
+    backend = outages.backend_by_code(session, backend_code)
+    window = session.get(Maintenance, window_id)
+    if window is None or window.backend_id != backend.id:
+        raise NotFound(f"no maintenance window {window_id} of {backend_code!r}", id=window_id)
+    # One conditional UPDATE each, so that two managers withdrawing at once cannot both win.
+    still_on = (
+        Maintenance.id == window.id,
+        Maintenance.cancelled_at.is_(None),
+        Maintenance.ends_at > now,
+    )
+    changed = rowcount(
+        session.execute(
+            update(Maintenance)
+            .where(*still_on, Maintenance.starts_at >= now)
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    ) or rowcount(
+        session.execute(
+            update(Maintenance)
+            .where(*still_on, Maintenance.starts_at < now)
+            .values(ends_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not changed:
+        session.rollback()
+        raise StateConflict("this window is already over or withdrawn", id=window_id)
+    session.commit()
+    session.refresh(window)
+    return window
+
+
 def not_ended(
     session: Session, now: datetime, backend_ids: Iterable[int] | None = None
 ) -> list[Maintenance]:
@@ -155,4 +195,4 @@ def not_ended(
     return list(session.scalars(query))
 
 
-__all__ = ["HORIZON", "LONGEST", "announce", "not_ended"]
+__all__ = ["HORIZON", "LONGEST", "announce", "not_ended", "withdraw"]

@@ -84,8 +84,81 @@ def test_the_same_window_twice_is_a_conflict_naming_the_first(client, manager):
     body = _assert_error(again, 409, "maintenance_already_announced")
     assert body["fields"]["id"] == first.json["id"]
     assert _windows() == 1
-    # Another window of the same system is fine.
+    # Another window of the same system, or the same one after withdrawal, is fine.
     other = client.post(
         WINDOWS, json={"start": START, "end": "2026-11-25T13:00:00+02:00"}, headers=manager
     )
     assert other.status_code == 201
+    assert client.delete(f"{WINDOWS}/{first.json['id']}", headers=manager).status_code == 200
+    anew = client.post(WINDOWS, json={"start": START, "end": END}, headers=manager)
+    assert anew.status_code == 201, anew.json
+
+
+# --- withdrawal ---------------------------------------------------------------------------
+
+
+def test_withdraw_a_window_not_yet_started(client, manager, clock):
+    made = client.post(WINDOWS, json={"start": START, "end": END}, headers=manager).json
+    response = client.delete(f"{WINDOWS}/{made['id']}", headers=manager)
+    assert response.status_code == 200, response.json
+    assert response.json["withdrawn_at"] == "2026-11-24T08:00:00+00:00"
+    assert response.json["end"] == "2026-11-25T10:00:00+00:00"  # as announced, for the record
+    assert "Planned maintenance" not in client.get("/kiosk/cairo-civil?lang=en").text
+    assert 'data-test="window"' not in client.get("/status?lang=en").text
+    # Twice: nothing left to withdraw.
+    _assert_error(client.delete(f"{WINDOWS}/{made['id']}", headers=manager), 409, "state_conflict")
+
+
+def test_withdrawing_a_running_window_ends_it_now(client, manager, clock):
+    made = client.post(
+        WINDOWS,
+        json={"start": "2026-11-24T09:00:00+02:00", "end": "2026-11-24T14:00:00+02:00"},
+        headers=manager,
+    ).json
+    assert 'data-test="window"' in client.get("/status?lang=en").text
+    response = client.delete(f"{WINDOWS}/{made['id']}", headers=manager)
+    assert response.status_code == 200, response.json
+    assert response.json["end"] == "2026-11-24T08:00:00+00:00"
+    assert response.json["withdrawn_at"] is None
+    assert 'data-test="window"' not in client.get("/status?lang=en").text
+    slots = client.get(
+        "/api/v1/branches/cairo-civil/services/id-card/slots",
+        query_string={"from": "2026-11-24", "days": 1},
+    ).json
+    assert any(s["start"] == "2026-11-24T09:00:00+00:00" for s in slots)
+
+
+def test_moved_appointments_stay_moved(client, manager):
+    booked = client.post(
+        "/api/v1/branches/cairo-civil/appointments",
+        json={"service": "id-card", "start": "2026-11-25T09:00:00+02:00", "phone": "01012345678"},
+    ).json
+    made = client.post(WINDOWS, json={"start": START, "end": END}, headers=manager).json
+    assert made["tickets_moved"] == 1
+    moved_to = client.get(f"/api/v1/tickets/{booked['token']}").json["slot"]
+    assert client.delete(f"{WINDOWS}/{made['id']}", headers=manager).status_code == 200
+    assert client.get(f"/api/v1/tickets/{booked['token']}").json["slot"] == moved_to
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "status", "code"),
+    [
+        (f"{WINDOWS}/999999", "manager", 404, "not_found"),
+        ("/api/v1/backends/nothing/maintenance/1", "manager", 404, "not_found"),
+        (f"{WINDOWS}/1", None, 401, "unauthorized"),
+        (f"{WINDOWS}/1", "staff", 403, "forbidden"),
+        (f"{WINDOWS}/1", "kiosk", 403, "forbidden"),
+    ],
+)
+def test_bad_withdrawals(client, manager, make_token, path, token, status, code):
+    headers = make_token(token) if token else {}
+    _assert_error(client.delete(path, headers=headers), status, code)
+
+
+def test_a_window_of_another_system_is_not_found_here(client, manager, make_backend):
+    make_backend("traffic", name_en="Traffic licensing system")
+    made = client.post(
+        "/api/v1/backends/traffic/maintenance", json={"start": START, "end": END}, headers=manager
+    ).json
+    _assert_error(client.delete(f"{WINDOWS}/{made['id']}", headers=manager), 404, "not_found")
+    assert _windows() == 1
