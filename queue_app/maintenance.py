@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from queue_app import outages, rescheduler, texting
@@ -35,17 +36,7 @@ def announce(
     now = clock.now()
     starts_at, ends_at = _checked(starts_at, ends_at, now)
     backend = outages.backend_by_code(session, backend_code)
-    same = session.scalar(
-        select(Maintenance.id).where(
-            Maintenance.backend_id == backend.id,
-            Maintenance.starts_at == starts_at,
-            Maintenance.ends_at == ends_at,
-            Maintenance.cancelled_at.is_(None),
-        )
-    )
-    if same is not None:
-        raise MaintenanceAlreadyAnnounced("this window is already announced", id=same)
-    backend = outages.backend_by_code(session, backend_code)
+    _raise_if_announced(session, backend.id, starts_at, ends_at)
     window = Maintenance(
         backend_id=backend.id,
         starts_at=starts_at,
@@ -54,7 +45,13 @@ def announce(
         announced_at=now,
     )
     session.add(window)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same window, announced by someone else since the check above (the unique index).
+        session.rollback()
+        _raise_if_announced(session, backend.id, starts_at, ends_at)
+        raise
     name_ar, name_en = backend.name_ar, backend.name_en  # read once: the moves commit
 
     def system(locale: str) -> str:
@@ -87,6 +84,21 @@ def announce(
     window.tickets_moved = moved
     session.commit()
     return window
+
+
+def _raise_if_announced(
+    session: Session, backend_id: int, starts_at: datetime, ends_at: datetime
+) -> None:
+    same = session.scalar(
+        select(Maintenance.id).where(
+            Maintenance.backend_id == backend_id,
+            Maintenance.starts_at == starts_at,
+            Maintenance.ends_at == ends_at,
+            Maintenance.cancelled_at.is_(None),
+        )
+    )
+    if same is not None:
+        raise MaintenanceAlreadyAnnounced("this window is already announced", id=same)
 
 
 # How far ahead a window may be announced, how long it may last, and how late its announcement may
