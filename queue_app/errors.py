@@ -76,6 +76,12 @@ class SystemAway(StateConflict):
     code = "system_unavailable"
 
 
+class MaintenanceAlreadyAnnounced(StateConflict):
+    """The same window (system, start, end) is announced and not withdrawn; ``id`` names it."""
+
+    code = "maintenance_already_announced"
+
+
 class NoFreeSlot(StateConflict):
     """No later slot is free for a booking to move to."""
 

@@ -1,17 +1,23 @@
 """Announced maintenance windows of back-end systems: announcing one (the appointments inside it
-move after it), and the windows not yet over, as the pages read them (no Flask)."""
+move after it), withdrawing one, and the windows not yet over, as the pages read them (no Flask).
+
+What a manager may announce is bounded so that the public pages can always show it: a window
+runs at most ``LONGEST`` and lies within ``HORIZON`` of now (a window dated in the year 9999 once
+made /status and the kiosk answer 500)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from queue_app import outages, rescheduler, texting
 from queue_app.clock import Clock
-from queue_app.errors import InvalidInput
+from queue_app.db import rowcount
+from queue_app.errors import InvalidInput, MaintenanceAlreadyAnnounced, NotFound, StateConflict
 from queue_app.models import Maintenance, Ticket, TicketStatus
 
 
@@ -26,17 +32,11 @@ def announce(
 ) -> Maintenance:
     """Announce a maintenance window: it shows on /status and the kiosk, slots inside it are no
     longer booked, and appointments already inside it are moved after it and texted.
-    Raises NotFound, InvalidInput."""
+    Raises NotFound, InvalidInput, MaintenanceAlreadyAnnounced."""
     now = clock.now()
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise InvalidInput("give start and end with their UTC offset", start=["needs an offset"])
-    if ends_at <= starts_at:
-        raise InvalidInput("the window ends before it starts", end=["not after start"])
-    if ends_at <= now:
-        raise InvalidInput("this window is already over", end=["in the past"])
-    if ends_at - starts_at > timedelta(days=30):
-        raise InvalidInput("a maintenance window lasts 30 days at most", end=["too long"])
+    starts_at, ends_at = _checked(starts_at, ends_at, now)
     backend = outages.backend_by_code(session, backend_code)
+    _raise_if_announced(session, backend.id, starts_at, ends_at)
     window = Maintenance(
         backend_id=backend.id,
         starts_at=starts_at,
@@ -45,7 +45,13 @@ def announce(
         announced_at=now,
     )
     session.add(window)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same window, announced by someone else since the check above (the unique index).
+        session.rollback()
+        _raise_if_announced(session, backend.id, starts_at, ends_at)
+        raise
     name_ar, name_en = backend.name_ar, backend.name_en  # read once: the moves commit
 
     def system(locale: str) -> str:
@@ -80,15 +86,120 @@ def announce(
     return window
 
 
+def _raise_if_announced(
+    session: Session, backend_id: int, starts_at: datetime, ends_at: datetime
+) -> None:
+    same = session.scalar(
+        select(Maintenance.id).where(
+            Maintenance.backend_id == backend_id,
+            Maintenance.starts_at == starts_at,
+            Maintenance.ends_at == ends_at,
+            Maintenance.cancelled_at.is_(None),
+        )
+    )
+    if same is not None:
+        raise MaintenanceAlreadyAnnounced("this window is already announced", id=same)
+
+
+# How far ahead a window may be announced, how long it may last, and how late its announcement may
+# come (a window that began this morning can still be announced while it runs).
+HORIZON = timedelta(days=365)
+LONGEST = timedelta(days=7)
+LATE = timedelta(days=1)
+
+
+def _checked(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """The window in UTC, or InvalidInput saying what is wrong with it."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise InvalidInput("give start and end with their UTC offset", start=["needs an offset"])
+    try:
+        starts_at = starts_at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("the start is not a real date", start=["out of range"]) from None
+    try:
+        ends_at = ends_at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput("the end is not a real date", end=["out of range"]) from None
+    if ends_at <= starts_at:
+        raise InvalidInput("the window ends before it starts", end=["not after start"])
+    if ends_at <= now:
+        raise InvalidInput("this window is already over", end=["in the past"])
+    if starts_at < now - LATE:
+        raise InvalidInput(
+            "a window that started more than a day ago cannot be announced",
+            start=["more than a day ago"],
+        )
+    if starts_at > now + HORIZON:
+        raise InvalidInput(
+            "a window can be announced at most a year ahead", start=["more than a year ahead"]
+        )
+    if ends_at > now + HORIZON:
+        raise InvalidInput(
+            "a window must end within a year from now", end=["more than a year ahead"]
+        )
+    if ends_at - starts_at > LONGEST:
+        raise InvalidInput(
+            "a maintenance window lasts 7 days at most; announce a longer one as an outage "
+            "or as several windows",
+            end=["longer than 7 days"],
+        )
+    return starts_at, ends_at
+
+
+def withdraw(session: Session, clock: Clock, backend_code: str, window_id: int) -> Maintenance:
+    """Withdraw an announced window: one that has not started is withdrawn (kept, with
+    ``cancelled_at``); one that is running ends now. The appointments it moved keep their new
+    times: their citizens were told, and moving them back would text them again.
+    Raises NotFound, StateConflict."""
+    now = clock.now()
+    backend = outages.backend_by_code(session, backend_code)
+    window = session.get(Maintenance, window_id)
+    if window is None or window.backend_id != backend.id:
+        raise NotFound(f"no maintenance window {window_id} of {backend_code!r}", id=window_id)
+    # One conditional UPDATE each, so that two managers withdrawing at once cannot both win.
+    still_on = (
+        Maintenance.id == window.id,
+        Maintenance.cancelled_at.is_(None),
+        Maintenance.ends_at > now,
+    )
+    changed = rowcount(
+        session.execute(
+            update(Maintenance)
+            .where(*still_on, Maintenance.starts_at >= now)
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    ) or rowcount(
+        session.execute(
+            update(Maintenance)
+            .where(*still_on, Maintenance.starts_at < now)
+            .values(ends_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not changed:
+        session.rollback()
+        raise StateConflict("this window is already over or withdrawn", id=window_id)
+    session.commit()
+    session.refresh(window)
+    return window
+
+
 def not_ended(
     session: Session, now: datetime, backend_ids: Iterable[int] | None = None
 ) -> list[Maintenance]:
     """Windows not yet over and not cancelled, the soonest first, with their system loaded;
-    only those of ``backend_ids`` when given."""
+    only those of ``backend_ids`` when given. Windows starting beyond ``HORIZON`` are left out:
+    they can no longer be announced, only stored before that rule (the pages show days without
+    their year, so a window in 9999 would read as this December)."""
     query = (
         select(Maintenance)
         .options(joinedload(Maintenance.backend))
-        .where(Maintenance.ends_at > now, Maintenance.cancelled_at.is_(None))
+        .where(
+            Maintenance.ends_at > now,
+            Maintenance.starts_at <= now + HORIZON,
+            Maintenance.cancelled_at.is_(None),
+        )
         .order_by(Maintenance.starts_at, Maintenance.id)
     )
     if backend_ids is not None:
@@ -96,4 +207,4 @@ def not_ended(
     return list(session.scalars(query))
 
 
-__all__ = ["announce", "not_ended"]
+__all__ = ["HORIZON", "LONGEST", "announce", "not_ended", "withdraw"]

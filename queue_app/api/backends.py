@@ -131,6 +131,7 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.arguments(schemas.MaintenanceBody)
 @blp.response(201, schemas.MaintenanceWindow)
 @blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="the same window is already announced")
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
@@ -145,6 +146,24 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
         ends_at=body["end"],
         note=body["note"],
     )
+    return _window(window, code)
+
+
+@blp.delete("/backends/<code>/maintenance/<int:window_id>")
+@blp.response(200, schemas.MaintenanceWindow)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="the window is over or withdrawn")
+@blp.doc(security=BEARER)
+@requires_role(*MANAGER_AND_UP)
+def withdraw_maintenance(code: str, window_id: int) -> dict[str, Any]:
+    """Withdraw a maintenance window (manager, admin). One not yet started is withdrawn
+    (``withdrawn_at`` set, kept for the record); one already running ends now (``end`` becomes
+    now). Either way its slots can be booked again at once. Appointments it moved keep their
+    new times: their citizens were already told."""
+    return _window(maintenance.withdraw(db.session, current_clock(), code, window_id), code)
+
+
+def _window(window: Maintenance, code: str) -> dict[str, Any]:
     return {
         "id": window.id,
         "backend": code,
@@ -153,4 +172,5 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
         "note": window.note,
         "announced_at": window.announced_at,
         "tickets_moved": window.tickets_moved,
+        "withdrawn_at": window.cancelled_at,
     }

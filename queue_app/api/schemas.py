@@ -323,3 +323,7 @@ class MaintenanceWindow(Schema):
     note = fields.String(allow_none=True)
     announced_at = fields.DateTime(required=True)
     tickets_moved = fields.Integer(required=True)
+    withdrawn_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when it was withdrawn before it started; null otherwise"},
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from queue_app.db import Base, UTCDateTime, str_enum
@@ -89,7 +89,20 @@ class Maintenance(Base):
     """An announced maintenance window of a back-end system: shown ahead, booked around."""
 
     __tablename__ = "maintenance_windows"
-    __table_args__ = (CheckConstraint("starts_at < ends_at", name="starts_before_ends"),)
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        # The same window announced twice at once must not be stored twice (nor move and text
+        # its appointments twice): a withdrawn window no longer counts.
+        Index(
+            "uq_maintenance_windows_announced",
+            "backend_id",
+            "starts_at",
+            "ends_at",
+            unique=True,
+            postgresql_where=text("cancelled_at IS NULL"),
+            sqlite_where=text("cancelled_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id", ondelete="CASCADE"))

@@ -1,5 +1,5 @@
-"""Server-rendered pages: the ticket page behind the QR, the display board, the counter screen,
-the public booking page and the status page."""
+"""Server-rendered pages: the start page, the ticket page behind the QR, the display board, the
+counter screen, the public booking page and the status page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from queue_app.pages import (
     counter_screen,
     display_board,
     formatting,
+    start_page,
     status_page,
     ticket_page,
 )
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
         counter_screen.bp,
         booking_page.bp,
         status_page.bp,
+        start_page.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

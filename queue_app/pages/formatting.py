@@ -8,7 +8,7 @@ counter code must read exactly as printed on the paper ticket and the sign over 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,16 +60,28 @@ def minutes_range(low_high: tuple[int, int]) -> str:
     )
 
 
+# A day clear of datetime's ends, so that turning any stored moment into a branch's time cannot
+# overflow: a maintenance window stored before its dates were checked may lie in the year 9999.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def local(moment: datetime, zone: ZoneInfo) -> datetime:
+    """``moment`` in the branch's time zone; one at datetime's very ends is first moved a day in,
+    so that a page shows it rather than failing."""
+    return min(max(moment, _EARLIEST), _LATEST).astimezone(zone)
+
+
 def clock_time(moment: datetime, zone: ZoneInfo) -> str:
     """``10:30 ص`` / ``10:30 AM``, in the branch's own time zone."""
     locale = page_locale()
-    return digits(format_time(moment, "short", tzinfo=zone, locale=locale), locale)
+    return digits(format_time(local(moment, zone), "short", tzinfo=zone, locale=locale), locale)
 
 
 def day(moment: datetime, zone: ZoneInfo) -> str:
     """``الثلاثاء ٢٤ نوفمبر`` / ``Tuesday 24 November``, in the branch's own time zone."""
     locale = page_locale()
-    return digits(format_date(moment.astimezone(zone), "EEEE d MMMM", locale=locale), locale)
+    return digits(format_date(local(moment, zone), "EEEE d MMMM", locale=locale), locale)
 
 
 def day_and_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -81,7 +93,7 @@ def day_and_time(moment: datetime, zone: ZoneInfo) -> str:
 
 def when(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
     """The time alone if it falls today in the branch, the day and the time otherwise."""
-    if moment.astimezone(zone).date() == now.astimezone(zone).date():
+    if local(moment, zone).date() == local(now, zone).date():
         return clock_time(moment, zone)
     return gettext("%(day)s at %(time)s", day=day(moment, zone), time=clock_time(moment, zone))
 

@@ -47,7 +47,7 @@ def detected_by_labels() -> dict[str, str]:
 
 
 def _offset(moment: datetime, zone: ZoneInfo) -> str:
-    delta = moment.astimezone(zone).utcoffset() or timedelta(0)
+    delta = formatting.local(moment, zone).utcoffset() or timedelta(0)
     minutes = int(delta.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)

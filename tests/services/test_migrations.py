@@ -86,3 +86,41 @@ def test_every_revision_steps_down_and_up_again(empty_database: str) -> None:
         migrate.downgrade(empty_database, previous)
         migrate.upgrade(empty_database, revision)
     assert migrate.pending_changes(empty_database) == []
+
+
+def test_windows_announced_twice_before_0011_keep_the_first(empty_database: str) -> None:
+    # Before 0011 the same maintenance window could be stored twice; the unique index it makes
+    # needs the later copies withdrawn first (when they were announced), the first kept.
+    migrate.upgrade(empty_database, "0010")
+    engine = create_engine(normalise_database_url(empty_database))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO backends (id, code, name_ar, name_en, check_interval_s,"
+                    " failure_threshold, recovery_threshold, state, state_since)"
+                    " VALUES (1, 'civil-registry', 'م', 'C', 5, 3, 2, 'up', :at)"
+                ),
+                {"at": "2026-11-24 08:00:00"},
+            )
+            for window_id, starts in [(1, "06:00"), (2, "06:00"), (3, "06:00"), (4, "07:00")]:
+                conn.execute(
+                    text(
+                        "INSERT INTO maintenance_windows (id, backend_id, starts_at, ends_at,"
+                        " announced_at, tickets_moved) VALUES (:id, 1, :starts, :ends, :at, 0)"
+                    ),
+                    {
+                        "id": window_id,
+                        "starts": f"2026-11-25 {starts}:00",
+                        "ends": "2026-11-25 10:00:00",
+                        "at": f"2026-11-24 08:0{window_id}:00",
+                    },
+                )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, cancelled_at IS NULL FROM maintenance_windows ORDER BY id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, True), (2, False), (3, False), (4, True)]
