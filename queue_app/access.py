@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,12 +46,27 @@ class Principal:
 
 
 def create_token(
-    session: Session, clock: Clock, role: str, branch_code: str | None, *, label: str | None = None
+    session: Session,
+    clock: Clock,
+    role: str,
+    branch_code: str | None,
+    *,
+    label: str | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
-    """Make a token and return it in clear; only its hash is stored.
+    """Make a token and return it in clear; only its hash is stored. ``expires_at``: when it
+    stops working (None: when revoked).
 
     Raises InvalidInput, NotFound.
     """
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput("the expiry needs a time zone", expires_at=["give an offset"])
+        if expires_at <= clock.now():
+            raise InvalidInput(
+                f"the expiry {expires_at.isoformat()} is not in the future",
+                expires_at=["must be later than now"],
+            )
     try:
         parsed_role = Role(role)
     except ValueError:
@@ -67,7 +83,14 @@ def create_token(
         branch = session.scalar(select(Branch).where(Branch.code == branch_code))
         if branch is None:
             raise NotFound(f"no branch {branch_code!r}", branch=branch_code)
-    raw, _ = add_token(session, clock, parsed_role, branch.id if branch else None, label=label)
+    raw, _ = add_token(
+        session,
+        clock,
+        parsed_role,
+        branch.id if branch else None,
+        label=label,
+        expires_at=expires_at,
+    )
     session.commit()
     return raw
 
@@ -80,6 +103,7 @@ def add_token(
     *,
     label: str | None = None,
     kiosk_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[str, ApiToken]:
     """Add a new token to the caller's transaction, which commits it; return it in clear (the
     only time it exists so) with its row. ``kiosk_id``: the kiosk a kiosk token stands for."""
@@ -91,13 +115,15 @@ def add_token(
         label=label,
         created_at=clock.now(),
         kiosk_id=kiosk_id,
+        expires_at=expires_at,
     )
     session.add(token)
     return raw, token
 
 
-def authenticate(session: Session, authorization: str | None) -> Principal:
-    """Turn an ``Authorization: Bearer ...`` header into a Principal. Raises Unauthorized."""
+def authenticate(session: Session, clock: Clock, authorization: str | None) -> Principal:
+    """Turn an ``Authorization: Bearer ...`` header into a Principal, if its token is neither
+    revoked nor expired at ``clock.now()``. Raises Unauthorized."""
     if not authorization:
         raise Unauthorized("an Authorization: Bearer token is required")
     scheme, _, raw = authorization.partition(" ")
@@ -106,6 +132,12 @@ def authenticate(session: Session, authorization: str | None) -> Principal:
     token = directory.current(session).tokens.get(hash_token(raw.strip()))
     if token is None:
         raise Unauthorized("unknown or revoked token")
+    if token.expires_at is not None and token.expires_at <= clock.now():
+        raise Unauthorized(
+            f"this token expired at {token.expires_at.isoformat()}",
+            token=["expired"],
+            expired_at=token.expires_at.isoformat(),
+        )
     return Principal(
         role=token.role,
         branch_id=token.branch_id,
