@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
+from sqlalchemy import select
 
 from queue_app import access, cli
 from queue_app.cli import main
-from queue_app.models import DirectoryRevision
+from queue_app.models import Branch, DirectoryRevision, Role
+from queue_app.models.kiosks import Kiosk
 from queue_app.web.extensions import db
 
 
@@ -108,6 +110,18 @@ def test_list_shows_tokens_but_never_the_token_itself(queue_app, offices):
         "revoked_at": None,
         "state": "active",
     }
+
+
+def test_list_names_the_kiosk_a_token_stands_for(queue_app, offices, clock):
+    branch = db.session.scalar(select(Branch).where(Branch.code == "cairo-civil"))
+    hall = Kiosk(branch_id=branch.id, code="hall-a", name_ar="القاعة أ", name_en="Hall A")
+    db.session.add(hall)
+    db.session.flush()
+    access.add_token(db.session, clock, Role.KIOSK, branch.id, label="enrolled", kiosk_id=hall.id)
+    db.session.commit()
+    [row] = _listed(queue_app)
+    assert (row["kiosk"], row["label"]) == ("hall-a", "enrolled")
+    assert re.search(r"enrolled\s+hall-a", queue_app("token", "list").output)
 
 
 def test_list_filters_by_branch_and_role_and_hides_revoked_unless_all(queue_app, offices):
