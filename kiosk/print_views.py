@@ -82,7 +82,9 @@ def printer(branch_code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
 def _branch_of_caller(branch_code: str) -> BranchInfo:
     """The branch, after checking the bearer token may print for it (kept in ``g.principal``).
     Raises Unauthorized, Forbidden, NotFound."""
-    principal = access.authenticate(db.session, request.headers.get("Authorization"))
+    principal = access.authenticate(
+        db.session, current_clock(), request.headers.get("Authorization")
+    )
     principal.require(MAY_PRINT)
     branch = directory.current(db.session).branch(branch_code)
     principal.require_branch(branch.id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -105,19 +107,176 @@ def token() -> None:
 @click.option("--role", required=True, type=click.Choice(["kiosk", "staff", "manager", "admin"]))
 @click.option("--branch", "branch_code", help="the branch code (all roles but admin)")
 @click.option("--label", help="who or what holds it, for your records")
-def token_create(role: str, branch_code: str | None, label: str | None) -> None:
+@click.option(
+    "--expires-in",
+    "expires_in_days",
+    type=click.IntRange(min=1),
+    help="stop working after this many days (default: when revoked)",
+)
+@click.option(
+    "--expires-at",
+    "expires_at_text",
+    metavar="ISO-8601",
+    help="stop working at this date or time, e.g. 2027-01-31 or 2027-01-31T15:00+02:00 "
+    "(UTC when no offset is given)",
+)
+def token_create(
+    role: str,
+    branch_code: str | None,
+    label: str | None,
+    expires_in_days: int | None,
+    expires_at_text: str | None,
+) -> None:
     """Make a token and print it. It is shown once; only its hash is kept."""
+    if expires_in_days is not None and expires_at_text is not None:
+        raise click.UsageError("give --expires-in or --expires-at, not both")
+    clock = SystemClock()
+    expires_at = None
+    if expires_in_days is not None:
+        expires_at = clock.now() + timedelta(days=expires_in_days)
+    elif expires_at_text is not None:
+        expires_at = _parse_expiry(expires_at_text)
     app = _app(Settings.from_env())
     with app.app_context():
         from queue_app.web.extensions import db as database
 
         try:
             raw = access.create_token(
-                database.session, SystemClock(), role, branch_code, label=label
+                database.session, clock, role, branch_code, label=label, expires_at=expires_at
             )
         except QueueError as err:
             _fail(err)
     click.echo(raw)
+
+
+def _parse_expiry(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO 8601 date or time (e.g. 2027-01-31T15:00+02:00)",
+            param_hint="--expires-at",
+        ) from None
+    # A date or time without an offset is read as UTC, as the help says: the server's own
+    # time zone is no business of the person typing.
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@token.command("list")
+@click.option("--branch", "branch_code", help="only this branch's tokens")
+@click.option(
+    "--role", type=click.Choice(["kiosk", "staff", "manager", "admin"]), help="only this role"
+)
+@click.option("--all", "include_inactive", is_flag=True, help="also revoked and expired tokens")
+@click.option(
+    "--json", "as_json", is_flag=True, help="a JSON array, for programs, instead of the table"
+)
+def token_list(
+    branch_code: str | None, role: str | None, include_inactive: bool, as_json: bool
+) -> None:
+    """The tokens that work (with --all, every token). A token itself is never shown: only the
+    first characters of its hash, as a fingerprint."""
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            listed = access.list_tokens(
+                database.session,
+                SystemClock(),
+                branch_code=branch_code,
+                role=role,
+                include_inactive=include_inactive,
+            )
+        except QueueError as err:
+            _fail(err)
+    if as_json:
+        click.echo(json.dumps([t.as_json() for t in listed], ensure_ascii=False, indent=2))
+        return
+    click.echo(_token_table(listed))
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M}" if at else "-"
+
+
+def _token_table(listed: list[access.TokenListing]) -> str:
+    header = (
+        "id",
+        "role",
+        "branch",
+        "label",
+        "kiosk",
+        "fingerprint",
+        "created",
+        "expires",
+        "state",
+    )
+    rows = [
+        (
+            str(t.id),
+            t.role.value,
+            t.branch_code or "(all)",
+            t.label or "",
+            t.kiosk_code or "",
+            t.fingerprint,
+            _when(t.created_at),
+            _when(t.expires_at),
+            f"revoked {_when(t.revoked_at)}" if t.revoked_at else t.state,
+        )
+        for t in listed
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    if not rows:
+        lines.append("(no tokens)")
+    lines.append("times in UTC")
+    return "\n".join(lines)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+@token.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def token_revoke(token_id: int, yes: bool) -> None:
+    """Revoke the token ID (see `token list`): it stops working at once, everywhere."""
+    clock = SystemClock()
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            found = access.find_token(database.session, clock, token_id)
+        except QueueError as err:
+            _fail(err)
+        if found.revoked_at is not None:
+            click.echo(f"token {token_id} was already revoked at {_when(found.revoked_at)} UTC")
+            return
+        what = (
+            f"token {found.id} ({found.role.value}, {found.branch_code or 'all branches'}"
+            f"{', ' + repr(found.label) if found.label else ''})"
+        )
+        if not yes:
+            # A kiosk or a counter stops working the moment this runs: ask, and never
+            # guess "yes" for a script that did not say so.
+            if not _interactive():
+                click.echo(
+                    f"error: revoking {what} needs a confirmation: run it at a terminal or "
+                    "pass --yes",
+                    err=True,
+                )
+                sys.exit(2)
+            click.confirm(f"Revoke {what}? Whatever uses it stops working at once", abort=True)
+        if not access.revoke_token(database.session, clock, token_id):
+            click.echo(f"token {token_id} was already revoked")  # by someone else, meanwhile
+            return
+    click.echo(f"revoked {what}")
 
 
 @main.group()

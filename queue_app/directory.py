@@ -174,6 +174,9 @@ class TokenInfo:
     branch_id: int | None
     branch_code: str | None
     kiosk_id: int | None = None  # the kiosk of its branch that a kiosk token stands for
+    # Checked per request against the app's clock (access.authenticate): time passing changes
+    # no row, so the revision cannot tell that a token expired.
+    expires_at: datetime | None = None
 
 
 @dataclass(eq=False)
@@ -349,6 +352,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             branch_id=t.branch_id,
             branch_code=by_id[t.branch_id].code if t.branch_id in by_id else None,
             kiosk_id=t.kiosk_id,
+            expires_at=t.expires_at,
         )
         for t in session.scalars(
             select(ApiToken).where(ApiToken.revoked_at.is_(None)), execution_options=fresh

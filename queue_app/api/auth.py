@@ -10,7 +10,7 @@ from flask import g, request
 
 from queue_app import access
 from queue_app.models import Role
-from queue_app.web.extensions import db
+from queue_app.web.extensions import current_clock, db
 
 BEARER = [{"bearerAuth": []}]
 
@@ -23,7 +23,9 @@ def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = access.authenticate(db.session, request.headers.get("Authorization"))
+            principal = access.authenticate(
+                db.session, current_clock(), request.headers.get("Authorization")
+            )
             principal.require(allowed)
             g.principal = principal
             return view(*args, **kwargs)
@@ -41,4 +43,4 @@ def caller_if_any() -> access.Principal | None:
     """The principal of a request's bearer token, or None when it carries none (a public
     request). Raises Unauthorized for a token that is given but not valid."""
     header = request.headers.get("Authorization")
-    return access.authenticate(db.session, header) if header else None
+    return access.authenticate(db.session, current_clock(), header) if header else None

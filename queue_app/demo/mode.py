@@ -57,6 +57,7 @@ def fresh_tokens(session: Session, clock: Clock) -> dict[str, str]:
         .where(ApiToken.label == DEMO_LABEL, ApiToken.revoked_at.is_(None))
         .values(revoked_at=clock.now())
     )
+    directory.mark_changed(session)  # a bulk UPDATE passes by the ORM's hook (directory.py)
     session.commit()
     tokens = {}
     for role in ("kiosk", "staff", "manager"):

@@ -31,5 +31,8 @@ class ApiToken(Base):
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: valid until revoked. A token for a temporary kiosk or a contractor's machine ends
+    # by itself.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     branch: Mapped[Branch | None] = relationship()

@@ -20,13 +20,13 @@ limiter = Limiter(key_func=get_remote_address)
 def from_our_own_devices() -> bool:
     """True for a request with a valid token (kiosk, staff, manager, admin)."""
     from queue_app import access
-    from queue_app.web.extensions import db
+    from queue_app.web.extensions import current_clock, db
 
     header = request.headers.get("Authorization")
     if not header:
         return False
     try:
-        access.authenticate(db.session, header)
+        access.authenticate(db.session, current_clock(), header)
     except QueueError:
         return False
     return True

@@ -33,7 +33,7 @@ def test_fresh_tokens_revoke_the_previous_demo_tokens(make_branch, clock):
     first = demo_mode.fresh_tokens(db.session, clock)
     second = demo_mode.fresh_tokens(db.session, clock)
     assert set(first) == {"kiosk", "staff", "manager", "admin"}
-    assert access.authenticate(db.session, f"Bearer {second['staff']}").role == "staff"
+    assert access.authenticate(db.session, clock, f"Bearer {second['staff']}").role == "staff"
     revoked = db.session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_not(None))).all()
     assert len(revoked) == 4
     stored = {t.token_hash for t in db.session.scalars(select(ApiToken))}

@@ -65,13 +65,13 @@ def test_backend_state_reaches_every_reader(make_branch, make_backend, clock):
 def test_a_revoked_token_stops_working_at_once(make_branch, clock):
     make_branch()
     raw = access.create_token(db.session, clock, "staff", "cairo-civil")
-    assert access.authenticate(db.session, f"Bearer {raw}").role == "staff"
+    assert access.authenticate(db.session, clock, f"Bearer {raw}").role == "staff"
     with _fresh_session() as other:
         other.scalar(select(ApiToken)).revoked_at = clock.now()
         other.commit()
     db.session.commit()
     with pytest.raises(Unauthorized):
-        access.authenticate(db.session, f"Bearer {raw}")
+        access.authenticate(db.session, clock, f"Bearer {raw}")
 
 
 def test_ticket_traffic_does_not_invalidate_the_directory(client, make_branch, make_token):

@@ -444,7 +444,7 @@ def test_concurrent_kiosks_during_an_outage_get_no_ticket_for_the_paused_service
 
     def kiosk() -> None:
         with PlainSession(engine) as session:
-            principal = access.authenticate(session, f"Bearer {raw}")
+            principal = access.authenticate(session, clock, f"Bearer {raw}")
             for _ in range(5):
                 try:
                     tickets.take_walk_in(session, clock, principal, "cairo-civil", "id-card")

@@ -142,7 +142,7 @@ def _build(scene: Scene, clock: FixedClock) -> None:
     db.session.add(as_rows(scene.shape, backend))
     db.session.commit()
     raw = access.create_token(db.session, clock, "kiosk", BRANCH_CODE)
-    kiosk = access.authenticate(db.session, f"Bearer {raw}")
+    kiosk = access.authenticate(db.session, clock, f"Bearer {raw}")
     services = _service_infos()
     for n, take in enumerate(scene.takes):
         clock.advance(seconds=take.seconds_later)
@@ -540,7 +540,11 @@ def test_an_earlier_ticket_keeps_its_place_in_line_across_chunks(app, clock):
     clock.advance(minutes=1)
     raw = access.create_token(db.session, clock, "kiosk", BRANCH_CODE)
     third = tickets.take_walk_in(
-        db.session, clock, access.authenticate(db.session, f"Bearer {raw}"), BRANCH_CODE, "s0"
+        db.session,
+        clock,
+        access.authenticate(db.session, clock, f"Bearer {raw}"),
+        BRANCH_CODE,
+        "s0",
     )
     ids = [t.ticket.id for t in (first, second, third)]
 
