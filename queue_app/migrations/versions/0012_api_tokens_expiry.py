@@ -1,7 +1,7 @@
 """api_tokens: an optional expiry (`queue-app token create --expires-in/--expires-at`)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 22:00:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 
 import queue_app.db
 
-revision: str = "0011"
-down_revision: str | Sequence[str] | None = "0010"
+revision: str = "0012"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
