@@ -735,8 +735,8 @@ class WithThisSystem(Simulation):
             self.backend_id = backend.id
             kiosk = access.create_token(session, self.clock, "kiosk", BRANCH)
             staff = access.create_token(session, self.clock, "staff", BRANCH)
-            self.kiosk = access.authenticate(session, f"Bearer {kiosk}")
-            self.staff = access.authenticate(session, f"Bearer {staff}")
+            self.kiosk = access.authenticate(session, self.clock, f"Bearer {kiosk}")
+            self.staff = access.authenticate(session, self.clock, f"Bearer {staff}")
             self._history(session, branch)
 
     def _history(self, session: Session, branch: Branch) -> None:
