@@ -103,6 +103,14 @@ def test_prints_on_load_only_when_asked(client, make_branch, take_ticket):
         assert "if (autoprint) window.print();" in script.get_data(as_text=True)
 
 
+def test_the_kiosk_page_may_frame_it_and_no_other_site(client, make_branch, take_ticket):
+    make_branch()
+    response = _page(client, take_ticket())
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+    assert "<style" not in response.get_data(as_text=True)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM, reason="needs Debian's chromium")
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)  # the browser is the point here
