@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from kiosk import views as kiosk_views
     from queue_app import api, pages
     from queue_app.api.errors import http_error_response, queue_error_response
-    from queue_app.web import i18n, sms_webhooks
+    from queue_app.web import i18n, security_headers, sms_webhooks
     from queue_app.web.extensions import db
     from queue_app.web.rate_limits import limiter
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     db.init_app(app)
     i18n.init_app(app)
     limiter.init_app(app)
+    security_headers.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     app.register_blueprint(kiosk_views.bp)

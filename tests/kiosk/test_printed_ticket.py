@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 
 import pytest
 from flask_babel import force_locale, gettext
+from werkzeug.serving import make_server
 
 from tests.helpers.qr_reading import decode, raster
 
@@ -49,7 +51,9 @@ def test_the_page_is_arabic_first_with_the_number(client, make_branch, take_tick
     english = html.index('<span lang="en" dir="ltr">Nasr City civil registry</span>')
     assert arabic < english
     assert '<span lang="ar" dir="rtl">خدمة A</span>' in html
-    assert "@page { size: 80mm " in html
+    assert "/kiosk-static/printed_ticket.css" in html
+    with client.get("/kiosk-static/printed_ticket.css") as style:  # a file response: close it
+        assert "@page { size: 80mm " in style.get_data(as_text=True)
 
 
 def test_the_qr_code_on_the_page_decodes_to_exactly_the_ticket_page(
@@ -92,10 +96,19 @@ def test_priority_tickets_say_so(client, make_branch, take_ticket):
 def test_prints_on_load_only_when_asked(client, make_branch, take_ticket):
     make_branch()
     ticket = take_ticket()
-    assert "var autoprint = false;" in _page(client, ticket).get_data(as_text=True)
+    assert '<body data-autoprint="0">' in _page(client, ticket).get_data(as_text=True)
     asked = _page(client, ticket, query="?autoprint=1").get_data(as_text=True)
-    assert "var autoprint = true;" in asked
-    assert "if (autoprint) window.print();" in asked
+    assert '<body data-autoprint="1">' in asked
+    with client.get("/kiosk-static/printed_ticket.js") as script:
+        assert "if (autoprint) window.print();" in script.get_data(as_text=True)
+
+
+def test_the_kiosk_page_may_frame_it_and_no_other_site(client, make_branch, take_ticket):
+    make_branch()
+    response = _page(client, take_ticket())
+    assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+    assert "<style" not in response.get_data(as_text=True)
 
 
 @pytest.mark.slow
@@ -105,9 +118,12 @@ def test_a_browser_prints_it_on_one_page_80_mm_wide(
     client, make_branch, take_ticket, tmp_path, db_kind
 ):
     make_branch()
-    # The page needs nothing but itself (styles and QR code inline): a file will do.
-    page = tmp_path / "ticket.html"
-    page.write_text(_page(client, take_ticket(priority=True)).get_data(as_text=True))
+    ticket = take_ticket(priority=True)
+    # Served over http, as the kiosk gets it: its style sheet and script are static files, and
+    # the script changes the sheet, which a browser allows only for a sheet of the page's origin.
+    server = make_server("127.0.0.1", 0, client.application, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
     pdf = tmp_path / "ticket.pdf"
     subprocess.run(
         [
@@ -122,12 +138,15 @@ def test_a_browser_prints_it_on_one_page_80_mm_wide(
             "--no-pdf-header-footer",
             f"--user-data-dir={tmp_path / 'profile'}",
             f"--print-to-pdf={pdf}",
-            page.as_uri(),
+            f"http://127.0.0.1:{server.port}/kiosk/cairo-civil/tickets/{ticket['token']}/print",
         ],
         check=True,
         capture_output=True,
         timeout=120,
     )
+    server.shutdown()
+    serving.join()
+    server.server_close()
     pages = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf.read_bytes())
     assert len(pages) == 1
     width, length = (float(points) * 25.4 / 72 for points in pages[0])
