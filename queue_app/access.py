@@ -32,6 +32,9 @@ class Principal:
     branch_id: int | None
     branch_code: str | None
     kiosk_id: int | None = None  # a kiosk token enrolled for one kiosk of the config file
+    # The token used: until staff sign in as themselves, the nearest thing to "who" (a staff
+    # report counts once per token, however often it is sent).
+    token_id: int | None = None
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:
@@ -272,4 +275,5 @@ def authenticate(session: Session, clock: Clock, authorization: str | None) -> P
         branch_id=token.branch_id,
         branch_code=token.branch_code,
         kiosk_id=token.kiosk_id,
+        token_id=token.id,
     )

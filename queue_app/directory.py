@@ -177,6 +177,7 @@ class TokenInfo:
     # Checked per request against the app's clock (access.authenticate): time passing changes
     # no row, so the revision cannot tell that a token expired.
     expires_at: datetime | None = None
+    id: int | None = None  # the token's row: who made a staff report (outages.report)
 
 
 @dataclass(eq=False)
@@ -353,6 +354,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             branch_code=by_id[t.branch_id].code if t.branch_id in by_id else None,
             kiosk_id=t.kiosk_id,
             expires_at=t.expires_at,
+            id=t.id,
         )
         for t in session.scalars(
             select(ApiToken).where(ApiToken.revoked_at.is_(None)), execution_options=fresh

@@ -170,12 +170,22 @@ def report(
     backend = backend_by_code(session, backend_code)
     branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
-    session.add(OutageReport(backend_id=backend.id, branch_id=branch.id, at=now, note=note))
+    session.add(
+        OutageReport(
+            backend_id=backend.id,
+            branch_id=branch.id,
+            at=now,
+            note=note,
+            reporter_token_id=principal.token_id,
+        )
+    )
     session.flush()
     row = session.get_one(Branch, branch.id)
     since = now - timedelta(minutes=row.reports_within_minutes)
+    # Distinct reporters: a report of unknown origin counts alone.
+    reporter = func.coalesce(OutageReport.reporter_token_id, -OutageReport.id)
     recent = session.execute(
-        select(func.count()).where(
+        select(func.count(func.distinct(reporter))).where(
             OutageReport.backend_id == backend.id,
             OutageReport.branch_id == branch.id,
             OutageReport.at > since,
@@ -217,8 +227,10 @@ def record_check(
             and health.successes_in_a_row >= backend.recovery_threshold
         ):
             outage = current_outage(session, backend_id)
-            # A manager's declaration is ended by a manager, not by a check that passes.
-            if outage is None or outage.detected_by != DetectedBy.MANAGER:
+            # A manager's declaration, or counters' reports, end when a manager says so, not
+            # when a check passes: the central system may answer the monitor while a branch's
+            # own link to it is down (the first report names the office's internet link).
+            if outage is None or outage.detected_by == DetectedBy.HEALTH_CHECK:
                 changed = come_up(session, now, backend, ended_by="health_check")
     else:
         health.failures_in_a_row += 1

@@ -68,6 +68,11 @@ class OutageReport(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # Who reported (the token; None for reports made before it was kept): reports count once
+    # per reporter, so one counter pressing three times is one report, not three.
+    reporter_token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL")
+    )
 
 
 class BackendHealth(Base):

@@ -240,17 +240,40 @@ def test_manual_fallback_keeps_what_it_can_serve_and_moves_the_rest(
 def test_staff_reports_declare_it_down_when_enough_come_soon_enough(
     client, registry, clock, make_token
 ):
+    first, second, third = (make_token("staff") for _ in range(3))
+    report = f"/api/v1/backends/{registry.code}/reports"
+    assert client.post(report, json={}, headers=first).json["reports"] == 1
+    clock.advance(minutes=11)  # the window is 10 minutes: the first no longer counts
+    assert client.post(report, json={}, headers=first).json["reports"] == 1
+    assert client.post(report, json={}, headers=second).json["backend"]["state"] == "up"
+    last = client.post(report, json={"note": "لا يستجيب"}, headers=third)
+    assert last.status_code == 200
+    assert last.json["reports"] == 3
+    assert last.json["backend"]["state"] == "down"
+    assert last.json["backend"]["current_outage"]["detected_by"] == "staff_reports"
+
+
+def test_one_counter_pressing_three_times_is_one_report(client, registry, clock, make_token):
     staff = make_token("staff")
     report = f"/api/v1/backends/{registry.code}/reports"
-    assert client.post(report, json={}, headers=staff).json["reports"] == 1
-    clock.advance(minutes=11)  # the window is 10 minutes: the first no longer counts
-    assert client.post(report, json={}, headers=staff).json["reports"] == 1
-    assert client.post(report, json={}, headers=staff).json["backend"]["state"] == "up"
-    third = client.post(report, json={"note": "لا يستجيب"}, headers=staff)
-    assert third.status_code == 200
-    assert third.json["reports"] == 3
-    assert third.json["backend"]["state"] == "down"
-    assert third.json["backend"]["current_outage"]["detected_by"] == "staff_reports"
+    answers = [client.post(report, json={}, headers=staff).json for _ in range(3)]
+    assert [a["reports"] for a in answers] == [1, 1, 1]
+    assert answers[-1]["backend"]["state"] == "up"
+
+
+def test_a_passing_check_does_not_end_an_outage_staff_reported(client, registry, clock, make_token):
+    """The central system may answer the monitor while the branch's own link to it is down:
+    the pause holds until a manager resolves it."""
+    report = f"/api/v1/backends/{registry.code}/reports"
+    for staff in [make_token("staff") for _ in range(3)]:
+        client.post(report, json={}, headers=staff)
+    for _ in range(registry.recovery_threshold + 2):
+        outages.record_check(db.session, clock, registry.id, ok=True)
+    db.session.expire_all()
+    assert client.get("/api/v1/backends").json[0]["state"] == "down"
+    manager = make_token("manager")
+    up = client.post(f"/api/v1/backends/{registry.code}/outages/resolve", headers=manager)
+    assert up.json["state"] == "up"
 
 
 def test_a_manager_declares_and_resolves_and_recovery_texts_nobody(
