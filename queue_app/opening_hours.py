@@ -92,3 +92,11 @@ def closing_time(hours: WeeklyHours, instant: datetime, zone: ZoneInfo) -> datet
     if window is None or not window[0] <= local < window[1]:
         return None
     return window[1]
+
+
+def opening_later_today(hours: WeeklyHours, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """Today's opening, if it is still to come (None on a closed day or once open)."""
+    window = window_on(hours, now.astimezone(zone).date(), zone)
+    if window is None or now >= window[0]:
+        return None
+    return window[0]

@@ -162,8 +162,9 @@ def _offer_recovered_time(
             report.offered += offers.offered
             outage.tickets_texted += offers.texted
             if waves is None:
-                waves = OutageMove(outage_id=outage.id, branch_id=branch.id, kind="offers")
-                waves.moved = 0
+                waves = OutageMove(
+                    outage_id=outage.id, branch_id=branch.id, kind="offers", at=now, moved=0
+                )
                 session.add(waves)
             waves.at = now
             waves.moved += offers.offered

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from queue_app import directory, opening_hours, service_demand, slots, texting, waiting_line
 from queue_app.clock import Clock
 from queue_app.db import Bilingual, commit
-from queue_app.directory import BranchInfo, ServiceInfo
+from queue_app.directory import ServiceInfo
 from queue_app.errors import NoFreeSlot, StateConflict
 from queue_app.models import Outage, Service, Ticket, TicketEvent, TicketKind, TicketStatus
 from queue_app.tickets import (
@@ -69,11 +69,6 @@ class Offers:
     finished: bool = True
 
 
-def _opens_later_today(branch: BranchInfo, now: datetime) -> bool:
-    window = opening_hours.window_on(branch.hours, now.astimezone(branch.zone).date(), branch.zone)
-    return window is not None and now < window[0]
-
-
 def free_places_today(
     session: Session, service: ServiceInfo, now: datetime, closing: datetime
 ) -> int:
@@ -105,18 +100,7 @@ def free_places_today(
     # The walk-ins the rest of the day usually brings come too: the offers must not fill the
     # afternoon over their heads (a line of an hour in the day simulation).
     usual = slots.usual_walk_ins(session, service, today)
-    expected = 0
-    if usual is not None:
-        local_now, local_closing = (
-            now.astimezone(service.branch.zone),
-            closing.astimezone(service.branch.zone),
-        )
-        expected = math.ceil(
-            usual.per_day(
-                local_now.hour * 60 + local_now.minute,
-                local_closing.hour * 60 + local_closing.minute,
-            )
-        )
+    expected = math.ceil(usual.between(now, closing)) if usual is not None else 0
     return max(0, can_serve - (already or 0) - expected)
 
 
@@ -175,7 +159,8 @@ def make_offers(
     branch = services[0].branch
     closing = opening_hours.closing_time(branch.hours, now, branch.zone)
     if closing is None:
-        return Offers(0, 0, decided=not _opens_later_today(branch, now))
+        opens_later = opening_hours.opening_later_today(branch.hours, now, branch.zone)
+        return Offers(0, 0, decided=opens_later is None)
     if closing - now < LEAD_BEFORE_CLOSING:
         return Offers(0, 0)
     until = closing - LAPSES_BEFORE_CLOSING

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
@@ -200,15 +201,11 @@ class Capacities:
         if usual is None:
             return {}
         share = self.exact_walk_in_share(day)
-        zone = self.service.branch.zone
         unused: dict[datetime, int] = {}
         total = Fraction(0)
         placed = 0
         for start, end, _ in self.day_slots(day):
-            local = start.astimezone(zone)
-            first = local.hour * 60 + local.minute
-            expected = usual.per_day(first, first + (end - start).total_seconds() / 60)
-            total += max(Fraction(0), share - expected * WALK_IN_MARGIN)
+            total += max(Fraction(0), share - usual.between(start, end) * WALK_IN_MARGIN)
             unused[start] = math.floor(total) - placed
             placed += unused[start]
         return unused
@@ -421,9 +418,14 @@ class UsualWalkIns:
 
     days: int  # days with walk-ins in the history
     minutes: list[float]  # local times of day they were issued, in minutes, sorted
+    zone: ZoneInfo  # the branch's
 
-    def per_day(self, first: int, last: float) -> Fraction:
-        """How many came between two times of day (minutes), on a usual day."""
+    def between(self, start: datetime, end: datetime) -> Fraction:
+        """How many came on a usual day between the local times of day of ``start`` (to the
+        minute) and ``end``."""
+        local = start.astimezone(self.zone)
+        first = local.hour * 60 + local.minute
+        last = first + (end - start).total_seconds() / 60
         came = bisect.bisect_left(self.minutes, last) - bisect.bisect_left(self.minutes, first)
         return Fraction(came, self.days)
 
@@ -448,7 +450,7 @@ def usual_walk_ins(session: Session, service: ServiceInfo, today: date) -> Usual
     for _, issued in rows:
         local = issued.astimezone(zone)
         minutes.append(local.hour * 60 + local.minute + local.second / 60)
-    return UsualWalkIns(days, sorted(minutes))
+    return UsualWalkIns(days, sorted(minutes), zone)
 
 
 def walk_ins_per_slot(

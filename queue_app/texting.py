@@ -104,24 +104,30 @@ def no_slot_yet(
     return word
 
 
+def _text_ticket(
+    session: Session, now: datetime, ticket: Ticket, event: str, word: Callable[[str, str], str]
+) -> bool:
+    """Queue ``word(locale, link)`` to the ticket's phone under ``event`` (once per ticket and
+    event); False without a phone or when that event was texted before."""
+    if ticket.phone is None:
+        return False
+    body = word(ticket.locale, ticket_link(session, ticket.token))
+    return outbox.enqueue(
+        session, now, ticket=ticket, event=event, to=ticket.phone, locale=ticket.locale, body=body
+    )
+
+
 def system_back(
     session: Session, now: datetime, ticket: Ticket, cause: str, system: Callable[[str], str]
 ) -> bool:
     """Tell a ticket the outage ``cause`` found no free time for that the system is back and
     its ticket holds; once per ticket and outage. False without a phone or when told before."""
-    if ticket.phone is None:
-        return False
-    body = templates.system_back(
-        ticket.locale, system=system(ticket.locale), link=ticket_link(session, ticket.token)
-    )
-    return outbox.enqueue(
+    return _text_ticket(
         session,
         now,
-        ticket=ticket,
-        event=f"system_back:{cause}",
-        to=ticket.phone,
-        locale=ticket.locale,
-        body=body,
+        ticket,
+        f"system_back:{cause}",
+        lambda locale, link: templates.system_back(locale, system=system(locale), link=link),
     )
 
 
@@ -136,23 +142,14 @@ def offer_today(
 ) -> bool:
     """Offer a citizen moved by an outage today's free time (``recovery``); once per ticket
     and outage. False when the ticket has no phone or was offered before."""
-    if ticket.phone is None:
-        return False
-    body = templates.offer_today(
-        ticket.locale,
-        system=system(ticket.locale),
-        until=until,
-        timezone=branch.timezone,
-        link=ticket_link(session, ticket.token),
-    )
-    return outbox.enqueue(
+    return _text_ticket(
         session,
         now,
-        ticket=ticket,
-        event=f"offer:{cause}",
-        to=ticket.phone,
-        locale=ticket.locale,
-        body=body,
+        ticket,
+        f"offer:{cause}",
+        lambda locale, link: templates.offer_today(
+            locale, system=system(locale), until=until, timezone=branch.timezone, link=link
+        ),
     )
 
 
@@ -161,40 +158,31 @@ def turn_near(
 ) -> bool:
     """Tell a walk-in who left the hall (waiting anywhere) that their turn is about ``minutes``
     away; once per ticket (``turn_near``). False without a phone or when told before."""
-    if ticket.phone is None:
-        return False
-    body = templates.turn_near(
-        ticket.locale,
-        number=ticket.number,
-        branch=branch.name(ticket.locale),
-        minutes=minutes,
-        link=ticket_link(session, ticket.token),
-    )
-    return outbox.enqueue(
+    return _text_ticket(
         session,
         now,
-        ticket=ticket,
-        event="turn_near",
-        to=ticket.phone,
-        locale=ticket.locale,
-        body=body,
+        ticket,
+        "turn_near",
+        lambda locale, link: templates.turn_near(
+            locale, number=ticket.number, branch=branch.name(locale), minutes=minutes, link=link
+        ),
     )
 
 
 def ticket_issued(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
     """Text a walk-in with a phone its number and the link to follow the line."""
-    if ticket.phone is None:
-        return
-    locale = ticket.locale
-    body = templates.ticket_issued(
-        locale,
-        number=ticket.number,
-        service=service.name(locale),
-        branch=service.branch.name(locale),
-        link=ticket_link(session, ticket.token),
-    )
-    outbox.enqueue(
-        session, now, ticket=ticket, event="issued", to=ticket.phone, locale=locale, body=body
+    _text_ticket(
+        session,
+        now,
+        ticket,
+        "issued",
+        lambda locale, link: templates.ticket_issued(
+            locale,
+            number=ticket.number,
+            service=service.name(locale),
+            branch=service.branch.name(locale),
+            link=link,
+        ),
     )
 
 

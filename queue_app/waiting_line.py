@@ -91,15 +91,6 @@ def _local_midnight_after(branch: BranchInfo, now: datetime) -> datetime:
     return datetime.combine(local_day + timedelta(days=1), time(), branch.zone)
 
 
-def opening_later_today(branch: BranchInfo, now: datetime) -> datetime | None:
-    """Today's opening, if it is still to come: before it, nobody is called, so a wait counts
-    from it (a ticket taken at 07:00 for an 08:00 opening waits that hour, then the line)."""
-    window = opening_hours.window_on(branch.hours, now.astimezone(branch.zone).date(), branch.zone)
-    if window is None or now >= window[0]:
-        return None
-    return window[0]
-
-
 def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLine:
     """The branch's line at ``now``, read in one round trip."""
     open_counters = [c for c in branch.counters if c.is_open]
@@ -155,7 +146,8 @@ def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLi
             tickets.append(
                 wait_estimate.Ticket(row.id, row.service_id, row.priority, row.slot_start, due=True)
             )
-    line = wait_estimate.Line(
-        now, services, counters, tickets, starts=opening_later_today(branch, now)
-    )
+    # Before today's opening nobody is called: a wait counts from it (a ticket taken at 07:00
+    # for an 08:00 opening waits that hour, then the line).
+    starts = opening_hours.opening_later_today(branch.hours, now, branch.zone)
+    line = wait_estimate.Line(now, services, counters, tickets, starts=starts)
     return BranchLine(line, waiting)

@@ -69,10 +69,10 @@ def test_quantile_is_the_nearest_rank() -> None:
     assert sim.quantile(list(map(float, range(1, 11))), 0.9) == 9.0
 
 
-def test_one_shared_counter_with_a_crowd_on_sqlite() -> None:
-    """End to end on a small office: everyone served, every affected citizen placed or told."""
+def one_shared_crowd() -> sim.Options:
+    """One counter serving all three services, a crowd at the door before opening."""
     office = sim.OFFICES["one-shared"]
-    options = replace(
+    return replace(
         big(),
         office="one-shared",
         layout=office.layout,
@@ -80,7 +80,11 @@ def test_one_shared_counter_with_a_crowd_on_sqlite() -> None:
         counters=1,
         arrivals="crowd",
     )
-    result, _ = sim.simulate(options, "sqlite")
+
+
+def test_one_shared_counter_with_a_crowd_on_sqlite() -> None:
+    """End to end on a small office: everyone served, every affected citizen placed or told."""
+    result, _ = sim.simulate(one_shared_crowd(), "sqlite")
     ours, plain = result["this system"], result["plain queue"]
     assert ours["citizens"] == plain["citizens"] > 0
     assert ours["affected"] > 0
@@ -115,15 +119,7 @@ def test_recovery_offers_are_answered_and_bring_citizens_back_the_same_day() -> 
 def test_a_crowd_that_may_wait_elsewhere_spends_less_time_on_site() -> None:
     """One shared counter, a crowd at the door: with tickets from 06:30 and a text when the
     turn is near, those with a phone and a long wait leave the hall and come back in time."""
-    office = sim.OFFICES["one-shared"]
-    options = replace(
-        big(),
-        office="one-shared",
-        layout=office.layout,
-        rates=office.rates,
-        counters=1,
-        arrivals="crowd",
-    )
+    options = one_shared_crowd()
     stay, _ = sim.simulate(options, "sqlite")
     away, _ = sim.simulate(
         replace(options, early_tickets_minutes=90, turn_near_minutes=30), "sqlite"
