@@ -38,25 +38,9 @@ def _midnight(branch: BranchInfo, day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=branch.zone).astimezone(UTC)
 
 
-# Where ``served_minutes`` keeps what it read, in ``Session.info``, for one transaction.
-_READ = "service_demand.served_minutes"
-
-
 def served_minutes(session: Session, branch: BranchInfo, today: date) -> dict[int, float]:
     """Counter minutes each of the branch's services took over the history window (tickets
-    served × configured minutes); empty when the branch served too few to judge by. Read once
-    per transaction, branch and day: every slot look-up of every service asks for it."""
-    transaction, read = session.info.get(_READ, (None, {}))
-    if transaction is None or transaction is not session.get_transaction():
-        read = {}
-    key = (branch.id, today)
-    if key not in read:
-        read[key] = _served_minutes(session, branch, today)
-        session.info[_READ] = (session.get_transaction(), read)
-    return read[key]
-
-
-def _served_minutes(session: Session, branch: BranchInfo, today: date) -> dict[int, float]:
+    served × configured minutes); empty when the branch served too few to judge by."""
     minutes = {s.id: s.avg_service_minutes for s in branch.services}
     rows = session.execute(
         select(Ticket.service_id, func.count())
