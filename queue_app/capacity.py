@@ -117,6 +117,13 @@ def move_overflow(
     return count, total
 
 
+def count_overflow(
+    session: Session, now: datetime, service: ServiceInfo, first_day: date, last_day: date
+) -> int:
+    """How many bookings of these days are over what their slots can take at ``now``."""
+    return sum(len(ids) for _, ids in _overflow(session, service, now, first_day, last_day))
+
+
 def move_all_overflow(session: Session, clock: Clock, *, cause: str) -> rescheduler.Outcome:
     """After the hours, holidays, counters or services of branches changed (a config file
     loaded, ``cause`` says which way): move every booking in the coming weeks that its slot can
