@@ -1,29 +1,12 @@
 """A branch's statistics (queue_app/statistics.py) on a hand-built Monday, 23 November 2026 in Cairo
-(UTC+2), and GET /api/v1/branches/{code}/statistics: its figures, CSV, scoping and bad input.
-
-The day, in Cairo time (wait = arrived -> called, service = called -> done):
-
-    A-1 walk-in   issued 09:00  called 09:10  done 09:16      wait 10  service 6
-    A-2 walk-in   issued 09:05  called 09:25  done 09:33      wait 20  service 8
-    A-3 walk-in   issued 09:40  called 10:10  done 10:14      wait 30  service 4
-    A-4 walk-in   issued 10:20  called 10:22  no-show 10:27   wait 2
-    A-5 booked    checked in 10:50  called 11:05  done 11:15  wait 15  service 10
-    A-6 booked    slot 12:00, never checked in: missed (a no-show at its slot)
-    A-7 walk-in   issued 00:30 (local Monday, Sunday in UTC), cancelled
-    B-1 walk-in   issued 09:30  called 10:30  done 10:45      wait 60  service 15
-    B-2 walk-in   issued 11:00, waiting; moved by the outage at 12:20
-    B-3 booked    slot 14:00, not checked in; moved by the outage at 12:20
-    Tuesday A-1   issued 09:00  called 09:20  done 09:25      (outside the range)
-
-The outage of the civil registry system: 12:00 to 13:30.
-"""
+(UTC+2): the day of tests/helpers/statistics_day.py. And GET /api/v1/branches/{code}/statistics:
+its figures, CSV, scoping and bad input."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
-from itertools import count
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,170 +17,34 @@ from queue_app import statistics
 from queue_app.access import Principal
 from queue_app.db import Base
 from queue_app.errors import Forbidden, InvalidInput
-from queue_app.models import (
-    Branch,
-    DetectedBy,
-    Message,
-    MessageStatus,
-    Outage,
-    Role,
-    Service,
-    Ticket,
-    TicketEvent,
-    TicketKind,
-    TicketStatus,
-)
+from queue_app.models import Branch, Outage, Role, TicketStatus
 from queue_app.web.extensions import db
+from tests.helpers.statistics_day import build_day, make_ticket, service
 
 CAIRO = ZoneInfo("Africa/Cairo")
 MONDAY = date(2026, 11, 23)
 TUESDAY = date(2026, 11, 24)
 URL = "/api/v1/branches/cairo-civil/statistics"
-_numbers = count(1)
 
 
 def cairo(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CAIRO)
 
 
-def _service(branch: str, code: str) -> Service:
-    return db.session.scalars(
-        select(Service).join(Branch).where(Branch.code == branch, Service.code == code)
-    ).one()
-
-
-def make_ticket(
-    service: Service,
-    *,
-    issued: datetime,
-    status: TicketStatus,
-    kind: TicketKind = TicketKind.WALK_IN,
-    called: datetime | None = None,
-    finished: datetime | None = None,
-    slot: datetime | None = None,
-    events: tuple[tuple[datetime, str, str | None], ...] = (),
-    phone: str | None = None,
-) -> Ticket:
-    ticket = Ticket(
-        token=f"token-{next(_numbers)}",
-        branch_id=service.branch_id,
-        service_id=service.id,
-        letter=service.letter,
-        local_day=(slot or issued).astimezone(CAIRO).date(),
-        sequence=next(_numbers),
-        kind=kind,
-        status=status,
-        phone=phone,
-        issued_at=issued,
-        called_at=called,
-        finished_at=finished,
-        slot_start=slot,
-        slot_end=slot + timedelta(minutes=30) if slot else None,
-    )
-    ticket.events.append(
-        TicketEvent(at=issued, event="issued" if kind == TicketKind.WALK_IN else "booked")
-    )
-    for at, event, note in events:
-        ticket.events.append(TicketEvent(at=at, event=event, note=note))
-    db.session.add(ticket)
-    db.session.flush()
-    return ticket
-
-
-def _message(ticket: Ticket, event: str, status: MessageStatus) -> None:
-    at = cairo(MONDAY, 12, 20)
-    db.session.add(
-        Message(
-            ticket_id=ticket.id,
-            event=event,
-            to="+201001234567",
-            locale="ar",
-            body="…",
-            status=status,
-            urgency=at,
-            created_at=at,
-            next_attempt_at=at,
-        )
-    )
-
-
 @pytest.fixture
 def monday(app, make_backend, make_branch) -> Outage:
-    """The day above; returns its outage."""
+    """The day of statistics_day at cairo-civil, and one ticket at alex-civil; its outage."""
     backend = make_backend()
     make_branch(services=[("id-card", "A"), ("passport", "B")], backends=[backend])
-    make_branch("alex-civil", timezone="Africa/Cairo", backends=[backend])
-    a, b = _service("cairo-civil", "id-card"), _service("cairo-civil", "passport")
-    done, no_show = TicketStatus.DONE, TicketStatus.NO_SHOW
-    m = MONDAY
-
-    def walk_in(service, issued, called, finished, status=done):  # type: ignore[no-untyped-def]
-        return make_ticket(service, issued=issued, called=called, finished=finished, status=status)
-
-    walk_in(a, cairo(m, 9), cairo(m, 9, 10), cairo(m, 9, 16))
-    walk_in(a, cairo(m, 9, 5), cairo(m, 9, 25), cairo(m, 9, 33))
-    walk_in(a, cairo(m, 9, 40), cairo(m, 10, 10), cairo(m, 10, 14))
-    walk_in(a, cairo(m, 10, 20), cairo(m, 10, 22), cairo(m, 10, 27), no_show)
+    make_branch("alex-civil", backends=[backend])
     make_ticket(
-        a,
-        kind=TicketKind.APPOINTMENT,
-        issued=cairo(m, 9) - timedelta(days=3),
-        slot=cairo(m, 11),
-        events=((cairo(m, 10, 50), "checked_in", None),),
-        called=cairo(m, 11, 5),
-        finished=cairo(m, 11, 15),
-        status=done,
+        service("alex-civil", "id-card"),
+        issued=cairo(MONDAY, 9),
+        called=cairo(MONDAY, 9, 50),
+        finished=cairo(MONDAY, 9, 55),
+        status=TicketStatus.DONE,
     )
-    make_ticket(
-        a,
-        kind=TicketKind.APPOINTMENT,
-        issued=cairo(m, 9) - timedelta(days=3),
-        slot=cairo(m, 12),
-        status=no_show,
-    )
-    make_ticket(a, issued=cairo(m, 0, 30), status=TicketStatus.CANCELLED)
-    walk_in(b, cairo(m, 9, 30), cairo(m, 10, 30), cairo(m, 10, 45))
-    walk_in(a, cairo(TUESDAY, 9), cairo(TUESDAY, 9, 20), cairo(TUESDAY, 9, 25))
-    # Another branch's day, which cairo-civil's figures must not count.
-    walk_in(_service("alex-civil", "id-card"), cairo(m, 9), cairo(m, 9, 50), cairo(m, 9, 55))
-
-    outage = Outage(
-        backend_id=backend.id,
-        started_at=cairo(m, 12),
-        ended_at=cairo(m, 13, 30),
-        detected_by=DetectedBy.MANAGER,
-        tickets_paused=4,
-        tickets_moved=3,
-        tickets_texted=3,
-        tickets_unplaced=0,
-    )
-    db.session.add(outage)
-    db.session.flush()
-    cause = f"outage:{outage.id}"
-    moved_at = cairo(m, 12, 20)
-    in_line = make_ticket(
-        b,
-        issued=cairo(m, 11),
-        status=TicketStatus.SCHEDULED,
-        slot=cairo(TUESDAY, 9),
-        events=((moved_at, "rescheduled", cause),),
-        phone="+201001234567",
-    )
-    # Its issue was 11:00 Monday; the slot it was given is Tuesday's (the local day is the issue's).
-    in_line.local_day = MONDAY
-    booked = make_ticket(
-        b,
-        kind=TicketKind.APPOINTMENT,
-        issued=cairo(m, 8) - timedelta(days=1),
-        slot=cairo(TUESDAY, 10),
-        status=TicketStatus.SCHEDULED,
-        events=((moved_at, "rescheduled", cause),),
-        phone="+201001234568",
-    )
-    _message(in_line, f"rescheduled:{cause}", MessageStatus.DELIVERED)
-    _message(booked, f"rescheduled:{cause}", MessageStatus.FAILED)
-    db.session.commit()
-    return outage
+    return build_day("cairo-civil", MONDAY, "id-card", "passport", backend.code)
 
 
 def _manager(branch: str = "cairo-civil") -> Principal:
@@ -390,8 +237,8 @@ def test_csv_sections_open_in_a_spreadsheet(client, monday, make_token) -> None:
 
 
 def test_csv_writes_formula_like_names_as_text(client, monday, make_token) -> None:
-    service = _service("cairo-civil", "passport")
-    service.name_en = "=HYPERLINK(1)"
+    passport = service("cairo-civil", "passport")
+    passport.name_en = "=HYPERLINK(1)"
     db.session.commit()
     response = client.get(
         f"{URL}?from=2026-11-23&to=2026-11-23&format=csv", headers=make_token("manager")
