@@ -11,6 +11,7 @@ from queue_app.pages import (
     display_board,
     formatting,
     manage_console,
+    manage_statistics,
     start_page,
     status_page,
     ticket_page,
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
         status_page.bp,
         start_page.bp,
         manage_console.bp,
+        manage_statistics.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
