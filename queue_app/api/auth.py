@@ -14,7 +14,8 @@ from queue_app.models import Role
 from queue_app.web import sign_in
 from queue_app.web.extensions import current_clock, db
 
-BEARER = [{"bearerAuth": []}]
+# Either a token or a signed-in session (OpenAPI: alternatives are separate objects).
+BEARER = [{"bearerAuth": []}, {"signedInSession": []}]
 
 
 def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
