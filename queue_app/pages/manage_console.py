@@ -16,7 +16,7 @@ from flask_babel import gettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import DateField, HiddenField, IntegerField, SelectField
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from queue_app import branch_overview, capacity, counters, maintenance
 from queue_app.access import Principal
@@ -43,7 +43,7 @@ class CapacityForm(ConfirmForm):
     service = SelectField(choices=[], validators=[DataRequired()])
     first_day = DateField(validators=[DataRequired()])
     last_day = DateField(validators=[DataRequired()])
-    per_slot = IntegerField(validators=[DataRequired(message=""), NumberRange(min=0, max=1000)])
+    per_slot = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=1000)])
 
 
 def _branch(branch_code: str) -> tuple[Principal, Any]:
@@ -201,8 +201,59 @@ def set_capacity(branch_code: str) -> Any:
             moved=formatting.digits(change.moved),
             texted=formatting.digits(change.texted),
             unplaced=formatting.digits(change.unplaced),
-        )
+        ),
+        # The flash offers to take it back (manage.html).
+        f"{UNDO_CAPACITY}{change.override_id}",
     )
+    return _back(branch_code, "capacity")
+
+
+UNDO_CAPACITY = "undo-capacity:"
+
+
+@bp.post("/manage/<branch_code>/capacity/<int:override_id>/undo")
+@signed_in_page(MANAGER_PAGES)
+def undo_capacity(branch_code: str, override_id: int) -> Any:
+    principal, branch = _branch(branch_code)
+    form = ConfirmForm()
+    if not form.validate():
+        _refused(form)
+    clock = current_clock()
+    change = capacity.undo_capacity(
+        db.session,
+        clock,
+        principal,
+        branch_code,
+        override_id,
+        dry_run=not form.confirmed.data,
+    )
+    if change.dry_run:
+        return render_template(
+            "manage_confirm.html",
+            branch=branch,
+            title=gettext("Take back this capacity setting?"),
+            consequences=[
+                gettext(
+                    "From %(first)s to %(last)s the capacity returns to what it was before.",
+                    first=formatting.digits(change.first_day.isoformat()),
+                    last=formatting.digits(change.last_day.isoformat()),
+                ),
+                gettext("Appointments it moved keep their new times: their citizens were told."),
+                gettext(
+                    "%(count)s booked appointments are over the new capacity: they will move "
+                    "to the next free times and each citizen gets a message.",
+                    count=formatting.digits(change.over_capacity),
+                )
+                if change.over_capacity
+                else gettext("No booked appointment has to move."),
+            ],
+            form=form,
+            action=url_for(
+                "manage_console.undo_capacity", branch_code=branch_code, override_id=override_id
+            ),
+            fields={},
+        )
+    flash(gettext("The capacity setting is taken back."))
     return _back(branch_code, "capacity")
 
 
