@@ -1,0 +1,39 @@
+"""outages.branch_id: an outage for one branch (its manager, its staff's reports) or, null, for
+every branch (the health monitor, an admin)
+
+Revision ID: 0015
+Revises: 0013
+Create Date: 2026-12-06 23:40:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Outages stored before keep a null branch: they were taken everywhere, as they paused.
+    with op.batch_alter_table("outages") as batch_op:
+        batch_op.add_column(sa.Column("branch_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_outages_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_outages_branch_id_branches"),
+            "branches",
+            ["branch_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outages") as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_outages_branch_id_branches"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_outages_branch_id"))
+        batch_op.drop_column("branch_id")
