@@ -235,31 +235,29 @@ def resolve(
     *,
     branch_code: str | None = None,
     by: Principal | None = None,
-) -> list[Outage]:
+) -> Outage:
     """Declare the system up again: a manager, at their branch (whoever raised that branch's
-    outage); an admin, at the branch named, or without one everywhere: every open outage of the
-    system ends. Returns the outages ended. Raises NotFound, Forbidden (another branch's, or
-    the one everywhere, for a manager), StateConflict (nothing of that scope is down)."""
-    now = clock.now()
+    outage); an admin, at the branch named, or without one everywhere (the outage everywhere
+    ends; those of single branches stay, each ended by name). Returns the outage ended. Raises
+    NotFound, Forbidden (another branch's, or the one everywhere, for a manager),
+    StateConflict (nothing of that scope is down)."""
     backend = backend_by_code(session, backend_code)
     branch = _scope(session, by, branch_code)
-    ended_by = _ended_by(by)
-    if branch is None:
-        found = open_outages(session, backend.id)
-        if not found:
-            raise StateConflict(f"{backend_code} is not down", backend=backend_code)
-        ended = [
-            o
-            for o in (
-                come_up(session, now, backend, ended_by=ended_by, branch_id=o.branch_id)
-                for o in found
-            )
-            if o is not None
-        ]
-        session.commit()
-        return ended
-    outage = current_outage(session, backend.id, branch.id)
+    outage = current_outage(session, backend.id, branch.id if branch else None)
     if outage is None:
+        if branch is None:
+            down_at = [
+                b.code
+                for o in open_outages(session, backend.id)
+                for b in directory.current(session).branches
+                if b.id == o.branch_id
+            ]
+            raise StateConflict(
+                f"{backend_code} is not down everywhere"
+                + (f"; it is down at {', '.join(down_at)}: name the branch" if down_at else ""),
+                backend=backend_code,
+                down_at=down_at,
+            )
         if by is not None and by.role != Role.ADMIN and current_outage(session, backend.id):
             raise Forbidden(
                 f"{backend_code} is down everywhere: an admin or the health monitor ends that",
@@ -269,9 +267,15 @@ def resolve(
         raise StateConflict(
             f"{backend_code} is not down at {branch.code}", backend=backend_code, branch=branch.code
         )
-    come_up(session, now, backend, ended_by=ended_by, branch_id=branch.id)
+    come_up(
+        session,
+        clock.now(),
+        backend,
+        ended_by=_ended_by(by),
+        branch_id=branch.id if branch else None,
+    )
     session.commit()
-    return [outage]
+    return outage
 
 
 def back(

@@ -121,8 +121,8 @@ def declare_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
 def resolve_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Declare the system up again: its services resume where no other outage holds them;
     nobody is texted. A manager ends their own branch's outage (declared or reported), never
-    another branch's nor the one everywhere. An admin ends the ``branch`` named's, or, without
-    one, every outage of the system."""
+    another branch's nor the one everywhere. An admin ends the ``branch`` named's outage, or,
+    without one, the outage everywhere."""
     outages.resolve(
         db.session,
         current_clock(),

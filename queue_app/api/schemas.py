@@ -325,7 +325,7 @@ class OutageScopeBody(Schema):
         allow_none=True,
         metadata={
             "description": "the branch it is for: a manager's own by default (no other "
-            "allowed); an admin's: everywhere when left out"
+            "allowed); for an admin, everywhere when left out"
         },
     )
 
