@@ -366,7 +366,7 @@ def test_those_awaiting_a_time_are_told_when_their_branch_is_back_not_before(
     db.session.expire_all()
     rows = db.session.execute(
         select(Branch.code, Ticket).join(Branch, Branch.id == Ticket.branch_id)
-    ).tuples()
+    )
     tickets = dict(rows.all())
     assert [m.ticket_id for m in told] == [tickets[GIZA].id]
     assert told[0].event == f"system_back:outage:{everywhere.id}"
