@@ -118,6 +118,14 @@ def go_down(
     """Open the system's outage everywhere (``branch_id`` None: the system is marked down) or at
     one branch, in the caller's transaction; if one of that scope is open already, it is
     returned (with a newer expected end and note, if given)."""
+    # Two requests opening it at once (the third and fourth reporters, a double click): the
+    # second waits here for the first to commit, then finds its outage (the unique indexes of
+    # open outages are the guard; SQLite lets one writer at a time anyway). FOR NO KEY UPDATE:
+    # a report's row already holds a key-share lock on the system, which FOR UPDATE would
+    # wait for, and two racing reports would deadlock.
+    session.execute(
+        select(Backend.id).where(Backend.id == backend.id).with_for_update(key_share=True)
+    )
     outage = current_outage(session, backend.id, branch_id)
     if outage is not None:
         if expected_end is not None:

@@ -24,7 +24,25 @@ class Outage(Base):
     branch's services are paused while any outage that covers it is open."""
 
     __tablename__ = "outages"
-    __table_args__ = (Index("ix_outages_current", "backend_id", "ended_at"),)
+    __table_args__ = (
+        Index("ix_outages_current", "backend_id", "ended_at"),
+        # One open outage per system and scope: ending "the" outage must end the pause.
+        Index(
+            "uq_outages_open_everywhere",
+            "backend_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL AND branch_id IS NULL"),
+            sqlite_where=text("ended_at IS NULL AND branch_id IS NULL"),
+        ),
+        Index(
+            "uq_outages_open_at_branch",
+            "backend_id",
+            "branch_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL AND branch_id IS NOT NULL"),
+            sqlite_where=text("ended_at IS NULL AND branch_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id", ondelete="CASCADE"))

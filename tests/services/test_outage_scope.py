@@ -4,22 +4,27 @@ act for that branch only, an admin and the health monitor for every branch (docs
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import func, select
 
-from queue_app import directory, outage_moves, outages, service_state
+from queue_app import access, directory, outage_moves, outages, service_state
 from queue_app.models import (
     Backend,
     BackendState,
     Branch,
     Message,
     Outage,
+    Role,
     Service,
     Ticket,
     TicketStatus,
 )
 from queue_app.service_state import ServiceState
 from queue_app.web.extensions import db
+from tests.conftest import needs_postgresql
 
 CAIRO, GIZA = "cairo-civil", "giza-civil"
 SYSTEM = "civil-registry"
@@ -378,3 +383,26 @@ def test_those_awaiting_a_time_are_told_when_their_branch_is_back_not_before(
     assert sorted(m.event for m in told) == sorted(
         [f"system_back:outage:{everywhere.id}", f"system_back:outage:{cairo.id}"]
     )
+
+
+@pytest.mark.parametrize(
+    "db_kind", [pytest.param("postgresql", marks=[pytest.mark.postgresql, needs_postgresql])]
+)
+def test_staff_reporting_at_once_open_one_outage(app, registry, clock):
+    """Four counters press at the same moment, two more than needed: one outage, which one
+    "back" ends."""
+    cairo = directory.current(db.session).branch(CAIRO)
+    reporters = [access.Principal(Role.STAFF, cairo.id, CAIRO, token_id=None) for _ in range(4)]
+    start = threading.Barrier(len(reporters), timeout=60)
+
+    def press(who: access.Principal) -> int:
+        with app.app_context():
+            start.wait()
+            return outages.report(db.session, clock, who, SYSTEM, branch_code=CAIRO)[0]
+
+    with ThreadPoolExecutor(max_workers=len(reporters)) as pool:
+        counts = list(pool.map(press, reporters))
+    assert max(counts) >= 2
+    assert _open_outages() == [(cairo.id, "staff_reports")]
+    outages.back(db.session, clock, reporters[0], SYSTEM, branch_code=CAIRO)
+    assert _states(clock) == (OPEN, OPEN)
