@@ -105,6 +105,18 @@ def services_needing(session: Session, backend_id: int, branch_id: int | None = 
     return list(session.scalars(query))
 
 
+def _hold(session: Session, backend_id: int) -> None:
+    """Take the system's row until the caller's transaction ends. Two requests opening an
+    outage at once (a double click), or counting reports at once (the counters that press
+    together), then go one after the other: the second sees what the first committed (the
+    unique indexes of open outages are the guard; SQLite lets one writer at a time anyway).
+    FOR NO KEY UPDATE: a report's row holds a key-share lock on the system, which FOR UPDATE
+    would wait for."""
+    session.execute(
+        select(Backend.id).where(Backend.id == backend_id).with_for_update(key_share=True)
+    )
+
+
 def go_down(
     session: Session,
     now: datetime,
@@ -118,14 +130,7 @@ def go_down(
     """Open the system's outage everywhere (``branch_id`` None: the system is marked down) or at
     one branch, in the caller's transaction; if one of that scope is open already, it is
     returned (with a newer expected end and note, if given)."""
-    # Two requests opening it at once (the third and fourth reporters, a double click): the
-    # second waits here for the first to commit, then finds its outage (the unique indexes of
-    # open outages are the guard; SQLite lets one writer at a time anyway). FOR NO KEY UPDATE:
-    # a report's row already holds a key-share lock on the system, which FOR UPDATE would
-    # wait for, and two racing reports would deadlock.
-    session.execute(
-        select(Backend.id).where(Backend.id == backend.id).with_for_update(key_share=True)
-    )
+    _hold(session, backend.id)
     outage = current_outage(session, backend.id, branch_id)
     if outage is not None:
         if expected_end is not None:
@@ -342,6 +347,8 @@ def report(
     backend = backend_by_code(session, backend_code)
     branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
+    # Counted one after the other: counters pressing together would each count only their own.
+    _hold(session, backend.id)
     session.add(
         OutageReport(
             backend_id=backend.id,
