@@ -415,9 +415,11 @@ def record_check(
             and health.successes_in_a_row >= backend.recovery_threshold
         ):
             outage = current_outage(session, backend_id)
-            # A manager's declaration, or counters' reports, end when a manager says so, not
-            # when a check passes: the central system may answer the monitor while a branch's
-            # own link to it is down (the first report names the office's internet link).
+            # The monitor ends only the outage everywhere that it raised. An admin's
+            # declaration (or counters' reports stored before outages had a branch) ends when
+            # people say so: the central system may answer the monitor while a branch's own
+            # link to it is down (the first report names the office's internet link). Branches'
+            # own outages are not looked at here at all.
             if outage is None or outage.detected_by == DetectedBy.HEALTH_CHECK:
                 changed = come_up(session, now, backend, ended_by="health_check")
     else:
