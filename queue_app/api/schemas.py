@@ -256,6 +256,18 @@ class CapacityResult(Schema):
 
 class OutageSummary(Schema):
     id = fields.Integer(required=True)
+    branch = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "its scope: the branch it pauses alone, or null when the system is "
+            "down everywhere"
+        },
+    )
+    ended_by = fields.String(
+        allow_none=True,
+        metadata={"description": "health_check, manager, admin or staff; null while open"},
+    )
     started_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(allow_none=True)
     detected_by = fields.String(
@@ -281,12 +293,44 @@ class OutageRecord(OutageSummary):
 class BackendStatus(Schema):
     code = fields.String(required=True)
     name = fields.Nested(LocalisedName, required=True)
-    state = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(["up", "down"]),
+        metadata={"description": "down everywhere or not (see down_at for single branches)"},
+    )
     since = fields.DateTime(allow_none=True)
-    current_outage = fields.Nested(OutageSummary, allow_none=True)
+    current_outage = fields.Nested(
+        OutageSummary,
+        allow_none=True,
+        metadata={
+            "description": "the outage everywhere if there is one, else the newest of a "
+            "single branch; null when nothing is down"
+        },
+    )
+    down_at = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the branches an outage of their own holds it down at"},
+    )
+    outages = fields.List(
+        fields.Nested(OutageSummary),
+        required=True,
+        metadata={"description": "every outage in progress, the one everywhere first"},
+    )
 
 
-class DeclareOutageBody(Schema):
+class OutageScopeBody(Schema):
+    branch = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the branch it is for: a manager's own by default (no other "
+            "allowed); for an admin, everywhere when left out"
+        },
+    )
+
+
+class DeclareOutageBody(OutageScopeBody):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     expected_minutes = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=86400)
@@ -301,9 +345,17 @@ class ReportBody(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+class BackBody(Schema):
+    branch = fields.String(
+        load_default=None,
+        metadata={"description": "the counter's branch (a staff token's own by default)"},
+    )
+
+
 class ReportResult(Schema):
     reports = fields.Integer(
-        required=True, metadata={"description": "recent reports at the branch"}
+        required=True,
+        metadata={"description": "distinct recent reporters at the branch"},
     )
     needed = fields.Integer(required=True)
     backend = fields.Nested(BackendStatus, required=True)
