@@ -256,6 +256,16 @@ def board_strings() -> dict[str, Any]:
         "moved_number": gettext("Ticket"),
         "moved_service": gettext("Service"),
         "moved_time": gettext("New time"),
+        # The last numbers called, announced as they come (a chime, and speech with ?speak=1).
+        "last_called": gettext("Last called"),
+        "call_number": gettext("Ticket"),
+        "call_counter": gettext("Counter"),
+        "call_time": gettext("Called at"),
+        "waiting_again": gettext("Waiting again"),
+        # Said aloud and written for screen readers; the number as the voice should read it.
+        "announce": gettext("Ticket %(number)s, counter %(counter)s"),
+        "enable_sound": gettext("Enable sound"),
+        "sound_on": gettext("Sound on (tap to mute)"),
     }
 
 
