@@ -229,8 +229,9 @@ def counter_screen_strings() -> dict[str, Any]:
         "back_to_line": gettext("%(number)s is back in the line."),
         "transferred": gettext("%(number)s is transferred."),
         "counter_busy": gettext("This counter is serving %(number)s: finish it first."),
-        "transfer_where": gettext("Transfer to"),
-        "pick_target": gettext("Choose a service or a counter to transfer to."),
+        "same_counter": gettext(
+            "Another device at this counter called at the same moment. Look at the number shown."
+        ),
         "gone": gettext("That ticket no longer exists."),
         "too_many": gettext("Too many requests. Wait a moment and try again."),
         "network": gettext("Could not reach the server. Check the connection and try again."),
