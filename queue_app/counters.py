@@ -238,7 +238,6 @@ def resume(session: Session, clock: Clock, principal: Principal, token: str) -> 
             counter=counter.code if counter else None,
         )
     _take_the_counter(session, counter)
-    ticket = _staff_ticket(session, principal, token)  # the rollback of a lost race expired it
     busy = [t for t in _serving(session, counter.id) if t.id != ticket.id]
     if busy:
         raise CounterBusy(
