@@ -25,6 +25,21 @@ ACTIONS = {
     "done": "tickets.ticket_done",
     "no_show": "tickets.ticket_no_show",
     "recall": "tickets.ticket_recall",
+    "hold": "tickets.ticket_hold",
+    "resume": "tickets.ticket_resume",
+    "back_to_line": "tickets.ticket_back_to_line",
+    "transfer": "tickets.ticket_transfer",
+}
+# One key per button, shown on the page and set as aria-keyshortcuts; counter.js listens for them.
+SHORTCUTS = {
+    "call_next": "N",
+    "done": "D",
+    "no_show": "M",
+    "recall": "R",
+    "hold": "H",
+    "transfer": "T",
+    "resume": "U",
+    "back_to_line": "B",
 }
 
 
@@ -56,11 +71,16 @@ def _screen(view: branches.BranchView, counter: CounterInfo) -> dict[str, Any]:
         now=current_clock().now().isoformat(),
         poll_seconds=POLL_SECONDS,
         csrf_token=generate_csrf(),
+        shortcuts=SHORTCUTS,
     )
     return {
         "branch": branch,
         "counter": counter,
         "serving": serving,
         "services": [s for s in view.services if s.service.id in served],
+        "shortcuts": SHORTCUTS,
+        # Where a ticket can be transferred: the branch's services, then its other counters.
+        "transfer_services": [s.service for s in view.services],
+        "transfer_counters": [c for c in branch.counters if c.id != counter.id],
         "script": script,
     }
