@@ -210,6 +210,16 @@ def counter_screen_strings() -> dict[str, Any]:
         "status": ticket_status_labels(),
         "waiting": gettext("Waiting: %(count)s"),
         "unauthorized": gettext("You are signed out. Reload the page to sign in again."),
+        "reported": gettext(
+            "Your report is counted: %(reports)s of the %(needed)s counters needed have said so."
+        ),
+        "paused_here": gettext("The system is now paused at this office."),
+        "back_here": gettext("Noted: the system works again at this office."),
+        "not_down_here": gettext("The system is not down at this office."),
+        "down_everywhere": gettext(
+            "A manager declared this outage, or it is down everywhere: a manager or an "
+            "administrator says when it is back."
+        ),
         "forbidden": gettext(
             "Your account may not act at this counter. Ask your manager to add you to this branch."
         ),

@@ -202,6 +202,49 @@
     act(action);
   });
 
+  // "Down here" and "working again" for a government system: one call each, for this branch.
+  async function system(action, code) {
+    const url = (action === "report" ? page.report_url : page.back_url)
+      .replace(page.system_slot, encodeURIComponent(code));
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: {
+          "X-CSRFToken": page.csrf_token,
+          Accept: "application/json",
+          "Content-Type": "application/json",
+        },
+        credentials: "same-origin",
+        body: JSON.stringify({ branch: page.branch }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok && action === "report") {
+        const here = (body.backend && body.backend.down_at) || [];
+        say(here.includes(page.branch) ? words.paused_here : format.fill(words.reported, {
+          reports: format.digits(body.reports),
+          needed: format.digits(body.needed),
+        }), "ok");
+      } else if (response.ok) {
+        say(words.back_here, "ok");
+      } else if (response.status === 401) {
+        signedOut = true;
+        say(words.unauthorized, "error");
+      } else if (response.status === 403 && action === "back") {
+        say(words.down_everywhere, "error");
+      } else if (response.status === 409) {
+        say(words.not_down_here, "error");
+      } else {
+        say(format.fill(words.failed, { status: format.digits(response.status) }), "error");
+      }
+    } catch (error) {
+      say(words.network, "error");
+    }
+  }
+
+  for (const button of document.querySelectorAll("[data-system-action]")) {
+    button.addEventListener("click", () => system(button.dataset.systemAction, button.dataset.system));
+  }
+
   function renderService(service) {
     const row = document.querySelector(`[data-service="${CSS.escape(service.code)}"]`);
     if (!row) return;

@@ -82,9 +82,7 @@ def test_unknown_branch_or_counter_is_a_404_page(client, make_branch, signed_in,
     assert "There is no such branch" in client.get(path + "?lang=en").text
 
 
-def test_counter_screen_offers_hold_transfer_and_documents_its_keys(
-    client, make_branch, signed_in
-):
+def test_counter_screen_offers_hold_transfer_and_documents_its_keys(client, make_branch, signed_in):
     make_branch(services=[("id-card", "A"), ("birth-cert", "B")], counters=2)
     signed_in("staff")
     html = client.get("/counter/cairo-civil/1?lang=en").text
