@@ -209,7 +209,7 @@ def set_capacity(branch_code: str) -> Any:
 @bp.post("/manage/<branch_code>/maintenance/<int:window_id>/withdraw")
 @signed_in_page(MANAGER_PAGES)
 def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
-    _, branch = _branch(branch_code)
+    principal, branch = _branch(branch_code)
     form = ConfirmForm()
     if not form.validate():
         _refused(form)
@@ -248,7 +248,7 @@ def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
             fields={},
         )
     try:
-        maintenance.withdraw(db.session, clock, system.backend.code, window_id)
+        maintenance.withdraw(db.session, clock, principal, system.backend.code, window_id)
     except QueueError:
         db.session.rollback()
         raise
