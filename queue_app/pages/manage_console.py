@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, NumberRange
 from queue_app import branch_overview, capacity, counters, maintenance
 from queue_app.access import Principal
 from queue_app.errors import Forbidden, InvalidInput, QueueError
-from queue_app.pages import formatting
+from queue_app.pages import formatting, manage_maintenance
 from queue_app.pages.labels import service_state_labels
 from queue_app.web.extensions import current_clock, db
 from queue_app.web.sign_in import MANAGER_PAGES, signed_in_page
@@ -85,6 +85,7 @@ def show(branch_code: str) -> str:
         now=now,
         capacity_form=capacity_form,
         state_labels=service_state_labels(),
+        systems=manage_maintenance.systems_of(branch),
     )
 
 
