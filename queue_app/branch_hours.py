@@ -14,12 +14,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from queue_app import capacity, directory, rescheduler, slots
 from queue_app.access import MANAGER_AND_UP, Principal
 from queue_app.clock import Clock
-from queue_app.errors import InvalidInput, NotFound
+from queue_app.errors import InvalidInput, NotFound, StateConflict
 from queue_app.models import (
     Branch,
     Holiday,
@@ -102,7 +103,7 @@ def add_holiday(
 ) -> HoursChange:
     """Close the branch on ``day`` (today up to a year ahead). Its bookings move to the next
     free times; walk-in tickets already waiting today are counted, not cancelled.
-    Raises NotFound, Forbidden, InvalidInput."""
+    Raises NotFound, Forbidden, InvalidInput, StateConflict (the same day added meanwhile)."""
     names = {"name_ar": _name(name_ar, "name_ar"), "name_en": _name(name_en, "name_en")}
 
     def change(branch: Branch, today: date) -> tuple[date, date, int | None]:
@@ -243,6 +244,10 @@ def _change(
     try:
         first, last, added_id = change(branch, today)
         session.flush()  # the directory's revision changes with it (directory.py)
+    except IntegrityError:
+        # Another manager wrote the same day or weekday since this one was read (unique keys).
+        session.rollback()
+        raise StateConflict("the hours changed meanwhile; reload the page") from None
     except Exception:
         session.rollback()
         raise

@@ -4,15 +4,17 @@ another branch's manager change nothing."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from queue_app import appointments, branch_hours, tickets
+from queue_app import appointments, branch_hours, texting, tickets
 from queue_app.access import Principal
-from queue_app.errors import Forbidden, InvalidInput, NotFound
+from queue_app.errors import Forbidden, InvalidInput, NotFound, StateConflict
 from queue_app.models import (
     Branch,
     Holiday,
@@ -275,3 +277,28 @@ def test_another_branch_s_manager_and_staff_are_refused(cairo, clock) -> None:
     admin = Principal(Role.ADMIN, None, None)
     branch_hours.add_holiday(db.session, clock, admin, "cairo-civil", WEDNESDAY)
     assert _stored(cairo.id)[1] == [*before[1], WEDNESDAY]  # type: ignore[misc]
+
+
+def test_two_managers_adding_the_same_holiday_at_once_store_it_once(cairo, clock) -> None:
+    engine = db.engine
+    manager = _manager(cairo)
+    start = threading.Barrier(4)
+    answers: list[str] = []
+
+    def add() -> None:
+        with Session(engine) as session:
+            texting.set_public_url(session.info, "http://queue.test")
+            start.wait(timeout=30)
+            try:
+                branch_hours.add_holiday(session, clock, manager, "cairo-civil", WEDNESDAY)
+                answers.append("added")
+            except (InvalidInput, StateConflict):
+                answers.append("refused")
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == ["added", "refused", "refused", "refused"]
+    assert _stored(cairo.id)[1] == [WEDNESDAY]
