@@ -53,6 +53,24 @@ class HoursChange:
     added_id: int | None = None
 
 
+def coming(
+    session: Session, branch_id: int, today: date
+) -> tuple[list[Holiday], list[SpecialHours]]:
+    """The branch's holidays from ``today`` on and its special hours not yet over, soonest
+    first (the directory keeps days only; the console shows holidays' names too)."""
+    holidays = session.scalars(
+        select(Holiday)
+        .where(Holiday.branch_id == branch_id, Holiday.day >= today)
+        .order_by(Holiday.day)
+    )
+    special = session.scalars(
+        select(SpecialHours)
+        .where(SpecialHours.branch_id == branch_id, SpecialHours.last_day >= today)
+        .order_by(SpecialHours.first_day, SpecialHours.id)
+    )
+    return list(holidays), list(special)
+
+
 def set_weekday_hours(
     session: Session,
     clock: Clock,

@@ -24,7 +24,6 @@ from queue_app.access import Principal
 from queue_app.branch_hours import HoursChange
 from queue_app.directory import BranchInfo
 from queue_app.errors import Forbidden, InvalidInput
-from queue_app.models import Branch
 from queue_app.pages import formatting
 from queue_app.web.extensions import current_clock, db
 from queue_app.web.sign_in import MANAGER_PAGES, signed_in_page
@@ -140,14 +139,14 @@ def show(branch_code: str) -> str:
     _, branch = _branch(branch_code)
     now = current_clock().now()
     today = formatting.local(now, branch.zone).date()
-    stored = db.session.get_one(Branch, branch.id)  # holidays' names are not in the directory
+    holidays, special_hours = branch_hours.coming(db.session, branch.id, today)
     return render_template(
         "manage_hours.html",
         branch=branch,
         weekdays=weekday_names(),
         week=branch.hours.days,
-        holidays=[h for h in stored.holidays if h.day >= today],
-        special_hours=[s for s in stored.special_hours if s.last_day >= today],
+        holidays=holidays,
+        special_hours=special_hours,
         day_of=lambda d: _day(d, branch),
         time_of=_time,
         holiday_form=HolidayForm(),

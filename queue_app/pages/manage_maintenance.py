@@ -20,7 +20,6 @@ from queue_app import directory, maintenance
 from queue_app.access import Principal
 from queue_app.directory import BackendInfo, BranchInfo
 from queue_app.errors import Forbidden, InvalidInput, NotFound
-from queue_app.models import Maintenance
 from queue_app.pages import formatting
 from queue_app.pages.manage_hours import not_changed
 from queue_app.web.extensions import current_clock, db
@@ -143,9 +142,10 @@ def edit(branch_code: str, window_id: int) -> Any:
     principal, branch = _branch(branch_code)
     form = WindowForm()
     _checked(form)
-    window = db.session.get(Maintenance, window_id)
     systems = {s.id: s for s in systems_of(branch)}
-    if window is None or window.backend_id not in systems:
+    windows = maintenance.not_ended(db.session, current_clock().now(), systems)
+    window = next((w for w in windows if w.id == window_id), None)
+    if window is None:
         raise NotFound(f"no maintenance window {window_id} of {branch_code}'s systems")
     system = systems[window.backend_id]
     starts_at, ends_at = _times(form, branch)

@@ -194,3 +194,21 @@ def test_maintenance_of_a_system_the_branch_does_not_need_is_refused(
     no_token = {**WINDOW, "confirmed": "yes"}
     assert client.post(ANNOUNCE, data=no_token).status_code == 403
     assert db.session.scalars(select(Maintenance)).all() == []
+
+
+def test_other_times_for_a_window_not_of_this_branch_is_not_found(
+    client, branches, signed_in, make_token
+) -> None:
+    giza = client.post(
+        "/api/v1/backends/giza-land/maintenance",
+        json={"start": "2026-11-25T09:00:00+02:00", "end": "2026-11-25T10:00:00+02:00"},
+        headers=make_token("admin"),
+    )
+    assert giza.status_code == 201
+    signed_in("manager")
+    token = csrf_of(client.get("/manage/cairo-civil").text)
+    later = {"csrf_token": token, "start": "2026-11-29T09:00", "end": "2026-11-29T10:00"}
+    edit = f"/manage/cairo-civil/maintenance/{giza.json['id']}/edit"
+    assert client.post(edit, data={**later, "confirmed": "yes"}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Maintenance, giza.json["id"]).cancelled_at is None
