@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from queue_app import branch_overview, capacity, counters, maintenance, outages
 from queue_app.access import Principal
 from queue_app.errors import Forbidden, InvalidInput, QueueError
-from queue_app.pages import formatting
+from queue_app.pages import formatting, manage_maintenance
 from queue_app.pages.labels import service_state_labels
 from queue_app.web.extensions import current_clock, db
 from queue_app.web.sign_in import MANAGER_PAGES, signed_in_page
@@ -90,6 +90,7 @@ def show(branch_code: str) -> str:
         now=now,
         capacity_form=capacity_form,
         state_labels=service_state_labels(),
+        systems=manage_maintenance.systems_of(branch),
     )
 
 
@@ -265,7 +266,7 @@ def undo_capacity(branch_code: str, override_id: int) -> Any:
 @bp.post("/manage/<branch_code>/maintenance/<int:window_id>/withdraw")
 @signed_in_page(MANAGER_PAGES)
 def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
-    _, branch = _branch(branch_code)
+    principal, branch = _branch(branch_code)
     form = ConfirmForm()
     if not form.validate():
         _refused(form)
@@ -304,7 +305,7 @@ def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
             fields={},
         )
     try:
-        maintenance.withdraw(db.session, clock, system.backend.code, window_id)
+        maintenance.withdraw(db.session, clock, principal, system.backend.code, window_id)
     except QueueError:
         db.session.rollback()
         raise
