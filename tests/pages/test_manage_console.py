@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import maintenance
+from queue_app.access import Principal
 from queue_app.models import (
     Branch,
     CapacityOverride,
@@ -17,11 +18,14 @@ from queue_app.models import (
     Maintenance,
     Message,
     MessageStatus,
+    Role,
 )
 from queue_app.web.extensions import db
 from tests.conftest import csrf_of
 
 CONSOLE = "/manage/cairo-civil"
+
+ADMIN = Principal(role=Role.ADMIN, branch_id=None, branch_code=None)
 
 
 def _csrf(client) -> str:
@@ -51,6 +55,7 @@ def test_the_console_shows_lines_counters_systems_and_trouble(
     maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         "civil-registry",
         starts_at=clock.now() + timedelta(days=2),
         ends_at=clock.now() + timedelta(days=2, hours=2),
@@ -240,6 +245,7 @@ def test_maintenance_is_withdrawn_after_the_preview(
     window = maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         "civil-registry",
         starts_at=clock.now() + timedelta(days=1),
         ends_at=clock.now() + timedelta(days=1, hours=1),
@@ -266,6 +272,7 @@ def test_user_supplied_text_is_escaped(client, make_branch, make_backend, make_p
     maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         "civil-registry",
         starts_at=clock.now() + timedelta(days=1),
         ends_at=clock.now() + timedelta(days=1, hours=1),
