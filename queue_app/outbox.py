@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from queue_app import whatsapp
 from queue_app.db import insert, rowcount
 from queue_app.models import Message, MessageStatus, OptOut, Ticket
 
@@ -40,6 +41,9 @@ class Outgoing:
     body: str
     attempts: int
     claimed_at: datetime
+    channel: str = "sms"  # "whatsapp" goes by WhatsApp (queue_app/whatsapp.py), else SMS
+    event: str = ""
+    locale: str = "ar"
 
 
 def row(
@@ -52,6 +56,7 @@ def row(
     body: str,
     urgency: datetime | None = None,
     not_before: datetime | None = None,
+    channel: str = "sms",
 ) -> dict[str, Any]:
     """The outbox row of one message, queued now; for ``enqueue`` and for bulk writers (the
     rescheduler) that insert many at once.
@@ -62,6 +67,7 @@ def row(
         "ticket_id": ticket_id,
         "event": event,
         "to": to,
+        "channel": channel,
         "locale": locale,
         "body": body,
         "status": MessageStatus.QUEUED,
@@ -83,6 +89,7 @@ def enqueue(
     body: str,
     urgency: datetime | None = None,
     not_before: datetime | None = None,
+    channel: str = "sms",
 ) -> bool:
     """Add a message to the outbox in the caller's transaction; return False when this ticket
     already has a message for this event (then nothing is written)."""
@@ -95,6 +102,7 @@ def enqueue(
         body=body,
         urgency=urgency,
         not_before=not_before,
+        channel=channel,
     )
     # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
     written = session.execute(
@@ -151,12 +159,23 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             claimed_at=now,
             attempts=Message.attempts + 1,
         )
-        .returning(Message.id, Message.to, Message.body, Message.attempts, Message.urgency)
+        .returning(
+            Message.id,
+            Message.to,
+            Message.body,
+            Message.attempts,
+            Message.urgency,
+            Message.channel,
+            Message.event,
+            Message.locale,
+        )
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
     rows = sorted(rows, key=lambda row: (row.urgency, row.id))  # RETURNING keeps no order
-    return [Outgoing(r.id, r.to, r.body, r.attempts, now) for r in rows]
+    return [
+        Outgoing(r.id, r.to, r.body, r.attempts, now, r.channel, r.event, r.locale) for r in rows
+    ]
 
 
 def suppress_opted_out(session: Session) -> int:
@@ -301,12 +320,24 @@ def stale_claims(session: Session, now: datetime, lease: timedelta) -> Sequence[
     """Messages claimed longer ago than ``lease`` and never finished: their worker died (or
     hung) between claiming and recording. Sending takes seconds; the lease is minutes."""
     rows = session.execute(
-        select(Message.id, Message.to, Message.body, Message.attempts, Message.claimed_at)
+        select(
+            Message.id,
+            Message.to,
+            Message.body,
+            Message.attempts,
+            Message.claimed_at,
+            Message.channel,
+            Message.event,
+            Message.locale,
+        )
         .where(Message.status == MessageStatus.SENDING, Message.claimed_at <= now - lease)
         .order_by(Message.urgency, Message.id)
     ).all()
     session.commit()
-    return [Outgoing(r.id, r.to, r.body, r.attempts, r.claimed_at) for r in rows]
+    return [
+        Outgoing(r.id, r.to, r.body, r.attempts, r.claimed_at, r.channel, r.event, r.locale)
+        for r in rows
+    ]
 
 
 def take_over(session: Session, now: datetime, message: Outgoing, worker: str) -> bool:
@@ -386,6 +417,11 @@ def record_delivery(
     message = session.scalar(select(Message).where(Message.provider_sid == provider_sid))
     if message is None:
         return False
+    if state == MessageStatus.UNDELIVERED and whatsapp.fall_back_after_callback(
+        session, now, message, error_code
+    ):
+        session.commit()
+        return True
     if state == MessageStatus.SENT:
         session.commit()
         return True

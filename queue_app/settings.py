@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sms.whatsapp import Templates
+
 
 def normalise_database_url(url: str) -> str:
     """SQLAlchemy reads a bare ``postgresql://`` as psycopg2; we ship psycopg 3."""
@@ -42,6 +44,22 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     return value
 
 
+def _whatsapp_templates(env: Mapping[str, str]) -> Templates:
+    """TWILIO_WHATSAPP_TEMPLATES (JSON) or the file TWILIO_WHATSAPP_TEMPLATES_FILE names."""
+    name, text = "TWILIO_WHATSAPP_TEMPLATES", env.get("TWILIO_WHATSAPP_TEMPLATES")
+    path = env.get("TWILIO_WHATSAPP_TEMPLATES_FILE")
+    if path and not text:
+        name = "TWILIO_WHATSAPP_TEMPLATES_FILE"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    try:
+        return Templates.from_json(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -53,6 +71,10 @@ class Settings:
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None
+    # WhatsApp (docs/sms.md): the WhatsApp sender's number, and the approved Content templates
+    # per message kind and locale (TWILIO_WHATSAPP_TEMPLATES, JSON, or a file of it).
+    twilio_whatsapp_from: str | None = None
+    whatsapp_templates: Templates = field(default_factory=Templates)
     sms_rate: float = 10.0
     # Seconds after which a message claimed but never recorded counts as its worker's crash.
     sms_lease_seconds: float = 120.0
@@ -85,6 +107,8 @@ class Settings:
             twilio_from=env.get("TWILIO_FROM"),
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=env.get("TWILIO_API_BASE"),
+            twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
+            whatsapp_templates=_whatsapp_templates(env),
             sms_rate=_number(env, "QUEUE_SMS_RATE", 10.0),
             sms_lease_seconds=_number(env, "QUEUE_SMS_LEASE_SECONDS", 120.0),
             web_workers=_number(env, "QUEUE_WEB_WORKERS", 2, int),

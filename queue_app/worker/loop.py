@@ -36,6 +36,7 @@ def gateway_for(settings: Settings) -> Gateway:
         auth_token=settings.twilio_auth_token,
         from_=settings.twilio_from,
         messaging_service_sid=settings.twilio_messaging_service_sid,
+        whatsapp_from=settings.twilio_whatsapp_from,
         api_base=settings.twilio_api_base,
     )
 
@@ -59,6 +60,7 @@ def sms_sender(
             f"{settings.public_url}/sms/twilio/status" if settings.sms_gateway == "twilio" else None
         ),
         lease=timedelta(seconds=settings.sms_lease_seconds),
+        whatsapp_templates=settings.whatsapp_templates,
     )
 
 

@@ -19,9 +19,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from queue_app import outbox
+from queue_app import outbox, whatsapp
 from queue_app.clock import Clock
-from sms.gateways import FailureKind, Gateway, OutgoingSms, ProviderUnavailable
+from sms import whatsapp as whatsapp_rules
+from sms.gateways import Channel, FailureKind, Gateway, OutgoingSms, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class RoundReport:
     found_sent: int = 0
     resent: int = 0
     in_doubt: int = 0
+    fell_back: int = 0  # WhatsApp messages switched to SMS
     opted_out: set[str] = field(default_factory=set)
 
 
@@ -83,6 +85,7 @@ class SmsSender:
         lease: timedelta = DEFAULT_LEASE,
         name: str | None = None,
         pace: Pace | None = None,
+        whatsapp_templates: whatsapp_rules.Templates | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("the SMS rate must be above zero messages per second")
@@ -95,6 +98,7 @@ class SmsSender:
         self.status_callback_url = status_callback_url
         self.lease = lease
         self.name = name or worker_name()
+        self.whatsapp_templates = whatsapp_templates or whatsapp_rules.Templates()
         self._unrecorded: list[tuple[outbox.Outgoing, str | None]] = []
         self._flushed_at = time.monotonic()
         self._next_suppress = 0.0
@@ -140,14 +144,46 @@ class SmsSender:
             if report.claimed == 0:
                 stop.wait(idle_wait)
 
-    def _send(self, session: Session, message: outbox.Outgoing, report: RoundReport) -> None:
-        self.pace.wait()
-        result = self.gateway.send(
-            OutgoingSms(to=message.to, body=message.body, status_callback=self.status_callback_url)
+    def _outgoing(self, session: Session, message: outbox.Outgoing) -> OutgoingSms | None:
+        """The message as it goes: SMS, or WhatsApp free text or template (None: WhatsApp
+        needs a template this deployment has not registered)."""
+        if message.channel != Channel.WHATSAPP:
+            return OutgoingSms(
+                to=message.to, body=message.body, status_callback=self.status_callback_url
+            )
+        return whatsapp_rules.compose(
+            to=message.to,
+            body=message.body,
+            locale=message.locale,
+            kind=whatsapp_rules.message_kind(message.event),
+            last_inbound=whatsapp.last_inbound(session, message.to),
+            now=self.clock.now(),
+            templates=self.whatsapp_templates,
+            status_callback=self.status_callback_url,
         )
+
+    def _fall_back(
+        self, session: Session, message: outbox.Outgoing, report: RoundReport, reason: str, why: str
+    ) -> None:
+        self._record_sent(session)  # the batch's sends first: they are committed in order
+        if whatsapp.fall_back(
+            session, self.clock.now(), message.id, worker=self.name, reason=reason, error=why
+        ):
+            report.fell_back += 1
+
+    def _send(self, session: Session, message: outbox.Outgoing, report: RoundReport) -> None:
+        outgoing = self._outgoing(session, message)
+        if outgoing is None:
+            self._fall_back(session, message, report, "no_template", "no WhatsApp template")
+            return
+        self.pace.wait()
+        result = self.gateway.send(outgoing)
         now = self.clock.now()
         code = str(result.error_code) if result.error_code is not None else None
-        if result.ok:
+        if not result.ok and result.falls_back and message.channel == Channel.WHATSAPP:
+            why = result.error or "WhatsApp refused it"
+            self._fall_back(session, message, report, code or "no_sender", why)
+        elif result.ok:
             self._unrecorded.append((message, result.sid))
             report.sent += 1
             if (
@@ -194,7 +230,12 @@ class SmsSender:
             if not outbox.take_over(session, now, message, self.name):
                 continue  # another worker is reconciling it
             try:
-                sid = self.gateway.find_sent(message.to, message.body, since=message.claimed_at)
+                sid = self.gateway.find_sent(
+                    message.to,
+                    message.body,
+                    since=message.claimed_at,
+                    channel=Channel(message.channel),
+                )
             except ProviderUnavailable as exc:
                 # Unknown is not "not sent": leave it claimed, ask again after the lease.
                 log.warning("message %s: provider cannot tell if it was sent (%s)", message.id, exc)
