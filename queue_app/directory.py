@@ -114,6 +114,8 @@ class BranchInfo(Bilingual):
     hours: WeeklyHours
     early_tickets_minutes: int = 0
     turn_near_minutes: int = 0
+    # How citizens may be told ("sms", "whatsapp"), the first the default.
+    channels: tuple[str, ...] = ("sms",)
     services: list[ServiceInfo] = field(default_factory=list)
     counters: list[CounterInfo] = field(default_factory=list)
     kiosks: list[KioskInfo] = field(default_factory=list)
@@ -416,6 +418,7 @@ def _branch_info(
         evening_notice=row.evening_notice,
         early_tickets_minutes=row.early_tickets_minutes,
         turn_near_minutes=row.turn_near_minutes,
+        channels=tuple(row.channels.split(",")),
         hours=WeeklyHours.of(
             {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
             (h.day for h in row.holidays),

@@ -26,6 +26,7 @@ from queue_app.clock import Clock
 from queue_app.db import commit, read_outside_transaction
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.errors import (
+    InvalidInput,
     InvalidPhone,
     NotFound,
     ServiceClosed,
@@ -108,6 +109,20 @@ def _check_takes_walk_ins(
         )
 
 
+def citizen_channel(branch: BranchInfo, asked: str | None) -> str:
+    """How the citizen is told: the channel asked for, among the branch's ``channels``, else
+    the branch's first. Raises InvalidInput for a channel the branch does not offer."""
+    if asked is None:
+        return branch.channels[0]
+    if asked not in branch.channels:
+        offered = ", ".join(branch.channels)
+        raise InvalidInput(
+            f"this branch does not send messages by {asked}; it offers {offered}",
+            channel=[f"not offered here; choose among {offered}"],
+        )
+    return asked
+
+
 def citizen_locale(asked: str) -> str:
     """The language of a ticket's messages and pages: the one asked for, Arabic if unknown."""
     return locales.supported(asked)
@@ -127,6 +142,7 @@ def issue(
     request: Sequence[object],
     idempotency_key: str | None,
     admit: Callable[[service_state.ServiceStatus], Ticket],
+    channel: str = "sms",
 ) -> TicketView:
     """Issue a ticket of ``service`` (a walk-in's or a booking's: the steps they share) and text
     it to ``phone`` (E.164, or None) in ``locale``, in the same transaction (the outbox), then
@@ -156,6 +172,7 @@ def issue(
     ticket.branch_id, ticket.service_id, ticket.letter = branch.id, service.id, service.letter
     ticket.sequence = numbering.next_number(session, branch.id, service.letter, ticket.local_day)
     ticket.phone, ticket.locale, ticket.issued_at = phone, locale, now
+    ticket.channel = channel
     ticket.events.append(TicketEvent(at=now, event=FIRST_EVENT[ticket.kind]))
     session.add(ticket)
     session.flush()
@@ -184,6 +201,7 @@ def take_walk_in(
     locale: str = "ar",
     priority: bool = False,
     idempotency_key: str | None = None,
+    channel: str | None = None,
 ) -> TicketView:
     """Issue a walk-in ticket and put it in the waiting line; with a ``phone``, text the citizen
     the ticket and its link, so a phone can follow the line. With an ``idempotency_key``, a
@@ -200,6 +218,7 @@ def take_walk_in(
     service = branch.service(service_code)
     e164 = _parse_phone(phone, branch)
     locale = citizen_locale(locale)
+    chosen = citizen_channel(branch, channel)
 
     def admit(status: service_state.ServiceStatus) -> Ticket:
         _check_takes_walk_ins(session, service, status, now)
@@ -219,9 +238,10 @@ def take_walk_in(
         service,
         phone=e164,
         locale=locale,
-        request=(service.code, e164, locale, priority),
+        request=(service.code, e164, locale, priority, chosen),
         idempotency_key=idempotency_key,
         admit=admit,
+        channel=chosen,
     )
 
 

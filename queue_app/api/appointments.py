@@ -63,6 +63,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
         start=body["start"],
         phone=body["phone"],
         locale=body["locale"],
+        channel=body["channel"],
         idempotency_key=headers.get("idempotency_key"),
         booked_by=booked_by,
     )

@@ -63,6 +63,7 @@ def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str)
         body["service"],
         phone=body["phone"],
         locale=body["locale"],
+        channel=body["channel"],
         priority=body["priority"],
         idempotency_key=headers.get("idempotency_key"),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from queue_app.locales import DEFAULT_LOCALE, LOCALES
+from queue_app.whatsapp import CHANNELS
 
 
 class LocalisedName(Schema):
@@ -30,6 +31,14 @@ class TakeTicketBody(Schema):
         metadata={"description": "mobile number, local or international, for the branch's country"},
     )
     locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(CHANNELS),
+        metadata={
+            "description": "how the citizen is told: sms or whatsapp, among the branch's "
+            "channels (422 for another); the branch's first when left out"
+        },
+    )
     priority = fields.Boolean(
         load_default=False, metadata={"description": "elderly, disability or pregnancy"}
     )
@@ -92,6 +101,11 @@ class Ticket(Schema):
     )
     priority = fields.Boolean(required=True)
     locale = fields.String(required=True)
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(CHANNELS),
+        metadata={"description": "how the citizen is told: sms or whatsapp"},
+    )
     issued_at = fields.DateTime(required=True)
     position = fields.Integer(allow_none=True)
     eta_minutes = fields.Integer(
@@ -183,6 +197,11 @@ class Branch(Schema):
     name = fields.Nested(LocalisedName, required=True)
     timezone = fields.String(required=True)
     country = fields.String(required=True)
+    channels = fields.List(
+        fields.String(validate=validate.OneOf(CHANNELS)),
+        required=True,
+        metadata={"description": "how citizens may be told (sms, whatsapp), the first the default"},
+    )
     services = fields.List(fields.Nested(ServiceSummary), required=True)
 
 
@@ -245,6 +264,14 @@ class BookBody(Schema):
         },
     )
     locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(CHANNELS),
+        metadata={
+            "description": "how the citizen is told: sms or whatsapp, among the branch's "
+            "channels (422 for another); the branch's first when left out"
+        },
+    )
 
 
 class CapacityBody(Schema):
