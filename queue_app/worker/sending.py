@@ -189,6 +189,9 @@ class SmsSender:
             if (
                 len(self._unrecorded) >= RECORD_EVERY
                 or time.monotonic() - self._flushed_at >= RECORD_EVERY_S
+                # WhatsApp's refusals come back as status callbacks, within a second: the sid
+                # must be stored by then for the callback to find the message and fall back.
+                or message.channel == Channel.WHATSAPP
             ):
                 self._record_sent(session)
         elif result.may_have_been_sent:
