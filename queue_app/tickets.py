@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
@@ -35,7 +35,8 @@ from queue_app.errors import (
     TooEarly,
     TooLate,
 )
-from queue_app.models import Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.models import Message, MessageStatus, Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.models.tickets import ACTIVE_STATUSES
 from sms.numbers import InvalidNumber, to_e164
 
 # Check-in for an appointment: from half an hour before its slot starts, so that a citizen who
@@ -404,3 +405,33 @@ def check_in(session: Session, clock: Clock, principal: Principal, token: str) -
     ticket.queued_at = ticket.slot_start
     commit(session)
     return view_ticket(session, now, ticket)
+
+
+def choose_channel(session: Session, now: datetime, token: str, asked: str) -> Ticket:
+    """The citizen of ``token`` chooses how to be told from now on (``sms`` or ``whatsapp``,
+    among the branch's channels); messages still waiting in the outbox go the new way too, and
+    commit. Raises NotFound, InvalidInput (no phone, or a channel the branch lacks),
+    StateConflict (a finished ticket)."""
+    ticket = find_ticket(session, token)
+    service = directory.current(session).service_by_id(ticket.service_id)
+    chosen = citizen_channel(service.branch, asked)
+    if ticket.phone is None:
+        raise InvalidInput(
+            "this ticket has no mobile number to send messages to", channel=["no phone"]
+        )
+    if ticket.status not in ACTIVE_STATUSES:
+        raise StateConflict("this ticket is finished: nothing more is sent to it")
+    ticket.channel = chosen
+    # Not a message that fell back to SMS: WhatsApp already failed for it.
+    session.execute(
+        update(Message)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.status == MessageStatus.QUEUED,
+            Message.fell_back_at.is_(None),
+        )
+        .values(channel=chosen)
+        .execution_options(synchronize_session=False)
+    )
+    commit(session)
+    return ticket
