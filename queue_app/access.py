@@ -35,6 +35,10 @@ class Principal:
     # The token used: until staff sign in as themselves, the nearest thing to "who" (a staff
     # report counts once per token, however often it is sent).
     token_id: int | None = None
+    token_label: str | None = None  # what `token create --label` said it is for
+    # The person signed in, once people have accounts of their own (the audit trail names them).
+    person_id: int | None = None
+    name: str | None = None
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:
@@ -276,4 +280,5 @@ def authenticate(session: Session, clock: Clock, authorization: str | None) -> P
         branch_code=token.branch_code,
         kiosk_id=token.kiosk_id,
         token_id=token.id,
+        token_label=token.label,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from queue_app.api import appointments, backends, branches, counters, schemas, tickets
+from queue_app.api import appointments, audit, backends, branches, counters, schemas, tickets
 
 PREFIX = "/api/v1"
 
@@ -31,7 +31,14 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = QueueApi(app)
-    blueprints = (branches.blp, tickets.blp, counters.blp, appointments.blp, backends.blp)
+    blueprints = (
+        branches.blp,
+        tickets.blp,
+        counters.blp,
+        appointments.blp,
+        backends.blp,
+        audit.blp,
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=PREFIX)
     app.extensions["queue_api"] = api

@@ -9,6 +9,7 @@ from typing import Any
 from flask import g, request
 
 from queue_app import access
+from queue_app.errors import Forbidden
 from queue_app.models import Role
 from queue_app.web.extensions import current_clock, db
 
@@ -26,8 +27,15 @@ def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
             principal = access.authenticate(
                 db.session, current_clock(), request.headers.get("Authorization")
             )
-            principal.require(allowed)
             g.principal = principal
+            try:
+                principal.require(allowed)
+            except Forbidden as refusal:
+                # An audited handler records the refusal (api/auditing.py).
+                refused = getattr(view, "audit_refused", None)
+                if refused is not None:
+                    refused(principal, args, kwargs, refusal)
+                raise
             return view(*args, **kwargs)
 
         return wrapper

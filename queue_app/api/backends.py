@@ -8,6 +8,7 @@ from sqlalchemy import select
 from queue_app import directory, maintenance, outages
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, backend, maintenance_window, reporting_branch
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.errors import InvalidInput
 from queue_app.models import Backend, Branch, Maintenance, Outage
@@ -76,6 +77,7 @@ def list_outages(code: str) -> list[dict[str, Any]]:
 @blp.alt_response(404, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("outage.declare", backend)
 def declare_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Declare the system down (manager, admin), optionally with the minutes it is expected to
     last. Every service that needs it pauses in every branch at once."""
@@ -95,6 +97,7 @@ def declare_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="the system is not down")
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("outage.resolve", backend)
 def resolve_outage(code: str) -> dict[str, Any]:
     """Declare the system up again (manager, admin): its services resume; nobody is texted."""
     outages.resolve(db.session, current_clock(), code)
@@ -109,6 +112,7 @@ def resolve_outage(code: str) -> dict[str, Any]:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("outage.report", reporting_branch)
 def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
     """A counter reports the system down (staff and up). Enough reports at one branch within
     its window declare it down."""
@@ -135,6 +139,7 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("maintenance.announce", backend)
 def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Announce a maintenance window (manager, admin): shown on the status page and the kiosk,
     its slots are not booked, and appointments inside it are moved after it and texted."""
@@ -155,6 +160,7 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="the window is over or withdrawn")
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("maintenance.withdraw", maintenance_window)
 def withdraw_maintenance(code: str, window_id: int) -> dict[str, Any]:
     """Withdraw a maintenance window (manager, admin). One not yet started is withdrawn
     (``withdrawn_at`` set, kept for the record); one already running ends now (``end`` becomes
