@@ -176,6 +176,7 @@ class _Recording:
         """Only what changed, as plain JSON: {"ticket 7": {"status": "called"}, ...}."""
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
+        rows = 0
         for key, new_fields in self.after.items():
             old_fields = self.before.get(key, {})
             created = key in self.created
@@ -186,8 +187,9 @@ class _Recording:
             }
             if not changed:
                 continue
-            if len(after) == MAX_ROWS:
-                after["more"] = after.get("more", 0) + 1
+            rows += 1
+            if rows > MAX_ROWS:
+                after["more"] = rows - MAX_ROWS
                 continue
             label = f"{key[0]} {key[1]}"
             after[label] = changed
