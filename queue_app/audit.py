@@ -28,12 +28,13 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, event, inspect, select
+from sqlalchemy import Select, event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from queue_app import directory
 from queue_app.access import Principal
 from queue_app.clock import Clock
+from queue_app.db import rowcount
 from queue_app.errors import Forbidden, InvalidInput
 from queue_app.models import (
     ApiToken,
@@ -331,7 +332,9 @@ def _collect_flushed(session: Session, flush_context: UOWTransaction) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _collect_bulk_update(state: ORMExecuteState) -> Any:
     # Conditional UPDATEs (a counter calling a ticket, a window withdrawn) bypass the ORM's
-    # history: read the rows they match before and after, in the same transaction.
+    # history: read the rows they match before and after, in the same transaction. The first
+    # read locks them (FOR UPDATE, which SQLite leaves out: its writer holds the whole file), so
+    # a row another counter won meanwhile is not read, and the UPDATE changes just the rows read.
     if not state.is_update:
         return None
     rec = _active(state.session)
@@ -343,19 +346,17 @@ def _collect_bulk_update(state: ORMExecuteState) -> Any:
     kind, names = AUDITED[model]
     columns = [n for n in names if n in model.__table__.c]
 
-    def read(condition: ColumnElement[bool] | None) -> dict[Any, dict[str, Any]]:
-        query: Select[Any] = select(model.id, *(getattr(model, n) for n in columns))
-        if condition is not None:
-            query = query.where(condition)
+    def read(query: Select[Any]) -> dict[Any, dict[str, Any]]:
         return {
             row[0]: {n: _shown(n, v) for n, v in zip(columns, row[1:], strict=True)}
             for row in state.session.execute(query)
         }
 
-    old = read(where)
+    read_all = select(model.id, *(getattr(model, n) for n in columns)).order_by(model.id)
+    old = read(read_all.where(where).with_for_update())
     result = state.invoke_statement()
-    if old:
-        for row_id, new_fields in read(model.id.in_(old)).items():
+    if old and rowcount(result):
+        for row_id, new_fields in read(read_all.where(model.id.in_(old))).items():
             for name, value in new_fields.items():
                 if old[row_id][name] != value:
                     rec.note((kind, row_id), name, old[row_id][name], value, created=False)

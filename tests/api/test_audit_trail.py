@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from queue_app.db import Base
-from queue_app.models import AuditEvent, Branch
+from queue_app.models import AuditEvent, Branch, Ticket
 from queue_app.web.extensions import db
+from tests.conftest import needs_postgresql
 
 BRANCH = "/api/v1/branches/cairo-civil"
 CALL_NEXT = f"{BRANCH}/counters/1/call-next"
@@ -518,3 +520,52 @@ def office_clock():
     from queue_app.web.extensions import current_clock
 
     return current_clock()
+
+
+@pytest.mark.parametrize(
+    "db_kind", [pytest.param("postgresql", marks=[pytest.mark.postgresql, needs_postgresql])]
+)
+def test_counters_racing_each_get_one_record_per_ticket_they_called(
+    app: Flask, make_branch, make_token
+):
+    """Four counters press call-next at once until nobody waits: every ticket called is in
+    exactly one record, the record of the counter that called it."""
+    make_branch("cairo-civil", counters=4)
+    staff = make_token("staff")
+    kiosk = make_token("kiosk")
+    client = app.test_client()
+    for _ in range(12):
+        assert (
+            client.post(f"{BRANCH}/tickets", json={"service": "id-card"}, headers=kiosk).status_code
+            == 201
+        )
+
+    def press(counter: int) -> list[tuple[int, str | None]]:
+        answers: list[tuple[int, str | None]] = []
+        mine = app.test_client()
+        while True:
+            answer = mine.post(f"{BRANCH}/counters/{counter}/call-next", headers=staff)
+            assert answer.status_code in (200, 204, 409), answer.get_data(as_text=True)
+            answers.append(
+                (answer.status_code, answer.json["number"] if answer.status_code == 200 else None)
+            )
+            if answer.status_code == 204:
+                return answers
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(zip(range(1, 5), pool.map(press, range(1, 5)), strict=True))
+    called_by = {
+        number: counter for counter, answers in results.items() for _, number in answers if number
+    }
+    assert len(called_by) == 12
+    recorded: dict[str, str] = {}
+    for record in _records():
+        assert record.action == "counter.call_next"
+        for key, fields in record.after.items():
+            if fields.get("status") == "called":
+                number = db.session.scalar(
+                    select(Ticket).where(Ticket.id == int(key.split()[1]))
+                ).number
+                assert number not in recorded
+                recorded[number] = record.target_key
+    assert recorded == {number: str(counter) for number, counter in called_by.items()}
