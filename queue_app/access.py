@@ -36,21 +36,29 @@ class Principal:
     # report counts once per token, however often it is sent).
     token_id: int | None = None
     token_label: str | None = None  # what `token create --label` said it is for
-    # The person signed in, once people have accounts of their own (the audit trail names them).
+    # A signed-in person (people.py): every branch they act for, their account and name.
+    branch_ids: frozenset[int] = frozenset()
     person_id: int | None = None
     name: str | None = None
+
+    def acts_for(self, branch_id: int) -> bool:
+        return (
+            self.role == Role.ADMIN or branch_id == self.branch_id or branch_id in self.branch_ids
+        )
 
     def require(self, roles: frozenset[Role]) -> None:
         if self.role not in roles:
             raise Forbidden(
-                f"a {self.role.value} token cannot do this",
+                f"a {self.role.value} cannot do this",
                 needs=sorted(r.value for r in roles),
             )
 
     def require_branch(self, branch_id: int) -> None:
         """Raises Forbidden unless this principal may act for the branch."""
-        if self.role != Role.ADMIN and self.branch_id != branch_id:
-            raise Forbidden("this token belongs to another branch", branch=self.branch_code)
+        if not self.acts_for(branch_id):
+            raise Forbidden(
+                "this account or token belongs to another branch", branch=self.branch_code
+            )
 
 
 def create_token(

@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from kiosk import views as kiosk_views
     from queue_app import api, pages
     from queue_app.api.errors import http_error_response, queue_error_response
-    from queue_app.web import i18n, security_headers, sms_webhooks
+    from queue_app.web import i18n, security_headers, sign_in, sms_webhooks
     from queue_app.web.extensions import db
     from queue_app.web.rate_limits import limiter
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     i18n.init_app(app)
     limiter.init_app(app)
     security_headers.init_app(app)
+    sign_in.init_app(app)
     api.init_app(app)
     pages.init_app(app)
     app.register_blueprint(kiosk_views.bp)
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         if _wants_json():
             return queue_error_response(err)
         return pages.error_page(err.status, err.message)
+
+    app.register_error_handler(sign_in.SignInNeeded, sign_in.to_sign_in)
 
     @app.errorhandler(HTTPException)
     def on_http_error(err: HTTPException) -> Any:

@@ -46,6 +46,7 @@ from queue_app.models import (
     Maintenance,
     Outage,
     OutageReport,
+    Person,
     Ticket,
     TicketEvent,
 )
@@ -93,6 +94,7 @@ AUDITED: dict[type, tuple[str, tuple[str, ...]]] = {
         "outage",
         (
             "backend_id",
+            "branch_id",
             "started_at",
             "ended_at",
             "detected_by",
@@ -105,8 +107,13 @@ AUDITED: dict[type, tuple[str, tuple[str, ...]]] = {
     Maintenance: ("maintenance", ("backend_id", "starts_at", "ends_at", "note", "cancelled_at")),
     CapacityOverride: ("capacity", ("service_id", "first_day", "last_day", "per_slot")),
     ApiToken: ("token", ("role", "branch_id", "label", "kiosk_id", "expires_at", "revoked_at")),
+    # Never the password's hash nor the second factor's secret: only whether one is set.
+    Person: ("person", ("username", "display_name", "role", "disabled_at", "totp_secret")),
 }
-_RENDER: dict[str, Callable[[Any], Any]] = {"phone": masked_phone}
+_RENDER: dict[str, Callable[[Any], Any]] = {
+    "phone": masked_phone,
+    "totp_secret": lambda secret: secret is not None,
+}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from queue_app import directory, rescheduler, slots, texting
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.directory import ServiceInfo
-from queue_app.errors import InvalidInput
+from queue_app.errors import InvalidInput, NotFound
 from queue_app.models import CapacityOverride, Ticket, TicketStatus
 
 
@@ -31,6 +31,8 @@ class CapacityChange:
     unplaced: int
     texted: int
     dry_run: bool
+    # The manager's setting this change added (None for a dry run or an undo): what to undo.
+    override_id: int | None = None
 
 
 def set_capacity(
@@ -58,17 +60,17 @@ def set_capacity(
     branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
     service = branch.service(service_code)
-    session.add(
-        CapacityOverride(
-            service_id=service.id,
-            first_day=first_day,
-            last_day=last_day,
-            per_slot=per_slot,
-            created_at=now,
-            set_by=principal.role.value,
-        )
+    override = CapacityOverride(
+        service_id=service.id,
+        first_day=first_day,
+        last_day=last_day,
+        per_slot=per_slot,
+        created_at=now,
+        set_by=principal.name or principal.role.value,
     )
+    session.add(override)
     session.flush()
+    override_id = override.id
     cause = f"capacity:{now.isoformat()}"
     if not dry_run:
         session.commit()
@@ -78,7 +80,64 @@ def set_capacity(
     if dry_run:
         return CapacityChange(first_day, last_day, per_slot, count, 0, 0, 0, dry_run=True)
     return CapacityChange(
-        first_day, last_day, per_slot, count, outcome.moved, outcome.unplaced, outcome.texted, False
+        first_day,
+        last_day,
+        per_slot,
+        count,
+        outcome.moved,
+        outcome.unplaced,
+        outcome.texted,
+        False,
+        override_id=override_id,
+    )
+
+
+def undo_capacity(
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    branch_code: str,
+    override_id: int,
+    *,
+    dry_run: bool = False,
+) -> CapacityChange:
+    """Take back a capacity setting: the days return to what applied before it. Appointments it
+    moved keep their new times (their citizens were told); bookings made in room it added that
+    the old capacity cannot take move, as any cut does. With ``dry_run`` nothing changes.
+
+    Raises NotFound (not a setting of this branch), Forbidden."""
+    branch = directory.current(session).branch(branch_code)
+    principal.require_branch(branch.id)
+    override = session.get(CapacityOverride, override_id)
+    services = {s.id: s for s in branch.services}
+    if override is None or override.service_id not in services:
+        raise NotFound(f"no capacity setting {override_id} at {branch_code}", id=override_id)
+    service = services[override.service_id]
+    first_day, last_day = override.first_day, override.last_day
+    now = clock.now()
+    session.delete(override)
+    session.flush()
+    if not dry_run:
+        session.commit()
+    count, outcome = move_overflow(
+        session,
+        clock,
+        now,
+        service,
+        first_day,
+        last_day,
+        cause=f"capacity:{now.isoformat()}",
+        dry_run=dry_run,
+    )
+    return CapacityChange(
+        first_day,
+        last_day,
+        None,
+        count,
+        outcome.moved,
+        outcome.unplaced,
+        outcome.texted,
+        dry_run,
     )
 
 
@@ -115,6 +174,13 @@ def move_overflow(
         )
         _add(total, outcome)
     return count, total
+
+
+def count_overflow(
+    session: Session, now: datetime, service: ServiceInfo, first_day: date, last_day: date
+) -> int:
+    """How many bookings of these days are over what their slots can take at ``now``."""
+    return sum(len(ids) for _, ids in _overflow(session, service, now, first_day, last_day))
 
 
 def move_all_overflow(session: Session, clock: Clock, *, cause: str) -> rescheduler.Outcome:

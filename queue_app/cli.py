@@ -1,4 +1,4 @@
-"""``queue-app``: the command line of DESIGN.md (demo, serve, worker, db, load, token, seed)."""
+"""``queue-app``: the command line of DESIGN.md (demo, serve, worker, db, load, token, user...)."""
 
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def _operator() -> str | None:
 def _recording(
     session: Any, clock: Clock, action: str, target: audit_trail.Target, *, branch_code: str | None
 ) -> Any:
-    """Record a command that changes access in the audit trail, in its own transaction."""
+    """Record a command that changes access in the audit trail, with the change."""
     try:
         branch_id = directory.current(session).branch(branch_code).id if branch_code else None
     except QueueError:
@@ -365,6 +365,238 @@ def audit_export(
 
 
 @main.group()
+def user() -> None:
+    """Accounts of the people who sign in: staff, managers, admins."""
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    """A password piped in (first line), or None to have one generated."""
+    if not from_stdin:
+        return None
+    return sys.stdin.readline().rstrip("\n")
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["staff", "manager", "admin"]))
+@click.option(
+    "--branch",
+    "branch_codes",
+    multiple=True,
+    help="a branch they act for (repeat for several; none for an admin)",
+)
+@click.option("--name", "display_name", help="the name shown on screens, e.g. 'Mona Adel'")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="read the password from the first line of standard input (default: generate one)",
+)
+def user_create(
+    username: str,
+    role: str,
+    branch_codes: tuple[str, ...],
+    display_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Make an account. A generated password is printed once: hand it over in person."""
+    from queue_app import people
+
+    given = _read_password(password_stdin)
+    password = given if given is not None else people.generate_password()
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.create",
+                audit_trail.Target("person", username),
+                branch_code=branch_codes[0] if branch_codes else None,
+            ):
+                person = people.create_person(
+                    database.session,
+                    SystemClock(),
+                    username,
+                    role=role,
+                    branch_codes=branch_codes,
+                    password=password,
+                    display_name=display_name,
+                )
+        except QueueError as err:
+            _fail(err)
+        click.echo(f"created {person.username} ({person.role.value})")
+    if given is None:
+        click.echo(f"password: {password}")
+
+
+@user.command("list")
+@click.option(
+    "--json", "as_json", is_flag=True, help="a JSON array, for programs, instead of the table"
+)
+def user_list(as_json: bool) -> None:
+    """Every account: name, role, branches, second factor, state (active, locked, disabled)."""
+    from queue_app import people
+
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        accounts = people.list_people(database.session, SystemClock())
+    if as_json:
+        rows = [
+            {
+                "username": a.username,
+                "name": a.display_name,
+                "role": a.role.value,
+                "branches": list(a.branch_codes),
+                "second_factor": a.second_factor,
+                "state": a.state,
+            }
+            for a in accounts
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not accounts:
+        click.echo("no accounts")
+        return
+    for a in accounts:
+        branches = ",".join(a.branch_codes) or "all branches"
+        factor = "2fa" if a.second_factor else "-"
+        click.echo(f"{a.username:<20} {a.role.value:<8} {a.state:<9} {factor:<4} {branches}")
+
+
+@user.command("disable")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def user_disable(username: str, yes: bool) -> None:
+    """Disable an account: its sessions end at once and it cannot sign in (`user enable` undoes)."""
+    from queue_app import people
+
+    if not yes:
+        if not _interactive():
+            click.echo(
+                f"error: disabling {username} needs a confirmation: run it at a terminal or "
+                "pass --yes",
+                err=True,
+            )
+            sys.exit(2)
+        click.confirm(f"Disable {username}? They are signed out everywhere at once", abort=True)
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.disable",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                people.set_disabled(database.session, SystemClock(), username, True)
+        except QueueError as err:
+            _fail(err)
+    click.echo(f"disabled {username}")
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Let a disabled or locked account sign in again."""
+    from queue_app import people
+
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.enable",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                people.set_disabled(database.session, SystemClock(), username, False)
+        except QueueError as err:
+            _fail(err)
+    click.echo(f"enabled {username}")
+
+
+@user.command("reset")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="read the new password from the first line of standard input (default: generate one)",
+)
+def user_reset(username: str, password_stdin: bool) -> None:
+    """Give an account a new password; its sessions end and a lock is lifted."""
+    from queue_app import people
+
+    password = _read_password(password_stdin)
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.reset",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                new = people.reset_password(database.session, SystemClock(), username, password)
+        except QueueError as err:
+            _fail(err)
+    click.echo(f"reset {username}")
+    if password is None:
+        click.echo(f"password: {new}")
+
+
+@user.command("second-factor")
+@click.argument("username")
+@click.option("--on/--off", "on", required=True, help="turn the authenticator code on or off")
+def user_second_factor(username: str, on: bool) -> None:
+    """Ask a manager or admin for an authenticator app's code at sign-in (TOTP). Prints the
+    set-up link and its QR code for the app, once."""
+    from queue_app import people
+
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.second_factor",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                uri = people.set_second_factor(database.session, username, on)
+        except QueueError as err:
+            _fail(err)
+    if uri is None:
+        click.echo(f"second factor off for {username}")
+        return
+    import io
+
+    import qrcode
+
+    picture = qrcode.QRCode(border=1)
+    picture.add_data(uri)
+    drawn = io.StringIO()
+    picture.print_ascii(out=drawn)
+    click.echo(drawn.getvalue())
+    click.echo(uri)
+    click.echo(f"second factor on for {username}: scan the code with an authenticator app")
+
+
+@main.group()
 def kiosk() -> None:
     """Kiosks: the touch screens that hand out tickets."""
 
@@ -524,12 +756,17 @@ def demo(host: str, port: int, real_time: bool) -> None:
             if offset:
                 clock = ShiftedClock(offset)
         tokens = demo_mode.fresh_tokens(database.session, clock)
+        passwords = demo_mode.fresh_people(database.session, clock)
         # The touch screen enrols itself with a code typed on it, as a real kiosk does.
         kiosk_code = kiosks.create_code(
             database.session, clock, demo_mode.DEMO_BRANCH, label="demo kiosk"
         ).grouped
         engine = database.engine
-    click.echo(demo_mode.banner(settings, host, port, tokens, clock, kiosk_code=kiosk_code))
+    click.echo(
+        demo_mode.banner(
+            settings, host, port, tokens, clock, kiosk_code=kiosk_code, passwords=passwords
+        )
+    )
     # The worker's jobs run beside the web server: SMS go to this console.
     import threading
 

@@ -188,6 +188,34 @@ def update_counter(
     return counter_view(session, branch_code, counter_code)
 
 
+def preview_counter_change(
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    branch_code: str,
+    counter_code: str,
+    *,
+    is_open: bool,
+) -> int:
+    """How many of today's appointments ``update_counter`` would move: the change is made in
+    this transaction, the bookings over the smaller capacity counted, and all rolled back.
+
+    Raises NotFound, Forbidden."""
+    found = _counter_for(session, principal, branch_code, counter_code)
+    now = clock.now()
+    try:
+        session.get_one(Counter, found.id).is_open = is_open
+        session.flush()  # the directory read below sees the counter closed (directory.py)
+        branch = directory.current(session).branch(branch_code)
+        today = now.astimezone(branch.zone).date()
+        return sum(
+            capacity.count_overflow(session, now, service, today, today)
+            for service in branch.services
+        )
+    finally:
+        session.rollback()
+
+
 def _move_today_s_overflow(session: Session, clock: Clock, branch_code: str) -> None:
     now = clock.now()
     branch = directory.current(session).branch(branch_code)

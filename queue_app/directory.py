@@ -7,6 +7,11 @@ table replaces that row's random revision in the same transaction (a ``before_fl
 every process sees a change as soon as it is committed. A random revision rather than a counter:
 a table emptied and filled again (tests, restores) can never bring back an old number.
 
+A system down at one branch only (an outage with a branch, ``outages``) shows in that branch's
+services: their ``backends`` hold a copy of the system that is down there, while
+``Directory.backends`` and the other branches keep its state everywhere. An outage for one branch
+beginning or ending therefore gives the directory a new revision, like a change of the tables.
+
 The objects mirror the models' attribute names (``branch.services``, ``service.backends``,
 ``counter.services``...), so that rules and templates read the same either way. They are shared
 between threads: never change one.
@@ -17,14 +22,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from fractions import Fraction
 from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, event, inspect, select, update
+from sqlalchemy import Engine, event, func, inspect, select, update
 from sqlalchemy.orm import InstanceState, Session, selectinload
 
 from queue_app.db import Bilingual
@@ -38,6 +43,7 @@ from queue_app.models import (
     DirectoryRevision,
     Holiday,
     OpeningHours,
+    Outage,
     Role,
     Service,
     SpecialHours,
@@ -227,6 +233,14 @@ _lock = threading.Lock()
 
 
 def _changes_directory(session: Session, instance: Any) -> bool:
+    if isinstance(instance, Outage):
+        # Only a branch's outage beginning or ending changes what a branch's services see (the
+        # counts it keeps change all day; one everywhere changes its Backend's state instead).
+        return instance.branch_id is not None and (
+            instance in session.new
+            or instance in session.deleted
+            or inspect(instance).attrs.ended_at.history.has_changes()
+        )
     if not isinstance(instance, DIRECTORY_MODELS):
         return False
     if instance in session.new or instance in session.deleted:
@@ -346,7 +360,8 @@ def _load(session: Session, revision: str | None) -> Directory:
         select(Branch).order_by(Branch.code).options(*ALL_A_BRANCH_HOLDS),
         execution_options=fresh,
     ).all()
-    branches = [_branch_info(row, backends) for row in rows]
+    down_here = _down_at_branches(session, backends)
+    branches = [_branch_info(row, backends, down_here.get(row.id, {})) for row in rows]
     by_id = {b.id: b for b in branches}
     tokens = {
         t.token_hash: TokenInfo(
@@ -367,7 +382,31 @@ def _load(session: Session, revision: str | None) -> Directory:
     )
 
 
-def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
+def _down_at_branches(
+    session: Session, backends: dict[int, BackendInfo]
+) -> dict[int, dict[int, BackendInfo]]:
+    """Per branch, the systems an outage of that branch alone holds down, as that branch sees
+    them: down since the earliest outage that still covers it."""
+    found: dict[int, dict[int, BackendInfo]] = {}
+    for backend_id, branch_id, started in session.execute(
+        select(Outage.backend_id, Outage.branch_id, func.min(Outage.started_at))
+        .where(Outage.ended_at.is_(None), Outage.branch_id.is_not(None))
+        .group_by(Outage.backend_id, Outage.branch_id)
+    ):
+        assert branch_id is not None  # the query asked for branches' outages
+        everywhere = backends[backend_id]
+        since = started
+        if everywhere.state == BackendState.DOWN and everywhere.state_since is not None:
+            since = min(since, everywhere.state_since)
+        found.setdefault(branch_id, {})[backend_id] = replace(
+            everywhere, state=BackendState.DOWN, state_since=since
+        )
+    return found
+
+
+def _branch_info(
+    row: Branch, backends: dict[int, BackendInfo], down_here: dict[int, BackendInfo]
+) -> BranchInfo:
     branch = BranchInfo(
         id=row.id,
         code=row.code,
@@ -396,7 +435,7 @@ def _branch_info(row: Branch, backends: dict[int, BackendInfo]) -> BranchInfo:
             slot_minutes=s.slot_minutes,
             manual_fallback_percent=s.manual_fallback_percent,
             walk_in_percent=s.walk_in_percent,
-            backends=[backends[b.id] for b in s.backends],
+            backends=[down_here.get(b.id, backends[b.id]) for b in s.backends],
             branch=branch,
         )
         for s in row.services

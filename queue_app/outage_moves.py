@@ -1,5 +1,9 @@
 """What an outage in progress calls for, branch by branch: the timers that move its line.
 
+An outage covers every branch, or one (``Outage.branch_id``): its moves, its retries and its
+recovery offers are made at the branches it covers only, and no offer is made at a branch that
+another outage of the system still pauses.
+
 ``run_timers`` (the worker runs it every few seconds) reschedules, per branch:
 
 - the waiting line and the appointments inside the outage, after the branch's
@@ -35,7 +39,15 @@ from queue_app import directory, opening_hours, recovery, rescheduler, texting, 
 from queue_app.clock import Clock
 from queue_app.db import Bilingual
 from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
-from queue_app.models import Message, Outage, OutageMove, Service, Ticket, TicketStatus
+from queue_app.models import (
+    BackendState,
+    Message,
+    Outage,
+    OutageMove,
+    Service,
+    Ticket,
+    TicketStatus,
+)
 
 
 @dataclass
@@ -105,14 +117,25 @@ def run_timers(session: Session, clock: Clock) -> TimerReport:
 def _branches_needing(
     info: directory.Directory, outage: Outage
 ) -> Iterator[tuple[BackendInfo, BranchInfo, list[ServiceInfo]]]:
-    """Each branch with services that need the outage's system, and those services."""
+    """Each branch the outage covers (every branch, or its own) with services that need the
+    outage's system, and those services."""
     backend = next((b for b in info.backends if b.id == outage.backend_id), None)
     if backend is None:
         return
     for branch in info.branches:
+        if outage.branch_id is not None and branch.id != outage.branch_id:
+            continue
         services = [s for s in branch.services if any(b.id == backend.id for b in s.backends)]
         if services:
             yield backend, branch, services
+
+
+def _still_paused(services: Sequence[ServiceInfo], backend_id: int) -> bool:
+    """Another outage of the system still covers the branch of ``services`` (the directory's
+    copy of the system, as the branch sees it, is down)."""
+    return any(
+        b.id == backend_id and b.state == BackendState.DOWN for s in services for b in s.backends
+    )
 
 
 def awaiting_slot(outage_id: int) -> ColumnElement[bool]:
@@ -121,10 +144,19 @@ def awaiting_slot(outage_id: int) -> ColumnElement[bool]:
     return or_(Ticket.awaiting_slot_for == line, Ticket.awaiting_slot_for.like(f"{line}:%"))
 
 
-def tell_system_back(session: Session, now: datetime, outage: Outage, system: Bilingual) -> int:
+def tell_system_back(
+    session: Session,
+    now: datetime,
+    outage: Outage,
+    system: Bilingual,
+    *,
+    still_down: Sequence[Outage] = (),
+) -> int:
     """In the caller's transaction, as the outage ends: clear the mark of the tickets it found
     no time for, and tell those still waiting or booked that their ticket holds; returns how
-    many were texted."""
+    many were texted. A ticket whose branch another outage of ``still_down`` still covers is
+    handed to that outage instead, untold: its service is still paused, so that outage goes on
+    looking for room for it and tells it when it ends."""
     awaiting = session.scalars(
         select(Ticket)
         .where(awaiting_slot(outage.id))
@@ -133,6 +165,10 @@ def tell_system_back(session: Session, now: datetime, outage: Outage, system: Bi
     ).all()
     texted = 0
     for ticket in awaiting:
+        heir = next((o for o in still_down if o.branch_id in (None, ticket.branch_id)), None)
+        if heir is not None:
+            ticket.awaiting_slot_for = f"outage:{heir.id}"
+            continue
         ticket.awaiting_slot_for = None
         if ticket.status in rescheduler.MOVABLE:
             texted += texting.system_back(session, now, ticket, f"outage:{outage.id}", system.name)
@@ -153,6 +189,8 @@ def _offer_recovered_time(
         for backend, branch, services in _branches_needing(info, outage):
             if session.get(OutageMove, (outage.id, branch.id, OFFERS_DONE)) is not None:
                 continue
+            if _still_paused(services, backend.id):
+                continue  # another outage still pauses them here: offered once it ends too
             waves = session.get(OutageMove, (outage.id, branch.id, "offers"))
             if waves is not None and now - waves.at < OFFER_WAVES_EVERY:
                 continue

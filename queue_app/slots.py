@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from queue_app import opening_hours, service_demand, waiting_line
@@ -288,8 +288,8 @@ def blocked_times(
     session: Session, service: ServiceInfo, after: datetime
 ) -> list[tuple[datetime, datetime]]:
     """Times this service cannot be booked because a system it needs is away: announced
-    maintenance windows, and a current outage (to its expected end; with no end known, to the
-    end of the branch's day)."""
+    maintenance windows, and a current outage everywhere or at its branch (to its expected
+    end; with no end known, to the end of the branch's day)."""
     backend_ids = [b.id for b in service.backends]
     if not backend_ids:
         return []
@@ -306,7 +306,10 @@ def blocked_times(
     zone = service.branch.zone
     for started, expected_end in session.execute(
         select(Outage.started_at, Outage.expected_end).where(
-            Outage.backend_id.in_(backend_ids), Outage.ended_at.is_(None)
+            Outage.backend_id.in_(backend_ids),
+            Outage.ended_at.is_(None),
+            # An outage of another branch alone leaves this one's times free.
+            or_(Outage.branch_id.is_(None), Outage.branch_id == service.branch.id),
         )
     ):
         if expected_end is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time
@@ -225,5 +226,64 @@ def make_token(app: Flask, clock: FixedClock) -> Callable[..., dict[str, str]]:
     def make(role: str, branch: str | None = "cairo-civil") -> dict[str, str]:
         raw = access.create_token(db.session, clock, role, None if role == "admin" else branch)
         return {"Authorization": f"Bearer {raw}"}
+
+    return make
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_person(app: Flask, clock: FixedClock) -> Callable[..., Any]:
+    """Make an account (password ``PASSWORD``); staff and managers of cairo-civil by default."""
+    from queue_app import people
+
+    def make(
+        username: str = "mona",
+        role: str = "staff",
+        branches: tuple[str, ...] | None = None,
+        password: str = PASSWORD,
+    ) -> Any:
+        codes = branches if branches is not None else (() if role == "admin" else ("cairo-civil",))
+        return people.create_person(
+            db.session,
+            clock,
+            username,
+            role=role,
+            branch_codes=codes,
+            password=password,
+            display_name=username.title(),
+        )
+
+    return make
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    match = CSRF_FIELD.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    """Sign in through the form, as a browser does; returns the answer to the form."""
+    token = csrf_of(client.get("/sign-in").text)
+    return client.post(
+        "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, make_person: Callable[..., Any]) -> Callable[..., FlaskClient]:
+    """The test client, signed in as a new person of this role (and branches)."""
+
+    def make(role: str = "staff", username: str | None = None, **kwargs: Any) -> FlaskClient:
+        person = make_person(username or f"{role}-person", role, **kwargs)
+        answer = sign_in(client, person.username)
+        assert answer.status_code == 303, answer.text
+        return client
 
     return make

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from queue_app.api import appointments, audit, backends, branches, counters, schemas, tickets
+from queue_app.api import (
+    appointments,
+    audit,
+    backends,
+    branches,
+    counters,
+    schemas,
+    statistics,
+    tickets,
+)
 
 PREFIX = "/api/v1"
 
@@ -27,7 +36,20 @@ def init_app(app: Flask) -> Api:
                 "description": "Walk-in tickets, appointments, counters and outages of "
                 "government service offices. Errors: {error, message, fields}.",
             },
-            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                    # The pages of signed-in people call the API with their session: calls that
+                    # change something also send the page's X-CSRFToken header (docs/people.md).
+                    "signedInSession": {
+                        "type": "apiKey",
+                        "in": "cookie",
+                        "name": "queue_signed_in",
+                        "description": "A signed-in person's session (/sign-in); with the "
+                        "page's X-CSRFToken header on POST, PUT, PATCH and DELETE.",
+                    },
+                }
+            },
         },
     )
     api = QueueApi(app)
@@ -38,6 +60,7 @@ def init_app(app: Flask) -> Api:
         appointments.blp,
         backends.blp,
         audit.blp,
+        statistics.blp,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=PREFIX)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from queue_app import audit, directory
 from queue_app.access import STAFF_AND_UP, Principal
-from queue_app.errors import Forbidden, NotFound, Unauthorized
+from queue_app.api.auth import caller_if_any
+from queue_app.errors import Forbidden, NotFound, QueueError
 from queue_app.models import Ticket
 from queue_app.models.tickets import ticket_number
 from queue_app.web.extensions import current_clock, db
@@ -46,15 +47,10 @@ def _branch_id(code: str | None, who: Principal) -> int | None:
 def _audited_caller(optional: bool) -> Principal | None:
     if not optional:
         return g.get("principal")
-    header = request.headers.get("Authorization")
-    if not header:
-        return None
-    from queue_app import access
-
     try:
-        return access.authenticate(db.session, current_clock(), header)
-    except Unauthorized:
-        return None  # a public call: the handler decides what a bad token means to it
+        return caller_if_any()
+    except QueueError:
+        return None  # a public call: the handler decides what a bad credential means to it
 
 
 def audited(
@@ -97,7 +93,8 @@ def audited(
 
 
 def in_branch(kind: str, key_argument: str) -> TargetOf:
-    """A thing named in a /branches/<branch_code>/... URL (a counter, a service)."""
+    """A thing named in a URL under a branch (/api/v1/branches/<branch_code>/..., the console's
+    /manage/<branch_code>/...): a counter, a service, a capacity setting."""
 
     def target(args: Args, kwargs: Kwargs, who: Principal) -> Found:
         code = kwargs.get("branch_code")
@@ -128,12 +125,8 @@ def ticket_by_token(args: Args, kwargs: Kwargs, who: Principal) -> Found:
 
 
 def backend(args: Args, kwargs: Kwargs, who: Principal) -> Found:
-    """A back-end system: for the caller's branch (None for an admin: system-wide)."""
-    return audit.Target("backend", kwargs["code"]), who.branch_id
-
-
-def reporting_branch(args: Args, kwargs: Kwargs, who: Principal) -> Found:
-    """A staff report: for the branch it reports from."""
+    """A back-end system: for the branch the body names (an admin's, or a manager's of several
+    branches), else the caller's own (None for an admin: system-wide)."""
     body = args[0] if args and isinstance(args[0], dict) else {}
     return audit.Target("backend", kwargs["code"]), _branch_id(body.get("branch"), who)
 

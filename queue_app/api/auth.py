@@ -1,4 +1,5 @@
-"""Bearer tokens on API routes."""
+"""Who calls an API route: a bearer token (kiosks, machines, scripts), or else a signed-in
+person's session cookie with the page's CSRF header (the counter screen and the console)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from flask import g, request
 from queue_app import access
 from queue_app.errors import Forbidden
 from queue_app.models import Role
+from queue_app.web import sign_in
 from queue_app.web.extensions import current_clock, db
 
-BEARER = [{"bearerAuth": []}]
+# Either a token or a signed-in session (OpenAPI: alternatives are separate objects).
+BEARER = [{"bearerAuth": []}, {"signedInSession": []}]
 
 
 def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -24,9 +27,7 @@ def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = access.authenticate(
-                db.session, current_clock(), request.headers.get("Authorization")
-            )
+            principal = _caller()
             g.principal = principal
             try:
                 principal.require(allowed)
@@ -43,6 +44,13 @@ def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorate
 
 
+def _caller() -> access.Principal:
+    header = request.headers.get("Authorization")
+    if header:
+        return access.authenticate(db.session, current_clock(), header)
+    return sign_in.api_principal()
+
+
 def principal() -> access.Principal:
     return g.principal
 
@@ -51,4 +59,8 @@ def caller_if_any() -> access.Principal | None:
     """The principal of a request's bearer token, or None when it carries none (a public
     request). Raises Unauthorized for a token that is given but not valid."""
     header = request.headers.get("Authorization")
-    return access.authenticate(db.session, current_clock(), header) if header else None
+    if header:
+        return access.authenticate(db.session, current_clock(), header)
+    if request.cookies.get(sign_in.COOKIE) and sign_in.signed_in_person() is not None:
+        return sign_in.api_principal()
+    return None

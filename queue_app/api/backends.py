@@ -8,7 +8,7 @@ from sqlalchemy import select
 from queue_app import directory, maintenance, outages
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
-from queue_app.api.auditing import audited, backend, maintenance_window, reporting_branch
+from queue_app.api.auditing import audited, backend, maintenance_window
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.errors import InvalidInput
 from queue_app.models import Backend, Branch, Maintenance, Outage
@@ -25,6 +25,8 @@ def _outage(outage: Outage | None, messages: dict[str, int] | None = None) -> di
     return {
         "messages": messages,
         "id": outage.id,
+        "branch": _branch_code(outage.branch_id),
+        "ended_by": outage.ended_by,
         "started_at": outage.started_at,
         "ended_at": outage.ended_at,
         "detected_by": outage.detected_by.value,
@@ -37,13 +39,27 @@ def _outage(outage: Outage | None, messages: dict[str, int] | None = None) -> di
     }
 
 
+def _branch_code(branch_id: int | None) -> str | None:
+    if branch_id is None:
+        return None
+    return next(b.code for b in directory.current(db.session).branches if b.id == branch_id)
+
+
 def _backend(backend: Backend) -> dict[str, Any]:
+    running = outages.open_outages(db.session, backend.id)
+    # The one everywhere comes first; else the newest of one branch, so that a client that only
+    # reads current_outage still learns that something is down.
+    current = next((o for o in running if o.branch_id is None), None) or max(
+        running, key=lambda o: o.id, default=None
+    )
     return {
         "code": backend.code,
         "name": {"ar": backend.name_ar, "en": backend.name_en},
         "state": backend.state.value,
         "since": backend.state_since,
-        "current_outage": _outage(outages.current_outage(db.session, backend.id)),
+        "current_outage": _outage(current),
+        "down_at": [_branch_code(o.branch_id) for o in running if o.branch_id is not None],
+        "outages": [_outage(o) for o in running],
     }
 
 
@@ -74,34 +90,78 @@ def list_outages(code: str) -> list[dict[str, Any]]:
 @blp.post("/backends/<code>/outages")
 @blp.arguments(schemas.DeclareOutageBody)
 @blp.response(201, schemas.BackendStatus)
+@blp.alt_response(403, schema=schemas.Error, description="another branch")
 @blp.alt_response(404, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
 @audited("outage.declare", backend)
 def declare_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
-    """Declare the system down (manager, admin), optionally with the minutes it is expected to
-    last. Every service that needs it pauses in every branch at once."""
+    """Declare the system down, optionally with the minutes it is expected to last. A manager
+    declares it for their own branch (the office's link is down): the services that need it
+    pause there only. An admin declares it for the ``branch`` named, or, without one,
+    everywhere: every service that needs it pauses in every branch at once."""
     outages.declare(
         db.session,
         current_clock(),
         code,
         note=body["note"],
         expected_minutes=body["expected_minutes"],
+        branch_code=body["branch"],
+        by=principal(),
     )
     return _backend(_by_code(code))
 
 
 @blp.post("/backends/<code>/outages/resolve")
+@blp.arguments(schemas.OutageScopeBody, required=False)
 @blp.response(200, schemas.BackendStatus)
+@blp.alt_response(403, schema=schemas.Error, description="another branch's, or everywhere")
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="the system is not down")
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
 @audited("outage.resolve", backend)
-def resolve_outage(code: str) -> dict[str, Any]:
-    """Declare the system up again (manager, admin): its services resume; nobody is texted."""
-    outages.resolve(db.session, current_clock(), code)
+def resolve_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Declare the system up again: its services resume where no other outage holds them;
+    nobody is texted. A manager ends their own branch's outage (declared or reported), never
+    another branch's nor the one everywhere. An admin ends the ``branch`` named's outage, or,
+    without one, the outage everywhere."""
+    outages.resolve(
+        db.session,
+        current_clock(),
+        code,
+        branch_code=(body or {}).get("branch"),
+        by=principal(),
+    )
     return _backend(_by_code(code))
+
+
+@blp.post("/backends/<code>/back")
+@blp.arguments(schemas.BackBody, required=False)
+@blp.response(200, schemas.BackendStatus)
+@blp.alt_response(403, schema=schemas.Error)
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="the system is not down at the branch")
+@blp.alt_response(422, schema=schemas.Error)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+@audited("outage.back", backend)
+def system_back(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """A counter says the system answers again here (staff and up): the outage its branch's
+    reports raised ends, and the branch's services resume unless the system is also down
+    everywhere. Staff cannot end a manager's declaration nor the outage everywhere."""
+    who = principal()
+    outages.back(db.session, current_clock(), who, code, branch_code=_reporting_branch(body))
+    return _backend(_by_code(code))
+
+
+def _reporting_branch(body: dict[str, Any] | None) -> str:
+    """The branch named in the body, or the token's own. Raises InvalidInput (an admin
+    naming none)."""
+    branch_code = (body or {}).get("branch") or principal().branch_code
+    if branch_code is None:
+        raise InvalidInput("say which branch reports", branch=["required for an admin token"])
+    return branch_code
 
 
 @blp.post("/backends/<code>/reports")
@@ -112,14 +172,12 @@ def resolve_outage(code: str) -> dict[str, Any]:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
-@audited("outage.report", reporting_branch)
+@audited("outage.report", backend)
 def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
-    """A counter reports the system down (staff and up). Enough reports at one branch within
-    its window declare it down."""
+    """A counter reports the system down (staff and up). Enough distinct reporters at one
+    branch within its window take it down at that branch only."""
     who = principal()
-    branch_code = body["branch"] or who.branch_code
-    if branch_code is None:
-        raise InvalidInput("say which branch reports", branch=["required for an admin token"])
+    branch_code = _reporting_branch(body)
     reports, _ = outages.report(
         db.session, current_clock(), who, code, branch_code=branch_code, note=body["note"]
     )

@@ -256,6 +256,18 @@ class CapacityResult(Schema):
 
 class OutageSummary(Schema):
     id = fields.Integer(required=True)
+    branch = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "its scope: the branch it pauses alone, or null when the system is "
+            "down everywhere"
+        },
+    )
+    ended_by = fields.String(
+        allow_none=True,
+        metadata={"description": "health_check, manager, admin or staff; null while open"},
+    )
     started_at = fields.DateTime(required=True)
     ended_at = fields.DateTime(allow_none=True)
     detected_by = fields.String(
@@ -281,12 +293,44 @@ class OutageRecord(OutageSummary):
 class BackendStatus(Schema):
     code = fields.String(required=True)
     name = fields.Nested(LocalisedName, required=True)
-    state = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(["up", "down"]),
+        metadata={"description": "down everywhere or not (see down_at for single branches)"},
+    )
     since = fields.DateTime(allow_none=True)
-    current_outage = fields.Nested(OutageSummary, allow_none=True)
+    current_outage = fields.Nested(
+        OutageSummary,
+        allow_none=True,
+        metadata={
+            "description": "the outage everywhere if there is one, else the newest of a "
+            "single branch; null when nothing is down"
+        },
+    )
+    down_at = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the branches an outage of their own holds it down at"},
+    )
+    outages = fields.List(
+        fields.Nested(OutageSummary),
+        required=True,
+        metadata={"description": "every outage in progress, the one everywhere first"},
+    )
 
 
-class DeclareOutageBody(Schema):
+class OutageScopeBody(Schema):
+    branch = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the branch it is for: a manager's own by default (no other "
+            "allowed); for an admin, everywhere when left out"
+        },
+    )
+
+
+class DeclareOutageBody(OutageScopeBody):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     expected_minutes = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=86400)
@@ -301,9 +345,17 @@ class ReportBody(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+class BackBody(Schema):
+    branch = fields.String(
+        load_default=None,
+        metadata={"description": "the counter's branch (a staff token's own by default)"},
+    )
+
+
 class ReportResult(Schema):
     reports = fields.Integer(
-        required=True, metadata={"description": "recent reports at the branch"}
+        required=True,
+        metadata={"description": "distinct recent reporters at the branch"},
     )
     needed = fields.Integer(required=True)
     backend = fields.Nested(BackendStatus, required=True)
@@ -327,6 +379,92 @@ class MaintenanceWindow(Schema):
         allow_none=True,
         metadata={"description": "when it was withdrawn before it started; null otherwise"},
     )
+
+
+class StatisticsQuery(Schema):
+    from_ = fields.Date(
+        data_key="from",
+        required=True,
+        metadata={"description": "first local day of the branch (YYYY-MM-DD)"},
+    )
+    to = fields.Date(
+        required=True,
+        metadata={"description": "last local day, included (YYYY-MM-DD); at most 366 days"},
+    )
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: sections a spreadsheet opens (UTF-8 with a BOM)"},
+    )
+
+
+class Spread(Schema):
+    count = fields.Integer(required=True)
+    median_minutes = fields.Float(allow_none=True)
+    p90_minutes = fields.Float(allow_none=True, metadata={"description": "90th percentile"})
+
+
+class HourCount(Schema):
+    hour = fields.Integer(required=True, metadata={"description": "local hour, 0-23"})
+    arrived = fields.Integer(required=True)
+    served = fields.Integer(required=True)
+
+
+class WaitBucket(Schema):
+    from_minutes = fields.Integer(required=True)
+    to_minutes = fields.Integer(allow_none=True, metadata={"description": "exclusive"})
+    count = fields.Integer(required=True)
+
+
+class ServiceStatistics(Schema):
+    code = fields.String(required=True)
+    name = fields.Nested(LocalisedName, required=True)
+    service_time = fields.Nested(Spread, required=True)
+    wait = fields.Nested(Spread, required=True)
+    done = fields.Integer(required=True)
+    no_shows = fields.Integer(required=True)
+    no_show_share = fields.Float(allow_none=True)
+
+
+class OutageSystemRecord(Schema):
+    tickets_paused = fields.Integer(required=True)
+    tickets_moved = fields.Integer(required=True)
+    tickets_texted = fields.Integer(required=True)
+    tickets_unplaced = fields.Integer(required=True)
+
+
+class OutageImpact(Schema):
+    id = fields.Integer(required=True)
+    backend = fields.String(required=True)
+    backend_name = fields.Nested(LocalisedName, required=True)
+    started_at = fields.String(required=True)
+    ended_at = fields.String(allow_none=True)
+    system = fields.Nested(OutageSystemRecord, required=True)
+    tickets_moved = fields.Integer(required=True)
+    tickets_moved_from_line = fields.Integer(required=True)
+    tickets_unplaced = fields.Integer(required=True)
+    messages = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    citizen_hours_avoided = fields.Float(
+        required=True,
+        metadata={
+            "description": "lower bound: per ticket moved out of the waiting line, hours from "
+            "its move to the outage's end or the branch's closing, whichever came first"
+        },
+    )
+
+
+class Statistics(Schema):
+    branch = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    from_ = fields.String(data_key="from", attribute="from", required=True)
+    to = fields.String(required=True)
+    arrived = fields.Integer(required=True)
+    served = fields.Integer(required=True)
+    hours = fields.List(fields.Nested(HourCount), required=True)
+    wait = fields.Nested(Spread, required=True)
+    wait_buckets = fields.List(fields.Nested(WaitBucket), required=True)
+    services = fields.List(fields.Nested(ServiceStatistics), required=True)
+    outages = fields.List(fields.Nested(OutageImpact), required=True)
 
 
 # --- the audit trail ---

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from queue_app import access, directory, opening_hours
+from queue_app import access, directory, opening_hours, people
 from queue_app.clock import Clock, ShiftedClock
 from queue_app.demo import systems as demo_systems
 from queue_app.errors import NotFound
@@ -66,6 +66,39 @@ def fresh_tokens(session: Session, clock: Clock) -> dict[str, str]:
     return tokens
 
 
+DEMO_PEOPLE = (
+    ("demo-staff", "staff", "Demo counter staff"),
+    ("demo-manager", "manager", "Demo branch manager"),
+    ("demo-admin", "admin", "Demo administrator"),
+)
+
+
+def fresh_people(session: Session, clock: Clock) -> dict[str, str]:
+    """One account per role (the staff and manager for the demo branch), each with a new
+    password every start, so the banner can print them: user name -> password."""
+    passwords = {}
+    for username, role, name in DEMO_PEOPLE:
+        password = people.generate_password()
+        try:
+            people.find_person(session, username)
+        except NotFound:
+            branches = [] if role == "admin" else [DEMO_BRANCH]
+            people.create_person(
+                session,
+                clock,
+                username,
+                role=role,
+                branch_codes=branches,
+                password=password,
+                display_name=name,
+            )
+        else:
+            people.set_disabled(session, clock, username, False)
+            people.reset_password(session, clock, username, password)
+        passwords[username] = password
+    return passwords
+
+
 def banner(
     settings: Settings,
     host: str,
@@ -74,6 +107,7 @@ def banner(
     clock: Clock,
     *,
     kiosk_code: str | None = None,
+    passwords: dict[str, str] | None = None,
 ) -> str:
     """What the demo prints at start: where to go, and the tokens and kiosk code to get in."""
     base = f"http://{host}:{port}"
@@ -95,7 +129,9 @@ def banner(
         f"  kiosk         {base}/kiosk/{DEMO_BRANCH}"
         + (f"   (enrolment code: {kiosk_code})" if kiosk_code else ""),
         f"  display board {base}/display/{DEMO_BRANCH}",
-        f"  counter 1     {base}/counter/{DEMO_BRANCH}/1",
+        f"  counter 1     {base}/counter/{DEMO_BRANCH}/1   (sign in as demo-staff)",
+        f"  manager       {base}/manage/{DEMO_BRANCH}   (sign in as demo-manager)",
+        f"  sign in       {base}/sign-in",
         f"  API document  {base}/api/v1/openapi.json",
         "",
         "  an outage, end to end (texts appear below as they are sent):",
@@ -106,6 +142,9 @@ def banner(
         f"  tokens ({DEMO_BRANCH}; admin for all branches):",
     ]
     lines += [f"    {role:<8} {raw}" for role, raw in tokens.items()]
+    if passwords:
+        lines += ["", "  people (user name and password, new at every start):"]
+        lines += [f"    {name:<13} {password}" for name, password in passwords.items()]
     lines += [
         "",
         "  take a ticket:",

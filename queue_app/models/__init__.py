@@ -16,6 +16,7 @@ from queue_app.models.outages import (
     OutageMove,
     OutageReport,
 )
+from queue_app.models.people import Person, SignedInSession, person_branches
 from queue_app.models.services import Service, service_backends
 from queue_app.models.slots import CapacityOverride, SlotBooking
 from queue_app.models.tickets import (
@@ -51,8 +52,10 @@ __all__ = [
     "Outage",
     "OutageMove",
     "OutageReport",
+    "Person",
     "Role",
     "Service",
+    "SignedInSession",
     "SlotBooking",
     "SpecialHours",
     "Ticket",
@@ -60,5 +63,6 @@ __all__ = [
     "TicketKind",
     "TicketNumberSequence",
     "TicketStatus",
+    "person_branches",
     "service_backends",
 ]

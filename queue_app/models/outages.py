@@ -13,21 +13,47 @@ from queue_app.models.backends import Backend
 class DetectedBy(StrEnum):
     HEALTH_CHECK = "health_check"  # the monitor's checks failed failure_threshold times in a row
     STAFF_REPORTS = "staff_reports"  # counters reported it down, enough of them, soon enough
-    MANAGER = "manager"  # declared by a manager
+    MANAGER = "manager"  # declared by a manager (or an admin)
 
 
 class Outage(Base):
-    """One down period of a back-end system, and what it did to the queue (its record)."""
+    """One down period of a back-end system, and what it did to the queue (its record).
+
+    ``branch_id`` is its scope: None, the system is down everywhere (the health monitor, an
+    admin); a branch, only that office cannot reach it (its manager, its staff's reports). A
+    branch's services are paused while any outage that covers it is open."""
 
     __tablename__ = "outages"
-    __table_args__ = (Index("ix_outages_current", "backend_id", "ended_at"),)
+    __table_args__ = (
+        Index("ix_outages_current", "backend_id", "ended_at"),
+        # One open outage per system and scope: ending "the" outage must end the pause.
+        Index(
+            "uq_outages_open_everywhere",
+            "backend_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL AND branch_id IS NULL"),
+            sqlite_where=text("ended_at IS NULL AND branch_id IS NULL"),
+        ),
+        Index(
+            "uq_outages_open_at_branch",
+            "backend_id",
+            "branch_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL AND branch_id IS NOT NULL"),
+            sqlite_where=text("ended_at IS NULL AND branch_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id", ondelete="CASCADE"))
+    branch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("branches.id", ondelete="CASCADE"), index=True
+    )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detected_by: Mapped[DetectedBy] = mapped_column(str_enum(DetectedBy))
-    ended_by: Mapped[str | None] = mapped_column(String(32))  # health_check or manager
+    # health_check, manager, admin or staff
+    ended_by: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     expected_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Waiting tickets of the services it paused, counted when it began.

@@ -10,6 +10,8 @@ from queue_app.pages import (
     counter_screen,
     display_board,
     formatting,
+    manage_console,
+    manage_statistics,
     start_page,
     status_page,
     ticket_page,
@@ -28,6 +30,8 @@ def init_app(app: Flask) -> None:
         booking_page.bp,
         status_page.bp,
         start_page.bp,
+        manage_console.bp,
+        manage_statistics.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

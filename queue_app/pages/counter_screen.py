@@ -1,18 +1,20 @@
-"""/counter/<branch>/<counter>: buttons for counter staff. The page calls the JSON API with the
-staff token the device keeps; it holds no state of its own and renders nothing secret: the staff
-token never comes from the server, and the ticket's token only from the API once authenticated."""
+"""/counter/<branch>/<counter>: buttons for counter staff, who sign in once (web/sign_in.py).
+The page calls the JSON API with the session cookie (HttpOnly: no script sees it) and the page's
+CSRF token; the ticket's token comes only from the API's answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, g, render_template, url_for
+from flask_wtf.csrf import generate_csrf
 
 from queue_app import branches
 from queue_app.directory import CounterInfo
 from queue_app.pages import formatting
 from queue_app.pages.labels import counter_screen_strings, script_strings
 from queue_app.web.extensions import current_clock, db
+from queue_app.web.sign_in import STAFF_PAGES, signed_in_page
 
 bp = Blueprint("counter_screen", __name__, template_folder="templates")
 
@@ -27,8 +29,10 @@ ACTIONS = {
 
 
 @bp.get("/counter/<branch_code>/<counter_code>")
+@signed_in_page(STAFF_PAGES)
 def show(branch_code: str, counter_code: str) -> str:
     view = branches.branch_view(db.session, branch_code, current_clock().now(), next_slots=False)
+    g.principal.require_branch(view.branch.id)
     counter = view.branch.counter(counter_code)
     return render_template("counter.html", **_screen(view, counter))
 
@@ -51,6 +55,7 @@ def _screen(view: branches.BranchView, counter: CounterInfo) -> dict[str, Any]:
         serving=serving.number if serving else None,
         now=current_clock().now().isoformat(),
         poll_seconds=POLL_SECONDS,
+        csrf_token=generate_csrf(),
     )
     return {
         "branch": branch,

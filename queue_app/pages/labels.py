@@ -198,12 +198,9 @@ def counter_screen_strings() -> dict[str, Any]:
         "state": service_state_labels(),
         "status": ticket_status_labels(),
         "waiting": gettext("Waiting: %(count)s"),
-        "token_saved": gettext("The token is saved on this device."),
-        "token_forgotten": gettext("The token has been removed from this device."),
-        "token_needed": gettext("Enter the staff token first."),
-        "unauthorized": gettext("The staff token was not accepted. Enter it again."),
+        "unauthorized": gettext("You are signed out. Reload the page to sign in again."),
         "forbidden": gettext(
-            "This token may not act at this counter. Ask your manager for this branch's token."
+            "Your account may not act at this counter. Ask your manager to add you to this branch."
         ),
         "counter_closed": gettext("This counter is closed. A manager can open it."),
         "not_now": gettext("Not possible: ticket %(number)s is now “%(status)s”."),

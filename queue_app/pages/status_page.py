@@ -89,13 +89,22 @@ class Affected:
 
 
 @dataclass(frozen=True)
+class DownHere:
+    """A system down at one office only (its own link, its manager or its staff said so)."""
+
+    branch: str
+    since: str
+
+
+@dataclass(frozen=True)
 class SystemRow:
     code: str
     name: str
-    up: bool
+    up: bool  # up everywhere (it may still be down at single offices: ``down_at``)
     since: str | None
     expected_end: str | None
     affected: list[Affected]
+    down_at: list[DownHere]
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,7 @@ class OutageRow:
     tickets_moved: int
     tickets_texted: int
     tickets_unplaced: int  # still awaiting a free time, told so
+    where: str  # the office it paused alone, or every office
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,9 @@ def _systems(info: Directory, now: datetime, locale: str) -> list[SystemRow]:
     for backend in sorted(info.backends, key=lambda b: b.code):
         zone = zone_of(info, backend.id)
         down = backend.state == BackendState.DOWN
-        outage = outages.current_outage(db.session, backend.id) if down else None
+        running = outages.open_outages(db.session, backend.id)
+        outage = next((o for o in running if o.branch_id is None), None) if down else None
+        names = {b.id: b.name(locale) for b in info.branches}
         rows.append(
             SystemRow(
                 code=backend.code,
@@ -148,7 +160,12 @@ def _systems(info: Directory, now: datetime, locale: str) -> list[SystemRow]:
                     if outage is not None and outage.expected_end is not None
                     else None
                 ),
-                affected=_affected(info, backend, now, locale) if down else [],
+                affected=_affected(info, backend, now, locale) if running or down else [],
+                down_at=[
+                    DownHere(names.get(o.branch_id, ""), moment_text(o.started_at, zone))
+                    for o in running
+                    if o.branch_id is not None
+                ],
             )
         )
     return rows
@@ -157,6 +174,7 @@ def _systems(info: Directory, now: datetime, locale: str) -> list[SystemRow]:
 def _recent_outages(info: Directory, now: datetime, locale: str) -> list[OutageRow]:
     since = now - timedelta(days=RECENT_DAYS)
     labels = detected_by_labels()
+    names = {b.id: b.name(locale) for b in info.branches}
     rows = []
     for record in outages.records(db.session, since=since):
         outage, backend = record.outage, record.backend
@@ -171,6 +189,11 @@ def _recent_outages(info: Directory, now: datetime, locale: str) -> list[OutageR
                 tickets_moved=outage.tickets_moved,
                 tickets_texted=outage.tickets_texted,
                 tickets_unplaced=outage.tickets_unplaced,
+                where=(
+                    names.get(outage.branch_id, "")
+                    if outage.branch_id is not None
+                    else gettext("Every office")
+                ),
             )
         )
     return rows

@@ -1,6 +1,6 @@
-// The counter screen: staff press a button, the script calls the JSON API with the branch's staff
-// token and says what happened in the page's language. The staff token lives in this device's
-// localStorage (per branch), never in a URL, so it stays out of logs, history and Referer headers.
+// The counter screen: staff press a button, the script calls the JSON API and says what happened
+// in the page's language. The person signed in once: the browser sends the session cookie, which
+// no script can read, and the script adds the page's CSRF token. No credential is kept in storage.
 // The called ticket's token comes back from call-next; it is kept in sessionStorage so that a
 // reload keeps the buttons working.
 "use strict";
@@ -9,7 +9,6 @@
   const page = Pages.blob();
   const words = page.strings;
   const format = Pages.formatter(page, Pages.serverClock(page.now));
-  const tokenKey = `queue.staff-token.${page.branch}`;
   const ticketKey = `queue.counter-ticket.${page.branch}.${page.counter}`;
   const $ = (id) => document.getElementById(id);
   const buttons = [...document.querySelectorAll("[data-action]")];
@@ -17,7 +16,7 @@
   let busy = false;
   let lastActionAt = 0;
 
-  const staffToken = () => localStorage.getItem(tokenKey);
+  let signedOut = false;
 
   function current() {
     try {
@@ -41,13 +40,10 @@
   }
 
   function refresh() {
-    const hasToken = Boolean(staffToken());
     const ticket = current();
-    $("token-form").hidden = hasToken;
-    $("forget").hidden = !hasToken;
     for (const button of buttons) {
       const needsTicket = button.dataset.action !== "call_next";
-      button.disabled = busy || !hasToken || (needsTicket && !ticket);
+      button.disabled = busy || signedOut || (needsTicket && !ticket);
     }
     $("current").textContent = ticket ? ticket.number : serving || "—";
   }
@@ -85,8 +81,8 @@
       return;
     }
     if (response.status === 401) {
-      // A token that is refused now will be refused again: ask for it afresh.
-      localStorage.removeItem(tokenKey);
+      // The session ended (signed out elsewhere, expired, account disabled).
+      signedOut = true;
       say(words.unauthorized, "error");
     } else if (response.status === 403) {
       say(words.forbidden, "error");
@@ -103,18 +99,14 @@
   }
 
   async function act(action) {
-    const token = staffToken();
     const ticket = current();
-    if (!token) {
-      say(words.token_needed, "error");
-      return;
-    }
     busy = true;
     refresh();
     try {
       const response = await fetch(actionUrl(action, ticket), {
         method: "POST",
-        headers: { Authorization: "Bearer " + token, Accept: "application/json" },
+        headers: { "X-CSRFToken": page.csrf_token, Accept: "application/json" },
+        credentials: "same-origin",
       });
       lastActionAt = Date.now();
       await answer(action, response, ticket);
@@ -123,32 +115,12 @@
     } finally {
       busy = false;
       refresh();
-      if (!staffToken()) $("staff-token").focus();
     }
   }
 
   for (const button of buttons) {
     button.addEventListener("click", () => act(button.dataset.action));
   }
-
-  $("token-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const value = $("staff-token").value.trim();
-    if (!value) return;
-    localStorage.setItem(tokenKey, value);
-    $("staff-token").value = "";
-    say(words.token_saved, "ok");
-    refresh();
-  });
-
-  $("forget").addEventListener("click", (event) => {
-    event.preventDefault();
-    localStorage.removeItem(tokenKey);
-    remember(null);
-    say(words.token_forgotten, "ok");
-    refresh();
-    $("staff-token").focus();
-  });
 
   function renderService(service) {
     const row = document.querySelector(`[data-service="${CSS.escape(service.code)}"]`);
@@ -177,5 +149,4 @@
   const kept = current();
   if (kept && kept.number !== serving) remember(null);
   refresh();
-  if (!staffToken()) $("staff-token").focus();
 })();

@@ -57,6 +57,9 @@ HSTS = "max-age=63072000"
 FRAMED_BY_OWN_PAGES = frozenset({"kiosk_print.printable_ticket"})
 
 
+SIGNED_IN_COOKIE = "queue_signed_in"  # web/sign_in.py's COOKIE
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
 
@@ -80,6 +83,10 @@ def add_security_headers(response: Response) -> Response:
             response.cache_control.no_store = True
     else:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if request.cookies.get(SIGNED_IN_COOKIE) and "Cache-Control" not in headers:
+        # A signed-in person's pages and answers are theirs: no shared or back-button copy.
+        response.cache_control.no_store = True
+        response.cache_control.private = True
     if request.is_secure or current_settings().public_url.startswith("https://"):
         # Behind a proxy that ends TLS the request itself reads as http: the public URL says
         # where citizens reach us. Browsers ignore the header on a plain-http answer.

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from queue_app.db import Base
 from queue_app.models import AuditEvent, Branch, Ticket
 from queue_app.web.extensions import db
-from tests.conftest import needs_postgresql
+from tests.conftest import csrf_of, needs_postgresql
 
 BRANCH = "/api/v1/branches/cairo-civil"
 CALL_NEXT = f"{BRANCH}/counters/1/call-next"
@@ -75,8 +75,9 @@ class Office:
         assert answer.status_code == 201, answer.get_data(as_text=True)
         return answer.json["token"]
 
-    def system_down(self) -> None:
-        assert self.post(f"{SYSTEM}/outages", "admin", json={}).status_code == 201
+    def down_here(self) -> None:
+        """The system down at Cairo alone, as its manager declares it."""
+        assert self.post(f"{SYSTEM}/outages", "manager", json={}).status_code == 201
 
     def window(self) -> int:
         answer = self.post(
@@ -200,7 +201,13 @@ CASES: list[tuple[str, str, str | None, Call]] = [
         "outage.resolve",
         "manager",
         "cairo-civil",
-        lambda o: (o.system_down(), o.post(f"{SYSTEM}/outages/resolve", "manager"))[1],
+        lambda o: (o.down_here(), o.post(f"{SYSTEM}/outages/resolve", "manager", json={}))[1],
+    ),
+    (
+        "outage.back",
+        "manager",
+        "cairo-civil",
+        lambda o: (o.down_here(), o.post(f"{SYSTEM}/back", "manager", json={}))[1],
     ),
     (
         "outage.report",
@@ -340,7 +347,7 @@ def test_the_counter_s_before_and_after(office):
 @pytest.mark.parametrize(
     ("role", "method", "path", "body", "why"),
     [
-        ("staff", "post", f"{SYSTEM}/outages", {}, "a staff token cannot"),
+        ("staff", "post", f"{SYSTEM}/outages", {}, "a staff cannot"),
         ("giza-staff", "post", CALL_NEXT, None, "another branch"),
         ("giza-manager", "patch", f"{BRANCH}/counters/1", {"open": False}, "another branch"),
     ],
@@ -569,3 +576,58 @@ def test_counters_racing_each_get_one_record_per_ticket_they_called(
                 assert number not in recorded
                 recorded[number] = record.target_key
     assert recorded == {number: str(counter) for number, counter in called_by.items()}
+
+
+# --- the console's actions, by people signed in as themselves ----------------------------------
+
+CONSOLE = "/manage/cairo-civil"
+
+
+def test_the_console_s_actions_are_recorded_with_the_person(client, make_branch, signed_in):
+    make_branch()
+    signed_in("manager", username="mona")
+    csrf = csrf_of(client.get(CONSOLE).text)
+    preview = client.post(f"{CONSOLE}/counters/1", data={"open": "no", "csrf_token": csrf})
+    assert preview.status_code == 200
+    assert _records() == []  # a preview changes nothing
+    done = client.post(
+        f"{CONSOLE}/counters/1",
+        data={"open": "no", "confirmed": "yes", "csrf_token": csrf},
+        headers=UA,
+    )
+    assert done.status_code == 303
+    (record,) = _records()
+    assert (record.action, record.role, record.outcome) == ("counter.update", "manager", "done")
+    assert record.person_id is not None
+    assert record.token_id is None
+    assert record.actor_name == "Mona"
+    assert record.actor == "Mona (manager)"
+    assert record.branch_id == _branch_id("cairo-civil")
+    assert record.user_agent == "counter-2 browser"
+    (key,) = record.after
+    assert record.before[key] == {"is_open": True}
+    assert record.after[key] == {"is_open": False}
+
+
+def test_a_console_form_refused_is_recorded_as_refused(client, make_branch, signed_in):
+    make_branch()
+    make_branch("giza-traffic")
+    signed_in("manager", username="omar", branches=("giza-traffic",))
+    answer = client.post(
+        f"{CONSOLE}/counters/1", data={"open": "no", "confirmed": "yes", "csrf_token": "x"}
+    )
+    assert answer.status_code == 403
+    (record,) = _records()
+    assert (record.action, record.outcome) == ("counter.update", "refused")
+    assert record.branch_id == _branch_id("cairo-civil")
+
+
+def test_every_console_form_is_audited(app: Flask):
+    unaudited = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/manage/")
+        and "POST" in (rule.methods or set())
+        and not getattr(app.view_functions[rule.endpoint], "audit_action", None)
+    ]
+    assert unaudited == []

@@ -51,7 +51,7 @@ def test_document_covers_the_design(document):
 
 def test_protected_operations_declare_bearer_auth(document):
     take = document["paths"]["/api/v1/branches/{branch_code}/tickets"]["post"]
-    assert take["security"] == [{"bearerAuth": []}]
+    assert take["security"] == [{"bearerAuth": []}, {"signedInSession": []}]
     body = take["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith("/TakeTicketBody")
     ticket = document["components"]["schemas"]["Ticket"]["properties"]
@@ -71,7 +71,7 @@ def test_idempotency_key_is_documented(document):
 
 def test_check_in_declares_its_conflicts(document):
     check_in = document["paths"]["/api/v1/tickets/{token}/check-in"]["post"]
-    assert check_in["security"] == [{"bearerAuth": []}]
+    assert check_in["security"] == [{"bearerAuth": []}, {"signedInSession": []}]
     conflicts = check_in["responses"]["409"]["description"]
     assert "too_early" in conflicts
     assert "too_late" in conflicts

@@ -118,6 +118,23 @@ class Office:
         with self.app.app_context():
             return access.create_token(db.session, self.clock, "kiosk", self.branch)
 
+    def make_person(self, username: str, role: str, password: str = "browser test pass") -> str:
+        """An account of this office's branch (all branches for an admin); its password."""
+        from queue_app import people
+
+        with self.app.app_context():
+            people.create_person(
+                db.session,
+                self.clock,
+                username,
+                role=role,
+                branch_codes=() if role == "admin" else (self.branch,),
+                password=password,
+                display_name=username.title(),
+            )
+            db.session.remove()
+        return password
+
     def enrolment_code(self) -> str:
         """The code `queue-app kiosk enrol` prints: the real command, on the same database."""
         result = subprocess.run(

@@ -58,8 +58,11 @@ def test_no_free_time_is_none(client, make_branch, clock):
     assert service["next_slot"] is None
 
 
-def test_the_board_and_the_counter_screen_do_not_ask_for_it(client, make_branch, monkeypatch):
+def test_the_board_and_the_counter_screen_do_not_ask_for_it(
+    client, make_branch, monkeypatch, signed_in
+):
     make_branch()
+    signed_in("staff")
 
     def refuse(*args, **kwargs):
         raise AssertionError("earliest_slot asked for a page that does not show it")

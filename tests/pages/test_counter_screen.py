@@ -1,4 +1,5 @@
-"""The counter screen: buttons that call the JSON API with the staff token the device keeps."""
+"""The counter screen: staff sign in once; its buttons call the JSON API with the session cookie
+and the page's CSRF token. No credential in the page or its storage."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from tests.pages.conftest import page_blob
 
 
 def test_counter_screen_renders_buttons_and_the_current_ticket(
-    client, make_branch, take_ticket, make_token
+    client, make_branch, take_ticket, make_token, signed_in
 ):
     make_branch()
+    signed_in("staff")
     first = take_ticket()
     take_ticket()
     client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=make_token("staff"))
@@ -22,14 +24,15 @@ def test_counter_screen_renders_buttons_and_the_current_ticket(
     for button in ("نداء التالي", "تمت الخدمة", "لم يحضر", "إعادة النداء"):
         assert button in html
     assert '<p class="number" dir="ltr" id="current">A-001</p>' in html
-    assert 'id="staff-token" name="staff-token" type="password"' in html
+    assert 'type="password"' not in html  # no token to paste any more
     assert "في الانتظار: ١" in html
     # Nothing secret on a page anyone can open: not the called ticket's token.
     assert first["token"] not in html
 
 
-def test_counter_script_gets_the_api_and_its_words(client, make_branch):
+def test_counter_script_gets_the_api_and_its_words(client, make_branch, signed_in):
     make_branch()
+    signed_in("staff")
     blob = page_blob(client.get("/counter/cairo-civil/1?lang=en").text)
     assert blob["branch"] == "cairo-civil"
     assert blob["counter"] == "1"
@@ -43,19 +46,31 @@ def test_counter_script_gets_the_api_and_its_words(client, make_branch):
     assert words["nobody_waiting"] == "Nobody is waiting for this counter's services."
     for status in ("unauthorized", "forbidden", "counter_closed", "not_now", "network"):
         assert words[status]
+    assert blob["csrf_token"]
 
 
-def test_counter_screen_in_english(client, make_branch):
+def test_counter_screen_in_english(client, make_branch, signed_in):
     make_branch()
+    signed_in("staff")
     html = client.get("/counter/cairo-civil/1?lang=en").text
     assert '<html lang="en" dir="ltr">' in html
     assert "Call next" in html
-    assert "Forget the token on this device" in html
+    assert "Signed in as" in html
+    assert "Sign out" in html
+
+
+def test_another_branch_s_staff_cannot_open_the_screen(client, make_branch, signed_in):
+    make_branch()
+    make_branch("giza-civil")
+    signed_in("staff", branches=("giza-civil",))
+    assert client.get("/counter/cairo-civil/1").status_code == 403
+    assert client.get("/counter/giza-civil/1").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/counter/nowhere/1", "/counter/cairo-civil/99"])
-def test_unknown_branch_or_counter_is_a_404_page(client, make_branch, path):
+def test_unknown_branch_or_counter_is_a_404_page(client, make_branch, signed_in, path):
     make_branch()
+    signed_in("admin")
     response = client.get(path)
     assert response.status_code == 404
     assert response.mimetype == "text/html"

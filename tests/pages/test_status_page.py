@@ -87,6 +87,31 @@ def test_a_down_system_names_its_paused_services_and_expected_end(client, regist
     assert "سجل مدني مدينة نصر · خدمة A: متوقفة مؤقتًا" in arabic
 
 
+def test_a_system_down_at_one_office_names_that_office_and_its_services_only(
+    client, make_backend, make_branch, clock
+):
+    backend = make_backend(health_url=FAR_AWAY)
+    make_branch(backends=[backend])
+    giza = make_branch("giza-civil", backends=[backend])
+    giza.name_en, giza.name_ar = "Giza civil registry", "سجل مدني الجيزة"
+    db.session.commit()
+    outages.declare(db.session, clock, backend.code, branch_code="giza-civil")
+    html = client.get("/status?lang=en").text
+    assert "Working" in html  # everywhere else
+    assert "Down at Giza civil registry only, since Tuesday 24 November at 10:00" in html
+    assert "Giza civil registry · Service A: paused" in html
+    assert "Nasr City civil registry · Service A" not in html
+    assert '<dd data-test="outage-where">Giza civil registry</dd>' in html
+    arabic = client.get("/status?lang=ar").text
+    assert "متوقف في سجل مدني الجيزة وحده منذ" in arabic
+    outages.resolve(db.session, clock, backend.code, branch_code="giza-civil")
+    outages.declare(db.session, clock, backend.code)
+    html = client.get("/status?lang=en").text
+    assert "Down at" not in html
+    assert '<dd data-test="outage-where">Every office</dd>' in html
+    assert '<dd data-test="outage-where">كل المكاتب</dd>' in client.get("/status?lang=ar").text
+
+
 def test_a_down_system_with_no_end_known_says_so(client, registry, clock):
     outages.declare(db.session, clock, registry.code)
     html = client.get("/status?lang=en").text

@@ -166,3 +166,40 @@ def test_audit_export_refuses_bad_input(queue_app, offices, args, words):
     assert words in result.stderr
     assert result.stdout == ""
     assert queue_app("audit", "export", "--format", "xml").exit_code == 2
+
+
+def test_account_commands_are_recorded_without_passwords_or_secrets(queue_app, offices):
+    made = queue_app(
+        "user", "create", "mona", "--role", "manager", "--branch", "cairo-civil", "--name", "منى"
+    )
+    assert made.exit_code == 0, made.output
+    password = made.stdout.split("password: ")[1].strip()
+    assert queue_app("user", "second-factor", "mona", "--on").exit_code == 0
+    assert queue_app("user", "reset", "mona").exit_code == 0
+    assert queue_app("user", "disable", "mona", "--yes").exit_code == 0
+    assert queue_app("user", "disable", "nobody", "--yes").exit_code == 2  # fails: no record
+    records = _records()
+    assert [r.action for r in records] == [
+        "user.create",
+        "user.second_factor",
+        "user.reset",
+        "user.disable",
+    ]
+    assert all(r.role == "cli" and r.target_key == "mona" for r in records)
+    (person,) = records[0].after.values()
+    assert person == {
+        "username": "mona",
+        "display_name": "منى",
+        "role": "manager",
+        "totp_secret": False,
+    }
+    (factor,) = records[1].after.values()
+    assert factor == {"totp_secret": True}
+    assert records[3].after[next(iter(records[3].after))]["disabled_at"]
+    from queue_app.models import Person
+
+    stored = db.session.scalars(select(Person)).one()
+    every = json.dumps([[r.before, r.after] for r in records], ensure_ascii=False)
+    assert password not in every
+    assert stored.password_hash not in every
+    assert stored.totp_secret not in every

@@ -124,3 +124,46 @@ def test_windows_announced_twice_before_0011_keep_the_first(empty_database: str)
     finally:
         engine.dispose()
     assert [tuple(row) for row in rows] == [(1, True), (2, False), (3, False), (4, True)]
+
+
+def test_outages_open_twice_before_0015_keep_the_first(empty_database: str) -> None:
+    # Before 0015 two requests racing could open two outages of one system; the unique index of
+    # open outages it makes needs the later ones ended (when they began), the first kept open.
+    migrate.upgrade(empty_database, "0013")
+    engine = create_engine(normalise_database_url(empty_database))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO backends (id, code, name_ar, name_en, check_interval_s,"
+                    " failure_threshold, recovery_threshold, state, state_since)"
+                    " VALUES (1, 'civil-registry', 'م', 'C', 5, 3, 2, 'down', :at)"
+                ),
+                {"at": "2026-11-24 08:00:00"},
+            )
+            for outage_id, ended in [(1, "08:00"), (2, None), (3, None), (4, None)]:
+                conn.execute(
+                    text(
+                        "INSERT INTO outages (id, backend_id, started_at, ended_at, detected_by,"
+                        " tickets_paused, tickets_moved, tickets_texted, tickets_unplaced)"
+                        " VALUES (:id, 1, :at, :ended, 'staff_reports', 0, 0, 0, 0)"
+                    ),
+                    {
+                        "id": outage_id,
+                        "at": f"2026-11-24 07:0{outage_id}:00",
+                        "ended": f"2026-11-24 {ended}:00" if ended else None,
+                    },
+                )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, ended_at IS NULL, ended_by, branch_id FROM outages ORDER BY id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        (1, False, None, None),
+        (2, True, None, None),  # the first open one holds the pause, everywhere as before
+        (3, False, "merged", None),
+        (4, False, "merged", None),
+    ]

@@ -249,8 +249,12 @@ def test_staff_reports_declare_it_down_when_enough_come_soon_enough(
     last = client.post(report, json={"note": "لا يستجيب"}, headers=third)
     assert last.status_code == 200
     assert last.json["reports"] == 3
-    assert last.json["backend"]["state"] == "down"
+    # Down at the reporting branch only: the system stays up everywhere else.
+    assert last.json["backend"]["state"] == "up"
+    assert last.json["backend"]["down_at"] == ["cairo-civil"]
     assert last.json["backend"]["current_outage"]["detected_by"] == "staff_reports"
+    assert last.json["backend"]["current_outage"]["branch"] == "cairo-civil"
+    assert _service_state(clock) == service_state.ServiceState.PAUSED
 
 
 def test_one_counter_pressing_three_times_is_one_report(client, registry, clock, make_token):
@@ -270,10 +274,13 @@ def test_a_passing_check_does_not_end_an_outage_staff_reported(client, registry,
     for _ in range(registry.recovery_threshold + 2):
         outages.record_check(db.session, clock, registry.id, ok=True)
     db.session.expire_all()
-    assert client.get("/api/v1/backends").json[0]["state"] == "down"
+    assert client.get("/api/v1/backends").json[0]["down_at"] == ["cairo-civil"]
+    assert _service_state(clock) == service_state.ServiceState.PAUSED
     manager = make_token("manager")
     up = client.post(f"/api/v1/backends/{registry.code}/outages/resolve", headers=manager)
-    assert up.json["state"] == "up"
+    assert up.json["down_at"] == []
+    assert up.json["current_outage"] is None
+    assert _service_state(clock) == service_state.ServiceState.OPEN
 
 
 def test_a_manager_declares_and_resolves_and_recovery_texts_nobody(
@@ -289,11 +296,16 @@ def test_a_manager_declares_and_resolves_and_recovery_texts_nobody(
         headers=manager,
     )
     assert down.status_code == 201, down.json
-    assert down.json["state"] == "down"
+    # A manager's declaration holds at their branch: down there, up everywhere else.
+    assert down.json["state"] == "up"
+    assert down.json["down_at"] == ["cairo-civil"]
     assert down.json["current_outage"]["expected_end"] == "2026-11-24T08:30:00+00:00"
-    assert client.get("/api/v1/backends").json[0]["state"] == "down"
+    assert down.json["current_outage"]["branch"] == "cairo-civil"
+    assert client.get("/api/v1/backends").json[0]["outages"][0]["branch"] == "cairo-civil"
+    assert _service_state(clock) == service_state.ServiceState.PAUSED
     up = client.post(f"/api/v1/backends/{registry.code}/outages/resolve", headers=manager)
     assert up.json["state"] == "up"
+    assert up.json["down_at"] == []
     assert up.json["current_outage"] is None
     assert _service_state(clock) == service_state.ServiceState.OPEN
     assert db.session.scalar(select(func.count()).select_from(Message)) == 0

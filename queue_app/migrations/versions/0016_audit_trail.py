@@ -1,7 +1,7 @@
 """audit_events: every staff, manager, admin and command-line action, who, what, when, from where
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-06 23:50:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from queue_app.db import UTCDateTime
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

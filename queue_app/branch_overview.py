@@ -1,0 +1,142 @@
+"""A branch at a glance, for its manager's console: the lines and counters (branches.py), the
+systems its services need with their outages and maintenance, the tickets an outage could not
+place, and the messages that did not reach their citizens today."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from queue_app import branches, maintenance, outages
+from queue_app.directory import BackendInfo
+from queue_app.models import Maintenance, Message, MessageStatus, Outage, Ticket
+from queue_app.rescheduler import MOVABLE
+
+# Messages that did not reach their citizen: what a manager may want to follow up by hand.
+NOT_DELIVERED = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
+LIST_AT_MOST = 20
+
+
+@dataclass(frozen=True)
+class SystemOverview:
+    backend: BackendInfo
+    outage: Outage | None
+    windows: list[Maintenance]
+
+
+@dataclass(frozen=True)
+class UnplacedTicket:
+    number: str
+    service_code: str
+    phone: str | None
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    number: str | None
+    to: str
+    event: str
+    status: MessageStatus
+    error_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class BranchOverview:
+    view: branches.BranchView
+    systems: list[SystemOverview]
+    unplaced: list[UnplacedTicket]
+    unplaced_count: int
+    failed_messages: list[FailedMessage]
+    failed_count: int
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Enough of a number to match it with a citizen at the desk, not to copy it whole."""
+    if not phone:
+        return None
+    return phone[:4] + "•" * max(0, len(phone) - 7) + phone[-3:]
+
+
+def overview(session: Session, branch_code: str, now: datetime) -> BranchOverview:
+    """Raises NotFound."""
+    view = branches.branch_view(session, branch_code, now, next_slots=False)
+    branch = view.branch
+    backend_ids: dict[int, BackendInfo] = {}
+    for service in branch.services:
+        for backend in service.backends:
+            backend_ids.setdefault(backend.id, backend)
+    windows = maintenance.not_ended(session, now, backend_ids)
+    systems = [
+        SystemOverview(
+            backend=backend,
+            outage=outages.current_outage(session, backend.id),
+            windows=[w for w in windows if w.backend_id == backend.id],
+        )
+        for backend in sorted(backend_ids.values(), key=lambda b: b.code)
+    ]
+    unplaced_where = (
+        Ticket.branch_id == branch.id,
+        Ticket.awaiting_slot_for.is_not(None),
+        Ticket.status.in_(MOVABLE),
+    )
+    service_codes = {s.id: s.code for s in branch.services}
+    unplaced = [
+        UnplacedTicket(
+            number=t.number,
+            service_code=service_codes.get(t.service_id, "?"),
+            phone=mask_phone(t.phone),
+            since=t.issued_at,
+        )
+        for t in session.scalars(
+            select(Ticket).where(*unplaced_where).order_by(Ticket.id).limit(LIST_AT_MOST)
+        )
+    ]
+    unplaced_count = session.scalar(select(func.count(Ticket.id)).where(*unplaced_where)) or 0
+    day_start = now - timedelta(hours=24)
+    failed_where = (
+        Ticket.branch_id == branch.id,
+        Message.status.in_(NOT_DELIVERED),
+        Message.created_at >= day_start,
+    )
+    failed_rows = session.execute(
+        select(Message, Ticket)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(*failed_where)
+        .order_by(Message.created_at.desc())
+        .limit(LIST_AT_MOST)
+    )
+    failed = [
+        FailedMessage(
+            number=ticket.number,
+            to=mask_phone(message.to) or "",
+            event=message.event,
+            status=message.status,
+            error_code=message.error_code,
+            at=message.created_at,
+        )
+        for message, ticket in failed_rows
+    ]
+    failed_count = (
+        session.scalar(
+            select(func.count(Message.id))
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(*failed_where)
+        )
+        or 0
+    )
+    return BranchOverview(
+        view=view,
+        systems=systems,
+        unplaced=unplaced,
+        unplaced_count=unplaced_count,
+        failed_messages=failed,
+        failed_count=failed_count,
+    )
+
+
+__all__ = ["BranchOverview", "mask_phone", "overview"]
