@@ -11,8 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_app import branches, maintenance, outages
-from queue_app.directory import BackendInfo
-from queue_app.models import Maintenance, Message, MessageStatus, Outage, Ticket
+from queue_app.directory import BackendInfo, ServiceInfo
+from queue_app.errors import NotFound
+from queue_app.models import (
+    Maintenance,
+    Message,
+    MessageStatus,
+    Outage,
+    Ticket,
+    TicketStatus,
+)
 from queue_app.rescheduler import MOVABLE
 
 # Messages that did not reach their citizen: what a manager may want to follow up by hand.
@@ -23,8 +31,25 @@ LIST_AT_MOST = 20
 @dataclass(frozen=True)
 class SystemOverview:
     backend: BackendInfo
-    outage: Outage | None
+    here: Outage | None  # the branch's own outage (a manager's, or its staff reports')
+    everywhere: Outage | None  # the one that pauses every branch (health monitor, admin)
     windows: list[Maintenance]
+
+    @property
+    def outage(self) -> Outage | None:
+        """What pauses the system here, the outage everywhere first."""
+        return self.everywhere or self.here
+
+
+@dataclass(frozen=True)
+class DeclarePreview:
+    """What declaring a system down at one branch would do, before it is done."""
+
+    services: list[ServiceInfo]  # the branch's services that pause
+    waiting: int  # their walk-in tickets waiting now
+    with_phone: int  # of which can be texted when the line moves
+    booked_today: int  # their appointments later today, moved if it lasts
+    reschedule_after_minutes: int
 
 
 @dataclass(frozen=True)
@@ -62,6 +87,46 @@ def mask_phone(phone: str | None) -> str | None:
     return phone[:4] + "•" * max(0, len(phone) - 7) + phone[-3:]
 
 
+def declare_preview(
+    session: Session, branch_code: str, backend_code: str, now: datetime
+) -> DeclarePreview:
+    """Raises NotFound (no such system among this branch's services' systems)."""
+    branch = branches.get_branch(session, branch_code)
+    paused = [s for s in branch.services if any(b.code == backend_code for b in s.backends)]
+    if not paused:
+        raise NotFound(f"no service of {branch_code} needs {backend_code!r}", backend=backend_code)
+    ids = [s.id for s in paused]
+    waiting_where = (Ticket.service_id.in_(ids), Ticket.status == TicketStatus.WAITING)
+    waiting = session.scalar(select(func.count(Ticket.id)).where(*waiting_where)) or 0
+    with_phone = (
+        session.scalar(
+            select(func.count(Ticket.id)).where(*waiting_where, Ticket.phone.is_not(None))
+        )
+        or 0
+    )
+    day_end = datetime.combine(
+        now.astimezone(branch.zone).date() + timedelta(days=1), datetime.min.time(), branch.zone
+    )
+    booked_today = (
+        session.scalar(
+            select(func.count(Ticket.id)).where(
+                Ticket.service_id.in_(ids),
+                Ticket.status == TicketStatus.SCHEDULED,
+                Ticket.slot_start >= now,
+                Ticket.slot_start < day_end,
+            )
+        )
+        or 0
+    )
+    return DeclarePreview(
+        services=paused,
+        waiting=waiting,
+        with_phone=with_phone,
+        booked_today=booked_today,
+        reschedule_after_minutes=branch.reschedule_after_minutes,
+    )
+
+
 def overview(session: Session, branch_code: str, now: datetime) -> BranchOverview:
     """Raises NotFound."""
     view = branches.branch_view(session, branch_code, now, next_slots=False)
@@ -74,7 +139,8 @@ def overview(session: Session, branch_code: str, now: datetime) -> BranchOvervie
     systems = [
         SystemOverview(
             backend=backend,
-            outage=outages.current_outage(session, backend.id),
+            here=outages.current_outage(session, backend.id, branch.id),
+            everywhere=outages.current_outage(session, backend.id),
             windows=[w for w in windows if w.backend_id == backend.id],
         )
         for backend in sorted(backend_ids.values(), key=lambda b: b.code)
@@ -139,4 +205,4 @@ def overview(session: Session, branch_code: str, now: datetime) -> BranchOvervie
     )
 
 
-__all__ = ["BranchOverview", "mask_phone", "overview"]
+__all__ = ["BranchOverview", "DeclarePreview", "declare_preview", "mask_phone", "overview"]

@@ -112,6 +112,17 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+def flush(session: Session) -> None:
+    """Flush, turning a lost race on a versioned row into StateConflict (and rolling back)."""
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise StateConflict(
+            "someone else changed this at the same moment; look again and retry"
+        ) from None
+
+
 def commit(session: Session) -> None:
     """Commit, turning a lost race on a versioned row into StateConflict (and rolling back)."""
     try:

@@ -38,6 +38,13 @@ class StateConflict(QueueError):
     code, status = "state_conflict", 409
 
 
+class CounterBusy(StateConflict):
+    """Another device at the same counter called at the same moment, or the counter is serving
+    someone else: one citizen at a counter at a time."""
+
+    code = "counter_busy"
+
+
 class ServicePaused(StateConflict):
     code = "service_paused"
 

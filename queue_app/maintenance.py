@@ -15,15 +15,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from queue_app import outages, rescheduler, texting
+from queue_app.access import MANAGER_AND_UP, Principal
 from queue_app.clock import Clock
 from queue_app.db import rowcount
-from queue_app.errors import InvalidInput, MaintenanceAlreadyAnnounced, NotFound, StateConflict
-from queue_app.models import Maintenance, Ticket, TicketStatus
+from queue_app.errors import (
+    Forbidden,
+    InvalidInput,
+    MaintenanceAlreadyAnnounced,
+    NotFound,
+    StateConflict,
+)
+from queue_app.models import Backend, Maintenance, Role, Service, Ticket, TicketStatus
 
 
 def announce(
     session: Session,
     clock: Clock,
+    by: Principal,
     backend_code: str,
     *,
     starts_at: datetime,
@@ -31,11 +39,13 @@ def announce(
     note: str | None,
 ) -> Maintenance:
     """Announce a maintenance window: it shows on /status and the kiosk, slots inside it are no
-    longer booked, and appointments already inside it are moved after it and texted.
-    Raises NotFound, InvalidInput, MaintenanceAlreadyAnnounced."""
+    longer booked, and appointments already inside it are moved after it and texted. A manager
+    may announce it only for a system one of their branch's services needs.
+    Raises NotFound, Forbidden, InvalidInput, MaintenanceAlreadyAnnounced."""
     now = clock.now()
     starts_at, ends_at = _checked(starts_at, ends_at, now)
     backend = outages.backend_by_code(session, backend_code)
+    require_may_manage(session, by, backend)
     _raise_if_announced(session, backend.id, starts_at, ends_at)
     window = Maintenance(
         backend_id=backend.id,
@@ -52,7 +62,136 @@ def announce(
         session.rollback()
         _raise_if_announced(session, backend.id, starts_at, ends_at)
         raise
+    return _move_inside(session, clock, backend, window)
+
+
+def preview_announce(
+    session: Session,
+    clock: Clock,
+    by: Principal,
+    backend_code: str,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> int:
+    """What ``announce`` would do, without doing it: how many appointments it would move.
+    Raises what ``announce`` raises."""
+    starts_at, ends_at = _checked(starts_at, ends_at, clock.now())
+    backend = outages.backend_by_code(session, backend_code)
+    require_may_manage(session, by, backend)
+    _raise_if_announced(session, backend.id, starts_at, ends_at)
+    return len(_inside(session, backend.id, starts_at, ends_at))
+
+
+def reschedule_window(
+    session: Session,
+    clock: Clock,
+    by: Principal,
+    backend_code: str,
+    window_id: int,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    note: str | None,
+    dry_run: bool = False,
+) -> tuple[Maintenance | None, int]:
+    """Give a window that has not begun other times: it is withdrawn and the new one announced
+    in one transaction, so the status page never shows both or neither. Appointments inside the
+    new times move after it (those the old one moved keep their times). With ``dry_run``,
+    nothing changes and the answer is (None, how many would move).
+    Raises NotFound, Forbidden, InvalidInput, StateConflict, MaintenanceAlreadyAnnounced."""
+    now = clock.now()
+    starts_at, ends_at = _checked(starts_at, ends_at, now)
+    backend = outages.backend_by_code(session, backend_code)
+    require_may_manage(session, by, backend)
+    old = session.get(Maintenance, window_id)
+    if old is None or old.backend_id != backend.id:
+        raise NotFound(f"no maintenance window {window_id} of {backend_code!r}", id=window_id)
+    if old.cancelled_at is not None or old.starts_at <= now:
+        raise StateConflict(
+            "only a window that has not begun can be given other times; withdraw a running "
+            "one (it ends now) and announce another",
+            id=window_id,
+        )
+    if (old.starts_at, old.ends_at) != (starts_at, ends_at):
+        _raise_if_announced(session, backend.id, starts_at, ends_at)
+    if dry_run:
+        return None, len(_inside(session, backend.id, starts_at, ends_at))
+    # Conditional, so that two managers changing or withdrawing it at once cannot both win.
+    withdrawn = rowcount(
+        session.execute(
+            update(Maintenance)
+            .where(
+                Maintenance.id == window_id,
+                Maintenance.cancelled_at.is_(None),
+                Maintenance.starts_at > now,
+            )
+            .values(cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not withdrawn:
+        session.rollback()
+        raise StateConflict("this window began or was withdrawn meanwhile", id=window_id)
+    window = Maintenance(
+        backend_id=backend.id, starts_at=starts_at, ends_at=ends_at, note=note, announced_at=now
+    )
+    session.add(window)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        _raise_if_announced(session, backend.id, starts_at, ends_at)
+        raise
+    window = _move_inside(session, clock, backend, window)
+    return window, window.tickets_moved
+
+
+def may_manage(session: Session, by: Principal, backend_id: int) -> bool:
+    """An admin may announce maintenance for any system; a manager for a system that one of the
+    services of their branches needs (a Cairo manager cannot close Giza's system)."""
+    if by.role not in MANAGER_AND_UP:
+        return False
+    if by.role == Role.ADMIN:
+        return True
+    branch_ids = session.scalars(
+        select(Service.branch_id).where(
+            Service.id.in_(outages.services_needing(session, backend_id))
+        )
+    )
+    return any(by.acts_for(branch_id) for branch_id in branch_ids)
+
+
+def require_may_manage(session: Session, by: Principal, backend: Backend) -> None:
+    """Raises Forbidden unless ``by`` may announce, change or withdraw ``backend``'s windows."""
+    if not may_manage(session, by, backend.id):
+        raise Forbidden(
+            "a manager may announce, change or withdraw maintenance only for a system that "
+            "one of their branch's services needs",
+            backend=backend.code,
+        )
+
+
+def _inside(session: Session, backend_id: int, starts_at: datetime, ends_at: datetime) -> list[int]:
+    """The booked appointments, of the services needing the system, inside the window."""
+    return list(
+        session.scalars(
+            select(Ticket.id).where(
+                Ticket.service_id.in_(outages.services_needing(session, backend_id)),
+                Ticket.status == TicketStatus.SCHEDULED,
+                Ticket.slot_start < ends_at,
+                Ticket.slot_end > starts_at,
+            )
+        )
+    )
+
+
+def _move_inside(
+    session: Session, clock: Clock, backend: Backend, window: Maintenance
+) -> Maintenance:
+    """Move the appointments inside a committed window after it, text them, count them."""
     name_ar, name_en = backend.name_ar, backend.name_en  # read once: the moves commit
+    starts_at, ends_at = window.starts_at, window.ends_at
 
     def system(locale: str) -> str:
         return name_en if locale == "en" else name_ar
@@ -146,13 +285,16 @@ def _checked(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[dat
     return starts_at, ends_at
 
 
-def withdraw(session: Session, clock: Clock, backend_code: str, window_id: int) -> Maintenance:
+def withdraw(
+    session: Session, clock: Clock, by: Principal, backend_code: str, window_id: int
+) -> Maintenance:
     """Withdraw an announced window: one that has not started is withdrawn (kept, with
     ``cancelled_at``); one that is running ends now. The appointments it moved keep their new
     times: their citizens were told, and moving them back would text them again.
-    Raises NotFound, StateConflict."""
+    Raises NotFound, Forbidden, StateConflict."""
     now = clock.now()
     backend = outages.backend_by_code(session, backend_code)
+    require_may_manage(session, by, backend)
     window = session.get(Maintenance, window_id)
     if window is None or window.backend_id != backend.id:
         raise NotFound(f"no maintenance window {window_id} of {backend_code!r}", id=window_id)
@@ -207,4 +349,14 @@ def not_ended(
     return list(session.scalars(query))
 
 
-__all__ = ["HORIZON", "LONGEST", "announce", "not_ended", "withdraw"]
+__all__ = [
+    "HORIZON",
+    "LONGEST",
+    "announce",
+    "may_manage",
+    "not_ended",
+    "preview_announce",
+    "require_may_manage",
+    "reschedule_window",
+    "withdraw",
+]

@@ -361,6 +361,7 @@ def report(
             at=now,
             note=note,
             reporter_token_id=principal.token_id,
+            reporter_person_id=principal.person_id,
         )
     )
     session.flush()
@@ -373,8 +374,13 @@ def report(
         )
     )
     after_it = OutageReport.at > last_ended if last_ended is not None else true()
-    # Distinct reporters: a report of unknown origin counts alone.
-    reporter = func.coalesce(OutageReport.reporter_token_id, -OutageReport.id)
+    # Distinct reporters, people and tokens apart (even and odd numbers); a report of unknown
+    # origin counts alone.
+    reporter = func.coalesce(
+        OutageReport.reporter_person_id * 2,
+        OutageReport.reporter_token_id * 2 + 1,
+        -OutageReport.id,
+    )
     recent = session.execute(
         select(func.count(func.distinct(reporter))).where(
             OutageReport.backend_id == backend.id,

@@ -251,8 +251,10 @@ def _view(
         position = line.ahead_of(ticket) + 1
         wait = wait_estimate.waits(line.line).get(ticket.id)
     counter = None
-    if ticket.counter_id is not None:
-        counter = next((c for c in branch.counters if c.id == ticket.counter_id), None)
+    # The counter calling or holding it, or the one whose own line it waits in (a transfer).
+    counter_id = ticket.counter_id or ticket.for_counter_id
+    if counter_id is not None:
+        counter = next((c for c in branch.counters if c.id == counter_id), None)
     return TicketView(
         ticket=ticket,
         branch=branch,

@@ -14,6 +14,8 @@ from queue_app.errors import InvalidInput
 from queue_app.models import Backend, Branch, Maintenance, Outage
 from queue_app.web.extensions import current_clock, db
 
+NOT_THEIR_SYSTEM = "a manager's branch has no service that needs this system"
+
 blp = Blueprint("backends", __name__, description="Back-end systems, their outages and maintenance")
 
 
@@ -192,6 +194,9 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.post("/backends/<code>/maintenance")
 @blp.arguments(schemas.MaintenanceBody)
 @blp.response(201, schemas.MaintenanceWindow)
+@blp.alt_response(
+    403, schema=schemas.Error, description="a system none of the branch's services needs"
+)
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="the same window is already announced")
 @blp.alt_response(422, schema=schemas.Error)
@@ -204,6 +209,7 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
     window: Maintenance = maintenance.announce(
         db.session,
         current_clock(),
+        principal(),
         code,
         starts_at=body["start"],
         ends_at=body["end"],
@@ -214,6 +220,9 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
 
 @blp.delete("/backends/<code>/maintenance/<int:window_id>")
 @blp.response(200, schemas.MaintenanceWindow)
+@blp.alt_response(
+    403, schema=schemas.Error, description="a system none of the branch's services needs"
+)
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="the window is over or withdrawn")
 @blp.doc(security=BEARER)
@@ -224,7 +233,9 @@ def withdraw_maintenance(code: str, window_id: int) -> dict[str, Any]:
     (``withdrawn_at`` set, kept for the record); one already running ends now (``end`` becomes
     now). Either way its slots can be booked again at once. Appointments it moved keep their
     new times: their citizens were already told."""
-    return _window(maintenance.withdraw(db.session, current_clock(), code, window_id), code)
+    return _window(
+        maintenance.withdraw(db.session, current_clock(), principal(), code, window_id), code
+    )
 
 
 def _window(window: Maintenance, code: str) -> dict[str, Any]:

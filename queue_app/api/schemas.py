@@ -82,7 +82,13 @@ class Ticket(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["walk_in", "appointment"]))
     status = fields.String(
         required=True,
-        validate=validate.OneOf(["scheduled", "waiting", "called", "done", "no_show", "cancelled"]),
+        validate=validate.OneOf(
+            ["scheduled", "waiting", "called", "on_hold", "done", "no_show", "cancelled"]
+        ),
+        metadata={
+            "description": "on_hold: put aside by its counter (a document to fetch); it is not "
+            "in the line and the counter resumes it or sends it back to the line."
+        },
     )
     priority = fields.Boolean(required=True)
     locale = fields.String(required=True)
@@ -107,7 +113,13 @@ class Ticket(Schema):
             "example": [9, 17],
         },
     )
-    counter = fields.String(allow_none=True)
+    counter = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The counter calling or holding the ticket, or, after a transfer to "
+            "a counter, the one whose own line it waits in."
+        },
+    )
     slot = fields.Nested(SlotTimes, allow_none=True)
     service_state = fields.String(required=True)
     down_backends = fields.List(fields.Nested(DownBackend), required=True)
@@ -176,6 +188,17 @@ class Branch(Schema):
 
 class BranchDetail(Branch):
     counters = fields.List(fields.Nested(CounterSummary), required=True)
+
+
+class TransferBody(Schema):
+    service = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "the service of the branch the ticket goes to"},
+    )
+    counter = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the counter whose own line the ticket goes to"},
+    )
 
 
 class CounterPatchBody(Schema):

@@ -131,3 +131,84 @@ def ticket_no_show(token: str) -> dict[str, Any]:
 def ticket_recall(token: str) -> dict[str, Any]:
     """Call the called ticket once more (staff and up)."""
     return _counter_action(counters.recall, token)
+
+
+@blp.post("/tickets/<token>/hold")
+@blp.response(200, schemas.Ticket, description="the ticket, now on_hold")
+@blp.alt_response(403, schema=schemas.Error, description="a ticket of another branch")
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="state_conflict: not called")
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_hold(token: str) -> dict[str, Any]:
+    """Put the called citizen aside, e.g. to fetch a document (staff and up).
+
+    The ticket leaves the counter and nobody's line; its counter resumes it or sends it back to
+    the line.
+    """
+    return _counter_action(counters.hold, token)
+
+
+@blp.post("/tickets/<token>/resume")
+@blp.response(200, schemas.Ticket, description="the ticket, called again at its counter")
+@blp.alt_response(403, schema=schemas.Error, description="a ticket of another branch")
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(
+    409,
+    schema=schemas.Error,
+    description="state_conflict (not on hold, its counter closed) or counter_busy (the counter "
+    "is serving someone else, fields.serving)",
+)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_resume(token: str) -> dict[str, Any]:
+    """The held citizen is back: the counter that held the ticket calls it again (staff and
+    up)."""
+    return _counter_action(counters.resume, token)
+
+
+@blp.post("/tickets/<token>/back-to-line")
+@blp.response(200, schemas.Ticket, description="the ticket, waiting in its old place")
+@blp.alt_response(403, schema=schemas.Error, description="a ticket of another branch")
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(409, schema=schemas.Error, description="state_conflict: not on hold")
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_back_to_line(token: str) -> dict[str, Any]:
+    """A held ticket waits in its service's line again, in the place it had (staff and up)."""
+    return _counter_action(counters.back_to_line, token)
+
+
+@blp.post("/tickets/<token>/transfer")
+@blp.arguments(schemas.TransferBody)
+@blp.response(200, schemas.Ticket, description="the ticket, waiting in its new line")
+@blp.alt_response(403, schema=schemas.Error, description="a ticket of another branch")
+@blp.alt_response(404, schema=schemas.Error, description="unknown ticket, service or counter")
+@blp.alt_response(409, schema=schemas.Error, description="state_conflict: not called or held")
+@blp.alt_response(
+    422,
+    schema=schemas.Error,
+    description="no service and no counter, the ticket's own place, or a counter that does not "
+    "serve the service",
+)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+def ticket_transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
+    """Send a called or held ticket to another service of the branch, or to one counter (staff
+    and up).
+
+    The ticket keeps its place in line (when its citizen first joined), so it comes before
+    everyone who joined after it: at or near the front of the target service's line, priority
+    tickets still first. Sent to a counter, it waits in that counter's own line, which that
+    counter calls before its common line and no other counter calls.
+    """
+    clock = current_clock()
+    ticket = counters.transfer(
+        db.session,
+        clock,
+        principal(),
+        token,
+        service_code=body.get("service"),
+        counter_code=body.get("counter"),
+    )
+    return _render(tickets.view_ticket(db.session, clock.now(), ticket))

@@ -82,6 +82,9 @@ class Holiday(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     day: Mapped[date]
+    # Given in the console ("Revolution Day", "عيد الثورة"); the config file lists days only.
+    name_ar: Mapped[str | None] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
 
 
 class SpecialHours(Base):

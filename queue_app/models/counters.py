@@ -31,6 +31,9 @@ class Counter(Base):
     )
     code: Mapped[str] = mapped_column(String(32))
     is_open: Mapped[bool] = mapped_column(default=False)
+    # How many times the counter has called: bumped by a conditional UPDATE, so that two devices
+    # pressing "call next" at one counter at once are told apart (counters.call_next).
+    calls: Mapped[int] = mapped_column(default=0, server_default="0")
 
     branch: Mapped[Branch] = relationship(back_populates="counters")
     services: Mapped[list[Service]] = relationship(

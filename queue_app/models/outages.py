@@ -99,6 +99,10 @@ class OutageReport(Base):
     reporter_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_tokens.id", ondelete="SET NULL")
     )
+    # Or the signed-in person who reported (people.py).
+    reporter_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL")
+    )
 
 
 class BackendHealth(Base):

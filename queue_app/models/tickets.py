@@ -17,6 +17,8 @@ class TicketStatus(StrEnum):
     SCHEDULED = "scheduled"
     WAITING = "waiting"
     CALLED = "called"
+    # Put aside by the counter (the citizen fetches a document): not in the line, not served.
+    ON_HOLD = "on_hold"
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
@@ -38,15 +40,31 @@ ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.WAITING: frozenset(
         {TicketStatus.CALLED, TicketStatus.CANCELLED, TicketStatus.SCHEDULED}
     ),
+    # A transfer puts a called ticket back among the waiting (counters.transfer).
     TicketStatus.CALLED: frozenset(
-        {TicketStatus.CALLED, TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.WAITING}
+        {
+            TicketStatus.CALLED,
+            TicketStatus.DONE,
+            TicketStatus.NO_SHOW,
+            TicketStatus.WAITING,
+            TicketStatus.ON_HOLD,
+        }
+    ),
+    # Resumed at its counter, sent back to the line, given up by the citizen, or never back.
+    TicketStatus.ON_HOLD: frozenset(
+        {TicketStatus.CALLED, TicketStatus.WAITING, TicketStatus.CANCELLED, TicketStatus.NO_SHOW}
     ),
     TicketStatus.DONE: frozenset(),
     TicketStatus.NO_SHOW: frozenset(),
     TicketStatus.CANCELLED: frozenset(),
 }
 
-ACTIVE_STATUSES = (TicketStatus.SCHEDULED, TicketStatus.WAITING, TicketStatus.CALLED)
+ACTIVE_STATUSES = (
+    TicketStatus.SCHEDULED,
+    TicketStatus.WAITING,
+    TicketStatus.CALLED,
+    TicketStatus.ON_HOLD,
+)
 
 
 def ticket_number(letter: str, sequence: int) -> str:
@@ -71,6 +89,11 @@ class Ticket(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counters.id", ondelete="SET NULL"))
+    # A waiting ticket transferred to one counter: only that counter calls it, before its
+    # common line (counters.transfer). None: any counter serving its service may call it.
+    for_counter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counters.id", ondelete="SET NULL")
+    )
     letter: Mapped[str] = mapped_column(String(1))
     local_day: Mapped[date]
     sequence: Mapped[int]
@@ -103,7 +126,7 @@ class Ticket(Base):
 
     branch: Mapped[Branch] = relationship()
     service: Mapped[Service] = relationship()
-    counter: Mapped[Counter | None] = relationship()
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )

@@ -11,6 +11,8 @@ from queue_app.pages import (
     display_board,
     formatting,
     manage_console,
+    manage_hours,
+    manage_maintenance,
     manage_statistics,
     start_page,
     status_page,
@@ -31,6 +33,8 @@ def init_app(app: Flask) -> None:
         status_page.bp,
         start_page.bp,
         manage_console.bp,
+        manage_hours.bp,
+        manage_maintenance.bp,
         manage_statistics.bp,
     )
     for blueprint in blueprints:

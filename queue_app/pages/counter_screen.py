@@ -21,10 +21,26 @@ bp = Blueprint("counter_screen", __name__, template_folder="templates")
 # Keeps the waiting counts fresh, and notices when another device at this counter moved on.
 POLL_SECONDS = 10
 TOKEN_SLOT = "__ticket__"
+SYSTEM_SLOT = "__system__"
 ACTIONS = {
     "done": "tickets.ticket_done",
     "no_show": "tickets.ticket_no_show",
     "recall": "tickets.ticket_recall",
+    "hold": "tickets.ticket_hold",
+    "resume": "tickets.ticket_resume",
+    "back_to_line": "tickets.ticket_back_to_line",
+    "transfer": "tickets.ticket_transfer",
+}
+# One key per button, shown on the page and set as aria-keyshortcuts; counter.js listens for them.
+SHORTCUTS = {
+    "call_next": "N",
+    "done": "D",
+    "no_show": "M",
+    "recall": "R",
+    "hold": "H",
+    "transfer": "T",
+    "resume": "U",
+    "back_to_line": "B",
 }
 
 
@@ -56,11 +72,29 @@ def _screen(view: branches.BranchView, counter: CounterInfo) -> dict[str, Any]:
         now=current_clock().now().isoformat(),
         poll_seconds=POLL_SECONDS,
         csrf_token=generate_csrf(),
+        shortcuts=SHORTCUTS,
+        report_url=url_for("backends.report_down", code=SYSTEM_SLOT),
+        back_url=url_for("backends.system_back", code=SYSTEM_SLOT),
+        system_slot=SYSTEM_SLOT,
     )
     return {
         "branch": branch,
         "counter": counter,
         "serving": serving,
         "services": [s for s in view.services if s.service.id in served],
+        "shortcuts": SHORTCUTS,
+        # Where a ticket can be transferred: the branch's services, then its other counters.
+        "transfer_services": [s.service for s in view.services],
+        # The systems this counter's services need: "down here" and "working again" buttons.
+        "systems": _systems(counter),
+        "transfer_counters": [c for c in branch.counters if c.id != counter.id],
         "script": script,
     }
+
+
+def _systems(counter: CounterInfo) -> list[Any]:
+    found: dict[str, Any] = {}
+    for service in counter.services:
+        for backend in service.backends:
+            found.setdefault(backend.code, backend)
+    return sorted(found.values(), key=lambda b: b.code)

@@ -10,14 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import force_locale
 
-from queue_app import branches, moved_tickets
+from queue_app import branches, moved_tickets, recent_calls
 from queue_app.locales import LOCALES
+from queue_app.models import TicketStatus
 from queue_app.pages import formatting
-from queue_app.pages.labels import board_strings, script_strings, time_words
+from queue_app.pages.labels import board_strings, script_strings, ticket_status_labels, time_words
 from queue_app.pages.notices import service_notice
 from queue_app.web.extensions import current_clock, db
 
@@ -28,7 +30,16 @@ POLL_SECONDS = 5
 # Tickets are moved a few times a day, by the outage timers: the list need not be as quick.
 MOVED_POLL_SECONDS = 30
 # Routes here whose errors come as JSON, for the board's script (see create_app).
-JSON_ENDPOINTS = frozenset({"display_board.moved"})
+JSON_ENDPOINTS = frozenset({"display_board.moved", "display_board.calls"})
+# ?speak=1 reads each call out, in Arabic then English (the browser's speech synthesis).
+SPEAK_VALUES = frozenset({"1", "on", "true", "yes"})
+# Ticket letters as an Arabic voice should say them: the Latin letter's name in Arabic.
+SPOKEN_LETTERS_AR = {
+    "A": "إيه", "B": "بي", "C": "سي", "D": "دي", "E": "إي", "F": "إف", "G": "جي", "H": "إتش",
+    "I": "آي", "J": "جيه", "K": "كيه", "L": "إل", "M": "إم", "N": "إن", "O": "أو", "P": "بي",
+    "Q": "كيو", "R": "آر", "S": "إس", "T": "تي", "U": "يو", "V": "في", "W": "دبليو", "X": "إكس",
+    "Y": "واي", "Z": "زد",
+}  # fmt: skip
 
 T = TypeVar("T")
 
@@ -38,7 +49,21 @@ def show(branch_code: str) -> str:
     now = current_clock().now()
     view = branches.branch_view(db.session, branch_code, now, next_slots=False)
     moved = moved_tickets.moved_today(db.session, branch_code, now)
-    return render_template("display.html", **_board(view, now, moved))
+    calls = recent_calls.last_calls(db.session, branch_code, now)
+    speak = request.args.get("speak", "").lower() in SPEAK_VALUES
+    return render_template("display.html", **_board(view, now, moved, calls, speak=speak))
+
+
+@bp.get("/display/<branch_code>/calls")
+def calls(branch_code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The board's list of the last numbers called today, newest first, for its script:
+    ``{"calls": [{"id", "number", "counter", "at", "time": {ar, en}, "note": {ar, en}}]}``.
+    A board announces the calls whose ``id`` is above the last it saw."""
+    now = current_clock().now()
+    rows = recent_calls.last_calls(db.session, branch_code, now)
+    zone = branches.get_branch(db.session, branch_code).zone
+    answer = {"calls": [dataclasses.asdict(_call_row(row, zone)) for row in rows]}
+    return answer, 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/display/<branch_code>/moved")
@@ -115,8 +140,44 @@ def _moved_row(moved: moved_tickets.MovedTicket) -> MovedRow:
     )
 
 
+@dataclass(frozen=True)
+class CallRow:
+    """One call as the board lists it: number, counter, time, and what became of it since when
+    that is not "being served" (on hold, waiting again after a transfer)."""
+
+    id: int
+    number: str
+    counter: str
+    at: str
+    time: dict[str, str]
+    note: dict[str, str]
+
+
+def _call_row(call: recent_calls.Call, zone: ZoneInfo) -> CallRow:
+    def note() -> str:
+        if call.status == TicketStatus.ON_HOLD:
+            return ticket_status_labels()["on_hold"]
+        if call.status == TicketStatus.WAITING:
+            return board_strings()["waiting_again"]
+        return ""
+
+    return CallRow(
+        id=call.id,
+        number=call.number,
+        counter=call.counter,
+        at=call.at.isoformat(),
+        time=in_both(lambda: formatting.clock_time(call.at, zone)),
+        note=in_both(note),
+    )
+
+
 def _board(
-    view: branches.BranchView, now: datetime, moved: list[moved_tickets.MovedTicket]
+    view: branches.BranchView,
+    now: datetime,
+    moved: list[moved_tickets.MovedTicket],
+    calls: list[recent_calls.Call],
+    *,
+    speak: bool,
 ) -> dict[str, Any]:
     branch = view.branch
     zone = branch.zone
@@ -124,6 +185,11 @@ def _board(
         "locales": list(LOCALES),
         "api": url_for("branches.get_branch", branch_code=branch.code),
         "moved_api": url_for("display_board.moved", branch_code=branch.code),
+        "calls_api": url_for("display_board.calls", branch_code=branch.code),
+        # The calls already listed when the page was made are not announced again.
+        "last_call_id": max((call.id for call in calls), default=0),
+        "speak": speak,
+        "spoken_letters": SPOKEN_LETTERS_AR,
         "now": now.isoformat(),
         "poll_seconds": POLL_SECONDS,
         "moved_poll_seconds": MOVED_POLL_SECONDS,
@@ -135,6 +201,7 @@ def _board(
         "counters": view.counters,
         "services": [_service_row(s, words, now) for s in view.services],
         "moved": [_moved_row(row) for row in moved],
+        "calls": [_call_row(call, zone) for call in calls],
         "words": words,
         "updated": in_both(
             lambda: time_words()["updated"] % {"time": formatting.clock_time(now, zone)}

@@ -110,6 +110,11 @@ def intl_locale(locale: str) -> str:
     return f"{locale}-u-nu-latn"
 
 
+def local_input(moment: datetime, zone: ZoneInfo) -> str:
+    """``2026-11-25T08:00``: the value of an ``<input type="datetime-local">``, branch time."""
+    return local(moment, zone).strftime("%Y-%m-%dT%H:%M")
+
+
 def init_app(app: Flask) -> None:
     filters: dict[str, Any] = {
         "digits": digits,
@@ -118,5 +123,6 @@ def init_app(app: Flask) -> None:
         "minutes_range": minutes_range,
         "clock_time": clock_time,
         "when": when,
+        "local_input": local_input,
     }
     app.jinja_env.filters.update(filters)

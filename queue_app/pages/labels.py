@@ -24,6 +24,7 @@ def ticket_status_labels() -> dict[str, str]:
         "scheduled": gettext("Booked for a time"),
         "waiting": gettext("Waiting"),
         "called": gettext("Called"),
+        "on_hold": gettext("On hold"),
         "done": gettext("Served"),
         "no_show": gettext("Missed"),
         "cancelled": gettext("Cancelled"),
@@ -45,6 +46,10 @@ def event_labels() -> dict[str, str]:
         "issued": gettext("Ticket taken"),
         "called": gettext("Called to counter %(counter)s"),
         "recalled": gettext("Called again"),
+        "held": gettext("Put on hold at counter %(counter)s"),
+        "resumed": gettext("Called back to counter %(counter)s"),
+        "back_to_line": gettext("Back in the line, in the same place"),
+        "transferred": gettext("Transferred"),
         "waiting": gettext("Back in the line"),
         "done": gettext("Served"),
         "no_show": gettext("Marked as missed"),
@@ -141,6 +146,12 @@ def ticket_page_strings() -> dict[str, Any]:
         "next": gettext("You are next"),
         "any_moment": gettext("Any moment now"),
         "go_to_counter": gettext("Please go to counter %(counter)s"),
+        # A counter put the ticket aside, or a transfer sent it to one counter's own line.
+        "held_at": gettext(
+            "Your ticket is on hold at counter %(counter)s. Go back to that counter when you "
+            "are ready."
+        ),
+        "waits_for_counter": gettext("Counter %(counter)s will call you."),
         "slot": gettext("%(day)s, %(start)s – %(end)s"),
         "cancelled": gettext("Your ticket is cancelled."),
         # The question before cancelling, by what the citizen would lose.
@@ -199,6 +210,16 @@ def counter_screen_strings() -> dict[str, Any]:
         "status": ticket_status_labels(),
         "waiting": gettext("Waiting: %(count)s"),
         "unauthorized": gettext("You are signed out. Reload the page to sign in again."),
+        "reported": gettext(
+            "Your report is counted: %(reports)s of the %(needed)s counters needed have said so."
+        ),
+        "paused_here": gettext("The system is now paused at this office."),
+        "back_here": gettext("Noted: the system works again at this office."),
+        "not_down_here": gettext("The system is not down at this office."),
+        "down_everywhere": gettext(
+            "A manager declared this outage, or it is down everywhere: a manager or an "
+            "administrator says when it is back."
+        ),
         "forbidden": gettext(
             "Your account may not act at this counter. Ask your manager to add you to this branch."
         ),
@@ -210,6 +231,14 @@ def counter_screen_strings() -> dict[str, Any]:
         "done": gettext("%(number)s is done."),
         "no_show": gettext("%(number)s is marked as missed."),
         "recalled": gettext("%(number)s is called again."),
+        "held": gettext("%(number)s is on hold."),
+        "resumed": gettext("%(number)s is called back."),
+        "back_to_line": gettext("%(number)s is back in the line."),
+        "transferred": gettext("%(number)s is transferred."),
+        "counter_busy": gettext("This counter is serving %(number)s: finish it first."),
+        "same_counter": gettext(
+            "Another device at this counter called at the same moment. Look at the number shown."
+        ),
         "gone": gettext("That ticket no longer exists."),
         "too_many": gettext("Too many requests. Wait a moment and try again."),
         "network": gettext("Could not reach the server. Check the connection and try again."),
@@ -235,6 +264,16 @@ def board_strings() -> dict[str, Any]:
         "moved_number": gettext("Ticket"),
         "moved_service": gettext("Service"),
         "moved_time": gettext("New time"),
+        # The last numbers called, announced as they come (a chime, and speech with ?speak=1).
+        "last_called": gettext("Last called"),
+        "call_number": gettext("Ticket"),
+        "call_counter": gettext("Counter"),
+        "call_time": gettext("Called at"),
+        "waiting_again": gettext("Waiting again"),
+        # Said aloud and written for screen readers; the number as the voice should read it.
+        "announce": gettext("Ticket %(number)s, counter %(counter)s"),
+        "enable_sound": gettext("Enable sound"),
+        "sound_on": gettext("Sound on (tap to mute)"),
     }
 
 

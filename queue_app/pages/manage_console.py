@@ -15,14 +15,14 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import DateField, HiddenField, IntegerField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from queue_app import branch_overview, capacity, counters, maintenance
+from queue_app import branch_overview, capacity, counters, maintenance, outages
 from queue_app.access import Principal
 from queue_app.api.auditing import audited, in_branch
 from queue_app.errors import Forbidden, InvalidInput, QueueError
-from queue_app.pages import formatting
+from queue_app.pages import formatting, manage_maintenance
 from queue_app.pages.labels import service_state_labels
 from queue_app.web.extensions import current_clock, db
 from queue_app.web.sign_in import MANAGER_PAGES, signed_in_page
@@ -38,6 +38,11 @@ class ConfirmForm(FlaskForm):
 
 class CounterForm(ConfirmForm):
     open = HiddenField(validators=[DataRequired()])
+
+
+class DeclareForm(ConfirmForm):
+    expected_minutes = IntegerField(validators=[Optional(), NumberRange(min=1, max=60 * 24 * 60)])
+    note = StringField(validators=[Optional(), Length(max=500)])
 
 
 class CapacityForm(ConfirmForm):
@@ -86,6 +91,7 @@ def show(branch_code: str) -> str:
         now=now,
         capacity_form=capacity_form,
         state_labels=service_state_labels(),
+        systems=manage_maintenance.systems_of(branch),
     )
 
 
@@ -265,7 +271,7 @@ def undo_capacity(branch_code: str, override_id: int) -> Any:
 @signed_in_page(MANAGER_PAGES)
 @audited("maintenance.withdraw", in_branch("maintenance", "window_id"))
 def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
-    _, branch = _branch(branch_code)
+    principal, branch = _branch(branch_code)
     form = ConfirmForm()
     if not form.validate():
         _refused(form)
@@ -304,9 +310,117 @@ def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
             fields={},
         )
     try:
-        maintenance.withdraw(db.session, clock, system.backend.code, window_id)
+        maintenance.withdraw(db.session, clock, principal, system.backend.code, window_id)
     except QueueError:
         db.session.rollback()
         raise
     flash(gettext("The maintenance is withdrawn."))
+    return _back(branch_code, "systems")
+
+
+@bp.post("/manage/<branch_code>/systems/<backend_code>/declare")
+@signed_in_page(MANAGER_PAGES)
+def declare_outage(branch_code: str, backend_code: str) -> Any:
+    """The system is down here (the office's own link, say): this branch's services that need
+    it pause; others keep working."""
+    principal, branch = _branch(branch_code)
+    form = DeclareForm()
+    if not form.validate():
+        _refused(form)
+        raise InvalidInput("the expected duration is 1 minute to 60 days", fields=form.errors)
+    clock = current_clock()
+    preview = branch_overview.declare_preview(db.session, branch_code, backend_code, clock.now())
+    locale = formatting.page_locale()
+    if not form.confirmed.data:
+        system = next(b for s in preview.services for b in s.backends if b.code == backend_code)
+        return render_template(
+            "manage_confirm.html",
+            branch=branch,
+            title=gettext("Declare %(system)s down at this office?", system=system.name(locale)),
+            consequences=[
+                gettext(
+                    "These services pause here: %(services)s. Kiosks stop giving their tickets; "
+                    "other offices keep working.",
+                    services=gettext(", ").join(s.name(locale) for s in preview.services),
+                ),
+                gettext(
+                    "%(count)s citizens are waiting for them (%(phones)s with a mobile number). "
+                    "If the system is not back within %(minutes)s, they are given new times and "
+                    "texted.",
+                    count=formatting.digits(preview.waiting),
+                    phones=formatting.digits(preview.with_phone),
+                    minutes=formatting.minutes(preview.reschedule_after_minutes),
+                ),
+                gettext(
+                    "%(count)s appointments later today move too if it lasts.",
+                    count=formatting.digits(preview.booked_today),
+                ),
+            ],
+            form=form,
+            action=url_for(
+                "manage_console.declare_outage",
+                branch_code=branch_code,
+                backend_code=backend_code,
+            ),
+            fields={
+                "expected_minutes": str(form.expected_minutes.data or ""),
+                "note": form.note.data or "",
+            },
+        )
+    outages.declare(
+        db.session,
+        clock,
+        backend_code,
+        note=form.note.data or None,
+        expected_minutes=form.expected_minutes.data,
+        branch_code=branch_code,
+        by=principal,
+    )
+    flash(gettext("Declared down at this office. When it works again, say so here."))
+    return _back(branch_code, "systems")
+
+
+@bp.post("/manage/<branch_code>/systems/<backend_code>/resolve")
+@signed_in_page(MANAGER_PAGES)
+def resolve_outage(branch_code: str, backend_code: str) -> Any:
+    principal, branch = _branch(branch_code)
+    form = ConfirmForm()
+    if not form.validate():
+        _refused(form)
+    clock = current_clock()
+    if not form.confirmed.data:
+        seen = branch_overview.overview(db.session, branch_code, clock.now())
+        system = next((s for s in seen.systems if s.backend.code == backend_code), None)
+        if system is None or system.here is None:
+            raise InvalidInput(
+                f"{backend_code} is not down at {branch_code} alone", backend=[backend_code]
+            )
+        locale = formatting.page_locale()
+        return render_template(
+            "manage_confirm.html",
+            branch=branch,
+            title=gettext(
+                "Is %(system)s working again at this office?", system=system.backend.name(locale)
+            ),
+            consequences=[
+                gettext("Its services resume here, unless it is also down everywhere.")
+                if system.everywhere is None
+                else gettext(
+                    "It is also down everywhere: its services stay paused until that ends too."
+                ),
+                gettext(
+                    "Citizens already given new times keep them; those with a mobile number are "
+                    "offered a time today when there is room."
+                ),
+            ],
+            form=form,
+            action=url_for(
+                "manage_console.resolve_outage",
+                branch_code=branch_code,
+                backend_code=backend_code,
+            ),
+            fields={},
+        )
+    outages.resolve(db.session, clock, backend_code, branch_code=branch_code, by=principal)
+    flash(gettext("Marked as working again at this office."))
     return _back(branch_code, "systems")

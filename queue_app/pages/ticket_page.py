@@ -37,6 +37,24 @@ STILL_WAITING = (TicketStatus.SCHEDULED, TicketStatus.WAITING)
 # or it was set (booked, moved, rescheduled, a recovery offer taken) after their last word.
 # Mirrored in ticket.js.
 TIME_SET = ("booked", "moved", "rescheduled", "offer_accepted")
+# Events whose note is the counter, named by their label; and events whose note is a code meant
+# for staff (a service code, a counter), which the page leaves out: the ticket's service and
+# counter are shown above the history. Both mirrored in ticket.js.
+COUNTER_NOTED = ("called", "held", "resumed")
+NOTE_FOR_STAFF = ("recalled", "transferred", "back_to_line")
+
+
+def counter_note(view: tickets.TicketView) -> str:
+    """Where a held ticket's citizen goes back to, or which counter will call a ticket that a
+    transfer sent to one counter (mirrored in ticket.js)."""
+    if view.counter is None:
+        return ""
+    counter = formatting.isolate(view.counter.code)
+    if view.ticket.status == TicketStatus.ON_HOLD:
+        return ticket_page_strings()["held_at"] % {"counter": counter}
+    if view.ticket.status == TicketStatus.WAITING:
+        return ticket_page_strings()["waits_for_counter"] % {"counter": counter}
+    return ""
 
 
 @bp.get("/t/<token>")
@@ -60,9 +78,11 @@ def _history(events: list[TicketEvent]) -> list[HistoryLine]:
     lines = []
     for event in reversed(events):  # newest first: what changed last is what the reader wants
         label = labels.get(event.event, event.event)
-        if event.event == "called":  # its note is the counter, which the label names
+        if event.event in COUNTER_NOTED:  # its note is the counter, which the label names
             counter = formatting.isolate(event.note or "—")
             lines.append(HistoryLine(event.at, label % {"counter": counter}, None))
+        elif event.event in NOTE_FOR_STAFF:
+            lines.append(HistoryLine(event.at, label, None))
         else:
             lines.append(HistoryLine(event.at, label, event.note))
     return lines
@@ -107,6 +127,8 @@ def _script(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
         next_slot=url_for("tickets.next_slot", token=ticket.token),
         accept_offer=url_for("tickets.accept_offer", token=ticket.token),
         time_set=list(TIME_SET),
+        counter_noted=list(COUNTER_NOTED),
+        note_for_staff=list(NOTE_FOR_STAFF),
         now=now.isoformat(),
         poll_seconds=POLL_SECONDS,
         range_from=RANGE_SHOWN_FROM_MINUTES,
@@ -139,6 +161,7 @@ def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
             else None
         ),
         "history": _history(ticket.events),
+        "counter_note": counter_note(view),
         "offer_text": (
             ticket_page_strings()["offer_text"]
             % {"time": formatting.clock_time(view.offer_until, zone)}

@@ -2,7 +2,8 @@
 // in the page's language. The person signed in once: the browser sends the session cookie, which
 // no script can read, and the script adds the page's CSRF token. No credential is kept in storage.
 // The called ticket's token comes back from call-next; it is kept in sessionStorage so that a
-// reload keeps the buttons working.
+// reload keeps the buttons working, as are the tickets this counter put on hold. Each button has
+// a key (page.shortcuts, listed on the page), ignored while typing in a field.
 "use strict";
 
 (() => {
@@ -10,6 +11,7 @@
   const words = page.strings;
   const format = Pages.formatter(page, Pages.serverClock(page.now));
   const ticketKey = `queue.counter-ticket.${page.branch}.${page.counter}`;
+  const heldKey = `queue.counter-held.${page.branch}.${page.counter}`;
   const $ = (id) => document.getElementById(id);
   const buttons = [...document.querySelectorAll("[data-action]")];
   let serving = page.serving; // the number the branch shows for this counter (public)
@@ -34,6 +36,33 @@
     }
   }
 
+  // Tickets on hold here, oldest first: resume and back-to-line act on the first.
+  function held() {
+    try {
+      return JSON.parse(sessionStorage.getItem(heldKey)) || [];
+    } catch (error) {
+      return [];
+    }
+  }
+
+  function keepHeld(list) {
+    sessionStorage.setItem(heldKey, JSON.stringify(list));
+  }
+
+  function addHeld(ticket) {
+    keepHeld([...held().filter((t) => t.token !== ticket.token),
+      { token: ticket.token, number: ticket.number }]);
+  }
+
+  function dropHeld(token) {
+    keepHeld(held().filter((t) => t.token !== token));
+  }
+
+  // What each button acts on: nothing (call next), the called ticket, or the first held one.
+  const ON_HELD = ["resume", "back_to_line"];
+  const target = (action) =>
+    action === "call_next" ? null : ON_HELD.includes(action) ? held()[0] : current();
+
   function say(text, kind = "") {
     $("message").textContent = text;
     $("message").className = "message " + kind;
@@ -42,10 +71,17 @@
   function refresh() {
     const ticket = current();
     for (const button of buttons) {
-      const needsTicket = button.dataset.action !== "call_next";
-      button.disabled = busy || signedOut || (needsTicket && !ticket);
+      const action = button.dataset.action;
+      button.disabled = busy || signedOut || (action !== "call_next" && !target(action));
     }
     $("current").textContent = ticket ? ticket.number : serving || "—";
+    const onHold = held();
+    $("held").hidden = onHold.length === 0;
+    Pages.replaceChildren($("held-list"), onHold, (t) => {
+      const item = Pages.element("li", t.number);
+      item.dir = "ltr";
+      return item;
+    });
   }
 
   function actionUrl(action, ticket) {
@@ -53,10 +89,18 @@
     return page.actions[action].replace(page.token_slot, encodeURIComponent(ticket.token));
   }
 
-  const DONE_WORDS = { call_next: "called", done: "done", no_show: "no_show", recall: "recalled" };
+  const DONE_WORDS = {
+    call_next: "called", done: "done", no_show: "no_show", recall: "recalled", hold: "held",
+    resume: "resumed", back_to_line: "back_to_line", transfer: "transferred",
+  };
 
   function conflict(action, body, ticket) {
     const fields = body.fields || {};
+    if (body.error === "counter_busy") {
+      return fields.serving
+        ? format.fill(words.counter_busy, { number: Pages.isolate(fields.serving) })
+        : words.same_counter;
+    }
     if (action === "call_next") return fields.counter ? words.counter_closed : words.busy;
     if (fields.status && fields.status !== "called") remember(null); // it has moved on
     return format.fill(words.not_now, {
@@ -74,9 +118,14 @@
     }
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
-      const finished = action === "done" || action === "no_show";
-      remember(finished ? null : body);
-      serving = finished ? null : body.number;
+      // Off this counter: finished, put aside, sent elsewhere. Resume and recall keep it here.
+      const gone = ["done", "no_show", "hold", "transfer"].includes(action);
+      if (action === "hold") addHeld(body);
+      else if (body.status !== "on_hold") dropHeld(body.token);
+      if (action !== "back_to_line") {
+        remember(gone ? null : body);
+        serving = gone ? null : body.number;
+      }
       say(format.fill(words[DONE_WORDS[action]], { number: Pages.isolate(body.number) }), "ok");
       return;
     }
@@ -86,10 +135,17 @@
       say(words.unauthorized, "error");
     } else if (response.status === 403) {
       say(words.forbidden, "error");
+    } else if (response.status === 404 && action === "transfer" && body.fields) {
+      say(format.fill(words.failed, { status: format.digits(response.status) }), "error");
     } else if (response.status === 404 && action !== "call_next") {
-      remember(null);
+      if (ON_HELD.includes(action)) dropHeld(ticket.token);
+      else remember(null);
       say(words.gone, "error");
     } else if (response.status === 409) {
+      if (ON_HELD.includes(action) && body.fields && body.fields.status !== "on_hold" &&
+          body.error !== "counter_busy") {
+        dropHeld(ticket.token); // resumed or finished from another device
+      }
       say(conflict(action, body, ticket), "error");
     } else if (response.status === 429) {
       say(words.too_many, "error");
@@ -98,15 +154,25 @@
     }
   }
 
+  // The transfer's target, from the page's list: {"service": code} or {"counter": code}.
+  function transferBody() {
+    const [kind, code] = $("transfer-to").value.split(/:(.*)/s);
+    return JSON.stringify({ [kind]: code });
+  }
+
   async function act(action) {
-    const ticket = current();
+    const ticket = target(action);
+    if (action !== "call_next" && !ticket) return; // a key pressed with nothing to act on
     busy = true;
     refresh();
+    const headers = { "X-CSRFToken": page.csrf_token, Accept: "application/json" };
+    if (action === "transfer") headers["Content-Type"] = "application/json";
     try {
       const response = await fetch(actionUrl(action, ticket), {
         method: "POST",
-        headers: { "X-CSRFToken": page.csrf_token, Accept: "application/json" },
+        headers,
         credentials: "same-origin",
+        body: action === "transfer" ? transferBody() : undefined,
       });
       lastActionAt = Date.now();
       await answer(action, response, ticket);
@@ -120,6 +186,63 @@
 
   for (const button of buttons) {
     button.addEventListener("click", () => act(button.dataset.action));
+  }
+
+  // Keyboard shortcuts: one letter per button, whatever the keyboard's language (event.code).
+  const byKey = Object.fromEntries(
+    Object.entries(page.shortcuts).map(([action, key]) => ["Key" + key, action]));
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    const action = byKey[event.code];
+    if (!action) return;
+    const button = document.querySelector(`[data-action="${action}"]`);
+    if (!button || button.disabled) return;
+    event.preventDefault();
+    act(action);
+  });
+
+  // "Down here" and "working again" for a government system: one call each, for this branch.
+  async function system(action, code) {
+    const url = (action === "report" ? page.report_url : page.back_url)
+      .replace(page.system_slot, encodeURIComponent(code));
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: {
+          "X-CSRFToken": page.csrf_token,
+          Accept: "application/json",
+          "Content-Type": "application/json",
+        },
+        credentials: "same-origin",
+        body: JSON.stringify({ branch: page.branch }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok && action === "report") {
+        const here = (body.backend && body.backend.down_at) || [];
+        say(here.includes(page.branch) ? words.paused_here : format.fill(words.reported, {
+          reports: format.digits(body.reports),
+          needed: format.digits(body.needed),
+        }), "ok");
+      } else if (response.ok) {
+        say(words.back_here, "ok");
+      } else if (response.status === 401) {
+        signedOut = true;
+        say(words.unauthorized, "error");
+      } else if (response.status === 403 && action === "back") {
+        say(words.down_everywhere, "error");
+      } else if (response.status === 409) {
+        say(words.not_down_here, "error");
+      } else {
+        say(format.fill(words.failed, { status: format.digits(response.status) }), "error");
+      }
+    } catch (error) {
+      say(words.network, "error");
+    }
+  }
+
+  for (const button of document.querySelectorAll("[data-system-action]")) {
+    button.addEventListener("click", () => system(button.dataset.systemAction, button.dataset.system));
   }
 
   function renderService(service) {

@@ -1,7 +1,10 @@
 // The waiting-room board asks GET /api/v1/branches/<b> every few seconds and changes the numbers
 // in place, in both languages. When counters or services are added or removed it reloads once to
-// get the new layout from the server. Less often it asks /display/<b>/moved for the tickets moved
-// today whose citizens left no number, and lays that table out again when it changed.
+// get the new layout from the server. As often, it asks /display/<b>/calls for the last numbers
+// called: each new one is listed, written into a live region for screen readers, chimed once
+// sound is on, and spoken in Arabic then English with ?speak=1. Less often it asks
+// /display/<b>/moved for the tickets moved today whose citizens left no number, and lays that
+// table out again when it changed.
 "use strict";
 
 (() => {
@@ -120,6 +123,120 @@
   }
 
   Pages.poll(page.moved_api, page.moved_poll_seconds, renderMoved, () => {});
+
+  // --- the last numbers called: listed, announced to screen readers, chimed, and spoken ------
+
+  let lastCallId = page.last_call_id; // what the page was made with is not announced again
+  const sound = { context: null, on: false };
+  const soundButton = document.getElementById("sound");
+
+  function showSound() {
+    soundButton.setAttribute("aria-pressed", String(sound.on));
+    soundButton.querySelector('[data-sound="off"]').hidden = sound.on;
+    soundButton.querySelector('[data-sound="on"]').hidden = !sound.on;
+  }
+
+  // Browsers keep a page silent until someone taps it: the tap makes (or wakes) the audio.
+  soundButton.addEventListener("click", () => {
+    sound.on = !sound.on;
+    if (sound.on) {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      if (Context && !sound.context) sound.context = new Context();
+      if (sound.context) sound.context.resume();
+    } else if ("speechSynthesis" in window) {
+      window.speechSynthesis.cancel();
+    }
+    showSound();
+  });
+
+  // Two soft tones, falling: made here with the Web Audio API, no sound file to fetch.
+  function chime() {
+    const context = sound.context;
+    if (!sound.on || !context) return;
+    const start = context.currentTime + 0.05;
+    [[659.25, 0], [523.25, 0.4]].forEach(([frequency, delay]) => {
+      const tone = context.createOscillator();
+      const volume = context.createGain();
+      tone.type = "sine";
+      tone.frequency.value = frequency;
+      volume.gain.setValueAtTime(0.0001, start + delay);
+      volume.gain.exponentialRampToValueAtTime(0.4, start + delay + 0.03);
+      volume.gain.exponentialRampToValueAtTime(0.0001, start + delay + 0.9);
+      tone.connect(volume).connect(context.destination);
+      tone.start(start + delay);
+      tone.stop(start + delay + 1);
+    });
+  }
+
+  // "A-012" as a voice should say it: the letter (its Arabic name for the Arabic voice), then
+  // the number without its leading zeros, which the voice reads as a number ("twelve").
+  function spokenNumber(number, locale) {
+    const [letter, digits] = number.split("-");
+    const name = locale === "ar" ? page.spoken_letters[letter] || letter : letter;
+    return `${name} ${Number.parseInt(digits, 10)}`;
+  }
+
+  function say(call) {
+    if (!page.speak || !sound.on || !("speechSynthesis" in window)) return;
+    for (const locale of locales) { // Arabic first, then English
+      const text = formats[locale].fill(page[locale].strings.announce, {
+        number: spokenNumber(call.number, locale),
+        counter: call.counter,
+      });
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.lang = locale;
+      utterance.rate = 0.9;
+      window.speechSynthesis.speak(utterance);
+    }
+  }
+
+  function written(call) {
+    return locales.map((locale) =>
+      formats[locale].fill(page[locale].strings.announce, {
+        number: Pages.isolate(call.number),
+        counter: Pages.isolate(call.counter),
+      })).join(" · ");
+  }
+
+  let callsShown = null;
+
+  function renderCalls(answer) {
+    const calls = answer.calls || [];
+    const shown = JSON.stringify(calls);
+    if (shown !== callsShown) {
+      callsShown = shown;
+      Pages.replaceChildren(document.getElementById("call-rows"), calls, (call) => {
+        const line = document.createElement("tr");
+        line.dataset.call = call.id;
+        line.dataset.number = call.number;
+        const number = Pages.element("th", call.number, "call-number");
+        number.scope = "row";
+        number.dir = "ltr";
+        const counter = Pages.element("td", call.counter, "call-counter");
+        counter.dir = "ltr";
+        const when = document.createElement("td");
+        when.append(both(call.time));
+        if (call.note[locales[0]]) {
+          const note = both(call.note);
+          note.classList.add("call-note");
+          when.append(" ", note);
+        }
+        line.append(number, counter, when);
+        return line;
+      });
+    }
+    const fresh = calls.filter((call) => call.id > lastCallId).reverse(); // oldest first
+    if (fresh.length === 0) return;
+    lastCallId = Math.max(...fresh.map((call) => call.id));
+    const newest = fresh[fresh.length - 1];
+    document.getElementById("announce").textContent = written(newest);
+    const row = document.querySelector(`[data-call="${CSS.escape(String(newest.id))}"]`);
+    if (row) row.classList.add("changed"); // a new row: its flash starts with it
+    chime();
+    fresh.forEach(say);
+  }
+
+  Pages.poll(page.calls_api, page.poll_seconds, renderCalls, () => {});
 
   Pages.poll(
     page.api,

@@ -10,7 +10,7 @@
   const now = Pages.serverClock(page.now);
   const format = Pages.formatter(page, now);
   const $ = (id) => document.getElementById(id);
-  const ACTIVE = ["scheduled", "waiting", "called"];
+  const ACTIVE = ["scheduled", "waiting", "called", "on_hold"];
   // Only those still waiting need the notice (ticket_page.STILL_WAITING); they may also cancel.
   const STILL_WAITING = ["scheduled", "waiting"];
   let lastGood = now();
@@ -60,6 +60,13 @@
     show("slot-row", Boolean(ticket.slot));
     if (ticket.slot) $("slot").textContent = slotText(ticket.slot);
     show("call", ticket.status === "called");
+    // ticket_page.counter_note: a held ticket's counter, or the one a transfer sent it to.
+    const noteWords = { on_hold: words.held_at, waiting: words.waits_for_counter };
+    const counterNote = ticket.counter && noteWords[ticket.status];
+    show("counter-note", Boolean(counterNote));
+    $("counter-note").textContent = counterNote
+      ? format.fill(counterNote, { counter: Pages.isolate(ticket.counter) })
+      : "";
     if (ticket.status === "called") {
       $("call").textContent = format.fill(words.go_to_counter, {
         counter: Pages.isolate(ticket.counter || "—"),
@@ -119,10 +126,10 @@
       const time = Pages.element("time", format.when(entry.at));
       time.dateTime = entry.at;
       const template = words.events[entry.event] || entry.event;
-      const called = entry.event === "called";
+      const called = page.counter_noted.includes(entry.event);
       const text = called ? format.fill(template, { counter: Pages.isolate(entry.note || "—") }) : template;
       item.append(time, " ", Pages.element("span", text));
-      if (entry.note && !called) {
+      if (entry.note && !called && !page.note_for_staff.includes(entry.event)) {
         const note = Pages.element("span", entry.note, "note");
         note.dir = "auto";
         item.append(" ", note);

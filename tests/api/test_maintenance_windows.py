@@ -155,10 +155,45 @@ def test_bad_withdrawals(client, manager, make_token, path, token, status, code)
     _assert_error(client.delete(path, headers=headers), status, code)
 
 
-def test_a_window_of_another_system_is_not_found_here(client, manager, make_backend):
+def test_a_window_of_another_system_is_not_found_here(client, manager, make_backend, make_token):
     make_backend("traffic", name_en="Traffic licensing system")
     made = client.post(
-        "/api/v1/backends/traffic/maintenance", json={"start": START, "end": END}, headers=manager
+        "/api/v1/backends/traffic/maintenance",
+        json={"start": START, "end": END},
+        headers=make_token("admin"),
     ).json
     _assert_error(client.delete(f"{WINDOWS}/{made['id']}", headers=manager), 404, "not_found")
     assert _windows() == 1
+
+
+@pytest.fixture
+def giza_only(manager, make_backend, make_branch) -> str:
+    """A system only Giza's services need (the Cairo manager's branch does not)."""
+    make_branch("giza-civil", backends=[make_backend("giza-land", name_en="Giza land registry")])
+    return "/api/v1/backends/giza-land/maintenance"
+
+
+def test_a_manager_cannot_announce_for_a_system_their_branch_does_not_need(
+    client, manager, giza_only
+):
+    body = _assert_error(
+        client.post(giza_only, json={"start": START, "end": END}, headers=manager),
+        403,
+        "forbidden",
+    )
+    assert body["fields"] == {"backend": "giza-land"}
+    assert _windows() == 0
+
+
+def test_a_manager_cannot_withdraw_another_branch_s_window_an_admin_can(
+    client, manager, giza_only, make_token
+):
+    giza_manager = make_token("manager", "giza-civil")
+    made = client.post(giza_only, json={"start": START, "end": END}, headers=giza_manager)
+    assert made.status_code == 201, made.text
+    window_id = made.json["id"]
+    _assert_error(client.delete(f"{giza_only}/{window_id}", headers=manager), 403, "forbidden")
+    assert db.session.get(Maintenance, window_id).cancelled_at is None
+    withdrawn = client.delete(f"{giza_only}/{window_id}", headers=make_token("admin"))
+    assert withdrawn.status_code == 200
+    assert withdrawn.json["withdrawn_at"] is not None

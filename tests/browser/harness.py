@@ -96,13 +96,13 @@ class _Handler(WSGIRequestHandler):
                 self.server.connections.pop(self.connection, None)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.server.log.append(f"{self.command} {self.path} {code}")
+        self.server.request_log.append(f"{self.command} {self.path} {code}")
 
 
 class _Server(BaseWSGIServer):
     lock: threading.Lock
     connections: dict[socket.socket, threading.Thread]
-    log: list[str]
+    request_log: list[str]  # not "log": that is werkzeug's method for errors
 
 
 class LiveServer:
@@ -133,7 +133,7 @@ class LiveServer:
         )
         server.lock = threading.Lock()
         server.connections = {}
-        server.log = self.log
+        server.request_log = self.log
         # Each handler thread is a daemon (werkzeug's choice); stop() waits for them itself.
         self._server = server
         self.port = server.server_port

@@ -1,6 +1,7 @@
-"""The README's pictures of the kiosk (its start screen, a ticket on it and the printable ticket)
-and of the booking page on a phone (the times of a day, and the confirmation), in Arabic and in
-English, taken by tapping through the real pages in Chromium.
+"""The README's pictures of the kiosk (its start screen, a ticket on it and the printable ticket),
+of the booking page on a phone (the times of a day, and the confirmation), in Arabic and in
+English, and of the hall's board (both languages at once), taken through the real pages in
+Chromium.
 
     scripts/screenshots [--out docs/screenshots]
 
@@ -44,6 +45,7 @@ PHONE = (412, 915)  # the booking page on a common Android phone, in CSS pixels
 PHONE_SCALE = 2  # and its screen's density, roughly
 # One booking per number and service: a number for each language's picture.
 BOOKING_PHONES = {"ar": "01012345678", "en": "01198765432"}
+BOARD = (1920, 1080)  # a landscape screen on the hall's wall
 MAX_BYTES = 300_000
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -168,6 +170,30 @@ def _booking_pictures(browser: harness.Browser, base_url: str, lang: str, out: P
     _save(browser.driver, out / f"book-booked-{lang}.png")
 
 
+def _board_picture(browser: harness.Browser, app: object, base_url: str, out: Path) -> None:
+    """The hall's board after every open counter called, one citizen put on hold."""
+    with app.app_context():  # type: ignore[attr-defined]
+        staff = access.create_token(db.session, FixedClock(AT), "staff", BRANCH, label="shots")
+        db.session.remove()
+    client = app.test_client()  # type: ignore[attr-defined]
+    headers = {"Authorization": f"Bearer {staff}"}
+    counters = client.get(f"/api/v1/branches/{BRANCH}").json["counters"]
+    called = []
+    for counter in (c for c in counters if c["open"]):
+        answer = client.post(
+            f"/api/v1/branches/{BRANCH}/counters/{counter['code']}/call-next", headers=headers
+        )
+        if answer.status_code == 200:
+            called.append(answer.json["token"])
+    if len(called) > 1:  # a citizen sent to fetch a document: marked on the list
+        client.post(f"/api/v1/tickets/{called[0]}/hold", headers=headers)
+        client.post(f"/api/v1/branches/{BRANCH}/counters/1/call-next", headers=headers)
+    _fit(BOARD, browser.driver)
+    browser.get(f"{base_url}/display/{BRANCH}")
+    harness.wait_for(lambda: browser.find("#call-rows tr"))
+    _save(browser.driver, out / "board.png")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the PNG files")
@@ -197,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
                 _slip_picture(browser, server.base_url, token, lang, args.out)
             for lang in ("ar", "en"):
                 _booking_pictures(browser, server.base_url, lang, args.out)
+            _board_picture(browser, app, server.base_url, args.out)
         finally:
             driver.quit()
             server.stop()

@@ -9,9 +9,13 @@ import flask_babel
 import pytest
 
 from queue_app import maintenance
+from queue_app.access import Principal
+from queue_app.models import Role
 from queue_app.web.extensions import db
 
 PAGE = "/kiosk/cairo-civil"
+
+ADMIN = Principal(Role.ADMIN, None, None)
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +29,7 @@ def _announce(clock, code: str, note: str = "upgrade") -> None:
     maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         code,
         starts_at=now + timedelta(days=1),
         ends_at=now + timedelta(days=1, hours=2),

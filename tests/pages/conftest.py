@@ -9,7 +9,7 @@ from typing import Any
 
 import flask_babel
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 BLOB = re.compile(r'<script id="page-data" type="application/json">(.*?)</script>', re.S)
@@ -20,6 +20,10 @@ def page_blob(html: str) -> dict[str, Any]:
     match = BLOB.search(html)
     assert match, "no page-data blob"
     return json.loads(match.group(1))
+
+
+def _fresh_csrf_token() -> None:
+    g.pop("csrf_token", None)  # returns None: a before_request that returns a value answers
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +37,9 @@ def _locale_per_request(request: pytest.FixtureRequest) -> None:
     if "app" in request.fixturenames:
         app: Flask = request.getfixturevalue("app")
         app.before_request(flask_babel.refresh)
+        # Flask-WTF keeps the request's CSRF token on ``g`` too: fresh per request, as in
+        # production, or a second test client would be handed the first one's.
+        app.before_request(_fresh_csrf_token)
 
 
 @pytest.fixture

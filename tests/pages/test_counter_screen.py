@@ -41,6 +41,10 @@ def test_counter_script_gets_the_api_and_its_words(client, make_branch, signed_i
         "done": f"/api/v1/tickets/{blob['token_slot']}/done",
         "no_show": f"/api/v1/tickets/{blob['token_slot']}/no-show",
         "recall": f"/api/v1/tickets/{blob['token_slot']}/recall",
+        "hold": f"/api/v1/tickets/{blob['token_slot']}/hold",
+        "resume": f"/api/v1/tickets/{blob['token_slot']}/resume",
+        "back_to_line": f"/api/v1/tickets/{blob['token_slot']}/back-to-line",
+        "transfer": f"/api/v1/tickets/{blob['token_slot']}/transfer",
     }
     words = blob["strings"]
     assert words["nobody_waiting"] == "Nobody is waiting for this counter's services."
@@ -76,3 +80,34 @@ def test_unknown_branch_or_counter_is_a_404_page(client, make_branch, signed_in,
     assert response.mimetype == "text/html"
     assert "لا يوجد فرع أو شباك بهذا الاسم" in response.text
     assert "There is no such branch" in client.get(path + "?lang=en").text
+
+
+def test_counter_screen_offers_hold_transfer_and_documents_its_keys(client, make_branch, signed_in):
+    make_branch(services=[("id-card", "A"), ("birth-cert", "B")], counters=2)
+    signed_in("staff")
+    html = client.get("/counter/cairo-civil/1?lang=en").text
+    for action, key in {
+        "call_next": "N",
+        "done": "D",
+        "no_show": "M",
+        "recall": "R",
+        "hold": "H",
+        "transfer": "T",
+        "resume": "U",
+        "back_to_line": "B",
+    }.items():
+        assert f'data-action="{action}" aria-keyshortcuts="{key}"' in html
+    shortcuts = html.split('id="shortcuts"')[1].split("</dl>")[0]
+    assert "<kbd>H</kbd></dt><dd>Put on hold</dd>" in shortcuts
+    assert "<kbd>T</kbd></dt><dd>Transfer to the chosen service or counter</dd>" in shortcuts
+    targets = html.split('id="transfer-to"')[1].split("</select>")[0]
+    assert '<option value="service:birth-cert">Service B</option>' in targets
+    assert '<option value="counter:2">Counter \u20662\u2069</option>' in targets
+    assert 'value="counter:1"' not in targets  # not to itself
+    blob = page_blob(html)
+    assert blob["actions"]["transfer"] == f"/api/v1/tickets/{blob['token_slot']}/transfer"
+    assert blob["actions"]["back_to_line"] == f"/api/v1/tickets/{blob['token_slot']}/back-to-line"
+    assert blob["shortcuts"]["hold"] == "H"
+    arabic = client.get("/counter/cairo-civil/1?lang=ar").text
+    assert "تعليق" in arabic
+    assert "اختصارات لوحة المفاتيح" in arabic

@@ -174,3 +174,79 @@ def test_the_moved_list_of_an_unknown_branch_is_a_json_404(client, make_branch):
     response = client.get("/display/nowhere/moved")
     assert response.status_code == 404
     assert set(response.json) == {"error", "message", "fields"}
+
+
+# --- the last numbers called ---------------------------------------------------------------
+
+CALL = "/api/v1/branches/cairo-civil/counters/{}/call-next"
+
+
+def test_the_last_calls_are_listed_newest_first_with_counter_and_time(
+    client, make_branch, take_ticket, make_token, clock
+):
+    make_branch(counters=2)
+    first, second = take_ticket(), take_ticket()
+    staff = make_token("staff")
+    client.post(CALL.format(1), headers=staff)
+    clock.advance(minutes=3)
+    client.post(CALL.format(2), headers=staff)
+    client.post(f"/api/v1/tickets/{first['token']}/hold", headers=staff)
+
+    answer = client.get("/display/cairo-civil/calls")
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    calls = answer.json["calls"]
+    assert [(c["number"], c["counter"]) for c in calls] == [("A-002", "2"), ("A-001", "1")]
+    assert calls[0]["id"] > calls[1]["id"]
+    assert calls[0]["time"]["en"].replace("\u202f", " ") == "10:03 AM"
+    assert calls[0]["time"]["ar"].startswith("١٠:٠٣")
+    assert calls[1]["note"] == {"ar": "معلقة", "en": "On hold"}  # put aside since its call
+    assert calls[0]["note"] == {"ar": "", "en": ""}
+
+    html = client.get("/display/cairo-civil").text
+    rows = re.findall(r'<tr data-call="(\d+)" data-number="([A-Z]-\d+)">', html)
+    assert [number for _, number in rows] == [second["number"], first["number"]]
+    blob = page_blob(html)
+    assert blob["last_call_id"] == calls[0]["id"]  # already listed: not announced again
+    assert blob["calls_api"] == "/display/cairo-civil/calls"
+
+
+def test_a_recall_and_a_resumed_ticket_are_calls_too(client, make_branch, take_ticket, make_token):
+    make_branch()
+    ticket = take_ticket()
+    staff = make_token("staff")
+    client.post(CALL.format(1), headers=staff)
+    client.post(f"/api/v1/tickets/{ticket['token']}/recall", headers=staff)
+    client.post(f"/api/v1/tickets/{ticket['token']}/hold", headers=staff)
+    client.post(f"/api/v1/tickets/{ticket['token']}/resume", headers=staff)
+    calls = client.get("/display/cairo-civil/calls").json["calls"]
+    assert [(c["number"], c["counter"]) for c in calls] == [("A-001", "1")] * 3
+
+
+def test_the_board_has_a_live_region_a_sound_button_and_speech_on_request(client, make_branch):
+    make_branch()
+    html = client.get("/display/cairo-civil").text
+    assert re.search(r'<p [^>]*id="announce"[^>]*aria-live="polite"', html)
+    button = html.split('id="sound"')[1].split("</button>")[0]
+    assert button.index("تشغيل الصوت") < button.index("Enable sound")
+    assert page_blob(html)["speak"] is False
+    blob = page_blob(client.get("/display/cairo-civil?speak=1").text)
+    assert blob["speak"] is True
+    assert blob["spoken_letters"]["A"] == "إيه"
+    assert blob["ar"]["strings"]["announce"] == "التذكرة %(number)s، الشباك %(counter)s"
+    assert blob["en"]["strings"]["announce"] == "Ticket %(number)s, counter %(counter)s"
+
+
+def test_calls_of_yesterday_are_not_listed(client, make_branch, take_ticket, make_token, clock):
+    make_branch()
+    take_ticket()
+    client.post(CALL.format(1), headers=make_token("staff"))
+    clock.advance(days=1)
+    assert client.get("/display/cairo-civil/calls").json["calls"] == []
+
+
+def test_the_calls_of_an_unknown_branch_are_a_json_404(client, make_branch):
+    make_branch()
+    response = client.get("/display/nowhere/calls")
+    assert response.status_code == 404
+    assert set(response.json) == {"error", "message", "fields"}

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from queue_app import maintenance
+from queue_app.access import Principal
 from queue_app.models import (
     Branch,
     CapacityOverride,
@@ -17,11 +18,14 @@ from queue_app.models import (
     Maintenance,
     Message,
     MessageStatus,
+    Role,
 )
 from queue_app.web.extensions import db
 from tests.conftest import csrf_of
 
 CONSOLE = "/manage/cairo-civil"
+
+ADMIN = Principal(role=Role.ADMIN, branch_id=None, branch_code=None)
 
 
 def _csrf(client) -> str:
@@ -51,6 +55,7 @@ def test_the_console_shows_lines_counters_systems_and_trouble(
     maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         "civil-registry",
         starts_at=clock.now() + timedelta(days=2),
         ends_at=clock.now() + timedelta(days=2, hours=2),
@@ -240,6 +245,7 @@ def test_maintenance_is_withdrawn_after_the_preview(
     window = maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         "civil-registry",
         starts_at=clock.now() + timedelta(days=1),
         ends_at=clock.now() + timedelta(days=1, hours=1),
@@ -266,6 +272,7 @@ def test_user_supplied_text_is_escaped(client, make_branch, make_backend, make_p
     maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         "civil-registry",
         starts_at=clock.now() + timedelta(days=1),
         ends_at=clock.now() + timedelta(days=1, hours=1),
@@ -282,3 +289,81 @@ def test_user_supplied_text_is_escaped(client, make_branch, make_backend, make_p
         assert "<script>alert(1)</script>" not in html, page
         assert "<img src=x" not in html, page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get(CONSOLE).text
+
+
+def _backend_state(client, code: str = "civil-registry") -> dict:
+    return next(b for b in client.get("/api/v1/backends").json if b["code"] == code)
+
+
+def test_a_manager_declares_the_system_down_here_only_after_the_preview(
+    client, make_branch, make_backend, take_ticket, signed_in
+):
+    backend = make_backend()
+    make_branch(backends=[backend])
+    make_branch("giza", backends=[backend])
+    take_ticket(phone="01012345678")
+    take_ticket()
+    signed_in("manager")
+    csrf = _csrf(client)
+    url = f"{CONSOLE}/systems/civil-registry/declare"
+    preview = client.post(url, data={"csrf_token": csrf, "expected_minutes": "90", "note": "الخط"})
+    assert preview.status_code == 200
+    text = preview.text
+    assert "إعلان توقف" in text
+    assert "ينتظرها ٢ من المواطنين (١ منهم لديهم رقم هاتف محمول)" in text
+    assert _backend_state(client)["down_at"] == []  # nothing yet
+    done = client.post(
+        url,
+        data={"csrf_token": csrf, "expected_minutes": "90", "note": "الخط", "confirmed": "yes"},
+    )
+    assert done.status_code == 303
+    state = _backend_state(client)
+    assert state["down_at"] == ["cairo-civil"]
+    assert state["state"] == "up"  # not everywhere: Giza keeps working
+    page = client.get(CONSOLE).text
+    assert 'data-test="down-here"' in page
+    assert 'data-test="resolve-civil-registry"' in page
+
+    resolve = f"{CONSOLE}/systems/civil-registry/resolve"
+    preview = client.post(resolve, data={"csrf_token": csrf})
+    assert "هل عاد" in preview.text
+    assert _backend_state(client)["down_at"] == ["cairo-civil"]
+    assert client.post(resolve, data={"csrf_token": csrf, "confirmed": "yes"}).status_code == 303
+    assert _backend_state(client)["down_at"] == []
+
+
+def test_declaring_needs_a_system_of_this_branch_and_good_input(
+    client, make_branch, make_backend, signed_in
+):
+    needed = make_backend()
+    make_backend("traffic", name_ar="المرور", name_en="Traffic")
+    make_branch(backends=[needed])
+    signed_in("manager")
+    csrf = _csrf(client)
+    other = client.post(
+        f"{CONSOLE}/systems/traffic/declare", data={"csrf_token": csrf, "confirmed": "yes"}
+    )
+    assert other.status_code == 404
+    for minutes in ("0", "lots", "999999"):
+        bad = client.post(
+            f"{CONSOLE}/systems/civil-registry/declare",
+            data={"csrf_token": csrf, "expected_minutes": minutes, "confirmed": "yes"},
+        )
+        assert bad.status_code == 422, minutes
+    assert _backend_state(client)["down_at"] == []
+    # Nothing down here: resolving is refused with a page.
+    refused = client.post(f"{CONSOLE}/systems/civil-registry/resolve", data={"csrf_token": csrf})
+    assert refused.status_code == 422
+
+
+def test_another_branch_s_manager_cannot_declare_here(client, make_branch, make_backend, signed_in):
+    backend = make_backend()
+    make_branch(backends=[backend])
+    make_branch("giza", backends=[backend])
+    signed_in("manager", branches=("giza",))
+    csrf = csrf_of(client.get("/manage/giza").text)
+    answer = client.post(
+        f"{CONSOLE}/systems/civil-registry/declare", data={"csrf_token": csrf, "confirmed": "yes"}
+    )
+    assert answer.status_code == 403
+    assert _backend_state(client)["down_at"] == []

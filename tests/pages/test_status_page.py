@@ -9,12 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from queue_app import maintenance, outages, ticket_search
+from queue_app.access import Principal
 from queue_app.models import (
     Backend,
     DetectedBy,
     Maintenance,
     Message,
     Outage,
+    Role,
     Ticket,
     TicketEvent,
 )
@@ -23,6 +25,8 @@ from queue_app.web.extensions import db
 # A health URL beyond loopback: the page must never call it (the loopback guard would fail).
 FAR_AWAY = "http://203.0.113.7/health"
 PHONE = "01012345678"  # +201012345678
+
+ADMIN = Principal(Role.ADMIN, None, None)
 
 
 @pytest.fixture
@@ -180,6 +184,7 @@ def test_maintenance_windows_that_have_not_ended(client, registry, clock):
     maintenance.announce(
         db.session,
         clock,
+        ADMIN,
         registry.code,
         starts_at=now + timedelta(days=1),
         ends_at=now + timedelta(days=1, hours=2),

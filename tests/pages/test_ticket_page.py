@@ -281,3 +281,43 @@ def test_a_walk_in_keeps_the_question_of_its_place(client, make_branch, take_tic
     html = _page(client, ticket["token"]).text
     assert "هل تريد إلغاء التذكرة \u2066A-001\u2069؟ ستفقد مكانك في قائمة الانتظار" in html
     assert 'id="choices" data-test="choices" hidden' in html
+
+
+def test_a_held_ticket_sends_its_holder_back_to_the_counter_when_ready(
+    client, make_branch, take_ticket, make_token
+):
+    make_branch()
+    ticket = take_ticket()
+    staff = make_token("staff")
+    client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+    assert client.post(f"/api/v1/tickets/{ticket['token']}/hold", headers=staff).status_code == 200
+    html = _page(client, ticket["token"], "?lang=en").text
+    assert '<p class="status status-on_hold" id="status">On hold</p>' in html
+    assert "on hold at counter \u20661\u2069. Go back to that counter" in html
+    assert 'id="call" hidden' in html
+    history = html.split('id="history"')[1]
+    assert "Put on hold at counter \u20661\u2069" in history
+    assert page_blob(html)["status"] == "on_hold"
+    arabic = _page(client, ticket["token"], "?lang=ar").text
+    assert "معلقة" in arabic
+
+
+def test_a_ticket_transferred_to_a_counter_says_which_will_call(
+    client, make_branch, take_ticket, make_token
+):
+    make_branch(services=[("id-card", "A"), ("birth-cert", "B")], counters=2)
+    ticket = take_ticket()
+    staff = make_token("staff")
+    client.post("/api/v1/branches/cairo-civil/counters/1/call-next", headers=staff)
+    moved = client.post(
+        f"/api/v1/tickets/{ticket['token']}/transfer",
+        json={"service": "birth-cert", "counter": "2"},
+        headers=staff,
+    )
+    assert moved.status_code == 200, moved.json
+    html = _page(client, ticket["token"], "?lang=en").text
+    assert '<p class="service">Service B</p>' in html
+    assert "Counter \u20662\u2069 will call you." in html
+    history = html.split('id="history"')[1]
+    assert "Transferred" in history
+    assert "birth-cert" not in history  # a code for staff, not for the citizen

@@ -10,12 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_app import maintenance
+from queue_app.access import Principal
 from queue_app.errors import MaintenanceAlreadyAnnounced
-from queue_app.models import Maintenance
+from queue_app.models import Maintenance, Role
 from queue_app.web.extensions import db
 
 START = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 END = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+ADMIN = Principal(Role.ADMIN, None, None)
 
 
 def test_the_same_window_at_once_is_stored_once(app, make_backend, make_branch, clock):
@@ -30,7 +33,7 @@ def test_the_same_window_at_once_is_stored_once(app, make_backend, make_branch, 
             start.wait(timeout=30)
             try:
                 window = maintenance.announce(
-                    session, clock, backend.code, starts_at=START, ends_at=END, note=None
+                    session, clock, ADMIN, backend.code, starts_at=START, ends_at=END, note=None
                 )
                 answers.append(window.id)
             except MaintenanceAlreadyAnnounced as refused:
@@ -51,10 +54,10 @@ def test_a_withdrawn_window_does_not_count(app, make_backend, make_branch, clock
     backend = make_backend(health_url="http://203.0.113.7/health")
     make_branch(backends=[backend])
     first = maintenance.announce(
-        db.session, clock, backend.code, starts_at=START, ends_at=END, note=None
+        db.session, clock, ADMIN, backend.code, starts_at=START, ends_at=END, note=None
     )
-    maintenance.withdraw(db.session, clock, backend.code, first.id)
+    maintenance.withdraw(db.session, clock, ADMIN, backend.code, first.id)
     again = maintenance.announce(
-        db.session, clock, backend.code, starts_at=START, ends_at=END, note=None
+        db.session, clock, ADMIN, backend.code, starts_at=START, ends_at=END, note=None
     )
     assert again.id != first.id
