@@ -43,10 +43,13 @@ from queue_app.models import (
     Branch,
     CapacityOverride,
     Counter,
+    Holiday,
     Maintenance,
+    OpeningHours,
     Outage,
     OutageReport,
     Person,
+    SpecialHours,
     Ticket,
     TicketEvent,
 )
@@ -86,6 +89,7 @@ AUDITED: dict[type, tuple[str, tuple[str, ...]]] = {
             "phone",
             "slot_start",
             "slot_end",
+            "for_counter_id",
         ),
     ),
     Counter: ("counter", ("code", "is_open", "services")),
@@ -106,6 +110,9 @@ AUDITED: dict[type, tuple[str, tuple[str, ...]]] = {
     OutageReport: ("outage_report", ("backend_id", "branch_id", "note")),
     Maintenance: ("maintenance", ("backend_id", "starts_at", "ends_at", "note", "cancelled_at")),
     CapacityOverride: ("capacity", ("service_id", "first_day", "last_day", "per_slot")),
+    OpeningHours: ("opening_hours", ("branch_id", "weekday", "opens", "closes")),
+    Holiday: ("holiday", ("branch_id", "day", "name_ar", "name_en")),
+    SpecialHours: ("special_hours", ("branch_id", "first_day", "last_day", "opens", "closes")),
     ApiToken: ("token", ("role", "branch_id", "label", "kiosk_id", "expires_at", "revoked_at")),
     # Never the password's hash nor the second factor's secret: only whether one is set.
     Person: ("person", ("username", "display_name", "role", "disabled_at", "totp_secret")),
@@ -334,6 +341,15 @@ def _collect_flushed(session: Session, flush_context: UOWTransaction) -> None:
                 old = _shown(name, history.deleted[0]) if history.deleted else None
                 new = _shown(name, history.added[0]) if history.added else None
             rec.note((kind, obj.id), name, old, new, created=False)
+    for obj in session.deleted:
+        audited = AUDITED.get(type(obj))
+        if audited is None:
+            continue
+        kind, names = audited
+        for name in names:
+            if name != "services":
+                old = _shown(name, getattr(obj, name))
+                rec.note((kind, obj.id), name, old, None, created=False)
 
 
 @event.listens_for(Session, "do_orm_execute")

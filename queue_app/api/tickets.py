@@ -140,6 +140,7 @@ def ticket_recall(token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="state_conflict: not called")
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.hold", ticket_by_token)
 def ticket_hold(token: str) -> dict[str, Any]:
     """Put the called citizen aside, e.g. to fetch a document (staff and up).
 
@@ -161,6 +162,7 @@ def ticket_hold(token: str) -> dict[str, Any]:
 )
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.resume", ticket_by_token)
 def ticket_resume(token: str) -> dict[str, Any]:
     """The held citizen is back: the counter that held the ticket calls it again (staff and
     up)."""
@@ -174,6 +176,7 @@ def ticket_resume(token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="state_conflict: not on hold")
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.back_to_line", ticket_by_token)
 def ticket_back_to_line(token: str) -> dict[str, Any]:
     """A held ticket waits in its service's line again, in the place it had (staff and up)."""
     return _counter_action(counters.back_to_line, token)
@@ -193,6 +196,7 @@ def ticket_back_to_line(token: str) -> dict[str, Any]:
 )
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.transfer", ticket_by_token)
 def ticket_transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
     """Send a called or held ticket to another service of the branch, or to one counter (staff
     and up).

@@ -62,6 +62,11 @@ class Office:
         assert self.post(CALL_NEXT, "staff").status_code == 200
         return token
 
+    def held(self) -> str:
+        token = self.called()
+        assert self.post(f"/api/v1/tickets/{token}/hold", "staff").status_code == 200
+        return token
+
     def appointment(self) -> str:
         """A booking for 10:30 today, made by the citizen (not audited)."""
         answer = self.client.post(
@@ -91,7 +96,7 @@ class Office:
 
 @pytest.fixture
 def office(client, make_backend, make_branch, make_token) -> Office:
-    make_branch("cairo-civil", backends=[make_backend()])
+    make_branch("cairo-civil", backends=[make_backend()], counters=2)
     make_branch("giza-traffic")
     found = Office(client)
     for role in ("kiosk", "staff", "manager"):
@@ -171,6 +176,30 @@ CASES: list[tuple[str, str, str | None, Call]] = [
         "admin",
         "cairo-civil",
         lambda o: o.post(f"/api/v1/tickets/{o.called()}/recall", "admin"),
+    ),
+    (
+        "ticket.hold",
+        "staff",
+        "cairo-civil",
+        lambda o: o.post(f"/api/v1/tickets/{o.called()}/hold", "staff"),
+    ),
+    (
+        "ticket.resume",
+        "staff",
+        "cairo-civil",
+        lambda o: o.post(f"/api/v1/tickets/{o.held()}/resume", "staff"),
+    ),
+    (
+        "ticket.back_to_line",
+        "manager",
+        "cairo-civil",
+        lambda o: o.post(f"/api/v1/tickets/{o.held()}/back-to-line", "manager"),
+    ),
+    (
+        "ticket.transfer",
+        "staff",
+        "cairo-civil",
+        lambda o: o.post(f"/api/v1/tickets/{o.called()}/transfer", "staff", json={"counter": "2"}),
     ),
     (
         "counter.call_next",
@@ -607,6 +636,17 @@ def test_the_console_s_actions_are_recorded_with_the_person(client, make_branch,
     (key,) = record.after
     assert record.before[key] == {"is_open": True}
     assert record.after[key] == {"is_open": False}
+    # The console shows it, Arabic first, and its link downloads the CSV for the signed-in person.
+    page = client.get(CONSOLE).text
+    section = page[page.index('data-test="audit"') :]
+    assert "آخر الإجراءات" in section
+    assert "Mona (manager)" in section
+    assert "counter.update" in section
+    assert "نُفِّذ" in section
+    download = client.get("/api/v1/branches/cairo-civil/audit.csv")
+    assert download.status_code == 200, download.text
+    rows = list(csv.DictReader(io.StringIO(download.data.decode("utf-8-sig"))))
+    assert [(r["action"], r["name"]) for r in rows] == [("counter.update", "Mona")]
 
 
 def test_a_console_form_refused_is_recorded_as_refused(client, make_branch, signed_in):
