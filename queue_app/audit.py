@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, object_session
 
 from queue_app import directory
 from queue_app.access import Principal
@@ -341,15 +341,23 @@ def _collect_flushed(session: Session, flush_context: UOWTransaction) -> None:
                 old = _shown(name, history.deleted[0]) if history.deleted else None
                 new = _shown(name, history.added[0]) if history.added else None
             rec.note((kind, obj.id), name, old, new, created=False)
-    for obj in session.deleted:
-        audited = AUDITED.get(type(obj))
-        if audited is None:
-            continue
-        kind, names = audited
-        for name in names:
-            if name != "services":
-                old = _shown(name, getattr(obj, name))
-                rec.note((kind, obj.id), name, old, None, created=False)
+
+
+def _collect_deleted(mapper: Any, connection: Any, row: Any) -> None:
+    # A mapper event, not session.deleted: a row removed from its parent's list (a holiday taken
+    # off a branch) is deleted by the flush itself, as an orphan.
+    session = object_session(row)
+    rec = _active(session) if session is not None else None
+    if rec is None or rec.pending is not None:
+        return
+    kind, names = AUDITED[type(row)]
+    for name in names:
+        if name != "services":
+            rec.note((kind, row.id), name, _shown(name, getattr(row, name)), None, created=False)
+
+
+for _model in AUDITED:
+    event.listen(_model, "after_delete", _collect_deleted)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -671,3 +671,26 @@ def test_every_console_form_is_audited(app: Flask):
         and not getattr(app.view_functions[rule.endpoint], "audit_action", None)
     ]
     assert unaudited == []
+
+
+def test_a_holiday_added_then_removed_in_the_console(client, make_branch, signed_in):
+    make_branch()
+    signed_in("manager", username="mona")
+    token = csrf_of(client.get("/manage/cairo-civil/hours").text)
+    form = {"csrf_token": token, "day": "2026-11-25", "name_ar": "عيد", "confirmed": "yes"}
+    assert client.post(f"{CONSOLE}/holidays", data=form).status_code == 303
+    (added,) = _records()
+    assert added.action == "holiday.add"
+    ((key, fields),) = added.after.items()
+    assert key.startswith("holiday ")
+    assert fields["day"] == "2026-11-25"
+    assert fields["name_ar"] == "عيد"
+    holiday_id = key.split()[1]
+    removed = client.post(
+        f"{CONSOLE}/holidays/{holiday_id}/remove", data={"csrf_token": token, "confirmed": "yes"}
+    )
+    assert removed.status_code == 303
+    record = _records()[-1]
+    assert (record.action, record.target_key) == ("holiday.remove", holiday_id)
+    assert record.before[key]["day"] == "2026-11-25"
+    assert record.after[key]["day"] is None
