@@ -107,3 +107,57 @@ def test_manager_changes_capacity_after_seeing_what_it_moves(
         message="the result",
     )
     assert "تم ضبط السعة. نُقل ١" in browser.find('[data-test="flash"]').text
+
+
+def _confirm_and_see_flash(browser: Browser) -> str:
+    harness.wait_for(
+        lambda: browser.driver.find_elements(By.CSS_SELECTOR, '[data-test="consequences"]'),
+        message="the preview",
+    )
+    consequences = browser.find('[data-test="consequences"]').text
+    browser.find('[data-test="confirm-button"]').click()
+    harness.wait_for(
+        lambda: browser.driver.find_elements(By.CSS_SELECTOR, '[data-test="flash"]'),
+        message="the result",
+    )
+    return consequences
+
+
+def test_manager_declares_an_outage_here_and_withdraws_a_maintenance_window(
+    browser: Browser, office: Office
+) -> None:
+    from queue_app import maintenance
+    from queue_app.access import Principal
+    from queue_app.models import Role
+    from queue_app.web.extensions import db
+
+    take_ticket(office)
+    with office.app.app_context():
+        window = maintenance.announce(
+            db.session,
+            office.clock,
+            Principal(role=Role.ADMIN, branch_id=None, branch_code=None),
+            "civil-registry",
+            starts_at=office.clock.now() + timedelta(days=2),
+            ends_at=office.clock.now() + timedelta(days=2, hours=1),
+            note=None,
+        )
+        window_id = window.id
+        db.session.remove()
+    password = office.make_person("samir", "manager")
+    sign_in(browser, office, "samir", password, f"/manage/{office.branch}")
+
+    browser.find('[data-test="declare-civil-registry"]').click()  # opens the details
+    browser.find('[data-test="declare-preview-civil-registry"]').click()
+    consequences = _confirm_and_see_flash(browser)
+    assert "ينتظرها ١ من المواطنين" in consequences
+    assert browser.driver.find_elements(By.CSS_SELECTOR, '[data-test="down-here"]')
+    answer = office.app.test_client().get("/api/v1/backends").json
+    civil = next(b for b in answer if b["code"] == "civil-registry")
+    assert civil["down_at"] == [office.branch]
+
+    browser.find(f'[data-test="withdraw-{window_id}"]').click()
+    consequences = _confirm_and_see_flash(browser)
+    assert "تبقى على أوقاتها الجديدة" in consequences
+    assert "تم سحب إعلان الصيانة" in browser.find('[data-test="flash"]').text
+    assert not browser.driver.find_elements(By.CSS_SELECTOR, f'[data-test="withdraw-{window_id}"]')

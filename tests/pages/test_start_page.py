@@ -52,6 +52,9 @@ def test_every_link_opens_without_a_token(client, make_branch):
     for path in ["/book/cairo-civil", "/display/cairo-civil", "/kiosk/cairo-civil", "/status"]:
         assert f'href="{path}' in html
         assert client.get(path).status_code == 200, path
+    # And the way in for staff and managers.
+    assert 'href="/sign-in" data-test="sign-in-link">دخول الموظفين</a>' in html
+    assert client.get("/sign-in").status_code == 200
 
 
 def test_no_offices_yet(client):
