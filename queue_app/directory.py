@@ -186,6 +186,7 @@ class TokenInfo:
     # no row, so the revision cannot tell that a token expired.
     expires_at: datetime | None = None
     id: int | None = None  # the token's row: who made a staff report (outages.report)
+    label: str | None = None  # for the audit trail's reader
 
 
 @dataclass(eq=False)
@@ -372,6 +373,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             kiosk_id=t.kiosk_id,
             expires_at=t.expires_at,
             id=t.id,
+            label=t.label,
         )
         for t in session.scalars(
             select(ApiToken).where(ApiToken.revoked_at.is_(None)), execution_options=fresh

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from queue_app import appointments, capacity, directory, slots
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, in_branch, service_in_body
 from queue_app.api.auth import BEARER, caller_if_any, principal, requires_role
 from queue_app.api.branches import REPLAY_HEADERS
 from queue_app.api.presenters import created_ticket
@@ -48,6 +49,7 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
     "without a kiosk or staff token gives no number)",
 )
 @blp.alt_response(429, schema=schemas.Error, description="rate_limited")
+@audited("appointment.book", service_in_body, token_optional=True)
 def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
     """Book an appointment (anyone; a mobile number is required for the confirmation SMS,
     except with a kiosk or staff token of the branch, for a citizen without a phone).
@@ -79,6 +81,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(Role.MANAGER, Role.ADMIN)
+@audited("capacity.set", in_branch("service", "service_code"))
 def set_capacity(
     body: dict[str, Any], query: dict[str, Any], branch_code: str, service_code: str
 ) -> dict[str, Any]:
