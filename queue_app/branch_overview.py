@@ -4,16 +4,18 @@ place, and the messages that did not reach their citizens today."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from queue_app import branches, maintenance, outages
+from queue_app import audit, branches, maintenance, outages
 from queue_app.directory import BackendInfo, ServiceInfo
 from queue_app.errors import NotFound
 from queue_app.models import (
+    AuditEvent,
     Maintenance,
     Message,
     MessageStatus,
@@ -78,6 +80,8 @@ class BranchOverview:
     unplaced_count: int
     failed_messages: list[FailedMessage]
     failed_count: int
+    # Counter code -> who called there last today (the audit trail's call-next records).
+    served_by: dict[str, str] = field(default_factory=dict)
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -125,6 +129,27 @@ def declare_preview(
         booked_today=booked_today,
         reschedule_after_minutes=branch.reschedule_after_minutes,
     )
+
+
+def _served_by(session: Session, branch_id: int, zone: ZoneInfo, now: datetime) -> dict[str, str]:
+    """Who works at each counter: the person (or token) whose call-next there was the last
+    today. A counter nobody called at today has nobody."""
+    day_start = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), zone)
+    rows = session.execute(
+        select(AuditEvent.target_key, AuditEvent.actor_name, AuditEvent.actor)
+        .where(
+            AuditEvent.branch_id == branch_id,
+            AuditEvent.action == "counter.call_next",
+            AuditEvent.outcome == audit.DONE,
+            AuditEvent.at >= day_start,
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    found: dict[str, str] = {}
+    for counter_code, name, actor in rows:
+        if counter_code is not None:
+            found[counter_code] = name or actor  # the latest wins
+    return found
 
 
 def overview(session: Session, branch_code: str, now: datetime) -> BranchOverview:
@@ -196,6 +221,7 @@ def overview(session: Session, branch_code: str, now: datetime) -> BranchOvervie
         or 0
     )
     return BranchOverview(
+        served_by=_served_by(session, branch.id, branch.zone, now),
         view=view,
         systems=systems,
         unplaced=unplaced,

@@ -58,8 +58,12 @@ def _chromium_installed() -> None:
 
 
 @pytest.fixture
-def browser(_chromium_installed: None) -> Iterator[harness.Browser]:
+def browser(_chromium_installed: None, request: pytest.FixtureRequest) -> Iterator[harness.Browser]:
     """A fresh Chromium (and profile) per test: no token, cookie or cache carries over."""
+    if "office" in request.fixturenames:
+        # The served app first, so that it stops after the browser: a page's poll that meets
+        # the server already gone is the test's end, not an error of the page.
+        request.getfixturevalue("office")
     driver = harness.chromium(width=1080, height=1920)
     try:
         driver.set_page_load_timeout(harness.WAIT_S * 3)

@@ -367,3 +367,27 @@ def test_another_branch_s_manager_cannot_declare_here(client, make_branch, make_
     )
     assert answer.status_code == 403
     assert _backend_state(client)["down_at"] == []
+
+
+def test_the_console_says_who_serves_at_each_counter(
+    app, client, make_branch, take_ticket, make_person
+):
+    from tests.conftest import sign_in
+
+    make_branch(counters=2)
+    take_ticket()
+    make_person("mona", "staff")
+    make_person("samir", "manager")
+    staff = app.test_client()
+    sign_in(staff, "mona")
+    csrf = csrf_of(staff.get("/counter/cairo-civil/1").text)
+    called = staff.post(
+        "/api/v1/branches/cairo-civil/counters/1/call-next", headers={"X-CSRFToken": csrf}
+    )
+    assert called.status_code == 200, called.json
+    sign_in(client, "samir")
+    html = client.get(CONSOLE).text
+    row_1 = html.split('data-counter="1"')[1].split("</tr>")[0]
+    row_2 = html.split('data-counter="2"')[1].split("</tr>")[0]
+    assert '<td data-field="served-by">Mona</td>' in row_1
+    assert '<td data-field="served-by">—</td>' in row_2
