@@ -269,6 +269,34 @@ def record_refusal(
     session.commit()
 
 
+def signing_in(
+    clock: Clock,
+    *,
+    person_id: int,
+    name: str,
+    role: str,
+    branch_id: int | None,
+    action: str,
+    outcome: str,
+    note: str | None = None,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> AuditEvent:
+    """A record of a person signing in or out (added to the caller's transaction): the
+    sign-in pages run outside the decorated handlers."""
+    actor = Actor(
+        role=role,
+        label=f"{name} ({role})"[:300],
+        person_id=person_id,
+        name=name,
+        address=(address or None) and address[:64],
+        user_agent=(user_agent or None) and user_agent[:300],
+    )
+    return _event(
+        clock, actor, action, Target("person", str(person_id)), branch_id, outcome, note=note
+    )
+
+
 def _event(
     clock: Clock,
     actor: Actor,

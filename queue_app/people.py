@@ -26,6 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from queue_app import audit
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.errors import (
@@ -36,7 +37,7 @@ from queue_app.errors import (
     StateConflict,
     Unauthorized,
 )
-from queue_app.models import Branch, Person, Role, SignedInSession
+from queue_app.models import AuditEvent, Branch, Person, Role, SignedInSession
 
 MIN_PASSWORD_LENGTH = 10
 LOCK_AFTER = 5
@@ -254,12 +255,21 @@ def sign_in(
         )
     if not _verify(person.password_hash, password):
         person.failed_sign_ins += 1
+        note = "wrong password"
         if person.failed_sign_ins >= LOCK_AFTER:
             person.locked_until = now + timedelta(minutes=LOCK_MINUTES)
             person.failed_sign_ins = 0
+            note = f"wrong password; locked for {LOCK_MINUTES} minutes"
+        session.add(
+            _record(clock, person, "person.sign_in", audit.REFUSED, note, address, user_agent)
+        )
         session.commit()
         raise Unauthorized(WRONG)
     if person.disabled_at is not None:
+        session.add(
+            _record(clock, person, "person.sign_in", audit.REFUSED, "disabled", address, user_agent)
+        )
+        session.commit()
         raise Forbidden("this account is disabled; ask your administrator")
     if _hasher.check_needs_rehash(person.password_hash):
         person.password_hash = _hasher.hash(password)
@@ -277,12 +287,38 @@ def sign_in(
             user_agent=(user_agent or "")[:300] or None,
         )
     )
+    session.add(_record(clock, person, "person.sign_in", audit.DONE, None, address, user_agent))
     session.commit()
     return SignedIn(
         token=raw,
         needs_code=person.totp_secret is not None,
         role=person.role,
         branch_code=person.branches[0].code if person.branches else None,
+    )
+
+
+def _record(
+    clock: Clock,
+    person: Person,
+    action: str,
+    outcome: str,
+    note: str | None,
+    address: str | None,
+    user_agent: str | None,
+) -> AuditEvent:
+    """The audit trail's record of a sign-in or sign-out, under the person's first branch (so
+    that its managers see it)."""
+    return audit.signing_in(
+        clock,
+        person_id=person.id,
+        name=person.display_name,
+        role=person.role.value,
+        branch_id=person.branches[0].id if person.branches else None,
+        action=action,
+        outcome=outcome,
+        note=note,
+        address=address,
+        user_agent=user_agent,
     )
 
 
@@ -383,14 +419,27 @@ def waiting_for_code(session: Session, clock: Clock, token: str | None) -> bool:
     return found is not None and found.needs_code
 
 
-def sign_out(session: Session, clock: Clock, token: str | None) -> None:
+def sign_out(
+    session: Session,
+    clock: Clock,
+    token: str | None,
+    *,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> None:
     """End the session, and commit; nothing happens for a session that is gone already."""
     if not token:
         return
-    session.execute(
-        update(SignedInSession)
-        .where(SignedInSession.token_hash == _hash(token), SignedInSession.ended_at.is_(None))
-        .values(ended_at=clock.now())
+    found = session.scalar(
+        select(SignedInSession).where(
+            SignedInSession.token_hash == _hash(token), SignedInSession.ended_at.is_(None)
+        )
+    )
+    if found is None:
+        return
+    found.ended_at = clock.now()
+    session.add(
+        _record(clock, found.person, "person.sign_out", audit.DONE, None, address, user_agent)
     )
     session.commit()
 

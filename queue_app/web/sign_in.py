@@ -205,7 +205,13 @@ def sign_out() -> Any:
     form = SignOutForm()
     if not form.validate():
         raise Forbidden("the sign-out form expired")
-    people.sign_out(db.session, current_clock(), session_token())
+    people.sign_out(
+        db.session,
+        current_clock(),
+        session_token(),
+        address=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
     response = redirect(url_for("sign_in.sign_in"), code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

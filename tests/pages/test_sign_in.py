@@ -310,3 +310,26 @@ def test_passwords_are_argon2_hashes(app, make_branch, make_person):
     person = make_person("mona", "staff")
     assert person.password_hash.startswith("$argon2id$")
     assert PASSWORD not in person.password_hash
+
+
+def test_signing_in_and_out_is_in_the_audit_trail(client, make_branch, make_person):
+    from queue_app.models import AuditEvent
+
+    make_branch()
+    make_person("mona", "staff")
+    sign_in(client, "mona", "not the password")
+    sign_in(client, "nobody", "not the password")  # no account: nothing to record it under
+    sign_in(client, "mona")
+    page = client.get("/counter/cairo-civil/1").text
+    client.post("/sign-out", data={"csrf_token": csrf_of(page)})
+    rows = db.session.execute(
+        select(AuditEvent.action, AuditEvent.outcome, AuditEvent.actor, AuditEvent.note).order_by(
+            AuditEvent.id
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("person.sign_in", "refused", "Mona (staff)", "wrong password"),
+        ("person.sign_in", "done", "Mona (staff)", None),
+        ("person.sign_out", "done", "Mona (staff)", None),
+    ]
+    assert all(PASSWORD not in str(r) for r in rows)
