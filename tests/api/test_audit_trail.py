@@ -115,9 +115,7 @@ def _records() -> list[AuditEvent]:
     db.session.expire_all()
     return list(
         db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.action.not_in(SIGNING_IN))
-            .order_by(AuditEvent.id)
+            select(AuditEvent).where(AuditEvent.action.not_in(SIGNING_IN)).order_by(AuditEvent.id)
         )
     )
 
