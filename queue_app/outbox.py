@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select,
 from sqlalchemy.orm import Session
 
 from queue_app.db import insert, rowcount
+from queue_app.message_lanes import lane_of
 from queue_app.models import Message, MessageStatus, OptOut, Ticket
 
 # Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
@@ -56,11 +57,13 @@ def row(
     """The outbox row of one message, queued now; for ``enqueue`` and for bulk writers (the
     rescheduler) that insert many at once.
 
-    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first.
+    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first
+    within the message's lane, which its event decides (``message_lanes``).
     """
     return {
         "ticket_id": ticket_id,
         "event": event,
+        "lane": int(lane_of(event)),
         "to": to,
         "locale": locale,
         "body": body,
@@ -120,7 +123,8 @@ def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
-    """Claim up to ``limit`` due messages for ``worker``, most urgent first, and commit.
+    """Claim up to ``limit`` due messages for ``worker``, lane by lane (``message_lanes``), most
+    urgent first within a lane, and commit.
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim at once without waiting
     for or taking each other's rows; on SQLite the UPDATE's ``status`` condition makes a row
@@ -135,7 +139,7 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             Message.next_attempt_at <= now,
             or_(~opted_out, ~_not_opt_out_answer()),
         )
-        .order_by(Message.urgency, Message.id)
+        .order_by(Message.lane, Message.urgency, Message.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -151,11 +155,13 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             claimed_at=now,
             attempts=Message.attempts + 1,
         )
-        .returning(Message.id, Message.to, Message.body, Message.attempts, Message.urgency)
+        .returning(
+            Message.id, Message.to, Message.body, Message.attempts, Message.lane, Message.urgency
+        )
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    rows = sorted(rows, key=lambda row: (row.urgency, row.id))  # RETURNING keeps no order
+    rows = sorted(rows, key=lambda row: (row.lane, row.urgency, row.id))  # RETURNING: no order
     return [Outgoing(r.id, r.to, r.body, r.attempts, now) for r in rows]
 
 
@@ -303,7 +309,7 @@ def stale_claims(session: Session, now: datetime, lease: timedelta) -> Sequence[
     rows = session.execute(
         select(Message.id, Message.to, Message.body, Message.attempts, Message.claimed_at)
         .where(Message.status == MessageStatus.SENDING, Message.claimed_at <= now - lease)
-        .order_by(Message.urgency, Message.id)
+        .order_by(Message.lane, Message.urgency, Message.id)
     ).all()
     session.commit()
     return [Outgoing(r.id, r.to, r.body, r.attempts, r.claimed_at) for r in rows]

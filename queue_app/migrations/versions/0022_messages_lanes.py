@@ -1,0 +1,48 @@
+"""messages.lane: priority lanes of the outbox, backfilled from the event; ix_messages_due by lane
+
+Revision ID: 0022
+Revises: 0019
+Create Date: 2026-12-07 00:30:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0022"
+down_revision: str | Sequence[str] | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# queue_app.message_lanes.LANE_OF_KIND as it stood for this revision (a migration does not
+# follow later code): kinds of lane 0 and 2; every other kind is lane 1.
+NOW_KINDS = ("called", "your_turn", "turn_near")
+BULK_KINDS = ("rescheduled", "no_slot", "system_back")
+
+
+def _kind_is(kinds: Sequence[str]) -> str:
+    return " OR ".join(f"event = '{k}' OR event LIKE '{k}:%'" for k in kinds)
+
+
+def upgrade() -> None:
+    op.drop_index("ix_messages_due", table_name="messages")
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.add_column(
+            sa.Column("lane", sa.SmallInteger(), server_default="1", nullable=False)
+        )
+    op.execute(
+        f"UPDATE messages SET lane = CASE WHEN {_kind_is(NOW_KINDS)} THEN 0 "
+        f"WHEN {_kind_is(BULK_KINDS)} THEN 2 ELSE 1 END"
+    )
+    op.create_index(
+        "ix_messages_due", "messages", ["status", "lane", "urgency", "next_attempt_at"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_messages_due", table_name="messages")
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.drop_column("lane")
+    op.create_index("ix_messages_due", "messages", ["status", "next_attempt_at", "urgency"])
