@@ -122,6 +122,17 @@ def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     )
 
 
+def has_due(session: Session, now: datetime) -> bool:
+    """Whether any message waits to be claimed now (one read, no lock)."""
+    due = session.scalar(
+        select(Message.id)
+        .where(Message.status == MessageStatus.QUEUED, Message.next_attempt_at <= now)
+        .limit(1)
+    )
+    session.commit()
+    return due is not None
+
+
 def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
     """Claim up to ``limit`` due messages for ``worker``, lane by lane (``message_lanes``), most
     urgent first within a lane, and commit.

@@ -42,6 +42,25 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     return value
 
 
+def _rates(raw: str) -> tuple[tuple[str, str, float], ...]:
+    """QUEUE_SMS_RATES: comma-separated ``channel:sender=rate``."""
+    rates = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, _, number = item.rpartition("=")
+        channel, _, sender = key.partition(":")
+        try:
+            rate = float(number)
+        except ValueError:
+            rate = 0.0
+        if not channel or not sender or not rate > 0:
+            raise SettingsError(
+                f"QUEUE_SMS_RATES takes channel:sender=rate items (sms:+201000000000=5), "
+                f"not {item!r}"
+            )
+        rates.append((channel, sender, rate))
+    return tuple(rates)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -54,6 +73,11 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None
     sms_rate: float = 10.0
+    # Messages per second of one sender on one channel, where it differs from ``sms_rate``:
+    # QUEUE_SMS_RATES="sms:+201000000000=5,sms:MG0123=30". Shared by every worker (send_rates).
+    sms_rates: tuple[tuple[str, str, float], ...] = ()
+    # Messages one number may get in a day (the branch's day), whatever anyone asks (daily_cap).
+    sms_daily_cap: int = 8
     # Seconds after which a message claimed but never recorded counts as its worker's crash.
     sms_lease_seconds: float = 120.0
     web_workers: int = 2
@@ -86,6 +110,8 @@ class Settings:
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=env.get("TWILIO_API_BASE"),
             sms_rate=_number(env, "QUEUE_SMS_RATE", 10.0),
+            sms_rates=_rates(env.get("QUEUE_SMS_RATES") or ""),
+            sms_daily_cap=_number(env, "QUEUE_SMS_DAILY_CAP", 8, int),
             sms_lease_seconds=_number(env, "QUEUE_SMS_LEASE_SECONDS", 120.0),
             web_workers=_number(env, "QUEUE_WEB_WORKERS", 2, int),
             web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
@@ -93,6 +119,13 @@ class Settings:
             rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
             instance_path=instance,
         )
+
+    def rate_for(self, channel: str, sender: str) -> float:
+        """Messages per second that ``sender`` may send on ``channel``."""
+        for rate_channel, rate_sender, rate in self.sms_rates:
+            if (rate_channel, rate_sender) == (channel, sender):
+                return rate
+        return self.sms_rate
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app import texting
 from queue_app.clock import Clock
+from queue_app.send_rates import RateKey
 from queue_app.settings import Settings
 from queue_app.worker.health_monitor import HealthMonitor, Leadership
 from queue_app.worker.housekeeping import housekeeping
@@ -47,14 +48,23 @@ def sessions_for(settings: Settings, engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
+def sms_rate_key(settings: Settings) -> RateKey:
+    """The sender the provider counts this deployment's SMS against: the number or sender name,
+    else the Messaging Service, else the gateway (console)."""
+    sender = settings.twilio_from or settings.twilio_messaging_service_sid or settings.sms_gateway
+    return RateKey("sms", sender)
+
+
 def sms_sender(
     settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
 ) -> SmsSender:
+    key = sms_rate_key(settings)
     return SmsSender(
         sessions_for(settings, engine),
         clock,
         gateway or gateway_for(settings),
-        rate=settings.sms_rate,
+        rate=settings.rate_for(key.channel, key.sender),
+        rate_key=key,
         status_callback_url=(
             f"{settings.public_url}/sms/twilio/status" if settings.sms_gateway == "twilio" else None
         ),

@@ -19,8 +19,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from queue_app import outbox
+from queue_app import outbox, send_rates
 from queue_app.clock import Clock
+from queue_app.send_rates import RateKey
 from sms.gateways import FailureKind, Gateway, OutgoingSms, ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class SmsSender:
         lease: timedelta = DEFAULT_LEASE,
         name: str | None = None,
         pace: Pace | None = None,
+        rate_key: RateKey | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("the SMS rate must be above zero messages per second")
@@ -90,6 +92,10 @@ class SmsSender:
         self.clock = clock
         self.gateway = gateway
         self.pace = pace or Pace(rate)
+        # The budget shared with every other worker sending as the same sender (send_rates):
+        # the pace spreads this process's sends, the bucket caps all processes together.
+        self.rate = rate
+        self.rate_key = rate_key or RateKey("sms", "default")
         # One second of sending per claim: small enough that no claim outlives its lease.
         self.batch = max(1, min(100, round(rate)))
         self.status_callback_url = status_callback_url
@@ -108,7 +114,7 @@ class SmsSender:
             if time.monotonic() >= self._next_suppress:
                 outbox.suppress_opted_out(session)
                 self._next_suppress = time.monotonic() + SUPPRESS_EVERY_S
-            claimed = outbox.claim(session, self.clock.now(), self.name, self.batch)
+            claimed = self._claim(session)
             report.claimed = len(claimed)
             for message in claimed:
                 if message.to in report.opted_out:  # unsubscribed earlier in this batch
@@ -121,6 +127,18 @@ class SmsSender:
             finally:
                 session.close()
         return report
+
+    def _claim(self, session: Session) -> list[outbox.Outgoing]:
+        """Claim as many due messages as the sender's shared bucket allows now."""
+        now = self.clock.now()
+        if not outbox.has_due(session, now):
+            return []  # an empty outbox costs one read, and no bucket lock
+        allowed = send_rates.take(session, now, self.rate_key, self.rate, self.batch)
+        if allowed == 0:
+            return []
+        claimed = outbox.claim(session, now, self.name, allowed)
+        send_rates.give_back(session, now, self.rate_key, self.rate, allowed - len(claimed))
+        return claimed
 
     def _record_sent(self, session: Session) -> None:
         outbox.record_sent_many(session, self.clock.now(), self._unrecorded, self.name)

@@ -1,4 +1,4 @@
-"""messages.lane: priority lanes of the outbox, backfilled from the event; ix_messages_due by lane
+"""messages.lane (priority lanes, backfilled from the event; ix_messages_due by lane), send_buckets
 
 Revision ID: 0022
 Revises: 0019
@@ -39,9 +39,18 @@ def upgrade() -> None:
     op.create_index(
         "ix_messages_due", "messages", ["status", "lane", "urgency", "next_attempt_at"]
     )
+    op.create_table(
+        "send_buckets",
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("sender", sa.String(length=64), nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("refilled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel", "sender", name=op.f("pk_send_buckets")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("send_buckets")
     op.drop_index("ix_messages_due", table_name="messages")
     with op.batch_alter_table("messages") as batch_op:
         batch_op.drop_column("lane")

@@ -1,0 +1,95 @@
+"""The sending rate of each sender on each channel: a token bucket shared by every worker.
+
+The provider limits a sender (a number, an alphanumeric name, a Messaging Service), whatever
+number of workers send through it; two senders do not share a budget. The bucket lives in the
+database (table ``send_buckets``, one row per (channel, sender)), not in Redis: every worker
+already has the database, and it is touched once per batch a worker claims (about once a second
+per worker), under a row lock on PostgreSQL and the write lock on SQLite. Time is the domain
+clock, so tests and the bench move it by hand.
+
+Bounded: a bucket holds between 0 and one second of its rate (at least one message), so an
+idle night never turns into a burst in the morning, and a clock set back grants nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from queue_app.db import insert
+from queue_app.models import SendBucket
+
+
+@dataclass(frozen=True)
+class RateKey:
+    """Whose budget a message spends: ``channel`` "sms" today, ``sender`` as the provider knows
+    it (TWILIO_FROM, else the Messaging Service, else the gateway's name)."""
+
+    channel: str
+    sender: str
+
+
+def capacity(rate: float) -> float:
+    """The most a bucket holds: one second of sending, and at least one message."""
+    return max(1.0, rate)
+
+
+def take(session: Session, now: datetime, key: RateKey, rate: float, want: int) -> int:
+    """Take up to ``want`` messages' worth from ``key``'s bucket, refilled at ``rate`` per
+    second since it was last touched; return how many may be sent now (0 when it is empty) and
+    commit. Several processes may call at once: each sees the others' takings."""
+    if rate <= 0:
+        raise ValueError("a sending rate is above zero messages per second")
+    if want <= 0:
+        return 0
+    full = capacity(rate)
+    bucket = _locked(session, now, key, full)
+    tokens, refilled_at = bucket
+    elapsed = max(0.0, (now - refilled_at).total_seconds())
+    tokens = min(full, tokens + elapsed * rate)
+    granted = min(want, math.floor(tokens))
+    _store(session, key, tokens - granted, max(now, refilled_at))
+    session.commit()
+    return granted
+
+
+def give_back(session: Session, now: datetime, key: RateKey, rate: float, unused: int) -> None:
+    """Return what was taken and not sent (fewer messages were due than taken); commit."""
+    if unused <= 0:
+        return
+    tokens, refilled_at = _locked(session, now, key, capacity(rate))
+    _store(session, key, min(capacity(rate), tokens + unused), refilled_at)
+    session.commit()
+
+
+def _locked(session: Session, now: datetime, key: RateKey, full: float) -> tuple[float, datetime]:
+    """The bucket's row, made full if new, locked until the caller's commit: a no-op UPDATE
+    takes the row lock on PostgreSQL and the database's write lock on SQLite before the read,
+    so no two workers read the same count."""
+    session.execute(
+        insert(session, SendBucket)
+        .values(channel=key.channel, sender=key.sender, tokens=full, refilled_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "sender"])
+    )
+    mine = (SendBucket.channel == key.channel) & (SendBucket.sender == key.sender)
+    session.execute(
+        update(SendBucket)
+        .where(mine)
+        .values(tokens=SendBucket.tokens)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(select(SendBucket.tokens, SendBucket.refilled_at).where(mine)).one()
+    return float(row.tokens), row.refilled_at
+
+
+def _store(session: Session, key: RateKey, tokens: float, refilled_at: datetime) -> None:
+    session.execute(
+        update(SendBucket)
+        .where(SendBucket.channel == key.channel, SendBucket.sender == key.sender)
+        .values(tokens=max(0.0, tokens), refilled_at=refilled_at)
+        .execution_options(synchronize_session=False)
+    )
