@@ -18,9 +18,10 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from queue_app import daily_cap
 from queue_app.db import insert, rowcount
 from queue_app.message_lanes import lane_of
-from queue_app.models import Message, MessageStatus, OptOut, Ticket
+from queue_app.models import Branch, Message, MessageStatus, OptOut, Ticket
 
 # Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
 # provider coming back from an outage is not hit by every worker at the same second.
@@ -88,7 +89,8 @@ def enqueue(
     not_before: datetime | None = None,
 ) -> bool:
     """Add a message to the outbox in the caller's transaction; return False when this ticket
-    already has a message for this event (then nothing is written)."""
+    already has a message for this event (then nothing is written). A message that would take
+    the number past its day's cap is written suppressed, never sent (``daily_cap``)."""
     values = row(
         now,
         ticket_id=ticket.id if ticket is not None else None,
@@ -99,6 +101,9 @@ def enqueue(
         urgency=urgency,
         not_before=not_before,
     )
+    if not daily_cap.exempt(event):
+        daily_cap.lock_number(session, to)
+    _hold_over_cap(session, now, [values])
     # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
     written = session.execute(
         insert(session, Message)
@@ -114,12 +119,28 @@ def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     a ticket that already has a message for the event keeps it (the bulk writers' retries)."""
     if not rows:
         return
+    rows = [dict(r) for r in rows]
+    _hold_over_cap(session, rows[0]["created_at"], rows)
     session.connection().execute(
         insert(session, Message.__table__).on_conflict_do_nothing(
             index_elements=["ticket_id", "event"]
         ),
         rows,
     )
+
+
+def _hold_over_cap(session: Session, now: datetime, rows: list[dict[str, Any]]) -> None:
+    ticket_ids = {r["ticket_id"] for r in rows if r["ticket_id"] is not None}
+    timezones: dict[int, str] = {}
+    if ticket_ids:
+        timezones = dict(
+            session.execute(
+                select(Ticket.id, Branch.timezone)
+                .join(Branch, Branch.id == Ticket.branch_id)
+                .where(Ticket.id.in_(ticket_ids))
+            ).all()
+        )
+    daily_cap.over_cap(session, now, rows, timezones)
 
 
 def has_due(session: Session, now: datetime) -> bool:

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from queue_app.db import insert
-from queue_app.models import SendBucket
+from queue_app.models import Message, MessageStatus, SendBucket
+
+if TYPE_CHECKING:
+    from queue_app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,59 @@ class RateKey:
 
     channel: str
     sender: str
+
+
+def sms_sender_of(settings: Settings) -> RateKey:
+    """The sender the provider counts this deployment's SMS against: the number or sender name,
+    else the Messaging Service, else the gateway (console)."""
+    sender = settings.twilio_from or settings.twilio_messaging_service_sid or settings.sms_gateway
+    return RateKey("sms", sender)
+
+
+def sms_rate_of(settings: Settings) -> float:
+    """Messages per second of this deployment's SMS sender (``Settings.rate_for``)."""
+    key = sms_sender_of(settings)
+    return settings.rate_for(key.channel, key.sender)
+
+
+@dataclass(frozen=True)
+class LastMessage:
+    """When the last queued message of a group (a mass move) leaves at the current rate."""
+
+    waiting: int  # the group's messages still queued
+    ahead: int  # queued messages claimed before its last one, that one included
+    leaves_at: datetime
+
+
+def last_message(
+    session: Session, now: datetime, group: ColumnElement[bool], rate: float
+) -> LastMessage | None:
+    """When the last queued message of ``group`` (a condition on ``Message``) will leave:
+    the queued messages a worker claims before it (every lane before its lane, and its own lane
+    up to it, ``outbox.claim``'s order) divided by ``rate``. None when none is queued. Messages
+    written later in a lane before it (a "your turn") push it back; this is the estimate now."""
+    queued = Message.status == MessageStatus.QUEUED
+    last = session.execute(
+        select(Message.id, Message.lane, Message.urgency)
+        .where(queued, group)
+        .order_by(Message.lane.desc(), Message.urgency.desc(), Message.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if last is None:
+        return None
+    before_it = or_(
+        Message.lane < last.lane,
+        and_(
+            Message.lane == last.lane,
+            or_(
+                Message.urgency < last.urgency,
+                and_(Message.urgency == last.urgency, Message.id <= last.id),
+            ),
+        ),
+    )
+    ahead = session.scalar(select(func.count()).where(queued, before_it)) or 0
+    waiting = session.scalar(select(func.count()).where(queued, group)) or 0
+    return LastMessage(waiting, ahead, now + timedelta(seconds=ahead / rate))
 
 
 def capacity(rate: float) -> float:

@@ -15,9 +15,8 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from queue_app import texting
+from queue_app import daily_cap, send_rates, texting
 from queue_app.clock import Clock
-from queue_app.send_rates import RateKey
 from queue_app.settings import Settings
 from queue_app.worker.health_monitor import HealthMonitor, Leadership
 from queue_app.worker.housekeeping import housekeeping
@@ -45,20 +44,14 @@ def sessions_for(settings: Settings, engine: Engine) -> sessionmaker[Session]:
     """The worker's sessions: they know the public URL that texts link to (``texting``)."""
     info: dict[object, object] = {}
     texting.set_public_url(info, settings.public_url)
+    daily_cap.set_cap(info, settings.sms_daily_cap)
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
-
-
-def sms_rate_key(settings: Settings) -> RateKey:
-    """The sender the provider counts this deployment's SMS against: the number or sender name,
-    else the Messaging Service, else the gateway (console)."""
-    sender = settings.twilio_from or settings.twilio_messaging_service_sid or settings.sms_gateway
-    return RateKey("sms", sender)
 
 
 def sms_sender(
     settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
 ) -> SmsSender:
-    key = sms_rate_key(settings)
+    key = send_rates.sms_sender_of(settings)
     return SmsSender(
         sessions_for(settings, engine),
         clock,

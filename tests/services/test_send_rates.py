@@ -15,7 +15,6 @@ from queue_app.models import Message, MessageStatus, SendBucket
 from queue_app.send_rates import RateKey
 from queue_app.settings import Settings, SettingsError
 from queue_app.web.extensions import db
-from queue_app.worker.loop import sms_rate_key
 from queue_app.worker.sending import Pace, SmsSender
 from sms.gateways import ConsoleGateway
 
@@ -158,5 +157,5 @@ def test_the_worker_counts_against_its_configured_sender():
             "QUEUE_SMS_GATEWAY": "twilio",
         }
     )
-    assert sms_rate_key(settings) == RateKey("sms", "QUEUE")
-    assert sms_rate_key(Settings.from_env({})) == RateKey("sms", "console")
+    assert send_rates.sms_sender_of(settings) == RateKey("sms", "QUEUE")
+    assert send_rates.sms_sender_of(Settings.from_env({})) == RateKey("sms", "console")
