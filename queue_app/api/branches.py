@@ -47,6 +47,12 @@ def get_branch(branch_code: str) -> dict[str, Any]:
 @blp.alt_response(
     422, schema=schemas.Error, description="invalid_phone, invalid_input or idempotency_key_reused"
 )
+@blp.alt_response(
+    429,
+    schema=schemas.Error,
+    description="rate_limited: the phone had its messages for today (QUEUE_SMS_DAILY_CAP); "
+    "no ticket is made",
+)
 @blp.doc(security=BEARER)
 @requires_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
 def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
