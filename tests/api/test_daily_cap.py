@@ -3,17 +3,25 @@ QUEUE_SMS_DAILY_CAP); the request that would send the 9th answers 429 and change
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from queue_app import outbox
+from queue_app import appointments, outbox
+from queue_app.errors import RateLimited
 from queue_app.models import Message, MessageStatus, SlotBooking, Ticket
 from queue_app.web.extensions import db
+from tests.conftest import needs_postgresql
 
 BRANCH = "/api/v1/branches/cairo-civil"
 PHONE, E164 = "01012345678", "+201012345678"
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "db_kind", [pytest.param("postgresql", marks=[pytest.mark.postgresql, needs_postgresql])]
+)
+WAIT_S = 60
 
 
 @pytest.fixture
@@ -161,3 +169,31 @@ def test_a_bulk_write_counts_its_own_rows(app, clock):
     db.session.commit()
     statuses = list(db.session.scalars(select(Message.status).order_by(Message.id)))
     assert statuses == [MessageStatus.QUEUED] * 8 + [MessageStatus.SUPPRESSED] * 2
+
+
+@POSTGRESQL_ONLY
+def test_requests_racing_for_the_last_message_of_the_day_let_one_through(
+    app, client, branch, clock
+):
+    token = _book(client)
+    for _ in range(6):  # the booking and six moves: seven messages, one left
+        assert client.post(f"/api/v1/tickets/{token}/next-slot").status_code == 200
+    db.session.remove()  # the test's own session holds no lock while the requests race
+    start = threading.Barrier(6)
+
+    def ask(token: str) -> str:
+        with app.app_context():
+            start.wait(timeout=WAIT_S)
+            try:
+                appointments.next_slot(db.session, clock, token)
+            except RateLimited:
+                return "refused"
+            finally:
+                db.session.remove()
+            return "moved"
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(ask, [token] * 6, timeout=WAIT_S))
+    assert sorted(answers) == ["moved"] + ["refused"] * 5
+    counted = db.session.scalar(select(func.count()).where(Message.to == E164))
+    assert counted == 8
