@@ -46,7 +46,7 @@ from sqlalchemy import create_engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.serve_load import postgresql_url, reset_postgresql
-from queue_app import migrate, outbox
+from queue_app import migrate, outbox, send_rates
 from queue_app.clock import FixedClock
 from queue_app.models import Message, MessageStatus, SendBucket
 from queue_app.send_rates import RateKey
@@ -67,6 +67,7 @@ class Outcome:
     rate: float
     workers: int
     last_move_s: float  # simulated seconds from the outage to the move's last message
+    estimated_s: float  # what send_rates.last_message said at the outage
     ideal_s: float  # tickets / rate
     turn_messages: int
     turn_median_s: float
@@ -119,6 +120,10 @@ def run(url: str, database: str, args: argparse.Namespace, lanes: bool) -> Outco
             outbox.enqueue_rows(session, rows[first : first + CHUNK])
             session.commit()
         _one_lane(session, lanes)
+        # What the outage record says now (``last_message_at``), before anything is sent.
+        estimate = send_rates.last_message(session, clock.now(), Message.event == MOVE, args.rate)
+        assert estimate is not None
+        estimated_s = (estimate.leaves_at - START).total_seconds()
     gateway = ConsoleGateway(io.StringIO())
     ticks = _Ticks()
     key = RateKey("sms", "bench-sender")
@@ -198,6 +203,7 @@ def run(url: str, database: str, args: argparse.Namespace, lanes: bool) -> Outco
         rate=args.rate,
         workers=args.workers,
         last_move_s=(max(move) - START).total_seconds(),
+        estimated_s=estimated_s,
         ideal_s=args.tickets / args.rate,
         turn_messages=len(turn),
         turn_median_s=statistics.median(turn),
@@ -243,13 +249,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             for lanes in (True, False):
                 outcomes.append(run(url, kind, args, lanes))
     print(
-        f"{'database':<11} {'order':<13} {'last move s':>11} {'ideal s':>8} {'ratio':>6} "
+        f"{'database':<11} {'order':<13} {'last move s':>11} {'estimated s':>11} "
+        f"{'ideal s':>8} {'ratio':>6} "
         f"{'turn p50/max s':>15} {'confirm p50/max s':>18} {'rounds':>7} {'wall s':>7}"
     )
     for o in outcomes:
         order = "lanes" if o.lanes else "urgency only"
         print(
-            f"{o.database:<11} {order:<13} {o.last_move_s:>11.1f} {o.ideal_s:>8.1f} "
+            f"{o.database:<11} {order:<13} {o.last_move_s:>11.1f} {o.estimated_s:>11.1f} "
+            f"{o.ideal_s:>8.1f} "
             f"{o.last_move_s / o.ideal_s:>6.3f} "
             f"{f'{o.turn_median_s:.1f}/{o.turn_worst_s:.1f}':>15} "
             f"{f'{o.confirmation_median_s:.1f}/{o.confirmation_worst_s:.1f}':>18} "

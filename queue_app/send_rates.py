@@ -64,8 +64,9 @@ def last_message(
 ) -> LastMessage | None:
     """When the last queued message of ``group`` (a condition on ``Message``) will leave:
     the queued messages a worker claims before it (every lane before its lane, and its own lane
-    up to it, ``outbox.claim``'s order) divided by ``rate``. None when none is queued. Messages
-    written later in a lane before it (a "your turn") push it back; this is the estimate now."""
+    up to it, ``outbox.claim``'s order) divided by ``rate``, from now or, when the group is held
+    (``not_before``), from its latest due time. None when none is queued. Messages written later
+    in a lane before it (a "your turn") push it back; this is the estimate now."""
     queued = Message.status == MessageStatus.QUEUED
     last = session.execute(
         select(Message.id, Message.lane, Message.urgency)
@@ -86,8 +87,12 @@ def last_message(
         ),
     )
     ahead = session.scalar(select(func.count()).where(queued, before_it)) or 0
-    waiting = session.scalar(select(func.count()).where(queued, group)) or 0
-    return LastMessage(waiting, ahead, now + timedelta(seconds=ahead / rate))
+    waiting, held_until = session.execute(
+        select(func.count(), func.max(Message.next_attempt_at)).where(queued, group)
+    ).one()
+    # Messages held for the morning (a move's texts kept until 06:00) start to leave then.
+    start = max(now, held_until) if held_until is not None else now
+    return LastMessage(waiting, ahead, start + timedelta(seconds=ahead / rate))
 
 
 def capacity(rate: float) -> float:

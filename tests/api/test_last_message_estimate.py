@@ -102,3 +102,26 @@ def test_the_console_shows_it_beside_the_system(client, outage, clock, signed_in
     db.session.execute(update(Message).values(status=MessageStatus.SENT))
     db.session.commit()
     assert 'data-test="last-message-civil-registry"' not in client.get(CONSOLE).text
+
+
+def test_a_move_held_for_the_morning_leaves_from_then(client, outage, clock):
+    morning = clock.now() + timedelta(hours=20)
+    outbox.enqueue_rows(
+        db.session,
+        [
+            outbox.row(
+                clock.now(),
+                ticket_id=None,
+                event=f"rescheduled:outage:{outage.id}",
+                to=f"+20100000{i:04d}",
+                locale="ar",
+                body="x",
+                urgency=morning + timedelta(hours=3),
+                not_before=morning,
+            )
+            for i in range(50)
+        ],
+    )
+    db.session.commit()
+    expected = morning + timedelta(seconds=50 / RATE)
+    assert datetime.fromisoformat(_record(client)["last_message_at"]) == expected
