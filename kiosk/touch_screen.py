@@ -295,6 +295,7 @@ def page(
             "max_digits": MAX_PHONE_DIGITS,
         },
         services={s.service.code: s.service.name(locale) for s in view.services},
+        channels=list(branch.channels),  # how the citizen may be told, the first the default
         enrolment={
             other: script_strings(enrolment_strings, other, branch.timezone) for other in LOCALES
         },
@@ -309,5 +310,6 @@ def page(
         "idle_ticket_seconds": IDLE_TICKET_SECONDS,
         "idle_flow_seconds": IDLE_FLOW_SECONDS,
         "max_phone_digits": MAX_PHONE_DIGITS,
+        "channels": branch.channels,
         "script": script,
     }

@@ -35,6 +35,7 @@ class Principal:
     # The token used: until staff sign in as themselves, the nearest thing to "who" (a staff
     # report counts once per token, however often it is sent).
     token_id: int | None = None
+    token_label: str | None = None  # what `token create --label` said it is for
     # A signed-in person (people.py): every branch they act for, their account and name.
     branch_ids: frozenset[int] = frozenset()
     person_id: int | None = None
@@ -287,4 +288,5 @@ def authenticate(session: Session, clock: Clock, authorization: str | None) -> P
         branch_code=token.branch_code,
         kiosk_id=token.kiosk_id,
         token_id=token.id,
+        token_label=token.label,
     )

@@ -53,6 +53,7 @@ def book(
     locale: str = "ar",
     idempotency_key: str | None = None,
     booked_by: Principal | None = None,
+    channel: str | None = None,
 ) -> TicketView:
     """Book the slot of ``service_code`` that starts at ``start`` for the citizen at ``phone``,
     and queue the confirmation SMS in the same transaction.
@@ -88,6 +89,7 @@ def book(
     else:
         booked_by.require_branch(branch.id)
     locale = tickets.citizen_locale(locale)
+    chosen = tickets.citizen_channel(branch, channel)
 
     def admit(status: service_state.ServiceStatus) -> Ticket:
         # A booking is for a later time: what counts is whether the systems are away then
@@ -116,9 +118,10 @@ def book(
         service,
         phone=e164,
         locale=locale,
-        request=("appointment", service.code, start.isoformat(), e164, locale),
+        request=("appointment", service.code, start.isoformat(), e164, locale, chosen),
         idempotency_key=idempotency_key,
         admit=admit,
+        channel=chosen,
     )
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import pwd
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
 
-from queue_app import access, config_file, kiosks, migrate
+from queue_app import access, config_file, directory, kiosks, migrate
+from queue_app import audit as audit_trail
 from queue_app.clock import Clock, ShiftedClock, SystemClock
 from queue_app.errors import QueueError
 from queue_app.settings import DEFAULT_PUBLIC_URL, Settings, SettingsError
@@ -141,12 +145,46 @@ def token_create(
         from queue_app.web.extensions import db as database
 
         try:
-            raw = access.create_token(
-                database.session, clock, role, branch_code, label=label, expires_at=expires_at
-            )
+            with _recording(
+                database.session,
+                clock,
+                "token.create",
+                audit_trail.Target("token", None),
+                branch_code=branch_code,
+            ):
+                raw = access.create_token(
+                    database.session, clock, role, branch_code, label=label, expires_at=expires_at
+                )
         except QueueError as err:
             _fail(err)
     click.echo(raw)
+
+
+def _operator() -> str | None:
+    """Who runs the command, as the server's operating system knows them (for the audit trail;
+    read from the system, not from variables anyone can set)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def _recording(
+    session: Any, clock: Clock, action: str, target: audit_trail.Target, *, branch_code: str | None
+) -> Any:
+    """Record a command that changes access in the audit trail, with the change."""
+    try:
+        branch_id = directory.current(session).branch(branch_code).id if branch_code else None
+    except QueueError:
+        branch_id = None  # the command itself says the branch is unknown
+    return audit_trail.recording(
+        session,
+        clock,
+        audit_trail.Actor.command_line(_operator()),
+        action,
+        target,
+        branch_id=branch_id,
+    )
 
 
 def _parse_expiry(text: str) -> datetime:
@@ -273,10 +311,57 @@ def token_revoke(token_id: int, yes: bool) -> None:
                 )
                 sys.exit(2)
             click.confirm(f"Revoke {what}? Whatever uses it stops working at once", abort=True)
-        if not access.revoke_token(database.session, clock, token_id):
+        with _recording(
+            database.session,
+            clock,
+            "token.revoke",
+            audit_trail.Target("token", str(token_id)),
+            branch_code=found.branch_code,
+        ):
+            revoked = access.revoke_token(database.session, clock, token_id)
+        if not revoked:
             click.echo(f"token {token_id} was already revoked")  # by someone else, meanwhile
             return
     click.echo(f"revoked {what}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail of staff, manager, admin and command-line actions."""
+
+
+@audit.command("export")
+@click.option("--branch", "branch_code", help="only this branch's records (default: all)")
+@click.option(
+    "--from",
+    "since",
+    metavar="DATE|TIME",
+    help="from this day (2026-11-24; the branch's local day, UTC for all) or ISO 8601 time",
+)
+@click.option("--to", "until", metavar="DATE|TIME", help="to the end of this day, or this time")
+@click.option("--action", help="one action (ticket.done) or a family of them (ticket)")
+@click.option(
+    "--format", "form", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+def audit_export(
+    branch_code: str | None, since: str | None, until: str | None, action: str | None, form: str
+) -> None:
+    """Write the audit trail to standard output, newest first: CSV (UTF-8 with a byte-order
+    mark, for spreadsheets) or JSON lines."""
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            text = audit_trail.export(
+                database.session,
+                audit_trail.Query(since=since, until=until, action=action, limit=None),
+                branch_code=branch_code,
+                form=form,
+            )
+        except QueueError as err:
+            _fail(err)
+    click.echo(text, nl=False)
 
 
 @main.group()
@@ -323,15 +408,22 @@ def user_create(
         from queue_app.web.extensions import db as database
 
         try:
-            person = people.create_person(
+            with _recording(
                 database.session,
                 SystemClock(),
-                username,
-                role=role,
-                branch_codes=branch_codes,
-                password=password,
-                display_name=display_name,
-            )
+                "user.create",
+                audit_trail.Target("person", username),
+                branch_code=branch_codes[0] if branch_codes else None,
+            ):
+                person = people.create_person(
+                    database.session,
+                    SystemClock(),
+                    username,
+                    role=role,
+                    branch_codes=branch_codes,
+                    password=password,
+                    display_name=display_name,
+                )
         except QueueError as err:
             _fail(err)
         click.echo(f"created {person.username} ({person.role.value})")
@@ -396,7 +488,14 @@ def user_disable(username: str, yes: bool) -> None:
         from queue_app.web.extensions import db as database
 
         try:
-            people.set_disabled(database.session, SystemClock(), username, True)
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.disable",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                people.set_disabled(database.session, SystemClock(), username, True)
         except QueueError as err:
             _fail(err)
     click.echo(f"disabled {username}")
@@ -413,7 +512,14 @@ def user_enable(username: str) -> None:
         from queue_app.web.extensions import db as database
 
         try:
-            people.set_disabled(database.session, SystemClock(), username, False)
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.enable",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                people.set_disabled(database.session, SystemClock(), username, False)
         except QueueError as err:
             _fail(err)
     click.echo(f"enabled {username}")
@@ -436,7 +542,14 @@ def user_reset(username: str, password_stdin: bool) -> None:
         from queue_app.web.extensions import db as database
 
         try:
-            new = people.reset_password(database.session, SystemClock(), username, password)
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.reset",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                new = people.reset_password(database.session, SystemClock(), username, password)
         except QueueError as err:
             _fail(err)
     click.echo(f"reset {username}")
@@ -457,7 +570,14 @@ def user_second_factor(username: str, on: bool) -> None:
         from queue_app.web.extensions import db as database
 
         try:
-            uri = people.set_second_factor(database.session, username, on)
+            with _recording(
+                database.session,
+                SystemClock(),
+                "user.second_factor",
+                audit_trail.Target("person", username),
+                branch_code=None,
+            ):
+                uri = people.set_second_factor(database.session, username, on)
         except QueueError as err:
             _fail(err)
     if uri is None:

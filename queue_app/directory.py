@@ -114,6 +114,8 @@ class BranchInfo(Bilingual):
     hours: WeeklyHours
     early_tickets_minutes: int = 0
     turn_near_minutes: int = 0
+    # How citizens may be told ("sms", "whatsapp"), the first the default.
+    channels: tuple[str, ...] = ("sms",)
     services: list[ServiceInfo] = field(default_factory=list)
     counters: list[CounterInfo] = field(default_factory=list)
     kiosks: list[KioskInfo] = field(default_factory=list)
@@ -184,6 +186,7 @@ class TokenInfo:
     # no row, so the revision cannot tell that a token expired.
     expires_at: datetime | None = None
     id: int | None = None  # the token's row: who made a staff report (outages.report)
+    label: str | None = None  # for the audit trail's reader
 
 
 @dataclass(eq=False)
@@ -370,6 +373,7 @@ def _load(session: Session, revision: str | None) -> Directory:
             kiosk_id=t.kiosk_id,
             expires_at=t.expires_at,
             id=t.id,
+            label=t.label,
         )
         for t in session.scalars(
             select(ApiToken).where(ApiToken.revoked_at.is_(None)), execution_options=fresh
@@ -416,6 +420,7 @@ def _branch_info(
         evening_notice=row.evening_notice,
         early_tickets_minutes=row.early_tickets_minutes,
         turn_near_minutes=row.turn_near_minutes,
+        channels=tuple(row.channels.split(",")),
         hours=WeeklyHours.of(
             {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
             (h.day for h in row.holidays),

@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import daily_cap
+from queue_app import daily_cap, whatsapp
 from queue_app.db import insert, rowcount
 from queue_app.message_lanes import lane_of
 from queue_app.models import Branch, Message, MessageStatus, OptOut, Ticket
@@ -42,6 +42,9 @@ class Outgoing:
     body: str
     attempts: int
     claimed_at: datetime
+    channel: str = "sms"  # "whatsapp" goes by WhatsApp (queue_app/whatsapp.py), else SMS
+    event: str = ""
+    locale: str = "ar"
 
 
 def row(
@@ -54,6 +57,7 @@ def row(
     body: str,
     urgency: datetime | None = None,
     not_before: datetime | None = None,
+    channel: str = "sms",
 ) -> dict[str, Any]:
     """The outbox row of one message, queued now; for ``enqueue`` and for bulk writers (the
     rescheduler) that insert many at once.
@@ -66,6 +70,7 @@ def row(
         "event": event,
         "lane": int(lane_of(event)),
         "to": to,
+        "channel": channel,
         "locale": locale,
         "body": body,
         "status": MessageStatus.QUEUED,
@@ -87,6 +92,7 @@ def enqueue(
     body: str,
     urgency: datetime | None = None,
     not_before: datetime | None = None,
+    channel: str = "sms",
 ) -> bool:
     """Add a message to the outbox in the caller's transaction; return False when this ticket
     already has a message for this event (then nothing is written). A message that would take
@@ -100,6 +106,7 @@ def enqueue(
         body=body,
         urgency=urgency,
         not_before=not_before,
+        channel=channel,
     )
     if not daily_cap.exempt(event):
         daily_cap.lock_number(session, to)
@@ -143,18 +150,24 @@ def _hold_over_cap(session: Session, now: datetime, rows: list[dict[str, Any]]) 
     daily_cap.over_cap(session, now, rows, timezones)
 
 
-def has_due(session: Session, now: datetime) -> bool:
-    """Whether any message waits to be claimed now (one read, no lock)."""
+def has_due(session: Session, now: datetime, channel: str | None = None) -> bool:
+    """Whether any message (of ``channel``) waits to be claimed now (one read, no lock)."""
     due = session.scalar(
         select(Message.id)
-        .where(Message.status == MessageStatus.QUEUED, Message.next_attempt_at <= now)
+        .where(
+            Message.status == MessageStatus.QUEUED,
+            Message.next_attempt_at <= now,
+            *([Message.channel == channel] if channel is not None else []),
+        )
         .limit(1)
     )
     session.commit()
     return due is not None
 
 
-def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
+def claim(
+    session: Session, now: datetime, worker: str, limit: int, *, channel: str | None = None
+) -> list[Outgoing]:
     """Claim up to ``limit`` due messages for ``worker``, lane by lane (``message_lanes``), most
     urgent first within a lane, and commit.
 
@@ -162,6 +175,7 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
     for or taking each other's rows; on SQLite the UPDATE's ``status`` condition makes a row
     that another process claimed in between drop out. An empty outbox costs one read, no write
     lock. Messages to numbers that opted out are never claimed (``suppress_opted_out`` marks them).
+    With ``channel``, only that channel's messages (each channel spends its own sender's budget).
     """
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
     ids = session.scalars(
@@ -170,6 +184,7 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             Message.status == MessageStatus.QUEUED,
             Message.next_attempt_at <= now,
             or_(~opted_out, ~_not_opt_out_answer()),
+            *([Message.channel == channel] if channel is not None else []),
         )
         .order_by(Message.lane, Message.urgency, Message.id)
         .limit(limit)
@@ -188,13 +203,23 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             attempts=Message.attempts + 1,
         )
         .returning(
-            Message.id, Message.to, Message.body, Message.attempts, Message.lane, Message.urgency
+            Message.id,
+            Message.to,
+            Message.body,
+            Message.attempts,
+            Message.lane,
+            Message.urgency,
+            Message.channel,
+            Message.event,
+            Message.locale,
         )
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
     rows = sorted(rows, key=lambda row: (row.lane, row.urgency, row.id))  # RETURNING: no order
-    return [Outgoing(r.id, r.to, r.body, r.attempts, now) for r in rows]
+    return [
+        Outgoing(r.id, r.to, r.body, r.attempts, now, r.channel, r.event, r.locale) for r in rows
+    ]
 
 
 def suppress_opted_out(session: Session) -> int:
@@ -339,12 +364,24 @@ def stale_claims(session: Session, now: datetime, lease: timedelta) -> Sequence[
     """Messages claimed longer ago than ``lease`` and never finished: their worker died (or
     hung) between claiming and recording. Sending takes seconds; the lease is minutes."""
     rows = session.execute(
-        select(Message.id, Message.to, Message.body, Message.attempts, Message.claimed_at)
+        select(
+            Message.id,
+            Message.to,
+            Message.body,
+            Message.attempts,
+            Message.claimed_at,
+            Message.channel,
+            Message.event,
+            Message.locale,
+        )
         .where(Message.status == MessageStatus.SENDING, Message.claimed_at <= now - lease)
         .order_by(Message.lane, Message.urgency, Message.id)
     ).all()
     session.commit()
-    return [Outgoing(r.id, r.to, r.body, r.attempts, r.claimed_at) for r in rows]
+    return [
+        Outgoing(r.id, r.to, r.body, r.attempts, r.claimed_at, r.channel, r.event, r.locale)
+        for r in rows
+    ]
 
 
 def take_over(session: Session, now: datetime, message: Outgoing, worker: str) -> bool:
@@ -424,6 +461,11 @@ def record_delivery(
     message = session.scalar(select(Message).where(Message.provider_sid == provider_sid))
     if message is None:
         return False
+    if state == MessageStatus.UNDELIVERED and whatsapp.fall_back_after_callback(
+        session, now, message, error_code
+    ):
+        session.commit()
+        return True
     if state == MessageStatus.SENT:
         session.commit()
         return True

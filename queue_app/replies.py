@@ -55,8 +55,10 @@ def apply_reply(
     provider_sid: str,
     phone: str,
     body: str,
+    channel: str = "sms",
 ) -> ReplyOutcome:
-    """Apply one inbound SMS from ``phone`` (E.164) and queue the answer, in one transaction."""
+    """Apply one inbound message from ``phone`` (E.164) on ``channel`` (``sms`` or
+    ``whatsapp``) and queue the answer on the same channel, in one transaction."""
     now = clock.now()
     earlier = session.scalar(select(InboundSms).where(InboundSms.provider_sid == provider_sid))
     if earlier is not None:
@@ -72,6 +74,7 @@ def apply_reply(
         InboundSms(
             provider_sid=provider_sid,
             phone=phone,
+            channel=channel,
             body=body[:1600],
             received_at=now,
             ticket_id=ticket.id if ticket is not None else None,
@@ -80,14 +83,23 @@ def apply_reply(
         )
     )
     answered = texting.reply_answered(
-        session, now, outcome, provider_sid=provider_sid, to=phone, locale=locale, ticket=ticket
+        session,
+        now,
+        outcome,
+        provider_sid=provider_sid,
+        to=phone,
+        locale=locale,
+        ticket=ticket,
+        channel=channel,
     )
     try:
         session.commit()
     except IntegrityError:
         # The provider's retry of this very reply won the race: it did everything once.
         session.rollback()
-        return apply_reply(session, clock, provider_sid=provider_sid, phone=phone, body=body)
+        return apply_reply(
+            session, clock, provider_sid=provider_sid, phone=phone, body=body, channel=channel
+        )
     return ReplyOutcome(reply.kind, outcome, ticket.number if ticket else None, answered)
 
 

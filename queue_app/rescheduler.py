@@ -127,6 +127,7 @@ class TicketRow:
     phone: str | None
     locale: str
     service_id: int
+    channel: str = "sms"
 
 
 # (ticket, its service, its new slot start) -> the SMS body, in the ticket's language.
@@ -225,6 +226,7 @@ def _reschedule_chunk(
         Ticket.phone,
         Ticket.locale,
         Ticket.awaiting_slot_for,
+        Ticket.channel,
     ).where(Ticket.id.in_(ticket_ids), Ticket.status.in_(MOVABLE))
     if not dry_run:
         query = query.with_for_update()  # a counter calling one of them waits, or goes first
@@ -270,7 +272,9 @@ def _reschedule_chunk(
         outcome.moves += moves
         session.rollback()
         return
-    by_id = {r.id: TicketRow(r.id, r.token, r.phone, r.locale, r.service_id) for r in rows}
+    by_id = {
+        r.id: TicketRow(r.id, r.token, r.phone, r.locale, r.service_id, r.channel) for r in rows
+    }
     _write(session, run, now, moves, by_id, services, outcome)
     already_told = {r.id for r in rows if r.awaiting_slot_for == run.cause}
     newly_unplaced = [by_id[t.id] for t in unplaced if t.id not in already_told]
@@ -350,6 +354,7 @@ def _write(
                 ticket_id=m.ticket_id,
                 event=f"rescheduled:{cause}",
                 to=row.phone,
+                channel=row.channel,
                 locale=row.locale,
                 body=run.message_for(row, service, m.start),
                 urgency=m.start,
@@ -395,6 +400,7 @@ def _mark_unplaced(
             ticket_id=t.id,
             event=f"no_slot:{run.cause}",
             to=t.phone,
+            channel=t.channel,
             locale=t.locale,
             body=run.no_slot_for(t, services[t.service_id]),
         )

@@ -44,6 +44,17 @@ def sms_sender_of(settings: Settings) -> RateKey:
     return RateKey("sms", sender)
 
 
+def whatsapp_sender_of(settings: Settings) -> RateKey:
+    """The WhatsApp sender: TWILIO_WHATSAPP_FROM, else the Messaging Service, else the
+    gateway's name."""
+    sender = (
+        settings.twilio_whatsapp_from
+        or settings.twilio_messaging_service_sid
+        or settings.sms_gateway
+    )
+    return RateKey("whatsapp", sender)
+
+
 def sms_rate_of(settings: Settings) -> float:
     """Messages per second of this deployment's SMS sender (``Settings.rate_for``)."""
     key = sms_sender_of(settings)

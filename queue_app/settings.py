@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sms.whatsapp import Templates
+
 
 def normalise_database_url(url: str) -> str:
     """SQLAlchemy reads a bare ``postgresql://`` as psycopg2; we ship psycopg 3."""
@@ -61,6 +63,22 @@ def _rates(raw: str) -> tuple[tuple[str, str, float], ...]:
     return tuple(rates)
 
 
+def _whatsapp_templates(env: Mapping[str, str]) -> Templates:
+    """TWILIO_WHATSAPP_TEMPLATES (JSON) or the file TWILIO_WHATSAPP_TEMPLATES_FILE names."""
+    name, text = "TWILIO_WHATSAPP_TEMPLATES", env.get("TWILIO_WHATSAPP_TEMPLATES")
+    path = env.get("TWILIO_WHATSAPP_TEMPLATES_FILE")
+    if path and not text:
+        name = "TWILIO_WHATSAPP_TEMPLATES_FILE"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    try:
+        return Templates.from_json(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -72,6 +90,10 @@ class Settings:
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None
+    # WhatsApp (docs/sms.md): the WhatsApp sender's number, and the approved Content templates
+    # per message kind and locale (TWILIO_WHATSAPP_TEMPLATES, JSON, or a file of it).
+    twilio_whatsapp_from: str | None = None
+    whatsapp_templates: Templates = field(default_factory=Templates)
     sms_rate: float = 10.0
     # Messages per second of one sender on one channel, where it differs from ``sms_rate``:
     # QUEUE_SMS_RATES="sms:+201000000000=5,sms:MG0123=30". Shared by every worker (send_rates).
@@ -109,6 +131,8 @@ class Settings:
             twilio_from=env.get("TWILIO_FROM"),
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=env.get("TWILIO_API_BASE"),
+            twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
+            whatsapp_templates=_whatsapp_templates(env),
             sms_rate=_number(env, "QUEUE_SMS_RATE", 10.0),
             sms_rates=_rates(env.get("QUEUE_SMS_RATES") or ""),
             sms_daily_cap=_number(env, "QUEUE_SMS_DAILY_CAP", 8, int),

@@ -4,7 +4,8 @@ ticket's own page, written to the outbox in the caller's transaction.
 The link's base is the deployment's public URL. It is put once on every session the app, the CLI
 and the worker make (``Session.info``), so the use cases do not carry it in their signatures.
 The wording itself, and its segment budget, is ``sms.templates``; the outbox row is
-``outbox.row``. A second channel (WhatsApp) is chosen here too.
+``outbox.row``. Each message goes on the ticket's channel (SMS or WhatsApp); an answer to a
+reply on the channel the reply came by.
 """
 
 from __future__ import annotations
@@ -113,7 +114,14 @@ def _text_ticket(
         return False
     body = word(ticket.locale, ticket_link(session, ticket.token))
     return outbox.enqueue(
-        session, now, ticket=ticket, event=event, to=ticket.phone, locale=ticket.locale, body=body
+        session,
+        now,
+        ticket=ticket,
+        event=event,
+        to=ticket.phone,
+        channel=ticket.channel,
+        locale=ticket.locale,
+        body=body,
     )
 
 
@@ -198,6 +206,7 @@ def appointment_booked(
         ticket=ticket,
         event="booked",
         to=ticket.phone,
+        channel=ticket.channel,
         locale=ticket.locale,
         body=_appointment(session, ticket.locale, ticket, service),
         urgency=ticket.slot_start,
@@ -216,6 +225,7 @@ def another_slot(session: Session, now: datetime, ticket: Ticket, service: Servi
         ticket=ticket,
         event=f"moved:{moves}",
         to=ticket.phone,
+        channel=ticket.channel,
         locale=ticket.locale,
         body=_another_slot(session, ticket.locale, ticket, service),
         urgency=ticket.slot_start,
@@ -231,16 +241,27 @@ def reply_answered(
     to: str,
     locale: str,
     ticket: Ticket | None,
+    channel: str = "sms",
 ) -> bool:
-    """Answer a citizen's SMS reply by what was done (``replies``' outcome, in a word); return
-    whether an answer was queued (a walk-in's confirmation gets none)."""
+    """Answer a citizen's reply by what was done (``replies``' outcome, in a word), on the
+    channel it came by (a WhatsApp reply opens the window for free text); return whether an
+    answer was queued (a walk-in's confirmation gets none)."""
     body = _answer(session, outcome, locale, ticket)
     if body is None:
         return False
     # The answer to STOP is the one message that still goes to a number that opted out.
     kind = outbox.OPT_OUT_EVENT if outcome == "opted_out" else "reply"
     event = f"{kind}:{provider_sid}"
-    return outbox.enqueue(session, now, ticket=ticket, event=event, to=to, locale=locale, body=body)
+    return outbox.enqueue(
+        session,
+        now,
+        ticket=ticket,
+        event=event,
+        to=to,
+        channel=channel,
+        locale=locale,
+        body=body,
+    )
 
 
 def _answer(

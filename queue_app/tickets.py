@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
@@ -27,6 +27,7 @@ from queue_app.clock import Clock
 from queue_app.db import commit, read_outside_transaction
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.errors import (
+    InvalidInput,
     InvalidPhone,
     NotFound,
     ServiceClosed,
@@ -35,7 +36,8 @@ from queue_app.errors import (
     TooEarly,
     TooLate,
 )
-from queue_app.models import Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.models import Message, MessageStatus, Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.models.tickets import ACTIVE_STATUSES
 from sms.numbers import InvalidNumber, to_e164
 
 # Check-in for an appointment: from half an hour before its slot starts, so that a citizen who
@@ -109,6 +111,20 @@ def _check_takes_walk_ins(
         )
 
 
+def citizen_channel(branch: BranchInfo, asked: str | None) -> str:
+    """How the citizen is told: the channel asked for, among the branch's ``channels``, else
+    the branch's first. Raises InvalidInput for a channel the branch does not offer."""
+    if asked is None:
+        return branch.channels[0]
+    if asked not in branch.channels:
+        offered = ", ".join(branch.channels)
+        raise InvalidInput(
+            f"this branch does not send messages by {asked}; it offers {offered}",
+            channel=[f"not offered here; choose among {offered}"],
+        )
+    return asked
+
+
 def citizen_locale(asked: str) -> str:
     """The language of a ticket's messages and pages: the one asked for, Arabic if unknown."""
     return locales.supported(asked)
@@ -128,6 +144,7 @@ def issue(
     request: Sequence[object],
     idempotency_key: str | None,
     admit: Callable[[service_state.ServiceStatus], Ticket],
+    channel: str = "sms",
 ) -> TicketView:
     """Issue a ticket of ``service`` (a walk-in's or a booking's: the steps they share) and text
     it to ``phone`` (E.164, or None) in ``locale``, in the same transaction (the outbox), then
@@ -159,6 +176,7 @@ def issue(
     ticket.branch_id, ticket.service_id, ticket.letter = branch.id, service.id, service.letter
     ticket.sequence = numbering.next_number(session, branch.id, service.letter, ticket.local_day)
     ticket.phone, ticket.locale, ticket.issued_at = phone, locale, now
+    ticket.channel = channel
     ticket.events.append(TicketEvent(at=now, event=FIRST_EVENT[ticket.kind]))
     session.add(ticket)
     session.flush()
@@ -187,6 +205,7 @@ def take_walk_in(
     locale: str = "ar",
     priority: bool = False,
     idempotency_key: str | None = None,
+    channel: str | None = None,
 ) -> TicketView:
     """Issue a walk-in ticket and put it in the waiting line; with a ``phone``, text the citizen
     the ticket and its link, so a phone can follow the line. With an ``idempotency_key``, a
@@ -203,6 +222,7 @@ def take_walk_in(
     service = branch.service(service_code)
     e164 = _parse_phone(phone, branch)
     locale = citizen_locale(locale)
+    chosen = citizen_channel(branch, channel)
 
     def admit(status: service_state.ServiceStatus) -> Ticket:
         _check_takes_walk_ins(session, service, status, now)
@@ -222,9 +242,10 @@ def take_walk_in(
         service,
         phone=e164,
         locale=locale,
-        request=(service.code, e164, locale, priority),
+        request=(service.code, e164, locale, priority, chosen),
         idempotency_key=idempotency_key,
         admit=admit,
+        channel=chosen,
     )
 
 
@@ -387,3 +408,33 @@ def check_in(session: Session, clock: Clock, principal: Principal, token: str) -
     ticket.queued_at = ticket.slot_start
     commit(session)
     return view_ticket(session, now, ticket)
+
+
+def choose_channel(session: Session, now: datetime, token: str, asked: str) -> Ticket:
+    """The citizen of ``token`` chooses how to be told from now on (``sms`` or ``whatsapp``,
+    among the branch's channels); messages still waiting in the outbox go the new way too, and
+    commit. Raises NotFound, InvalidInput (no phone, or a channel the branch lacks),
+    StateConflict (a finished ticket)."""
+    ticket = find_ticket(session, token)
+    service = directory.current(session).service_by_id(ticket.service_id)
+    chosen = citizen_channel(service.branch, asked)
+    if ticket.phone is None:
+        raise InvalidInput(
+            "this ticket has no mobile number to send messages to", channel=["no phone"]
+        )
+    if ticket.status not in ACTIVE_STATUSES:
+        raise StateConflict("this ticket is finished: nothing more is sent to it")
+    ticket.channel = chosen
+    # Not a message that fell back to SMS: WhatsApp already failed for it.
+    session.execute(
+        update(Message)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.status == MessageStatus.QUEUED,
+            Message.fell_back_at.is_(None),
+        )
+        .values(channel=chosen)
+        .execution_options(synchronize_session=False)
+    )
+    commit(session)
+    return ticket

@@ -1,4 +1,5 @@
-"""Text messages to citizens: gateways (``gateways``), the messages and their segment budgets
+"""Text messages to citizens, by SMS or WhatsApp: gateways (``gateways``), WhatsApp's window
+and templates (``whatsapp``), the messages and their segment budgets
 (``templates``, ``segments``), replies (``replies``), webhook signatures (``signatures``) and
 mobile numbers (``numbers``). See docs/sms.md.
 

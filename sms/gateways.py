@@ -1,5 +1,10 @@
 """Sending one text message: the Gateway interface, a console gateway and a Twilio gateway.
 
+A message goes on a channel: SMS, or WhatsApp through the same Messages API with
+``whatsapp:+…`` addresses. A WhatsApp message outside the citizen's 24-hour window carries an
+approved template (``content_sid`` and ``content_variables``) instead of free text; which to
+send is the caller's choice (``sms.whatsapp``), the gateway only writes the request.
+
 ``send`` never raises for what the provider or the network does: it answers a ``SendResult``
 that says whether the message was accepted and, if not, whether trying again later can help
 (``FailureKind.TEMPORARY``: back off and retry) or not (``FailureKind.PERMANENT``: give up on
@@ -11,6 +16,7 @@ whose answer we never recorded?
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import threading
@@ -37,21 +43,45 @@ class FailureKind(StrEnum):
     PERMANENT = "permanent"  # the number or the message itself: it will never go
 
 
+class Channel(StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def address(channel: Channel | str, number: str) -> str:
+    """The provider's address of ``number`` (E.164) on ``channel``: ``whatsapp:+…`` or bare."""
+    return f"{WHATSAPP_PREFIX}{number}" if channel == Channel.WHATSAPP else number
+
+
 class ProviderUnavailable(Exception):
     """The provider could not be asked (``find_sent``): the answer is unknown, not "no"."""
 
 
 @dataclass(frozen=True)
 class OutgoingSms:
-    to: str  # E.164, as sms.numbers.to_e164 writes it
-    body: str
+    to: str  # E.164, as sms.numbers.to_e164 writes it (the channel adds its prefix)
+    body: str  # the text; for a template, what it says (kept to find it again after a crash)
     status_callback: str | None = None  # the URL the provider reports delivery to
+    channel: Channel = Channel.SMS
+    # WhatsApp outside the 24-hour window: the approved template (Content API, HX...) and its
+    # variables ({"1": "..."}); then ``body`` is not sent.
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not _E164.fullmatch(self.to):
             raise ValueError(f"{self.to!r} is not an E.164 number")
         if not self.body:
             raise ValueError("an SMS needs a body")
+        if self.content_sid is not None and self.channel != Channel.WHATSAPP:
+            raise ValueError("only a WhatsApp message is sent as a template")
+
+
+# The same thing, by the name a WhatsApp message deserves.
+OutgoingMessage = OutgoingSms
 
 
 @dataclass(frozen=True)
@@ -70,10 +100,18 @@ class SendResult:
     def ok(self) -> bool:
         return self.failure is None
 
+    # The channel cannot be used at all here (no WhatsApp sender configured).
+    channel_unavailable: bool = False
+
     @property
     def opted_out(self) -> bool:
         """The recipient has unsubscribed from our sender (STOP): record it, send no more."""
         return self.error_code == TWILIO_UNSUBSCRIBED
+
+    @property
+    def falls_back(self) -> bool:
+        """A WhatsApp message that cannot go to this number this way: send it by SMS instead."""
+        return self.channel_unavailable or falls_back_to_sms(self.error_code)
 
 
 class Gateway(Protocol):
@@ -81,9 +119,12 @@ class Gateway(Protocol):
         """Hand one message to the provider. Raises nothing for provider or network errors."""
         ...
 
-    def find_sent(self, to: str, body: str, *, since: datetime) -> str | None:
-        """The id of a message with this body that the provider took for ``to`` at or after
-        ``since`` (aware), or None. Raises ProviderUnavailable when it cannot tell."""
+    def find_sent(
+        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+    ) -> str | None:
+        """The id of a message with this body (or, for a template, carrying it) that the
+        provider took for ``to`` on ``channel`` at or after ``since`` (aware), or None. Raises
+        ProviderUnavailable when it cannot tell."""
         ...
 
 
@@ -105,20 +146,27 @@ class ConsoleGateway:
             self.sent.append(message)
             sid = f"console-{len(self.sent)}"
             plural = "" if info.segments == 1 else "s"
-            lines = [
-                f"--- SMS {sid} to {message.to} ({info.encoding}, {info.segments} segment{plural})"
-            ]
+            if message.channel == Channel.WHATSAPP:
+                how = f"template {message.content_sid}" if message.content_sid else "free text"
+                lines = [f"--- WhatsApp {sid} to {message.to} ({how})"]
+            else:
+                lines = [
+                    f"--- SMS {sid} to {message.to} "
+                    f"({info.encoding}, {info.segments} segment{plural})"
+                ]
             if message.status_callback:
                 lines.append(f"    status callback: {message.status_callback}")
             lines += [message.body, "---", ""]
             self._write("\n".join(lines))
         return SendResult(sid=sid, status="sent")
 
-    def find_sent(self, to: str, body: str, *, since: datetime) -> str | None:
+    def find_sent(
+        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+    ) -> str | None:
         # Only this process's messages are known, so ``since`` cannot narrow them further.
         with self._lock:
             for number, message in reversed(list(enumerate(self.sent, start=1))):
-                if message.to == to and message.body == body:
+                if message.to == to and message.body == body and message.channel == channel:
                     return f"console-{number}"
         return None
 
@@ -182,11 +230,32 @@ TWILIO_PERMANENT_CODES = frozenset(
 )
 
 
+# WhatsApp errors that the same message by SMS gets around (Twilio's error pages, 63xxx). They
+# come as the API's answer or, more often, as the ErrorCode of a failed status callback.
+WHATSAPP_FALLBACK_CODES = frozenset(
+    {
+        63003,  # channel could not find the To address: the number is not on WhatsApp
+        63016,  # outside the 24-hour window and no (approved) template: free text refused
+        63024,  # invalid message recipient
+        63032,  # WhatsApp will not deliver to this user (a WhatsApp limitation)
+        63049,  # Meta chose not to deliver this message
+    }
+)
+
+
+def falls_back_to_sms(code: int | str | None) -> bool:
+    """Whether a WhatsApp failure with this Twilio error code should be sent again by SMS."""
+    try:
+        return code is not None and int(code) in WHATSAPP_FALLBACK_CODES
+    except ValueError:
+        return False
+
+
 def classify_twilio_error(code: int | None, http_status: int | None = None) -> FailureKind:
     """Whether a Twilio error is worth a retry: by its code, else by the HTTP status."""
     if code in TWILIO_TEMPORARY_CODES:
         return FailureKind.TEMPORARY
-    if code in TWILIO_PERMANENT_CODES:
+    if code in TWILIO_PERMANENT_CODES or code in WHATSAPP_FALLBACK_CODES:
         return FailureKind.PERMANENT
     if http_status is None or http_status == 429 or http_status >= 500:
         return FailureKind.TEMPORARY
@@ -254,9 +323,11 @@ class TwilioGateway:
     """Sends through Twilio's REST API with the official ``twilio`` client.
 
     Give ``from_`` (a number or sender ID), ``messaging_service_sid``, or both (then Twilio
-    uses that sender of the service). ``api_base`` sends every request to another host, such as
-    a test server on loopback. ``timeout`` (seconds) bounds each request: a worker must never
-    hang on one message.
+    uses that sender of the service). ``whatsapp_from`` is the WhatsApp sender's number (E.164,
+    sent as ``whatsapp:+…``); without it WhatsApp goes through the messaging service's WhatsApp
+    sender, and without either a WhatsApp message answers ``channel_unavailable``.
+    ``api_base`` sends every request to another host, such as a test server on loopback.
+    ``timeout`` (seconds) bounds each request: a worker must never hang on one message.
     """
 
     def __init__(
@@ -266,28 +337,55 @@ class TwilioGateway:
         auth_token: str,
         from_: str | None = None,
         messaging_service_sid: str | None = None,
+        whatsapp_from: str | None = None,
         api_base: str | None = None,
         timeout: float = 10.0,
     ) -> None:
+        if whatsapp_from is not None:
+            whatsapp_from = whatsapp_from.removeprefix(WHATSAPP_PREFIX)
+            if not _E164.fullmatch(whatsapp_from):
+                raise ValueError(f"the WhatsApp sender {whatsapp_from!r} is not an E.164 number")
         if not account_sid or not auth_token:
             raise ValueError("the Twilio gateway needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
         if not from_ and not messaging_service_sid:
             raise ValueError("the Twilio gateway needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
         self.from_ = from_
         self.messaging_service_sid = messaging_service_sid
+        self.whatsapp_from = whatsapp_from
         self._http = _HttpClient(api_base, timeout=timeout)
         self._client = Client(account_sid, auth_token, http_client=self._http)
 
+    def _sender(self, channel: Channel) -> str | None:
+        if channel == Channel.WHATSAPP:
+            return address(channel, self.whatsapp_from) if self.whatsapp_from else None
+        return self.from_
+
     def send(self, message: OutgoingSms) -> SendResult:
-        optional = {
-            "from_": self.from_,
+        sender = self._sender(message.channel)
+        if message.channel == Channel.WHATSAPP and not sender and not self.messaging_service_sid:
+            return SendResult(
+                sid=None,
+                status="failed",
+                failure=FailureKind.PERMANENT,
+                error="no WhatsApp sender is configured (TWILIO_WHATSAPP_FROM)",
+                channel_unavailable=True,
+            )
+        optional: dict[str, str | None] = {
+            "from_": sender,
             "messaging_service_sid": self.messaging_service_sid,
             "status_callback": message.status_callback,
         }
+        if message.content_sid is not None:
+            # A template: Twilio words it; a Body beside it would be refused outside the window.
+            optional["content_sid"] = message.content_sid
+            optional["content_variables"] = json.dumps(
+                message.content_variables or {}, ensure_ascii=False
+            )
+        else:
+            optional["body"] = message.body
         try:
             created = self._client.messages.create(
-                to=message.to,
-                body=message.body,
+                to=address(message.channel, message.to),
                 **{name: value for name, value in optional.items() if value},
             )
         except (TwilioRestException, TwilioServiceException) as exc:
@@ -315,19 +413,26 @@ class TwilioGateway:
             retry_after=_retry_after(self._http.last_response()),
         )
 
-    def find_sent(self, to: str, body: str, *, since: datetime) -> str | None:
+    def find_sent(
+        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+    ) -> str | None:
         # Not filtered by DateSent: a message still queued at Twilio has none yet.
+        sender = self._sender(channel)
         try:
             recent = self._client.messages.list(
-                to=to,
-                **({"from_": self.from_} if self.from_ else {}),
+                to=address(channel, to),
+                **({"from_": sender} if sender else {}),
                 limit=RECENT_MESSAGES,
             )
         except (TwilioException, requests.exceptions.RequestException) as exc:
             raise ProviderUnavailable(str(exc)) from exc
         for message in recent:
             created = message.date_created
-            if message.body == body and (created is None or created >= since - CLOCK_SKEW):
+            # A template's body is Twilio's wording around our text, which it carries whole.
+            same = message.body == body or (
+                channel == Channel.WHATSAPP and body in (message.body or "")
+            )
+            if same and (created is None or created >= since - CLOCK_SKEW):
                 return message.sid
         return None
 
@@ -348,6 +453,7 @@ def gateway_from_settings(
     auth_token: str | None = None,
     from_: str | None = None,
     messaging_service_sid: str | None = None,
+    whatsapp_from: str | None = None,
     api_base: str | None = None,
     timeout: float = 10.0,
     stream: TextIO | None = None,
@@ -363,6 +469,7 @@ def gateway_from_settings(
             auth_token=auth_token or "",
             from_=from_,
             messaging_service_sid=messaging_service_sid,
+            whatsapp_from=whatsapp_from,
             api_base=api_base,
             timeout=timeout,
         )

@@ -187,6 +187,7 @@ def make_branch(app: Flask) -> Callable[..., Branch]:
         counters: int = 1,
         backends: list[Backend] | None = None,
         avg_service_minutes: float = 6,
+        channels: str = "sms",
     ) -> Branch:
         branch = Branch(
             code=code,
@@ -194,6 +195,7 @@ def make_branch(app: Flask) -> Callable[..., Branch]:
             name_en="Nasr City civil registry",
             timezone=timezone,
             country=country,
+            channels=channels,
         )
         branch.opening_hours = [
             OpeningHours(weekday=day, opens=time(8), closes=time(15)) for day in SUN_TO_THU

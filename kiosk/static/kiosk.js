@@ -411,10 +411,13 @@
     if (button.dataset.mode === "book" && button.dataset.nextSlot) {
       attempt = {
         mode: "book", service, start: button.dataset.nextSlot, phone: "", noPhone: false,
-        key: null, sent: null,
+        channel: page.channels[0], key: null, sent: null,
       };
     } else if (button.dataset.mode === "ticket") {
-      attempt = { mode: "ticket", service, phone: "", priority: false, key: null, sent: null };
+      attempt = {
+        mode: "ticket", service, phone: "", priority: false, channel: page.channels[0],
+        key: null, sent: null,
+      };
     } else {
       return;
     }
@@ -428,6 +431,20 @@
 
   function renderPhone() {
     $("phone-display").textContent = attempt && attempt.phone ? format.digits(attempt.phone) : "";
+    // WhatsApp or SMS, where the branch offers both: the branch's first until touched.
+    for (const choice of document.querySelectorAll("[data-channel]")) {
+      choice.setAttribute("aria-pressed", String(!!attempt && choice.dataset.channel === attempt.channel));
+    }
+  }
+
+  const channels = $("channels");
+  if (channels) {
+    channels.addEventListener("click", (event) => {
+      const choice = event.target.closest("[data-channel]");
+      if (!choice || !attempt) return;
+      attempt.channel = choice.dataset.channel;
+      renderPhone();
+    });
   }
 
   // The same screen asks for an optional number (a ticket) or the number a booking needs.
@@ -497,7 +514,10 @@
     }
     attempt.priority = priority;
     const payload = { service: attempt.service, locale: page.locale, priority };
-    if (attempt.phone) payload.phone = attempt.phone;
+    if (attempt.phone) {
+      payload.phone = attempt.phone;
+      payload.channel = attempt.channel;
+    }
     keyFor(payload);
     const headers = { Authorization: "Bearer " + token, "Idempotency-Key": attempt.key };
     await send(page.urls.tickets, payload, headers, words.working, answerTicket);
@@ -629,7 +649,10 @@
       return;
     }
     const payload = { service: attempt.service, start: attempt.start, locale: page.locale };
-    if (attempt.phone) payload.phone = attempt.phone;
+    if (attempt.phone) {
+      payload.phone = attempt.phone;
+      payload.channel = attempt.channel;
+    }
     keyFor(payload);
     const headers = { "Idempotency-Key": attempt.key };
     if (token) headers.Authorization = "Bearer " + token;

@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 from queue_app.api import (
     appointments,
+    audit,
     backends,
     branches,
     counters,
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> Api:
         counters.blp,
         appointments.blp,
         backends.blp,
+        audit.blp,
         statistics.blp,
     )
     for blueprint in blueprints:

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from queue_app import appointments, capacity, directory, slots
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, in_branch, service_in_body
 from queue_app.api.auth import BEARER, caller_if_any, principal, requires_role
 from queue_app.api.branches import REPLAY_HEADERS
 from queue_app.api.presenters import created_ticket
@@ -53,6 +54,7 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
     description="rate_limited: too many bookings from this address, or the phone had its "
     "messages for today (QUEUE_SMS_DAILY_CAP)",
 )
+@audited("appointment.book", service_in_body, token_optional=True)
 def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
     """Book an appointment (anyone; a mobile number is required for the confirmation SMS,
     except with a kiosk or staff token of the branch, for a citizen without a phone).
@@ -68,6 +70,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
         start=body["start"],
         phone=body["phone"],
         locale=body["locale"],
+        channel=body["channel"],
         idempotency_key=headers.get("idempotency_key"),
         booked_by=booked_by,
     )
@@ -83,6 +86,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(Role.MANAGER, Role.ADMIN)
+@audited("capacity.set", in_branch("service", "service_code"))
 def set_capacity(
     body: dict[str, Any], query: dict[str, Any], branch_code: str, service_code: str
 ) -> dict[str, Any]:

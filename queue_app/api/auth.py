@@ -10,6 +10,7 @@ from typing import Any
 from flask import g, request
 
 from queue_app import access
+from queue_app.errors import Forbidden
 from queue_app.models import Role
 from queue_app.web import sign_in
 from queue_app.web.extensions import current_clock, db
@@ -27,8 +28,15 @@ def requires_role(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., 
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = _caller()
-            principal.require(allowed)
             g.principal = principal
+            try:
+                principal.require(allowed)
+            except Forbidden as refusal:
+                # An audited handler records the refusal (api/auditing.py).
+                refused = getattr(view, "audit_refused", None)
+                if refused is not None:
+                    refused(principal, args, kwargs, refusal)
+                raise
             return view(*args, **kwargs)
 
         return wrapper

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from queue_app import directory, maintenance, outages, send_rates
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, backend, maintenance_window
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.errors import InvalidInput
 from queue_app.models import Backend, Branch, Maintenance, Outage
@@ -101,6 +102,7 @@ def list_outages(code: str) -> list[dict[str, Any]]:
 @blp.alt_response(404, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("outage.declare", backend)
 def declare_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Declare the system down, optionally with the minutes it is expected to last. A manager
     declares it for their own branch (the office's link is down): the services that need it
@@ -126,6 +128,7 @@ def declare_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="the system is not down")
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("outage.resolve", backend)
 def resolve_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Declare the system up again: its services resume where no other outage holds them;
     nobody is texted. A manager ends their own branch's outage (declared or reported), never
@@ -150,6 +153,7 @@ def resolve_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("outage.back", backend)
 def system_back(body: dict[str, Any], code: str) -> dict[str, Any]:
     """A counter says the system answers again here (staff and up): the outage its branch's
     reports raised ends, and the branch's services resume unless the system is also down
@@ -176,6 +180,7 @@ def _reporting_branch(body: dict[str, Any] | None) -> str:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("outage.report", backend)
 def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
     """A counter reports the system down (staff and up). Enough distinct reporters at one
     branch within its window take it down at that branch only."""
@@ -203,6 +208,7 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("maintenance.announce", backend)
 def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Announce a maintenance window (manager, admin): shown on the status page and the kiosk,
     its slots are not booked, and appointments inside it are moved after it and texted."""
@@ -227,6 +233,7 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="the window is over or withdrawn")
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("maintenance.withdraw", maintenance_window)
 def withdraw_maintenance(code: str, window_id: int) -> dict[str, Any]:
     """Withdraw a maintenance window (manager, admin). One not yet started is withdrawn
     (``withdrawn_at`` set, kept for the record); one already running ends now (``end`` becomes

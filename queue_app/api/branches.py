@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from queue_app import branches, tickets
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, service_in_body
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import branch_data, created_ticket
 from queue_app.models import Role
@@ -55,6 +56,7 @@ def get_branch(branch_code: str) -> dict[str, Any]:
 )
 @blp.doc(security=BEARER)
 @requires_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
+@audited("ticket.issue", service_in_body)
 def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
     """Take a walk-in ticket (kiosk, staff, manager, admin).
 
@@ -69,6 +71,7 @@ def take_ticket(body: dict[str, Any], headers: dict[str, Any], branch_code: str)
         body["service"],
         phone=body["phone"],
         locale=body["locale"],
+        channel=body["channel"],
         priority=body["priority"],
         idempotency_key=headers.get("idempotency_key"),
     )

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from queue_app import counters, tickets
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, in_branch
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import counter_data, ticket_data
 from queue_app.web.extensions import current_clock, current_settings, db
@@ -21,6 +22,7 @@ blp = Blueprint("counters", __name__, description="Counters: call the next citiz
 @blp.alt_response(409, schema=schemas.Error, description="the counter is closed")
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("counter.call_next", in_branch("counter", "counter_code"))
 def call_next(branch_code: str, counter_code: str) -> Any:
     """Finish the current ticket and call the next one in line (staff and up)."""
     clock = current_clock()
@@ -37,6 +39,7 @@ def call_next(branch_code: str, counter_code: str) -> Any:
 @blp.alt_response(422, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
+@audited("counter.update", in_branch("counter", "counter_code"))
 def patch_counter(body: dict[str, Any], branch_code: str, counter_code: str) -> dict[str, Any]:
     """Open or close a counter, or change the services it serves (manager and up)."""
     view = counters.update_counter(

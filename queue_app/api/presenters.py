@@ -44,6 +44,7 @@ def ticket_data(view: TicketView, settings: Settings) -> dict[str, Any]:
         "status": ticket.status.value,
         "priority": ticket.priority,
         "locale": ticket.locale,
+        "channel": ticket.channel,
         "issued_at": ticket.issued_at,
         "position": view.position,
         "eta_minutes": view.eta_minutes,
@@ -96,6 +97,7 @@ def branch_data(view: BranchView, *, with_counters: bool = False) -> dict[str, A
         "name": _name(branch),
         "timezone": branch.timezone,
         "country": branch.country,
+        "channels": list(branch.channels),
         "services": [service_data(s) for s in view.services],
     }
     if with_counters:

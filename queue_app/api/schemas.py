@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from queue_app.locales import DEFAULT_LOCALE, LOCALES
+from queue_app.whatsapp import CHANNELS
 
 
 class LocalisedName(Schema):
@@ -30,6 +31,14 @@ class TakeTicketBody(Schema):
         metadata={"description": "mobile number, local or international, for the branch's country"},
     )
     locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(CHANNELS),
+        metadata={
+            "description": "how the citizen is told: sms or whatsapp, among the branch's "
+            "channels (422 for another); the branch's first when left out"
+        },
+    )
     priority = fields.Boolean(
         load_default=False, metadata={"description": "elderly, disability or pregnancy"}
     )
@@ -92,6 +101,11 @@ class Ticket(Schema):
     )
     priority = fields.Boolean(required=True)
     locale = fields.String(required=True)
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(CHANNELS),
+        metadata={"description": "how the citizen is told: sms or whatsapp"},
+    )
     issued_at = fields.DateTime(required=True)
     position = fields.Integer(allow_none=True)
     eta_minutes = fields.Integer(
@@ -183,6 +197,11 @@ class Branch(Schema):
     name = fields.Nested(LocalisedName, required=True)
     timezone = fields.String(required=True)
     country = fields.String(required=True)
+    channels = fields.List(
+        fields.String(validate=validate.OneOf(CHANNELS)),
+        required=True,
+        metadata={"description": "how citizens may be told (sms, whatsapp), the first the default"},
+    )
     services = fields.List(fields.Nested(ServiceSummary), required=True)
 
 
@@ -245,6 +264,14 @@ class BookBody(Schema):
         },
     )
     locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(CHANNELS),
+        metadata={
+            "description": "how the citizen is told: sms or whatsapp, among the branch's "
+            "channels (422 for another); the branch's first when left out"
+        },
+    )
 
 
 class CapacityBody(Schema):
@@ -496,3 +523,77 @@ class Statistics(Schema):
     wait_buckets = fields.List(fields.Nested(WaitBucket), required=True)
     services = fields.List(fields.Nested(ServiceStatistics), required=True)
     outages = fields.List(fields.Nested(OutageImpact), required=True)
+
+
+# --- the audit trail ---
+
+
+class AuditQuery(Schema):
+    from_ = fields.String(
+        data_key="from",
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "from this local day (2026-11-24) or time (2026-11-24T10:00+02:00)"
+        },
+    )
+    to = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={"description": "to the end of this local day, or up to this time"},
+    )
+    action = fields.String(
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={"description": "one action (ticket.done) or a family of them (ticket)"},
+    )
+    before = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "paging: records older than this id (next_before)"},
+    )
+    limit = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=1000),
+        metadata={"description": "records per page: 100 by default; a CSV export has them all"},
+    )
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: the same records as a CSV file (UTF-8)"},
+    )
+
+
+class AuditTarget(Schema):
+    kind = fields.String(required=True, metadata={"example": "ticket"})
+    key = fields.String(allow_none=True, metadata={"example": "42 A-012"})
+
+
+class AuditEvent(Schema):
+    id = fields.Integer(required=True)
+    at = fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
+    actor = fields.String(required=True, metadata={"example": "staff token #3 «counter 2»"})
+    role = fields.String(required=True, metadata={"description": "staff, manager, admin or cli"})
+    token_id = fields.Integer(allow_none=True)
+    person_id = fields.Integer(allow_none=True)
+    name = fields.String(allow_none=True)
+    branch = fields.String(allow_none=True, metadata={"description": "none: system-wide"})
+    action = fields.String(required=True, metadata={"example": "ticket.done"})
+    outcome = fields.String(required=True, validate=validate.OneOf(["done", "refused"]))
+    target = fields.Nested(AuditTarget, required=True)
+    before = fields.Dict(
+        allow_none=True, metadata={"description": "the changed fields before, by row"}
+    )
+    after = fields.Dict(allow_none=True, metadata={"description": "the changed fields after"})
+    note = fields.String(allow_none=True, metadata={"description": "why it was refused"})
+    address = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+
+
+class AuditPage(Schema):
+    events = fields.List(fields.Nested(AuditEvent), required=True)
+    next_before = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "pass as ?before= for the next page; null on the last one"},
+    )

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from queue_app import appointments, counters, recovery, tickets
 from queue_app.access import STAFF_AND_UP
 from queue_app.api import schemas
+from queue_app.api.auditing import audited, ticket_by_token
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.api.presenters import ticket_data
 from queue_app.models import Role
@@ -87,6 +88,7 @@ def accept_offer(token: str) -> dict[str, Any]:
 )
 @blp.doc(security=BEARER)
 @requires_role(Role.KIOSK, *STAFF_AND_UP)
+@audited("ticket.check_in", ticket_by_token)
 def check_in(token: str) -> dict[str, Any]:
     """Check in for an appointment (kiosk, staff, manager, admin).
 
@@ -108,6 +110,7 @@ def _counter_action(action: Any, token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.done", ticket_by_token)
 def ticket_done(token: str) -> dict[str, Any]:
     """The counter finished this citizen's transaction (staff and up)."""
     return _counter_action(counters.mark_done, token)
@@ -119,6 +122,7 @@ def ticket_done(token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.no_show", ticket_by_token)
 def ticket_no_show(token: str) -> dict[str, Any]:
     """The citizen did not come when called (staff and up)."""
     return _counter_action(counters.mark_no_show, token)
@@ -130,6 +134,7 @@ def ticket_no_show(token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.recall", ticket_by_token)
 def ticket_recall(token: str) -> dict[str, Any]:
     """Call the called ticket once more (staff and up)."""
     return _counter_action(counters.recall, token)
@@ -142,6 +147,7 @@ def ticket_recall(token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="state_conflict: not called")
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.hold", ticket_by_token)
 def ticket_hold(token: str) -> dict[str, Any]:
     """Put the called citizen aside, e.g. to fetch a document (staff and up).
 
@@ -163,6 +169,7 @@ def ticket_hold(token: str) -> dict[str, Any]:
 )
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.resume", ticket_by_token)
 def ticket_resume(token: str) -> dict[str, Any]:
     """The held citizen is back: the counter that held the ticket calls it again (staff and
     up)."""
@@ -176,6 +183,7 @@ def ticket_resume(token: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=schemas.Error, description="state_conflict: not on hold")
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.back_to_line", ticket_by_token)
 def ticket_back_to_line(token: str) -> dict[str, Any]:
     """A held ticket waits in its service's line again, in the place it had (staff and up)."""
     return _counter_action(counters.back_to_line, token)
@@ -195,6 +203,7 @@ def ticket_back_to_line(token: str) -> dict[str, Any]:
 )
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
+@audited("ticket.transfer", ticket_by_token)
 def ticket_transfer(body: dict[str, Any], token: str) -> dict[str, Any]:
     """Send a called or held ticket to another service of the branch, or to one counter (staff
     and up).

@@ -128,6 +128,7 @@ class _Reader(_Values):
                 "evening_notice": self.time_of_day,
                 "early_tickets_minutes": lambda v, p: self.whole(v, p, 0, MAX_EARLY_MINUTES),
                 "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
+                "channels": self.channels,
             },
         )
         services = self.each(found, path, "services", self.service)

@@ -31,6 +31,7 @@ from queue_app.config_file.spec import (
 )
 from queue_app.locales import LOCALES
 from queue_app.opening_hours import WEEKDAYS
+from sms.gateways import Channel
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -296,6 +297,21 @@ class _Values:
         if len(url) > URL_LENGTH:
             raise _Invalid(f"is longer than {URL_LENGTH} characters")
         return url
+
+    def channels(self, value: Any, path: KeyPath) -> str:
+        known = [channel.value for channel in Channel]
+        """``[whatsapp, sms]``: how the branch may tell its citizens, the first the default;
+        stored as ``whatsapp,sms``."""
+        if not isinstance(value, list) or not value:
+            raise _Invalid("expected a list of channels, such as [whatsapp, sms]")
+        chosen: list[str] = []
+        for item in value:
+            if item not in known:
+                raise _Invalid(f'"{item}" is not a channel; choose among {", ".join(known)}')
+            if item in chosen:
+                raise _Invalid(f'"{item}" is listed twice')
+            chosen.append(item)
+        return ",".join(chosen)
 
     def codes(
         self, value: Any, path: KeyPath, check: Callable[[Any, KeyPath], str]

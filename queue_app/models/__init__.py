@@ -1,5 +1,6 @@
 """All tables. Import from here so that every model is registered on the metadata."""
 
+from queue_app.models.audit import AuditEvent
 from queue_app.models.backends import Backend, BackendState
 from queue_app.models.branches import Branch, Holiday, OpeningHours, SpecialHours
 from queue_app.models.counters import Counter
@@ -30,6 +31,7 @@ from queue_app.models.tokens import ApiToken, Role
 
 __all__ = [
     "ApiToken",
+    "AuditEvent",
     "Backend",
     "BackendHealth",
     "BackendState",

@@ -35,6 +35,8 @@ class Branch(Bilingual, Base):
     # and one text when a ticket's estimated wait falls to turn_near_minutes (0: neither).
     early_tickets_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     turn_near_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How citizens may be told, comma-separated, the first the default: "sms", "whatsapp,sms".
+    channels: Mapped[str] = mapped_column(String(40), default="sms", server_default="sms")
 
     services: Mapped[list[Service]] = relationship(
         back_populates="branch", order_by="Service.letter", cascade="all, delete-orphan"

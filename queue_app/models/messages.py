@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from queue_app.db import Base, UTCDateTime, str_enum
@@ -44,6 +52,10 @@ class Message(Base):
         # What a worker claims next: queued, lane by lane, most urgent first (the soonest slot),
         # then oldest; the due time is read from the index entry, not the table.
         Index("ix_messages_due", "status", "lane", "urgency", "next_attempt_at"),
+        # A message that fell back from WhatsApp goes by SMS, and never back: one row, one
+        # channel at a time, so it is never sent on both.
+        CheckConstraint("channel IN ('sms', 'whatsapp')", name="channel_known"),
+        CheckConstraint("fell_back_at IS NULL OR channel = 'sms'", name="fallback_is_sms"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +65,7 @@ class Message(Base):
     # What happened, as a stable key: "booked", "rescheduled:outage-12", "reply:SM...".
     event: Mapped[str] = mapped_column(String(80))
     to: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    channel: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")
     locale: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)  # rendered when written: the text is part of the event
     status: Mapped[MessageStatus] = mapped_column(
@@ -77,6 +90,11 @@ class Message(Base):
     # What crash recovery found for this message: "found_sent" (the provider had it, so it was
     # not sent again) or "resent" (no trace of it: sent again, a possible duplicate).
     reconciled: Mapped[str | None] = mapped_column(String(16))
+    # A WhatsApp message that could not go (not on WhatsApp, template refused): when it was
+    # switched to SMS, why (Twilio's code, or "no_template"), and the WhatsApp try's id.
+    fell_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fallback_reason: Mapped[str | None] = mapped_column(String(32))
+    whatsapp_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class OptOut(Base):
@@ -92,11 +110,17 @@ class InboundSms(Base):
     """A reply received, kept so that the provider's retries of one webhook apply it once."""
 
     __tablename__ = "inbound_sms"
-    __table_args__ = (UniqueConstraint("provider_sid"),)
+    __table_args__ = (
+        UniqueConstraint("provider_sid"),
+        # The last WhatsApp message of a number: its 24-hour window for free text.
+        Index("ix_inbound_sms_whatsapp_window", "phone", "channel", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_sid: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(20), index=True)
+    # Where it came from: "sms", or "whatsapp" (which opens the 24-hour window for free text).
+    channel: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))

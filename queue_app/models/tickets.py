@@ -104,6 +104,8 @@ class Ticket(Base):
     priority: Mapped[bool] = mapped_column(default=False)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     locale: Mapped[str] = mapped_column(String(8), default="ar")
+    # How the citizen chose to be told: "sms" or "whatsapp" (one of the branch's channels).
+    channel: Mapped[str] = mapped_column(String(10), default="sms", server_default="sms")
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Its place in the waiting line (the line is called in this order, priority first): the issue
     # time of a walk-in, the slot start of an appointment once checked in, None before that.

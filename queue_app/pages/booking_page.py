@@ -264,6 +264,7 @@ def _phone_step(
     phone: str = "",
     error: str | None = None,
     day: date | None = None,
+    channel: str | None = None,
 ) -> Response:
     """The form for the slot of ``times`` (start, end); without one (none to offer), the error
     and the way back."""
@@ -285,6 +286,8 @@ def _phone_step(
         phone=phone,
         error=error,
         phone_example=formatting.digits(example, locale) if example else None,
+        channels=branch.channels,
+        channel=channel or branch.channels[0],
         action=url_for("booking_page.book", branch_code=branch.code, lang=locale),
         back=back,
     )
@@ -373,6 +376,7 @@ class Posted:
     times: Times  # the slot's start, and its end as the page writes it
     phone: str
     locale: str
+    channel: str | None  # None: the form offered no choice (the branch's only channel)
 
 
 def _not_a_free_time(service: ServiceInfo) -> Problem:
@@ -402,6 +406,7 @@ def _posted(branch: BranchInfo) -> Posted:
         times=(start.astimezone(UTC), end.astimezone(UTC)),
         phone=(form.get("phone") or "").strip()[:32],
         locale=locale if locale in LOCALES else formatting.page_locale(),
+        channel=form.get("channel") or None,
     )
 
 
@@ -416,6 +421,9 @@ def book(branch_code: str) -> Response:
     except Problem as problem:
         return _problem(branch, problem)
     service, times, phone = posted.service, posted.times, posted.phone
+    if posted.channel is not None and posted.channel not in branch.channels:
+        error = gettext("Choose how we should send your messages: WhatsApp or text message.")
+        return _phone_step(service, times, status=422, phone=phone, error=error)
     try:
         view = appointments.book(
             db.session,
@@ -425,6 +433,7 @@ def book(branch_code: str) -> Response:
             start=times[0],
             phone=phone,
             locale=posted.locale,
+            channel=posted.channel,
         )
     except InvalidPhone:
         db.session.rollback()
@@ -432,7 +441,9 @@ def book(branch_code: str) -> Response:
             "This is not a mobile number in %(country)s. Check it and try again.",
             country=formatting.country_name(branch.country, formatting.page_locale()),
         )
-        return _phone_step(service, times, status=422, phone=phone, error=error)
+        return _phone_step(
+            service, times, status=422, phone=phone, error=error, channel=posted.channel
+        )
     except (SlotFull, SystemAway) as err:
         db.session.rollback()
         when = formatting.day_and_time(times[0], branch.zone)

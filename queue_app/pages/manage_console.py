@@ -18,8 +18,17 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from queue_app import branch_overview, capacity, counters, maintenance, outages, send_rates
+from queue_app import (
+    audit,
+    branch_overview,
+    capacity,
+    counters,
+    maintenance,
+    outages,
+    send_rates,
+)
 from queue_app.access import Principal
+from queue_app.api.auditing import audited, in_branch
 from queue_app.errors import Forbidden, InvalidInput, QueueError
 from queue_app.pages import formatting, manage_maintenance
 from queue_app.pages.labels import service_state_labels
@@ -27,6 +36,8 @@ from queue_app.web.extensions import current_clock, current_settings, db
 from queue_app.web.sign_in import MANAGER_PAGES, signed_in_page
 
 bp = Blueprint("manage_console", __name__, template_folder="templates")
+
+RECENT_ACTIONS = 20  # the audit trail's latest; the rest is in its CSV
 
 
 class ConfirmForm(FlaskForm):
@@ -92,11 +103,15 @@ def show(branch_code: str) -> str:
         capacity_form=capacity_form,
         state_labels=service_state_labels(),
         systems=manage_maintenance.systems_of(branch),
+        recent_actions=audit.events(
+            db.session, audit.Query(limit=RECENT_ACTIONS), branch.zone, branch_id=branch.id
+        ),
     )
 
 
 @bp.post("/manage/<branch_code>/counters/<counter_code>")
 @signed_in_page(MANAGER_PAGES)
+@audited("counter.update", in_branch("counter", "counter_code"))
 def counter(branch_code: str, counter_code: str) -> Any:
     principal, branch = _branch(branch_code)
     form = CounterForm()
@@ -148,6 +163,7 @@ def counter(branch_code: str, counter_code: str) -> Any:
 
 @bp.post("/manage/<branch_code>/capacity")
 @signed_in_page(MANAGER_PAGES)
+@audited("capacity.set", in_branch("branch", "branch_code"))
 def set_capacity(branch_code: str) -> Any:
     principal, branch = _branch(branch_code)
     form = CapacityForm()
@@ -220,6 +236,7 @@ UNDO_CAPACITY = "undo-capacity:"
 
 @bp.post("/manage/<branch_code>/capacity/<int:override_id>/undo")
 @signed_in_page(MANAGER_PAGES)
+@audited("capacity.undo", in_branch("capacity", "override_id"))
 def undo_capacity(branch_code: str, override_id: int) -> Any:
     principal, branch = _branch(branch_code)
     form = ConfirmForm()
@@ -266,6 +283,7 @@ def undo_capacity(branch_code: str, override_id: int) -> Any:
 
 @bp.post("/manage/<branch_code>/maintenance/<int:window_id>/withdraw")
 @signed_in_page(MANAGER_PAGES)
+@audited("maintenance.withdraw", in_branch("maintenance", "window_id"))
 def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
     principal, branch = _branch(branch_code)
     form = ConfirmForm()
@@ -316,6 +334,7 @@ def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
 
 @bp.post("/manage/<branch_code>/systems/<backend_code>/declare")
 @signed_in_page(MANAGER_PAGES)
+@audited("outage.declare", in_branch("backend", "backend_code"))
 def declare_outage(branch_code: str, backend_code: str) -> Any:
     """The system is down here (the office's own link, say): this branch's services that need
     it pause; others keep working."""
@@ -378,6 +397,7 @@ def declare_outage(branch_code: str, backend_code: str) -> Any:
 
 @bp.post("/manage/<branch_code>/systems/<backend_code>/resolve")
 @signed_in_page(MANAGER_PAGES)
+@audited("outage.resolve", in_branch("backend", "backend_code"))
 def resolve_outage(branch_code: str, backend_code: str) -> Any:
     principal, branch = _branch(branch_code)
     form = ConfirmForm()

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from queue_app import branch_hours, directory
 from queue_app.access import Principal
+from queue_app.api.auditing import audited, in_branch
 from queue_app.branch_hours import HoursChange
 from queue_app.directory import BranchInfo
 from queue_app.errors import Forbidden, InvalidInput
@@ -157,6 +158,7 @@ def show(branch_code: str) -> str:
 
 @bp.post("/manage/<branch_code>/hours/<int:weekday>")
 @signed_in_page(MANAGER_PAGES)
+@audited("hours.set", in_branch("weekday", "weekday"))
 def weekday(branch_code: str, weekday: int) -> Any:
     principal, branch = _branch(branch_code)
     form = WeekdayForm()
@@ -215,6 +217,7 @@ def weekday(branch_code: str, weekday: int) -> Any:
 
 @bp.post("/manage/<branch_code>/holidays")
 @signed_in_page(MANAGER_PAGES)
+@audited("holiday.add", in_branch("branch", "branch_code"))
 def add_holiday(branch_code: str) -> Any:
     principal, branch = _branch(branch_code)
     form = HolidayForm()
@@ -256,6 +259,7 @@ def add_holiday(branch_code: str) -> Any:
 
 @bp.post("/manage/<branch_code>/holidays/<int:holiday_id>/remove")
 @signed_in_page(MANAGER_PAGES)
+@audited("holiday.remove", in_branch("holiday", "holiday_id"))
 def remove_holiday(branch_code: str, holiday_id: int) -> Any:
     principal, branch = _branch(branch_code)
     form = ConfirmForm()
@@ -282,6 +286,7 @@ def remove_holiday(branch_code: str, holiday_id: int) -> Any:
 
 @bp.post("/manage/<branch_code>/special-hours")
 @signed_in_page(MANAGER_PAGES)
+@audited("special_hours.add", in_branch("branch", "branch_code"))
 def add_special_hours(branch_code: str) -> Any:
     principal, branch = _branch(branch_code)
     form = SpecialHoursForm()
@@ -332,6 +337,7 @@ def add_special_hours(branch_code: str) -> Any:
 
 @bp.post("/manage/<branch_code>/special-hours/<int:special_id>/remove")
 @signed_in_page(MANAGER_PAGES)
+@audited("special_hours.remove", in_branch("special_hours", "special_id"))
 def remove_special_hours(branch_code: str, special_id: int) -> Any:
     principal, branch = _branch(branch_code)
     form = ConfirmForm()

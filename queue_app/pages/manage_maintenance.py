@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from queue_app import directory, maintenance
 from queue_app.access import Principal
+from queue_app.api.auditing import audited, in_branch
 from queue_app.directory import BackendInfo, BranchInfo
 from queue_app.errors import Forbidden, InvalidInput, NotFound
 from queue_app.pages import formatting
@@ -93,6 +94,7 @@ def _back(branch_code: str) -> Response:
 
 @bp.post("/manage/<branch_code>/maintenance")
 @signed_in_page(MANAGER_PAGES)
+@audited("maintenance.announce", in_branch("branch", "branch_code"))
 def announce(branch_code: str) -> Any:
     principal, branch = _branch(branch_code)
     form = AnnounceForm()
@@ -138,6 +140,7 @@ def announce(branch_code: str) -> Any:
 
 @bp.post("/manage/<branch_code>/maintenance/<int:window_id>/edit")
 @signed_in_page(MANAGER_PAGES)
+@audited("maintenance.edit", in_branch("maintenance", "window_id"))
 def edit(branch_code: str, window_id: int) -> Any:
     principal, branch = _branch(branch_code)
     form = WindowForm()

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from queue_app import tickets
 from queue_app.models import Ticket, TicketEvent, TicketStatus
@@ -64,6 +65,17 @@ def show(token: str) -> str:
     # A citizen who took the ticket in English opens its QR in English on a phone never used here.
     i18n.prefer_locale(view.ticket.locale)
     return render_template("ticket.html", **_page(view, now))
+
+
+@bp.post("/t/<token>/channel")
+def choose_channel(token: str) -> Response:
+    """The citizen chooses WhatsApp or SMS for the ticket's messages (a plain form: it works
+    without the script); back to the page, which shows the choice."""
+    ticket = tickets.choose_channel(
+        db.session, current_clock().now(), token, (request.form.get("channel") or "")[:16]
+    )
+    target = url_for("ticket_page.show", token=ticket.token, lang=ticket.locale)
+    return redirect(target, 303)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,12 @@ def _page(view: tickets.TicketView, now: datetime) -> dict[str, Any]:
             else ""
         ),
         "time_confirmed": time_confirmed(ticket.events),
+        # WhatsApp or SMS, where the branch offers both and there is a number to send to.
+        "channels": (
+            view.branch.channels
+            if ticket.phone and len(view.branch.channels) > 1 and ticket.status in STILL_WAITING
+            else ()
+        ),
         "cancel_question": ticket_page_strings()["cancel_question"][
             "scheduled" if ticket.status == TicketStatus.SCHEDULED else "waiting"
         ]

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: replies from citizens and delivery reports of our messages.
+"""Twilio's webhooks: replies from citizens (SMS or WhatsApp) and delivery reports of our
+messages.
 
 Both check ``X-Twilio-Signature`` over ``QUEUE_PUBLIC_URL`` + the path (the URL Twilio was
 given, whatever proxy stands in front of us) before reading anything; a bad one gets 403 and
@@ -13,6 +14,7 @@ from flask import Blueprint, Response, request
 from queue_app import outbox, replies
 from queue_app.errors import Forbidden, InvalidInput
 from queue_app.web.extensions import current_clock, current_settings, db
+from sms.gateways import WHATSAPP_PREFIX, Channel
 from sms.signatures import SIGNATURE_HEADER, signature_is_valid
 
 bp = Blueprint("sms_webhooks", __name__, url_prefix="/sms/twilio")
@@ -39,23 +41,32 @@ def _required(*names: str) -> dict[str, str]:
     return {name: request.form[name] for name in names}
 
 
-def _e164(raw: str) -> str:
+def _sender(raw: str) -> tuple[str, Channel]:
+    """The number (E.164) and channel of From: ``+…`` by SMS, ``whatsapp:+…`` by WhatsApp."""
+    channel = Channel.WHATSAPP if raw.startswith(WHATSAPP_PREFIX) else Channel.SMS
+    number = raw.removeprefix(WHATSAPP_PREFIX)
     # Twilio sends From in E.164 already; anything else is not a reply we can route.
-    if not raw.startswith("+") or not raw[1:].isdigit() or not 8 <= len(raw) <= 16:
+    if not number.startswith("+") or not number[1:].isdigit() or not 8 <= len(number) <= 16:
         raise InvalidInput("From is not an E.164 number", From=["not an E.164 number"])
-    return raw
+    return number, channel
 
 
 @bp.post("/inbound")
 def inbound() -> Response:
+    """An SMS or WhatsApp message from a citizen. A WhatsApp button (a template's quick reply)
+    sends its payload ("1", "2", "0") in ButtonPayload and its label in ButtonText: the payload
+    is read as the same reply the digits are."""
     _check_signature()
     form = _required("From", "MessageSid")
+    phone, channel = _sender(form["From"])
+    body = request.form.get("ButtonPayload") or request.form.get("Body", "")
     replies.apply_reply(
         db.session,
         current_clock(),
         provider_sid=form["MessageSid"],
-        phone=_e164(form["From"]),
-        body=request.form.get("Body", ""),
+        phone=phone,
+        body=body,
+        channel=channel.value,
     )
     return Response(EMPTY_TWIML, mimetype="text/xml")
 

@@ -36,6 +36,7 @@ def gateway_for(settings: Settings) -> Gateway:
         auth_token=settings.twilio_auth_token,
         from_=settings.twilio_from,
         messaging_service_sid=settings.twilio_messaging_service_sid,
+        whatsapp_from=settings.twilio_whatsapp_from,
         api_base=settings.twilio_api_base,
     )
 
@@ -52,6 +53,7 @@ def sms_sender(
     settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
 ) -> SmsSender:
     key = send_rates.sms_sender_of(settings)
+    whatsapp = send_rates.whatsapp_sender_of(settings)
     return SmsSender(
         sessions_for(settings, engine),
         clock,
@@ -62,6 +64,10 @@ def sms_sender(
             f"{settings.public_url}/sms/twilio/status" if settings.sms_gateway == "twilio" else None
         ),
         lease=timedelta(seconds=settings.sms_lease_seconds),
+        whatsapp_templates=settings.whatsapp_templates,
+        channel_rates={
+            whatsapp.channel: (whatsapp, settings.rate_for(whatsapp.channel, whatsapp.sender))
+        },
     )
 
 

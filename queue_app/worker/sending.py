@@ -13,16 +13,17 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from queue_app import outbox, send_rates
+from queue_app import outbox, send_rates, whatsapp
 from queue_app.clock import Clock
 from queue_app.send_rates import RateKey
-from sms.gateways import FailureKind, Gateway, OutgoingSms, ProviderUnavailable
+from sms import whatsapp as whatsapp_rules
+from sms.gateways import Channel, FailureKind, Gateway, OutgoingSms, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class RoundReport:
     found_sent: int = 0
     resent: int = 0
     in_doubt: int = 0
+    fell_back: int = 0  # WhatsApp messages switched to SMS
     opted_out: set[str] = field(default_factory=set)
 
 
@@ -85,6 +87,8 @@ class SmsSender:
         name: str | None = None,
         pace: Pace | None = None,
         rate_key: RateKey | None = None,
+        whatsapp_templates: whatsapp_rules.Templates | None = None,
+        channel_rates: Mapping[str, tuple[RateKey, float]] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("the SMS rate must be above zero messages per second")
@@ -94,13 +98,19 @@ class SmsSender:
         self.pace = pace or Pace(rate)
         # The budget shared with every other worker sending as the same sender (send_rates):
         # the pace spreads this process's sends, the bucket caps all processes together.
-        self.rate = rate
-        self.rate_key = rate_key or RateKey("sms", "default")
+        # Each channel's messages spend their own sender's budget: ``rate_key`` is the SMS
+        # sender's, ``channel_rates`` gives others (the WhatsApp sender) or overrides it.
+        self.channel_rates: dict[str, tuple[RateKey, float]] = {
+            Channel.SMS.value: (rate_key or RateKey(Channel.SMS.value, "default"), rate),
+            Channel.WHATSAPP.value: (RateKey(Channel.WHATSAPP.value, "default"), rate),
+            **(channel_rates or {}),
+        }
         # One second of sending per claim: small enough that no claim outlives its lease.
         self.batch = max(1, min(100, round(rate)))
         self.status_callback_url = status_callback_url
         self.lease = lease
         self.name = name or worker_name()
+        self.whatsapp_templates = whatsapp_templates or whatsapp_rules.Templates()
         self._unrecorded: list[tuple[outbox.Outgoing, str | None]] = []
         self._flushed_at = time.monotonic()
         self._next_suppress = 0.0
@@ -129,15 +139,20 @@ class SmsSender:
         return report
 
     def _claim(self, session: Session) -> list[outbox.Outgoing]:
-        """Claim as many due messages as the sender's shared bucket allows now."""
+        """Claim, channel by channel, as many due messages as its sender's shared bucket allows
+        now (each channel in lane order, ``outbox.claim``)."""
         now = self.clock.now()
-        if not outbox.has_due(session, now):
-            return []  # an empty outbox costs one read, and no bucket lock
-        allowed = send_rates.take(session, now, self.rate_key, self.rate, self.batch)
-        if allowed == 0:
-            return []
-        claimed = outbox.claim(session, now, self.name, allowed)
-        send_rates.give_back(session, now, self.rate_key, self.rate, allowed - len(claimed))
+        claimed: list[outbox.Outgoing] = []
+        for channel, (key, rate) in self.channel_rates.items():
+            if not outbox.has_due(session, now, channel):
+                continue  # an empty outbox costs a read per channel, and no bucket lock
+            batch = max(1, min(100, round(rate)))
+            allowed = send_rates.take(session, now, key, rate, batch)
+            if allowed == 0:
+                continue
+            mine = outbox.claim(session, now, self.name, allowed, channel=channel)
+            send_rates.give_back(session, now, key, rate, allowed - len(mine))
+            claimed += mine
         return claimed
 
     def _record_sent(self, session: Session) -> None:
@@ -158,19 +173,54 @@ class SmsSender:
             if report.claimed == 0:
                 stop.wait(idle_wait)
 
-    def _send(self, session: Session, message: outbox.Outgoing, report: RoundReport) -> None:
-        self.pace.wait()
-        result = self.gateway.send(
-            OutgoingSms(to=message.to, body=message.body, status_callback=self.status_callback_url)
+    def _outgoing(self, session: Session, message: outbox.Outgoing) -> OutgoingSms | None:
+        """The message as it goes: SMS, or WhatsApp free text or template (None: WhatsApp
+        needs a template this deployment has not registered)."""
+        if message.channel != Channel.WHATSAPP:
+            return OutgoingSms(
+                to=message.to, body=message.body, status_callback=self.status_callback_url
+            )
+        return whatsapp_rules.compose(
+            to=message.to,
+            body=message.body,
+            locale=message.locale,
+            kind=whatsapp_rules.message_kind(message.event),
+            last_inbound=whatsapp.last_inbound(session, message.to),
+            now=self.clock.now(),
+            templates=self.whatsapp_templates,
+            status_callback=self.status_callback_url,
         )
+
+    def _fall_back(
+        self, session: Session, message: outbox.Outgoing, report: RoundReport, reason: str, why: str
+    ) -> None:
+        self._record_sent(session)  # the batch's sends first: they are committed in order
+        if whatsapp.fall_back(
+            session, self.clock.now(), message.id, worker=self.name, reason=reason, error=why
+        ):
+            report.fell_back += 1
+
+    def _send(self, session: Session, message: outbox.Outgoing, report: RoundReport) -> None:
+        outgoing = self._outgoing(session, message)
+        if outgoing is None:
+            self._fall_back(session, message, report, "no_template", "no WhatsApp template")
+            return
+        self.pace.wait()
+        result = self.gateway.send(outgoing)
         now = self.clock.now()
         code = str(result.error_code) if result.error_code is not None else None
-        if result.ok:
+        if not result.ok and result.falls_back and message.channel == Channel.WHATSAPP:
+            why = result.error or "WhatsApp refused it"
+            self._fall_back(session, message, report, code or "no_sender", why)
+        elif result.ok:
             self._unrecorded.append((message, result.sid))
             report.sent += 1
             if (
                 len(self._unrecorded) >= RECORD_EVERY
                 or time.monotonic() - self._flushed_at >= RECORD_EVERY_S
+                # WhatsApp's refusals come back as status callbacks, within a second: the sid
+                # must be stored by then for the callback to find the message and fall back.
+                or message.channel == Channel.WHATSAPP
             ):
                 self._record_sent(session)
         elif result.may_have_been_sent:
@@ -212,7 +262,12 @@ class SmsSender:
             if not outbox.take_over(session, now, message, self.name):
                 continue  # another worker is reconciling it
             try:
-                sid = self.gateway.find_sent(message.to, message.body, since=message.claimed_at)
+                sid = self.gateway.find_sent(
+                    message.to,
+                    message.body,
+                    since=message.claimed_at,
+                    channel=Channel(message.channel),
+                )
             except ProviderUnavailable as exc:
                 # Unknown is not "not sent": leave it claimed, ask again after the lease.
                 log.warning("message %s: provider cannot tell if it was sent (%s)", message.id, exc)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from queue_app import maintenance, outages
 from queue_app.access import Principal
 from queue_app.models import (
+    AuditEvent,
     CapacityOverride,
     Maintenance,
     Outage,
@@ -84,6 +85,8 @@ def calls(cairo: Cairo, start: str, end: str) -> dict[str, Call]:
         "statistics.branch_statistics": Call(
             "GET", f"{b}/statistics?from=2026-11-24&to=2026-11-24"
         ),
+        "audit.branch_audit": Call("GET", f"{b}/audit"),
+        "audit.branch_audit_csv": Call("GET", f"{b}/audit.csv"),
         "tickets.ticket_done": Call("POST", f"{t}/{cairo.called}/done"),
         "tickets.ticket_no_show": Call("POST", f"{t}/{cairo.called}/no-show"),
         "tickets.ticket_recall": Call("POST", f"{t}/{cairo.called}/recall"),
@@ -241,3 +244,9 @@ def test_giza_is_refused_on_every_route_that_touches_cairo(
     refused = {e: a for e, a in answers.items() if a != (403, "forbidden")}
     assert refused == {}, f"{caller} was not refused on these routes"
     assert _state() == before
+    # Each refusal of a route that changes something is in the audit trail (kiosks' are not).
+    audited = [e for e in answers if getattr(app.view_functions[e], "audit_action", None)]
+    refusals = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.outcome == "refused")
+    )
+    assert refusals == (0 if kind == "kiosk" else len(audited))

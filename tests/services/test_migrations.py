@@ -170,7 +170,7 @@ def test_outages_open_twice_before_0015_keep_the_first(empty_database: str) -> N
 
 
 def test_messages_before_0022_get_their_lane_from_their_event(empty_database: str) -> None:
-    migrate.upgrade(empty_database, "0019")
+    migrate.upgrade(empty_database, "0021")
     events = {
         "turn_near": 0,
         "called": 0,

@@ -45,6 +45,8 @@ RATE_LIMITED = Failure(429, 20429, "Too Many Requests", headers={"Retry-After": 
 INTERNAL_ERROR = Failure(500, 20500, "An internal server error has occurred")
 UNAVAILABLE = Failure(503, json_body=False, message="<html>Service Unavailable</html>")
 INVALID_NUMBER = Failure(400, 21211, "Invalid 'To' Phone Number: +2010123")
+NOT_ON_WHATSAPP = Failure(400, 63003, "Channel could not find To address")
+OUTSIDE_WINDOW = Failure(400, 63016, "Failed to send freeform message outside the window")
 UNSUBSCRIBED = Failure(400, 21610, "Attempt to send to unsubscribed recipient")
 DROPPED = Failure(drop=True)
 SLOW = Failure(slow=True)
@@ -86,6 +88,8 @@ class FakeTwilio:
         self.exchanges: list[Exchange] = []
         self.messages: list[dict[str, Any]] = []
         self._script: deque[Failure] = deque()
+        # Numbers that have no WhatsApp: a WhatsApp message to one is refused with 63003.
+        self.not_on_whatsapp: set[str] = set()
         self._lock = threading.Lock()
         self.release = threading.Event()  # lets a SLOW answer end
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -145,7 +149,21 @@ class FakeTwilio:
             return error_body(400, 21604, "A 'To' phone number is required.")
         if not sender and not service:
             return error_body(400, 21603, "A 'From' phone number is required.")
-        body = one("Body") or ""
+        if sender and to.startswith("whatsapp:") != sender.startswith("whatsapp:"):
+            return error_body(400, 21910, "Invalid From and To pair.")
+        if to.removeprefix("whatsapp:") in self.not_on_whatsapp and to.startswith("whatsapp:"):
+            return error_body(400, 63003, "Channel could not find To address")
+        content_sid = one("ContentSid")
+        if content_sid and one("Body"):
+            return error_body(400, 21619, "A template is sent with ContentSid, without Body.")
+        if content_sid:
+            # Twilio words the template; ours carry the message whole in {{1}}.
+            variables = json.loads(one("ContentVariables") or "{}")
+            body = f"[{content_sid}] " + " ".join(variables[key] for key in sorted(variables))
+        else:
+            body = one("Body") or ""
+        if not body:
+            return error_body(400, 21602, "Message body is required.")
         now = format_datetime(datetime.now(UTC))
         sid = "SM" + secrets.token_hex(16)
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
@@ -162,6 +180,8 @@ class FakeTwilio:
             # Through a messaging service Twilio picks the sender later, and counts no segment.
             "from": sender,
             "messaging_service_sid": service,
+            # Not in Twilio's message resource: kept for the tests, stripped from answers.
+            "_content_sid": content_sid,
             "num_media": "0",
             "num_segments": str(segments(body).segments) if sender and not service else "0",
             "price": None,
@@ -174,7 +194,7 @@ class FakeTwilio:
         }
         with self._lock:
             self.messages.append(message)
-        return 201, message
+        return 201, _public(message)
 
     def list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         def matches(message: dict[str, Any]) -> bool:
@@ -186,7 +206,7 @@ class FakeTwilio:
 
         page_size = int(query.get("PageSize", ["50"])[0])
         with self._lock:
-            found = [m for m in reversed(self.messages) if matches(m)][:page_size]
+            found = [_public(m) for m in reversed(self.messages) if matches(m)][:page_size]
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json?PageSize={page_size}&Page=0"
         return 200, {
             "messages": found,
@@ -199,6 +219,10 @@ class FakeTwilio:
             "start": 0,
             "uri": uri,
         }
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in message.items() if not key.startswith("_")}
 
 
 def error_body(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
