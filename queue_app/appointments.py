@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, opening_hours, service_state, slots, texting, tickets
+from queue_app import daily_cap, directory, opening_hours, service_state, slots, texting, tickets
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit
@@ -232,10 +232,13 @@ def confirm(session: Session, clock: Clock, token: str) -> TicketView:
 
 def next_slot(session: Session, clock: Clock, token: str) -> TicketView:
     """Move a booked ticket to the next free slot after its current one, freeing that one at
-    once, and text the new time. Raises NotFound, StateConflict, NoFreeSlot."""
+    once, and text the new time. Raises NotFound, StateConflict, NoFreeSlot, RateLimited (its
+    number had its day's messages: nothing moves)."""
     now = clock.now()
     ticket = find_ticket(session, token)
     service = directory.current(session).service_by_id(ticket.service_id)
+    if ticket.phone is not None:
+        daily_cap.ensure_room(session, now, ticket.phone, service.branch.timezone)
     if not move_to_next_slot(session, now, ticket, service):
         session.rollback()
         raise NoFreeSlot("no later time is free in the coming weeks; your booking stays as it is")

@@ -36,6 +36,8 @@ class SystemOverview:
     here: Outage | None  # the branch's own outage (a manager's, or its staff reports')
     everywhere: Outage | None  # the one that pauses every branch (health monitor, admin)
     windows: list[Maintenance]
+    # When the last message of the outage's moves leaves at the current rate (None: none waits).
+    last_message_at: datetime | None = None
 
     @property
     def outage(self) -> Outage | None:
@@ -152,8 +154,11 @@ def _served_by(session: Session, branch_id: int, zone: ZoneInfo, now: datetime) 
     return found
 
 
-def overview(session: Session, branch_code: str, now: datetime) -> BranchOverview:
-    """Raises NotFound."""
+def overview(
+    session: Session, branch_code: str, now: datetime, *, sms_rate: float | None = None
+) -> BranchOverview:
+    """Raises NotFound. With ``sms_rate``, each system down here says when the last message of
+    its outage's moves will leave."""
     view = branches.branch_view(session, branch_code, now, next_slots=False)
     branch = view.branch
     backend_ids: dict[int, BackendInfo] = {}
@@ -161,15 +166,24 @@ def overview(session: Session, branch_code: str, now: datetime) -> BranchOvervie
         for backend in service.backends:
             backend_ids.setdefault(backend.id, backend)
     windows = maintenance.not_ended(session, now, backend_ids)
-    systems = [
-        SystemOverview(
-            backend=backend,
-            here=outages.current_outage(session, backend.id, branch.id),
-            everywhere=outages.current_outage(session, backend.id),
-            windows=[w for w in windows if w.backend_id == backend.id],
+    systems = []
+    for backend in sorted(backend_ids.values(), key=lambda b: b.code):
+        everywhere = outages.current_outage(session, backend.id)
+        here = outages.current_outage(session, backend.id, branch.id)
+        down = everywhere or here
+        systems.append(
+            SystemOverview(
+                backend=backend,
+                here=here,
+                everywhere=everywhere,
+                windows=[w for w in windows if w.backend_id == backend.id],
+                last_message_at=(
+                    outages.last_message_at(session, now, down.id, sms_rate)
+                    if down is not None and sms_rate is not None
+                    else None
+                ),
+            )
         )
-        for backend in sorted(backend_ids.values(), key=lambda b: b.code)
-    ]
     unplaced_where = (
         Ticket.branch_id == branch.id,
         Ticket.awaiting_slot_for.is_not(None),

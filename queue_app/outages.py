@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from queue_app import directory, outage_moves
+from queue_app import directory, outage_moves, send_rates
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.directory import BranchInfo
@@ -478,16 +478,27 @@ def messages_of(session: Session, outage_id: int) -> dict[str, int]:
     """An outage's messages (every move it caused, the evening notices too, and the word to
     those it found no time for yet) by state."""
     counts = session.execute(
-        select(Message.status, func.count())
-        .where(
-            (Message.event == f"rescheduled:outage:{outage_id}")
-            | Message.event.like(f"rescheduled:outage:{outage_id}:%")
-            | (Message.event == f"no_slot:outage:{outage_id}")
-            | Message.event.like(f"no_slot:outage:{outage_id}:%")
-        )
-        .group_by(Message.status)
+        select(Message.status, func.count()).where(_messages_of(outage_id)).group_by(Message.status)
     ).all()
     return {status.value: n for status, n in counts}
+
+
+def _messages_of(outage_id: int) -> ColumnElement[bool]:
+    return (
+        (Message.event == f"rescheduled:outage:{outage_id}")
+        | Message.event.like(f"rescheduled:outage:{outage_id}:%")
+        | (Message.event == f"no_slot:outage:{outage_id}")
+        | Message.event.like(f"no_slot:outage:{outage_id}:%")
+    )
+
+
+def last_message_at(
+    session: Session, now: datetime, outage_id: int, rate: float
+) -> datetime | None:
+    """When the last message of the outage's moves will leave at ``rate`` messages a second,
+    behind everything claimed before it (``send_rates.last_message``); None when none waits."""
+    last = send_rates.last_message(session, now, _messages_of(outage_id), rate)
+    return last.leaves_at if last is not None else None
 
 
 __all__ = [
@@ -499,6 +510,7 @@ __all__ = [
     "current_outage",
     "declare",
     "go_down",
+    "last_message_at",
     "messages_of",
     "open_outages",
     "record_check",

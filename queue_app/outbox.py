@@ -18,9 +18,10 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import whatsapp
+from queue_app import daily_cap, whatsapp
 from queue_app.db import insert, rowcount
-from queue_app.models import Message, MessageStatus, OptOut, Ticket
+from queue_app.message_lanes import lane_of
+from queue_app.models import Branch, Message, MessageStatus, OptOut, Ticket
 
 # Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
 # provider coming back from an outage is not hit by every worker at the same second.
@@ -61,11 +62,13 @@ def row(
     """The outbox row of one message, queued now; for ``enqueue`` and for bulk writers (the
     rescheduler) that insert many at once.
 
-    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first.
+    ``urgency`` is when the news matters (the start of the announced slot): sooner goes first
+    within the message's lane, which its event decides (``message_lanes``).
     """
     return {
         "ticket_id": ticket_id,
         "event": event,
+        "lane": int(lane_of(event)),
         "to": to,
         "channel": channel,
         "locale": locale,
@@ -92,7 +95,8 @@ def enqueue(
     channel: str = "sms",
 ) -> bool:
     """Add a message to the outbox in the caller's transaction; return False when this ticket
-    already has a message for this event (then nothing is written)."""
+    already has a message for this event (then nothing is written). A message that would take
+    the number past its day's cap is written suppressed, never sent (``daily_cap``)."""
     values = row(
         now,
         ticket_id=ticket.id if ticket is not None else None,
@@ -104,6 +108,9 @@ def enqueue(
         not_before=not_before,
         channel=channel,
     )
+    if not daily_cap.exempt(event):
+        daily_cap.lock_number(session, to)
+    _hold_over_cap(session, now, [values])
     # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
     written = session.execute(
         insert(session, Message)
@@ -119,6 +126,8 @@ def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     a ticket that already has a message for the event keeps it (the bulk writers' retries)."""
     if not rows:
         return
+    rows = [dict(r) for r in rows]
+    _hold_over_cap(session, rows[0]["created_at"], rows)
     session.connection().execute(
         insert(session, Message.__table__).on_conflict_do_nothing(
             index_elements=["ticket_id", "event"]
@@ -127,13 +136,46 @@ def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     )
 
 
-def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outgoing]:
-    """Claim up to ``limit`` due messages for ``worker``, most urgent first, and commit.
+def _hold_over_cap(session: Session, now: datetime, rows: list[dict[str, Any]]) -> None:
+    ticket_ids = {r["ticket_id"] for r in rows if r["ticket_id"] is not None}
+    timezones: dict[int, str] = {}
+    if ticket_ids:
+        timezones = dict(
+            session.execute(
+                select(Ticket.id, Branch.timezone)
+                .join(Branch, Branch.id == Ticket.branch_id)
+                .where(Ticket.id.in_(ticket_ids))
+            ).all()
+        )
+    daily_cap.over_cap(session, now, rows, timezones)
+
+
+def has_due(session: Session, now: datetime, channel: str | None = None) -> bool:
+    """Whether any message (of ``channel``) waits to be claimed now (one read, no lock)."""
+    due = session.scalar(
+        select(Message.id)
+        .where(
+            Message.status == MessageStatus.QUEUED,
+            Message.next_attempt_at <= now,
+            *([Message.channel == channel] if channel is not None else []),
+        )
+        .limit(1)
+    )
+    session.commit()
+    return due is not None
+
+
+def claim(
+    session: Session, now: datetime, worker: str, limit: int, *, channel: str | None = None
+) -> list[Outgoing]:
+    """Claim up to ``limit`` due messages for ``worker``, lane by lane (``message_lanes``), most
+    urgent first within a lane, and commit.
 
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets several workers claim at once without waiting
     for or taking each other's rows; on SQLite the UPDATE's ``status`` condition makes a row
     that another process claimed in between drop out. An empty outbox costs one read, no write
     lock. Messages to numbers that opted out are never claimed (``suppress_opted_out`` marks them).
+    With ``channel``, only that channel's messages (each channel spends its own sender's budget).
     """
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
     ids = session.scalars(
@@ -142,8 +184,9 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             Message.status == MessageStatus.QUEUED,
             Message.next_attempt_at <= now,
             or_(~opted_out, ~_not_opt_out_answer()),
+            *([Message.channel == channel] if channel is not None else []),
         )
-        .order_by(Message.urgency, Message.id)
+        .order_by(Message.lane, Message.urgency, Message.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -164,6 +207,7 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
             Message.to,
             Message.body,
             Message.attempts,
+            Message.lane,
             Message.urgency,
             Message.channel,
             Message.event,
@@ -172,7 +216,7 @@ def claim(session: Session, now: datetime, worker: str, limit: int) -> list[Outg
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    rows = sorted(rows, key=lambda row: (row.urgency, row.id))  # RETURNING keeps no order
+    rows = sorted(rows, key=lambda row: (row.lane, row.urgency, row.id))  # RETURNING: no order
     return [
         Outgoing(r.id, r.to, r.body, r.attempts, now, r.channel, r.event, r.locale) for r in rows
     ]
@@ -331,7 +375,7 @@ def stale_claims(session: Session, now: datetime, lease: timedelta) -> Sequence[
             Message.locale,
         )
         .where(Message.status == MessageStatus.SENDING, Message.claimed_at <= now - lease)
-        .order_by(Message.urgency, Message.id)
+        .order_by(Message.lane, Message.urgency, Message.id)
     ).all()
     session.commit()
     return [

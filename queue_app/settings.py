@@ -44,6 +44,25 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     return value
 
 
+def _rates(raw: str) -> tuple[tuple[str, str, float], ...]:
+    """QUEUE_SMS_RATES: comma-separated ``channel:sender=rate``."""
+    rates = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, _, number = item.rpartition("=")
+        channel, _, sender = key.partition(":")
+        try:
+            rate = float(number)
+        except ValueError:
+            rate = 0.0
+        if not channel or not sender or not rate > 0:
+            raise SettingsError(
+                f"QUEUE_SMS_RATES takes channel:sender=rate items (sms:+201000000000=5), "
+                f"not {item!r}"
+            )
+        rates.append((channel, sender, rate))
+    return tuple(rates)
+
+
 def _whatsapp_templates(env: Mapping[str, str]) -> Templates:
     """TWILIO_WHATSAPP_TEMPLATES (JSON) or the file TWILIO_WHATSAPP_TEMPLATES_FILE names."""
     name, text = "TWILIO_WHATSAPP_TEMPLATES", env.get("TWILIO_WHATSAPP_TEMPLATES")
@@ -76,6 +95,11 @@ class Settings:
     twilio_whatsapp_from: str | None = None
     whatsapp_templates: Templates = field(default_factory=Templates)
     sms_rate: float = 10.0
+    # Messages per second of one sender on one channel, where it differs from ``sms_rate``:
+    # QUEUE_SMS_RATES="sms:+201000000000=5,sms:MG0123=30". Shared by every worker (send_rates).
+    sms_rates: tuple[tuple[str, str, float], ...] = ()
+    # Messages one number may get in a day (the branch's day), whatever anyone asks (daily_cap).
+    sms_daily_cap: int = 8
     # Seconds after which a message claimed but never recorded counts as its worker's crash.
     sms_lease_seconds: float = 120.0
     web_workers: int = 2
@@ -110,6 +134,8 @@ class Settings:
             twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
             whatsapp_templates=_whatsapp_templates(env),
             sms_rate=_number(env, "QUEUE_SMS_RATE", 10.0),
+            sms_rates=_rates(env.get("QUEUE_SMS_RATES") or ""),
+            sms_daily_cap=_number(env, "QUEUE_SMS_DAILY_CAP", 8, int),
             sms_lease_seconds=_number(env, "QUEUE_SMS_LEASE_SECONDS", 120.0),
             web_workers=_number(env, "QUEUE_WEB_WORKERS", 2, int),
             web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
@@ -117,6 +143,13 @@ class Settings:
             rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
             instance_path=instance,
         )
+
+    def rate_for(self, channel: str, sender: str) -> float:
+        """Messages per second that ``sender`` may send on ``channel``."""
+        for rate_channel, rate_sender, rate in self.sms_rates:
+            if (rate_channel, rate_sender) == (channel, sender):
+                return rate
+        return self.sms_rate
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
+    daily_cap,
     directory,
     idempotency,
     locales,
@@ -158,8 +159,8 @@ def issue(
     and returns the winner's ticket. The repeat is answered whatever the service's state is now,
     since the ticket exists.
 
-    Raises IdempotencyKeyReused (the key came before with another request), and what ``admit``
-    raises.
+    Raises IdempotencyKeyReused (the key came before with another request), RateLimited (the
+    phone had its day's messages, ``daily_cap``), and what ``admit`` raises.
     """
     branch = service.branch
     asked = idempotency.fingerprint(*request)
@@ -167,6 +168,8 @@ def issue(
         earlier = idempotency.replay(session, now, branch.id, idempotency_key, asked)
         if earlier is not None:
             return replace(view_ticket(session, now, earlier), replayed=True)
+    if phone is not None:
+        daily_cap.ensure_room(session, now, phone, branch.timezone)
     status = service_state.status_of(service, now)
     ticket = admit(status)
     ticket.token = new_token()

@@ -48,7 +48,12 @@ def list_slots(query: dict[str, Any], branch_code: str, service_code: str) -> li
     description="invalid_phone, or invalid_input (fields.phone: required, when a booking "
     "without a kiosk or staff token gives no number)",
 )
-@blp.alt_response(429, schema=schemas.Error, description="rate_limited")
+@blp.alt_response(
+    429,
+    schema=schemas.Error,
+    description="rate_limited: too many bookings from this address, or the phone had its "
+    "messages for today (QUEUE_SMS_DAILY_CAP)",
+)
 @audited("appointment.book", service_in_body, token_optional=True)
 def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any:
     """Book an appointment (anyone; a mobile number is required for the confirmation SMS,

@@ -5,14 +5,14 @@ from typing import Any
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from queue_app import directory, maintenance, outages
+from queue_app import directory, maintenance, outages, send_rates
 from queue_app.access import MANAGER_AND_UP, STAFF_AND_UP
 from queue_app.api import schemas
 from queue_app.api.auditing import audited, backend, maintenance_window
 from queue_app.api.auth import BEARER, principal, requires_role
 from queue_app.errors import InvalidInput
 from queue_app.models import Backend, Branch, Maintenance, Outage
-from queue_app.web.extensions import current_clock, db
+from queue_app.web.extensions import current_clock, current_settings, db
 
 NOT_THEIR_SYSTEM = "a manager's branch has no service that needs this system"
 
@@ -38,6 +38,12 @@ def _outage(outage: Outage | None, messages: dict[str, int] | None = None) -> di
         "tickets_moved": outage.tickets_moved,
         "tickets_texted": outage.tickets_texted,
         "tickets_unplaced": outage.tickets_unplaced,
+        "last_message_at": outages.last_message_at(
+            db.session,
+            current_clock().now(),
+            outage.id,
+            send_rates.sms_rate_of(current_settings()),
+        ),
     }
 
 

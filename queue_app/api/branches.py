@@ -48,6 +48,12 @@ def get_branch(branch_code: str) -> dict[str, Any]:
 @blp.alt_response(
     422, schema=schemas.Error, description="invalid_phone, invalid_input or idempotency_key_reused"
 )
+@blp.alt_response(
+    429,
+    schema=schemas.Error,
+    description="rate_limited: the phone had its messages for today (QUEUE_SMS_DAILY_CAP); "
+    "no ticket is made",
+)
 @blp.doc(security=BEARER)
 @requires_role(Role.KIOSK, Role.STAFF, Role.MANAGER, Role.ADMIN)
 @audited("ticket.issue", service_in_body)

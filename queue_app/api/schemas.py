@@ -334,6 +334,14 @@ class OutageSummary(Schema):
         values=fields.Integer(),
         metadata={"description": "its SMS by state: queued, sent, delivered, undelivered, failed"},
     )
+    last_message_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "when the last queued message of its moves will leave at the sender's "
+            'current rate, behind the messages claimed before it (every "your turn" and '
+            "confirmation first); null when none is waiting"
+        },
+    )
 
 
 class OutageRecord(OutageSummary):

@@ -50,9 +50,16 @@ def confirm_ticket(token: str) -> dict[str, Any]:
 @blp.response(200, schemas.Ticket)
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="not a booked time, or no_free_slot")
+@blp.alt_response(
+    429,
+    schema=schemas.Error,
+    description="rate_limited: the ticket's phone had its messages for today "
+    "(QUEUE_SMS_DAILY_CAP); the booking does not move",
+)
 def next_slot(token: str) -> dict[str, Any]:
     """Move the booking to the next free slot after its current one; the old place is freed at
-    once and the new time texted (anyone holding the token)."""
+    once and the new time texted (anyone holding the token). Once the phone has had its day's
+    messages (8 by default), it answers 429 and the booking stays where it is."""
     return _render(appointments.next_slot(db.session, current_clock(), token))
 
 

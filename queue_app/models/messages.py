@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from queue_app.db import Base, UTCDateTime, str_enum
@@ -41,8 +49,9 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("ticket_id", "event"),
-        # What a worker claims next: due, most urgent first (the soonest slot), then oldest.
-        Index("ix_messages_due", "status", "next_attempt_at", "urgency"),
+        # What a worker claims next: queued, lane by lane, most urgent first (the soonest slot),
+        # then oldest; the due time is read from the index entry, not the table.
+        Index("ix_messages_due", "status", "lane", "urgency", "next_attempt_at"),
         # A message that fell back from WhatsApp goes by SMS, and never back: one row, one
         # channel at a time, so it is never sent on both.
         CheckConstraint("channel IN ('sms', 'whatsapp')", name="channel_known"),
@@ -62,7 +71,11 @@ class Message(Base):
     status: Mapped[MessageStatus] = mapped_column(
         str_enum(MessageStatus), default=MessageStatus.QUEUED
     )
-    # Smaller goes first: the start of the slot the message announces, else its creation time.
+    # The outbox lane (queue_app.message_lanes, decided by the event): 0 "your turn" before 1
+    # confirmations and answers before 2 mass moves.
+    lane: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # Within a lane, smaller goes first: the start of the slot the message announces, else its
+    # creation time.
     urgency: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

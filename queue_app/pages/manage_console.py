@@ -18,13 +18,21 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from queue_app import audit, branch_overview, capacity, counters, maintenance, outages
+from queue_app import (
+    audit,
+    branch_overview,
+    capacity,
+    counters,
+    maintenance,
+    outages,
+    send_rates,
+)
 from queue_app.access import Principal
 from queue_app.api.auditing import audited, in_branch
 from queue_app.errors import Forbidden, InvalidInput, QueueError
 from queue_app.pages import formatting, manage_maintenance
 from queue_app.pages.labels import service_state_labels
-from queue_app.web.extensions import current_clock, db
+from queue_app.web.extensions import current_clock, current_settings, db
 from queue_app.web.sign_in import MANAGER_PAGES, signed_in_page
 
 bp = Blueprint("manage_console", __name__, template_folder="templates")
@@ -80,7 +88,8 @@ def _refused(form: FlaskForm) -> None:
 def show(branch_code: str) -> str:
     _, branch = _branch(branch_code)
     now = current_clock().now()
-    seen = branch_overview.overview(db.session, branch_code, now)
+    rate = send_rates.sms_rate_of(current_settings())
+    seen = branch_overview.overview(db.session, branch_code, now, sms_rate=rate)
     capacity_form = CapacityForm()
     capacity_form.service.choices = _service_choices(branch)
     today = formatting.local(now, branch.zone).date()

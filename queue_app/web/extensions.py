@@ -9,7 +9,7 @@ from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 
-from queue_app import texting
+from queue_app import daily_cap, texting
 from queue_app.clock import Clock
 from queue_app.db import Base
 from queue_app.settings import Settings
@@ -17,11 +17,13 @@ from queue_app.settings import Settings
 
 class RequestSession(FlaskSession):
     """``db.session``: made on first use inside an app context, so it knows the app's settings;
-    it carries the public URL that texts link to (``texting``)."""
+    it carries the public URL that texts link to (``texting``) and the daily cap of
+    messages to a number (``daily_cap``)."""
 
     def __init__(self, db: SQLAlchemy, **kwargs: object) -> None:
         super().__init__(db, **kwargs)
         texting.set_public_url(self.info, current_settings().public_url)
+        daily_cap.set_cap(self.info, current_settings().sms_daily_cap)
 
 
 # A request commits once and then renders what it wrote: reloading every row after the commit

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from queue_app import texting
+from queue_app import daily_cap, send_rates, texting
 from queue_app.clock import Clock
 from queue_app.settings import Settings
 from queue_app.worker.health_monitor import HealthMonitor, Leadership
@@ -45,22 +45,29 @@ def sessions_for(settings: Settings, engine: Engine) -> sessionmaker[Session]:
     """The worker's sessions: they know the public URL that texts link to (``texting``)."""
     info: dict[object, object] = {}
     texting.set_public_url(info, settings.public_url)
+    daily_cap.set_cap(info, settings.sms_daily_cap)
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 def sms_sender(
     settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
 ) -> SmsSender:
+    key = send_rates.sms_sender_of(settings)
+    whatsapp = send_rates.whatsapp_sender_of(settings)
     return SmsSender(
         sessions_for(settings, engine),
         clock,
         gateway or gateway_for(settings),
-        rate=settings.sms_rate,
+        rate=settings.rate_for(key.channel, key.sender),
+        rate_key=key,
         status_callback_url=(
             f"{settings.public_url}/sms/twilio/status" if settings.sms_gateway == "twilio" else None
         ),
         lease=timedelta(seconds=settings.sms_lease_seconds),
         whatsapp_templates=settings.whatsapp_templates,
+        channel_rates={
+            whatsapp.channel: (whatsapp, settings.rate_for(whatsapp.channel, whatsapp.sender))
+        },
     )
 
 

@@ -13,14 +13,15 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from queue_app import outbox, whatsapp
+from queue_app import outbox, send_rates, whatsapp
 from queue_app.clock import Clock
+from queue_app.send_rates import RateKey
 from sms import whatsapp as whatsapp_rules
 from sms.gateways import Channel, FailureKind, Gateway, OutgoingSms, ProviderUnavailable
 
@@ -85,7 +86,9 @@ class SmsSender:
         lease: timedelta = DEFAULT_LEASE,
         name: str | None = None,
         pace: Pace | None = None,
+        rate_key: RateKey | None = None,
         whatsapp_templates: whatsapp_rules.Templates | None = None,
+        channel_rates: Mapping[str, tuple[RateKey, float]] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("the SMS rate must be above zero messages per second")
@@ -93,6 +96,15 @@ class SmsSender:
         self.clock = clock
         self.gateway = gateway
         self.pace = pace or Pace(rate)
+        # The budget shared with every other worker sending as the same sender (send_rates):
+        # the pace spreads this process's sends, the bucket caps all processes together.
+        # Each channel's messages spend their own sender's budget: ``rate_key`` is the SMS
+        # sender's, ``channel_rates`` gives others (the WhatsApp sender) or overrides it.
+        self.channel_rates: dict[str, tuple[RateKey, float]] = {
+            Channel.SMS.value: (rate_key or RateKey(Channel.SMS.value, "default"), rate),
+            Channel.WHATSAPP.value: (RateKey(Channel.WHATSAPP.value, "default"), rate),
+            **(channel_rates or {}),
+        }
         # One second of sending per claim: small enough that no claim outlives its lease.
         self.batch = max(1, min(100, round(rate)))
         self.status_callback_url = status_callback_url
@@ -112,7 +124,7 @@ class SmsSender:
             if time.monotonic() >= self._next_suppress:
                 outbox.suppress_opted_out(session)
                 self._next_suppress = time.monotonic() + SUPPRESS_EVERY_S
-            claimed = outbox.claim(session, self.clock.now(), self.name, self.batch)
+            claimed = self._claim(session)
             report.claimed = len(claimed)
             for message in claimed:
                 if message.to in report.opted_out:  # unsubscribed earlier in this batch
@@ -125,6 +137,23 @@ class SmsSender:
             finally:
                 session.close()
         return report
+
+    def _claim(self, session: Session) -> list[outbox.Outgoing]:
+        """Claim, channel by channel, as many due messages as its sender's shared bucket allows
+        now (each channel in lane order, ``outbox.claim``)."""
+        now = self.clock.now()
+        claimed: list[outbox.Outgoing] = []
+        for channel, (key, rate) in self.channel_rates.items():
+            if not outbox.has_due(session, now, channel):
+                continue  # an empty outbox costs a read per channel, and no bucket lock
+            batch = max(1, min(100, round(rate)))
+            allowed = send_rates.take(session, now, key, rate, batch)
+            if allowed == 0:
+                continue
+            mine = outbox.claim(session, now, self.name, allowed, channel=channel)
+            send_rates.give_back(session, now, key, rate, allowed - len(mine))
+            claimed += mine
+        return claimed
 
     def _record_sent(self, session: Session) -> None:
         outbox.record_sent_many(session, self.clock.now(), self._unrecorded, self.name)

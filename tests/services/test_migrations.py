@@ -167,3 +167,39 @@ def test_outages_open_twice_before_0015_keep_the_first(empty_database: str) -> N
         (3, False, "merged", None),
         (4, False, "merged", None),
     ]
+
+
+def test_messages_before_0022_get_their_lane_from_their_event(empty_database: str) -> None:
+    migrate.upgrade(empty_database, "0021")
+    events = {
+        "turn_near": 0,
+        "called": 0,
+        "issued": 1,
+        "booked": 1,
+        "moved:2": 1,
+        "reply:SM1": 1,
+        "offer:outage:3": 1,
+        "rescheduled:outage:3": 2,
+        "rescheduled:outage:3:evening:2026-11-24": 2,
+        "no_slot:maintenance:4": 2,
+        "system_back:outage:3": 2,
+        "rescheduledX": 1,  # only the kind before ":" counts
+    }
+    engine = create_engine(normalise_database_url(empty_database))
+    try:
+        with engine.begin() as conn:
+            for event in events:
+                conn.execute(
+                    text(
+                        'INSERT INTO messages (event, "to", locale, body, status, urgency,'
+                        " created_at, next_attempt_at, attempts)"
+                        " VALUES (:event, '+201000000000', 'ar', 'x', 'queued', :at, :at, :at, 0)"
+                    ),
+                    {"event": event, "at": "2026-11-24 08:00:00"},
+                )
+        migrate.upgrade(empty_database)
+        with engine.connect() as conn:
+            lanes = dict(conn.execute(text("SELECT event, lane FROM messages")).all())
+    finally:
+        engine.dispose()
+    assert lanes == events

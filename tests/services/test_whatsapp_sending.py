@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from queue_app import outbox, whatsapp
 from queue_app.models import InboundSms, Message, MessageStatus
+from queue_app.send_rates import RateKey
 from queue_app.web.extensions import db
 from queue_app.worker.sending import Pace, SmsSender
 from sms.gateways import Channel, OutgoingSms, TwilioGateway
@@ -115,7 +116,7 @@ def test_outside_the_window_a_template_of_the_kind(app, clock, twilio, gateway):
     _wrote_to_us(clock, "whatsapp", timedelta(hours=25))  # the window closed an hour ago
     _wrote_to_us(clock, "sms", timedelta(minutes=5))  # an SMS opens no WhatsApp window
     assert _sender(clock, gateway).run_once().sent == 2
-    booked, near = _posts(twilio)
+    near, booked = _posts(twilio)  # "your turn is near" first: lane 0 (message_lanes)
     assert (booked.field("To"), booked.field("From")) == (
         f"whatsapp:{CITIZEN}",
         f"whatsapp:{WHATSAPP_SENDER}",
@@ -270,3 +271,38 @@ def test_a_message_falls_back_once_and_never_to_both(app, clock, twilio, gateway
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_each_channel_spends_its_own_sender_s_budget(app, clock, twilio, gateway):
+    for n in range(8):
+        for channel in ("sms", "whatsapp"):
+            outbox.enqueue(
+                db.session,
+                clock.now(),
+                ticket=None,
+                event=f"{channel}-{n}",
+                to=f"+20101234{n:04d}",
+                channel=channel,
+                locale="ar",
+                body=f"message {n}",
+            )
+    db.session.commit()
+    sessions: sessionmaker[Session] = sessionmaker(bind=db.engine, expire_on_commit=False)
+    sender = SmsSender(
+        sessions,
+        clock,
+        gateway,
+        rate=5.0,
+        status_callback_url=CALLBACK,
+        name="test-worker",
+        pace=Pace(5.0, sleep=lambda s: None, monotonic=lambda: 0.0),
+        whatsapp_templates=TEMPLATES,
+        rate_key=RateKey("sms", SENDER),
+        channel_rates={"whatsapp": (RateKey("whatsapp", WHATSAPP_SENDER), 3.0)},
+    )
+    assert sender.run_once().sent == 5 + 3  # one second's worth of each sender
+    assert _by_channel(twilio) == (3, 5)
+    assert sender.run_once().sent == 0  # both buckets empty until the clock moves
+    clock.advance(seconds=1)
+    assert sender.run_once().sent == 3 + 3
+    assert _by_channel(twilio) == (6, 8)
