@@ -79,6 +79,16 @@ def _whatsapp_templates(env: Mapping[str, str]) -> Templates:
         raise SettingsError(f"{name}: {exc}") from None
 
 
+def _countries(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
+    """A comma-separated list of ISO 3166 country codes ("" for none)."""
+    raw = env.get(name, default)
+    codes = frozenset(c.strip().upper() for c in raw.split(",") if c.strip())
+    bad = sorted(c for c in codes if len(c) != 2 or not c.isalpha())
+    if bad:
+        raise SettingsError(f"{name} lists two-letter country codes, not {', '.join(bad)}")
+    return codes
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -107,6 +117,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Where rate-limit counts live: memory:// (one process) or redis://host:6379 (shared).
     rate_limit_storage: str = "memory://"
+    # Countries where SMS replies never arrive: texts point to the ticket's page instead.
+    sms_one_way_countries: frozenset[str] = frozenset({"EG", "SA"})
     # ``queue-app demo`` only: serve the simulated back-end systems and their switch.
     demo: bool = False
     # The kiosks' ticket printer: tcp://HOST[:PORT][?options] (kiosk/printing.py), or None.
@@ -141,6 +153,7 @@ class Settings:
             web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
             rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
+            sms_one_way_countries=_countries(env, "QUEUE_SMS_ONE_WAY_COUNTRIES", "EG,SA"),
             instance_path=instance,
         )
 

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 # The key of the public URL in ``Session.info``.
 PUBLIC_URL = "queue_public_url"
 
+# The key of the countries where SMS is one-way in ``Session.info`` (``set_reply_rules``).
+ONE_WAY_SMS = "queue_one_way_sms"
+# Twilio offers no two-way SMS in Egypt or Saudi Arabia (Saudi senders are registered names):
+# replies never arrive there, so texts point to the ticket's page instead of "reply 1".
+DEFAULT_ONE_WAY_SMS = frozenset({"EG", "SA"})
+
 # Why the rescheduler moved a ticket.
 Reason = Literal["outage", "maintenance", "capacity"]
 
@@ -38,6 +44,20 @@ class NoPublicUrl(RuntimeError):
 def set_public_url(info: dict[object, object], public_url: str) -> None:
     """Give the sessions of ``info`` (a session's or a sessionmaker's) the ticket links' base."""
     info[PUBLIC_URL] = public_url.rstrip("/")
+
+
+def set_reply_rules(info: dict[object, object], one_way_countries: frozenset[str]) -> None:
+    """Say where SMS replies cannot arrive (country codes); WhatsApp always carries them."""
+    info[ONE_WAY_SMS] = frozenset(c.upper() for c in one_way_countries)
+
+
+def replies_arrive(session: Session, channel: str, country: str) -> bool:
+    """Whether a citizen can answer a message by replying to it: on WhatsApp always, by SMS
+    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``)."""
+    if channel == "whatsapp":
+        return True
+    one_way = session.info.get(ONE_WAY_SMS, DEFAULT_ONE_WAY_SMS)
+    return country.upper() not in one_way
 
 
 def ticket_page(public_url: str, token: str) -> str:
@@ -71,10 +91,11 @@ def moved(
 
     def word(ticket: TicketRow, service: ServiceInfo, start: datetime) -> str:
         locale, zone, to_page = ticket.locale, service.branch.timezone, link(ticket.token)
+        replies = replies_arrive(session, ticket.channel, service.branch.country)
         if reason == "capacity":
             place = service.branch.name(locale)
             return templates.rescheduled_for_capacity(
-                locale, branch=place, start=start, timezone=zone, link=to_page
+                locale, branch=place, start=start, timezone=zone, link=to_page, replies=replies
             )
         name = system(locale) if system is not None else ""
         wording = (
@@ -82,7 +103,9 @@ def moved(
             if reason == "maintenance"
             else templates.rescheduled_for_outage
         )
-        return wording(locale, system=name, start=start, timezone=zone, link=to_page)
+        return wording(
+            locale, system=name, start=start, timezone=zone, link=to_page, replies=replies
+        )
 
     return word
 
@@ -156,7 +179,12 @@ def offer_today(
         ticket,
         f"offer:{cause}",
         lambda locale, link: templates.offer_today(
-            locale, system=system(locale), until=until, timezone=branch.timezone, link=link
+            locale,
+            system=system(locale),
+            until=until,
+            timezone=branch.timezone,
+            link=link,
+            replies=replies_arrive(session, ticket.channel, branch.country),
         ),
     )
 

@@ -101,6 +101,21 @@ _REPLY_CHOICES = {
 }
 
 
+# Where SMS is one-way (no reply can arrive: Egypt, Saudi Arabia), the choices are on the page.
+_PAGE_CHOICES = {
+    "ar": (
+        "للتأكيد أو التغيير أو الإلغاء افتح الرابط",
+        "للتأكيد أو التغيير أو الإلغاء:",
+        "تأكيد/تغيير/إلغاء:",
+    ),
+    "en": (
+        "To confirm, change or cancel, open the link",
+        "Confirm, change or cancel:",
+        "Confirm/change/cancel:",
+    ),
+}
+
+
 def _new_time(
     name: str,
     locale: str,
@@ -110,13 +125,14 @@ def _new_time(
     *,
     reason: str | None = None,
     terse: str | None = None,
+    replies: bool = True,
 ) -> str:
     """The reason in full (naming the system or branch), then in one word, then none: the
     choices, the time and the link are worth more than the name, which the ticket page shows
     anyway. Lines, not sentences: a line break costs one character where ". " costs two, and a
     link on a line of its own stays clear of the Arabic around it."""
     when = format_when(start, timezone, locale)
-    choices = _REPLY_CHOICES[locale]
+    choices = (_REPLY_CHOICES if replies else _PAGE_CHOICES)[locale]
     new_time, bare_time = ("موعدك الجديد", "موعدك") if locale == "ar" else ("New time", "new time")
     wordings = []
     if reason:
@@ -128,7 +144,13 @@ def _new_time(
 
 
 def rescheduled_for_outage(
-    locale: str, *, system: str, start: datetime, timezone: str | tzinfo, link: str
+    locale: str,
+    *,
+    system: str,
+    start: datetime,
+    timezone: str | tzinfo,
+    link: str,
+    replies: bool = True,
 ) -> str:
     """A back-end system is down: the ticket or appointment has a new time."""
     _check_locale(locale)
@@ -138,12 +160,25 @@ def rescheduled_for_outage(
     else:
         reason, terse = f"{system} is down", "System down"
     return _new_time(
-        "rescheduled_for_outage", locale, start, timezone, link, reason=reason, terse=terse
+        "rescheduled_for_outage",
+        locale,
+        start,
+        timezone,
+        link,
+        reason=reason,
+        terse=terse,
+        replies=replies,
     )
 
 
 def rescheduled_for_maintenance(
-    locale: str, *, system: str, start: datetime, timezone: str | tzinfo, link: str
+    locale: str,
+    *,
+    system: str,
+    start: datetime,
+    timezone: str | tzinfo,
+    link: str,
+    replies: bool = True,
 ) -> str:
     """An announced maintenance window covers the appointment: it has a new time."""
     _check_locale(locale)
@@ -152,12 +187,25 @@ def rescheduled_for_maintenance(
     else:
         reason, terse = f"Planned maintenance of {system}", "Maintenance"
     return _new_time(
-        "rescheduled_for_maintenance", locale, start, timezone, link, reason=reason, terse=terse
+        "rescheduled_for_maintenance",
+        locale,
+        start,
+        timezone,
+        link,
+        reason=reason,
+        terse=terse,
+        replies=replies,
     )
 
 
 def rescheduled_for_capacity(
-    locale: str, *, branch: str, start: datetime, timezone: str | tzinfo, link: str
+    locale: str,
+    *,
+    branch: str,
+    start: datetime,
+    timezone: str | tzinfo,
+    link: str,
+    replies: bool = True,
 ) -> str:
     """Fewer counters, a lower capacity or a new holiday: the booking has a new time."""
     _check_locale(locale)
@@ -166,7 +214,14 @@ def rescheduled_for_capacity(
     else:
         reason, terse = f"Sorry, {branch} has changed its schedule", "Sorry"
     return _new_time(
-        "rescheduled_for_capacity", locale, start, timezone, link, reason=reason, terse=terse
+        "rescheduled_for_capacity",
+        locale,
+        start,
+        timezone,
+        link,
+        reason=reason,
+        terse=terse,
+        replies=replies,
     )
 
 
@@ -304,23 +359,29 @@ def system_back(locale: str, *, system: str, link: str) -> str:
 
 
 def offer_today(
-    locale: str, *, system: str, until: datetime, timezone: str | tzinfo, link: str
+    locale: str,
+    *,
+    system: str,
+    until: datetime,
+    timezone: str | tzinfo,
+    link: str,
+    replies: bool = True,
 ) -> str:
     """The system is back and today has free counter time: the citizen moved to a later day may
     take a time today instead (reply 1 or the page's button); ignoring it keeps the new time."""
     _check_locale(locale)
     by = format_clock(until, timezone, locale)
     if locale == "ar":
-        offer = f"يمكنك أخذ موعد اليوم بدلًا من موعدك الجديد: رد ١ أو افتح الرابط قبل {by}."
+        how = "رد ١ أو افتح الرابط" if replies else "افتح الرابط"
+        offer = f"يمكنك أخذ موعد اليوم بدلًا من موعدك الجديد: {how} قبل {by}."
         keep = "وإلا يبقى موعدك الجديد."
         wordings = [
             f"انتهى العطل في {system}.\n{offer}\n{keep}\n{link}",
             f"انتهى العطل.\n{offer}\n{keep}\n{link}",
         ]
     else:
-        offer = (
-            f"You may take a time today instead of your new time: reply 1 or open the link by {by}."
-        )
+        how = "reply 1 or open the link" if replies else "open the link"
+        offer = f"You may take a time today instead of your new time: {how} by {by}."
         keep = "If not, your new time stays."
         wordings = [
             f"{system} is back.\n{offer}\n{keep}\n{link}",

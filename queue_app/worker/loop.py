@@ -46,6 +46,7 @@ def sessions_for(settings: Settings, engine: Engine) -> sessionmaker[Session]:
     info: dict[object, object] = {}
     texting.set_public_url(info, settings.public_url)
     daily_cap.set_cap(info, settings.sms_daily_cap)
+    texting.set_reply_rules(info, settings.sms_one_way_countries)
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 

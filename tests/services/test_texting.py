@@ -43,19 +43,24 @@ def test_a_session_without_the_public_url_is_refused() -> None:
 class _Branch:
     timezone = "Africa/Cairo"
 
+    def __init__(self, country: str = "EG") -> None:
+        self.country = country
+
     def name(self, locale: str) -> str:
         return "Giza post office" if locale == "en" else "بريد الجيزة"
 
 
 class _Service:
-    branch = _Branch()
+    def __init__(self, country: str = "EG") -> None:
+        self.branch = _Branch(country)
 
 
 class _Row:
     token = "tok"
 
-    def __init__(self, locale: str) -> None:
+    def __init__(self, locale: str, channel: str = "sms") -> None:
         self.locale = locale
+        self.channel = channel
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -82,3 +87,63 @@ def test_a_move_for_a_system_must_name_it() -> None:
     texting.set_public_url(session.info, "http://q.test")
     with pytest.raises(ValueError, match="names its system"):
         texting.moved(session, "outage")
+
+
+@pytest.mark.parametrize(
+    ("country", "channel", "one_way", "asks_for_a_reply"),
+    [
+        ("EG", "sms", None, False),  # Egypt: SMS one-way by default, the choices are on the page
+        ("SA", "sms", None, False),
+        ("AE", "sms", None, True),
+        ("EG", "whatsapp", None, True),  # WhatsApp always carries replies
+        ("EG", "sms", frozenset(), True),  # a deployment whose SMS sender takes replies
+        ("AE", "sms", frozenset({"AE"}), False),
+    ],
+)
+def test_a_move_asks_for_a_reply_only_where_one_can_arrive(
+    country: str, channel: str, one_way: frozenset[str] | None, asks_for_a_reply: bool
+) -> None:
+    session = Session()
+    texting.set_public_url(session.info, "http://q.test")
+    if one_way is not None:
+        texting.set_reply_rules(session.info, one_way)
+    start = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+    word = texting.moved(session, "capacity")
+    for locale in ("ar", "en"):
+        body = word(_Row(locale, channel), _Service(country), start)  # type: ignore[arg-type]
+        asks = "رد ١" in body or "١ تأكيد" in body or "reply 1" in body.lower()
+        assert asks is asks_for_a_reply, body
+        assert "http://q.test/t/tok" in body
+
+
+def test_the_one_way_countries_come_from_the_settings(tmp_path) -> None:
+    from queue_app.settings import SettingsError
+
+    base = {"QUEUE_INSTANCE_PATH": str(tmp_path)}
+    assert Settings.from_env(base).sms_one_way_countries == frozenset({"EG", "SA"})
+    assert (
+        Settings.from_env({**base, "QUEUE_SMS_ONE_WAY_COUNTRIES": ""}).sms_one_way_countries
+        == frozenset()
+    )
+    assert Settings.from_env(
+        {**base, "QUEUE_SMS_ONE_WAY_COUNTRIES": " eg, ae "}
+    ).sms_one_way_countries == frozenset({"EG", "AE"})
+    with pytest.raises(SettingsError, match="two-letter"):
+        Settings.from_env({**base, "QUEUE_SMS_ONE_WAY_COUNTRIES": "EG,Egypt"})
+
+
+def test_the_worker_s_sessions_know_the_one_way_countries(tmp_path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'q.sqlite3'}",
+        secret_key="test-secret",
+        public_url="https://queue.example.eg/",
+        instance_path=tmp_path,
+        sms_one_way_countries=frozenset({"AE"}),
+    )
+    engine = create_engine(settings.database_url)
+    try:
+        with sessions_for(settings, engine)() as session:
+            assert not texting.replies_arrive(session, "sms", "AE")
+            assert texting.replies_arrive(session, "sms", "EG")
+    finally:
+        engine.dispose()

@@ -225,3 +225,67 @@ def test_turn_near_says_the_number_the_minutes_and_to_come_back():
     assert "A-012" in terse
     assert "في أي لحظة" in terse
     assert terse.endswith(LINK)
+
+
+ONE_WAY = [
+    (
+        "rescheduled_for_outage",
+        lambda locale, start: templates.rescheduled_for_outage(
+            locale,
+            system=NAMES[locale]["system"],
+            start=start,
+            timezone=ZONE,
+            link=LINK,
+            replies=False,
+        ),
+    ),
+    (
+        "rescheduled_for_maintenance",
+        lambda locale, start: templates.rescheduled_for_maintenance(
+            locale,
+            system=NAMES[locale]["system"],
+            start=start,
+            timezone=ZONE,
+            link=LINK,
+            replies=False,
+        ),
+    ),
+    (
+        "rescheduled_for_capacity",
+        lambda locale, start: templates.rescheduled_for_capacity(
+            locale,
+            branch=NAMES[locale]["branch"],
+            start=start,
+            timezone=ZONE,
+            link=LINK,
+            replies=False,
+        ),
+    ),
+    (
+        "offer_today",
+        lambda locale, start: templates.offer_today(
+            locale,
+            system=NAMES[locale]["system"],
+            until=start,
+            timezone=ZONE,
+            link=LINK,
+            replies=False,
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("locale", templates.LOCALES)
+@pytest.mark.parametrize(("name", "make"), ONE_WAY, ids=[name for name, _ in ONE_WAY])
+def test_where_sms_is_one_way_the_choices_are_on_the_page(name, make, locale):
+    """Egypt and Saudi Arabia: no reply can arrive, so no text asks for one; the budget holds."""
+    for start in every_day_of_a_year():
+        text = make(locale, start)
+        assert segments(text).segments <= templates.BUDGETS[name], text
+        assert "رد ١" not in text
+        assert "reply" not in text.lower()
+        assert text.endswith("\n" + LINK)
+        # What to do, right before the link that does it.
+        choices = ("تأكيد", "تغيير", "إلغاء") if locale == "ar" else ("onfirm", "change", "cancel")
+        if name != "offer_today":
+            assert all(word in text for word in choices), text
