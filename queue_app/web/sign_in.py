@@ -262,7 +262,14 @@ def signed_in_page(roles: frozenset[Role]) -> Callable[[Callable[..., Any]], Cal
 
 
 def to_sign_in(_: SignInNeeded) -> Any:
-    return redirect(url_for("sign_in.sign_in", next=request.full_path.rstrip("?")), code=303)
+    """Back here after signing in: to this page, or for a form sent while signed out (its
+    session ended), to the page that holds it, since the form itself cannot be opened."""
+    if request.method in ("GET", "HEAD"):
+        back: str | None = request.full_path.rstrip("?")
+    else:
+        parts = request.path.split("/")
+        back = "/".join(parts[:3]) if len(parts) > 2 and parts[1] == "manage" else None
+    return redirect(url_for("sign_in.sign_in", next=back), code=303)
 
 
 def check_csrf_header() -> None:
