@@ -7,6 +7,8 @@ import json
 import os
 import pwd
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -279,6 +281,17 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def _confirm(doing: str, question: str) -> None:
+    """Ask before a change that stops a kiosk, a counter or a person at once, and never guess
+    "yes" for a script that did not say so (``--yes``). Exits 2 without a terminal."""
+    if not _interactive():
+        click.echo(
+            f"error: {doing} needs a confirmation: run it at a terminal or pass --yes", err=True
+        )
+        sys.exit(2)
+    click.confirm(question, abort=True)
+
+
 @token.command("revoke")
 @click.argument("token_id", metavar="ID", type=int)
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
@@ -301,16 +314,7 @@ def token_revoke(token_id: int, yes: bool) -> None:
             f"{', ' + repr(found.label) if found.label else ''})"
         )
         if not yes:
-            # A kiosk or a counter stops working the moment this runs: ask, and never
-            # guess "yes" for a script that did not say so.
-            if not _interactive():
-                click.echo(
-                    f"error: revoking {what} needs a confirmation: run it at a terminal or "
-                    "pass --yes",
-                    err=True,
-                )
-                sys.exit(2)
-            click.confirm(f"Revoke {what}? Whatever uses it stops working at once", abort=True)
+            _confirm(f"revoking {what}", f"Revoke {what}? Whatever uses it stops working at once")
         with _recording(
             database.session,
             clock,
@@ -369,6 +373,30 @@ def user() -> None:
     """Accounts of the people who sign in: staff, managers, admins."""
 
 
+@contextmanager
+def _changing_account(
+    action: str, username: str, *, branch_code: str | None = None
+) -> Iterator[tuple[Any, Clock]]:
+    """The database session and clock of a ``user`` command, its change recorded in the audit
+    trail; a domain error is printed and exits 2."""
+    clock = SystemClock()
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        try:
+            with _recording(
+                database.session,
+                clock,
+                action,
+                audit_trail.Target("person", username),
+                branch_code=branch_code,
+            ):
+                yield database.session, clock
+        except QueueError as err:
+            _fail(err)
+
+
 def _read_password(from_stdin: bool) -> str | None:
     """A password piped in (first line), or None to have one generated."""
     if not from_stdin:
@@ -403,29 +431,17 @@ def user_create(
 
     given = _read_password(password_stdin)
     password = given if given is not None else people.generate_password()
-    app = _app(Settings.from_env())
-    with app.app_context():
-        from queue_app.web.extensions import db as database
-
-        try:
-            with _recording(
-                database.session,
-                SystemClock(),
-                "user.create",
-                audit_trail.Target("person", username),
-                branch_code=branch_codes[0] if branch_codes else None,
-            ):
-                person = people.create_person(
-                    database.session,
-                    SystemClock(),
-                    username,
-                    role=role,
-                    branch_codes=branch_codes,
-                    password=password,
-                    display_name=display_name,
-                )
-        except QueueError as err:
-            _fail(err)
+    branch_code = branch_codes[0] if branch_codes else None
+    with _changing_account("user.create", username, branch_code=branch_code) as (session, clock):
+        person = people.create_person(
+            session,
+            clock,
+            username,
+            role=role,
+            branch_codes=branch_codes,
+            password=password,
+            display_name=display_name,
+        )
         click.echo(f"created {person.username} ({person.role.value})")
     if given is None:
         click.echo(f"password: {password}")
@@ -475,29 +491,11 @@ def user_disable(username: str, yes: bool) -> None:
     from queue_app import people
 
     if not yes:
-        if not _interactive():
-            click.echo(
-                f"error: disabling {username} needs a confirmation: run it at a terminal or "
-                "pass --yes",
-                err=True,
-            )
-            sys.exit(2)
-        click.confirm(f"Disable {username}? They are signed out everywhere at once", abort=True)
-    app = _app(Settings.from_env())
-    with app.app_context():
-        from queue_app.web.extensions import db as database
-
-        try:
-            with _recording(
-                database.session,
-                SystemClock(),
-                "user.disable",
-                audit_trail.Target("person", username),
-                branch_code=None,
-            ):
-                people.set_disabled(database.session, SystemClock(), username, True)
-        except QueueError as err:
-            _fail(err)
+        _confirm(
+            f"disabling {username}", f"Disable {username}? They are signed out everywhere at once"
+        )
+    with _changing_account("user.disable", username) as (session, clock):
+        people.set_disabled(session, clock, username, True)
     click.echo(f"disabled {username}")
 
 
@@ -507,21 +505,8 @@ def user_enable(username: str) -> None:
     """Let a disabled or locked account sign in again."""
     from queue_app import people
 
-    app = _app(Settings.from_env())
-    with app.app_context():
-        from queue_app.web.extensions import db as database
-
-        try:
-            with _recording(
-                database.session,
-                SystemClock(),
-                "user.enable",
-                audit_trail.Target("person", username),
-                branch_code=None,
-            ):
-                people.set_disabled(database.session, SystemClock(), username, False)
-        except QueueError as err:
-            _fail(err)
+    with _changing_account("user.enable", username) as (session, clock):
+        people.set_disabled(session, clock, username, False)
     click.echo(f"enabled {username}")
 
 
@@ -537,21 +522,8 @@ def user_reset(username: str, password_stdin: bool) -> None:
     from queue_app import people
 
     password = _read_password(password_stdin)
-    app = _app(Settings.from_env())
-    with app.app_context():
-        from queue_app.web.extensions import db as database
-
-        try:
-            with _recording(
-                database.session,
-                SystemClock(),
-                "user.reset",
-                audit_trail.Target("person", username),
-                branch_code=None,
-            ):
-                new = people.reset_password(database.session, SystemClock(), username, password)
-        except QueueError as err:
-            _fail(err)
+    with _changing_account("user.reset", username) as (session, clock):
+        new = people.reset_password(session, clock, username, password)
     click.echo(f"reset {username}")
     if password is None:
         click.echo(f"password: {new}")
@@ -565,21 +537,8 @@ def user_second_factor(username: str, on: bool) -> None:
     set-up link and its QR code for the app, once."""
     from queue_app import people
 
-    app = _app(Settings.from_env())
-    with app.app_context():
-        from queue_app.web.extensions import db as database
-
-        try:
-            with _recording(
-                database.session,
-                SystemClock(),
-                "user.second_factor",
-                audit_trail.Target("person", username),
-                branch_code=None,
-            ):
-                uri = people.set_second_factor(database.session, username, on)
-        except QueueError as err:
-            _fail(err)
+    with _changing_account("user.second_factor", username) as (session, _):
+        uri = people.set_second_factor(session, username, on)
     if uri is None:
         click.echo(f"second factor off for {username}")
         return
