@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from queue_app import audit, branches, maintenance, outages
-from queue_app.directory import BackendInfo, ServiceInfo
+from queue_app.directory import BackendInfo, BranchInfo, ServiceInfo
 from queue_app.errors import NotFound
 from queue_app.models import (
     AuditEvent,
@@ -154,20 +154,25 @@ def _served_by(session: Session, branch_id: int, zone: ZoneInfo, now: datetime) 
     return found
 
 
-def overview(
-    session: Session, branch_code: str, now: datetime, *, sms_rate: float | None = None
-) -> BranchOverview:
-    """Raises NotFound. With ``sms_rate``, each system down here says when the last message of
-    its outage's moves will leave."""
-    view = branches.branch_view(session, branch_code, now, next_slots=False)
-    branch = view.branch
-    backend_ids: dict[int, BackendInfo] = {}
+def _systems_needed(branch: BranchInfo) -> list[BackendInfo]:
+    """The systems the branch's services need, by code."""
+    found: dict[int, BackendInfo] = {}
     for service in branch.services:
         for backend in service.backends:
-            backend_ids.setdefault(backend.id, backend)
-    windows = maintenance.not_ended(session, now, backend_ids)
+            found.setdefault(backend.id, backend)
+    return sorted(found.values(), key=lambda b: b.code)
+
+
+def _systems(
+    session: Session,
+    branch: BranchInfo,
+    backends: list[BackendInfo],
+    now: datetime,
+    sms_rate: float | None,
+) -> list[SystemOverview]:
+    windows = maintenance.not_ended(session, now, [b.id for b in backends])
     systems = []
-    for backend in sorted(backend_ids.values(), key=lambda b: b.code):
+    for backend in backends:
         everywhere = outages.current_outage(session, backend.id)
         here = outages.current_outage(session, backend.id, branch.id)
         down = everywhere or here
@@ -184,6 +189,27 @@ def overview(
                 ),
             )
         )
+    return systems
+
+
+def system(session: Session, branch_code: str, backend_code: str, now: datetime) -> SystemOverview:
+    """One system the branch's services need, as the console shows it, without the rest of the
+    branch's overview (an action's preview needs only this). Raises NotFound."""
+    branch = branches.get_branch(session, branch_code)
+    found = [b for b in _systems_needed(branch) if b.code == backend_code]
+    if not found:
+        raise NotFound(f"no service of {branch_code} needs {backend_code!r}", backend=backend_code)
+    return _systems(session, branch, found, now, None)[0]
+
+
+def overview(
+    session: Session, branch_code: str, now: datetime, *, sms_rate: float | None = None
+) -> BranchOverview:
+    """Raises NotFound. With ``sms_rate``, each system down here says when the last message of
+    its outage's moves will leave."""
+    view = branches.branch_view(session, branch_code, now, next_slots=False)
+    branch = view.branch
+    systems = _systems(session, branch, _systems_needed(branch), now, sms_rate)
     unplaced_where = (
         Ticket.branch_id == branch.id,
         Ticket.awaiting_slot_for.is_not(None),

@@ -29,7 +29,8 @@ from queue_app import (
 )
 from queue_app.access import Principal
 from queue_app.api.auditing import audited, in_branch
-from queue_app.errors import Forbidden, InvalidInput, QueueError
+from queue_app.errors import Forbidden, InvalidInput, NotFound, QueueError
+from queue_app.models import Maintenance
 from queue_app.pages import formatting, manage_maintenance
 from queue_app.pages.labels import service_state_labels
 from queue_app.web.extensions import current_clock, current_settings, db
@@ -290,13 +291,21 @@ def withdraw_maintenance(branch_code: str, window_id: int) -> Any:
     if not form.validate():
         _refused(form)
     clock = current_clock()
-    seen = branch_overview.overview(db.session, branch_code, clock.now())
-    found = next(((s, w) for s in seen.systems for w in s.windows if w.id == window_id), None)
-    if found is None:
+    stored = db.session.get(Maintenance, window_id)
+    system = window = None
+    if stored is not None:
+        try:
+            system = branch_overview.system(
+                db.session, branch_code, stored.backend.code, clock.now()
+            )
+        except NotFound:
+            pass  # a window of a system this branch does not need
+        else:
+            window = next((w for w in system.windows if w.id == window_id), None)
+    if system is None or window is None:
         raise InvalidInput(
             "no maintenance window of this branch's systems with that id", id=[str(window_id)]
         )
-    system, window = found
     locale = formatting.page_locale()
     if not form.confirmed.data:
         return render_template(
@@ -405,8 +414,10 @@ def resolve_outage(branch_code: str, backend_code: str) -> Any:
         _refused(form)
     clock = current_clock()
     if not form.confirmed.data:
-        seen = branch_overview.overview(db.session, branch_code, clock.now())
-        system = next((s for s in seen.systems if s.backend.code == backend_code), None)
+        try:
+            system = branch_overview.system(db.session, branch_code, backend_code, clock.now())
+        except NotFound:
+            system = None
         if system is None or system.here is None:
             raise InvalidInput(
                 f"{backend_code} is not down at {branch_code} alone", backend=[backend_code]
