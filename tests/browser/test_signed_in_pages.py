@@ -147,7 +147,7 @@ def test_manager_declares_an_outage_here_and_withdraws_a_maintenance_window(
     password = office.make_person("samir", "manager")
     sign_in(browser, office, "samir", password, f"/manage/{office.branch}")
 
-    browser.find('[data-test="declare-civil-registry"]').click()  # opens the details
+    browser.visible("declare-civil-registry").click()  # opens the details
     browser.find('[data-test="declare-preview-civil-registry"]').click()
     consequences = _confirm_and_see_flash(browser)
     assert "ينتظرها ١ من المواطنين" in consequences
