@@ -21,12 +21,12 @@ BACKEND_KEYS = (
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
     "reschedule_after_minutes", "evening_notice", "early_tickets_minutes", "turn_near_minutes",
-    "channels", "services", "counters", "kiosks",
+    "late_grace_minutes", "channels", "services", "counters", "kiosks",
 )  # fmt: skip
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (
     "code", "letter", "name", "backends", "avg_service_minutes", "slot_minutes",
-    "manual_fallback_percent", "walk_in_percent",
+    "manual_fallback_percent", "walk_in_percent", "turn_near_minutes", "turn_near_people",
 )  # fmt: skip
 SERVICE_REQUIRED = ("code", "letter", "name", "avg_service_minutes")
 COUNTER_KEYS = ("code", "open", "services")
