@@ -150,14 +150,21 @@ def _hold_over_cap(session: Session, now: datetime, rows: list[dict[str, Any]]) 
     daily_cap.over_cap(session, now, rows, timezones)
 
 
-def has_due(session: Session, now: datetime, channel: str | None = None) -> bool:
-    """Whether any message (of ``channel``) waits to be claimed now (one read, no lock)."""
+def has_due(
+    session: Session,
+    now: datetime,
+    channel: str | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> bool:
+    """Whether any message (of ``channel``, and ``where``) waits to be claimed now (one read,
+    no lock)."""
     due = session.scalar(
         select(Message.id)
         .where(
             Message.status == MessageStatus.QUEUED,
             Message.next_attempt_at <= now,
             *([Message.channel == channel] if channel is not None else []),
+            *([where] if where is not None else []),
         )
         .limit(1)
     )
@@ -166,7 +173,13 @@ def has_due(session: Session, now: datetime, channel: str | None = None) -> bool
 
 
 def claim(
-    session: Session, now: datetime, worker: str, limit: int, *, channel: str | None = None
+    session: Session,
+    now: datetime,
+    worker: str,
+    limit: int,
+    *,
+    channel: str | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[Outgoing]:
     """Claim up to ``limit`` due messages for ``worker``, lane by lane (``message_lanes``), most
     urgent first within a lane, and commit.
@@ -175,7 +188,8 @@ def claim(
     for or taking each other's rows; on SQLite the UPDATE's ``status`` condition makes a row
     that another process claimed in between drop out. An empty outbox costs one read, no write
     lock. Messages to numbers that opted out are never claimed (``suppress_opted_out`` marks them).
-    With ``channel``, only that channel's messages (each channel spends its own sender's budget).
+    With ``channel``, only that channel's messages (each channel spends its own sender's budget);
+    with ``where``, only those (one sender's countries: ``send_rates.Route``).
     """
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
     ids = session.scalars(
@@ -185,6 +199,7 @@ def claim(
             Message.next_attempt_at <= now,
             or_(~opted_out, ~_not_opt_out_answer()),
             *([Message.channel == channel] if channel is not None else []),
+            *([where] if where is not None else []),
         )
         .order_by(Message.lane, Message.urgency, Message.id)
         .limit(limit)

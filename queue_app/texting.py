@@ -18,17 +18,21 @@ from sqlalchemy.orm import Session
 
 from queue_app import directory, outbox
 from sms import templates
+from sms.senders import Senders
 
 if TYPE_CHECKING:
     from queue_app.directory import BranchInfo, ServiceInfo
     from queue_app.models import Ticket
     from queue_app.rescheduler import MessageFor, NoSlotFor, TicketRow
+    from queue_app.settings import Settings
 
 # The key of the public URL in ``Session.info``.
 PUBLIC_URL = "queue_public_url"
 
 # The key of the countries where SMS is one-way in ``Session.info`` (``set_reply_rules``).
 ONE_WAY_SMS = "queue_one_way_sms"
+# The key of the SMS senders per country in ``Session.info`` (``set_reply_rules``).
+SMS_SENDERS = "queue_sms_senders"
 # Twilio offers no two-way SMS in Egypt or Saudi Arabia (Saudi senders are registered names):
 # replies never arrive there, so texts point to the ticket's page instead of "reply 1".
 DEFAULT_ONE_WAY_SMS = frozenset({"EG", "SA"})
@@ -46,18 +50,35 @@ def set_public_url(info: dict[object, object], public_url: str) -> None:
     info[PUBLIC_URL] = public_url.rstrip("/")
 
 
-def set_reply_rules(info: dict[object, object], one_way_countries: frozenset[str]) -> None:
-    """Say where SMS replies cannot arrive (country codes); WhatsApp always carries them."""
+def set_reply_rules(
+    info: dict[object, object],
+    one_way_countries: frozenset[str],
+    senders: Senders | None = None,
+) -> None:
+    """Say where SMS replies cannot arrive: the countries listed, and those whose sender (in
+    ``senders``, the default for the others) is an alphanumeric name. WhatsApp always carries
+    them."""
     info[ONE_WAY_SMS] = frozenset(c.upper() for c in one_way_countries)
+    info[SMS_SENDERS] = senders or Senders()
+
+
+def reply_rules_of(info: dict[object, object], settings: Settings) -> None:
+    """``set_reply_rules`` as the settings say (QUEUE_SMS_ONE_WAY_COUNTRIES, the senders)."""
+    set_reply_rules(info, settings.sms_one_way_countries, settings.sms_reply_senders)
 
 
 def replies_arrive(session: Session, channel: str, country: str) -> bool:
     """Whether a citizen can answer a message by replying to it: on WhatsApp always, by SMS
-    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``)."""
+    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``) or is
+    sent to from an alphanumeric name (``QUEUE_SMS_SENDERS``, TWILIO_FROM)."""
     if channel == "whatsapp":
         return True
     one_way = session.info.get(ONE_WAY_SMS, DEFAULT_ONE_WAY_SMS)
-    return country.upper() not in one_way
+    if country.upper() in one_way:
+        return False
+    senders = session.info.get(SMS_SENDERS)
+    sender = senders.for_country(country) if isinstance(senders, Senders) else None
+    return sender is None or sender.takes_replies
 
 
 def ticket_page(public_url: str, token: str) -> str:

@@ -34,6 +34,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from sms.segments import segments
+from sms.senders import Sender, SenderKind
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
@@ -70,6 +71,9 @@ class OutgoingSms:
     # variables ({"1": "..."}); then ``body`` is not sent.
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    # Who it comes from (``sms.senders``: a number, a sender name or a Messaging Service),
+    # chosen for the destination's country; None: the gateway's own (TWILIO_FROM ...).
+    sender: Sender | None = None
 
     def __post_init__(self) -> None:
         if not _E164.fullmatch(self.to):
@@ -78,6 +82,12 @@ class OutgoingSms:
             raise ValueError("an SMS needs a body")
         if self.content_sid is not None and self.channel != Channel.WHATSAPP:
             raise ValueError("only a WhatsApp message is sent as a template")
+        if (
+            self.sender is not None
+            and self.channel == Channel.WHATSAPP
+            and self.sender.kind == SenderKind.NAME
+        ):
+            raise ValueError("a WhatsApp message comes from a number or a Messaging Service")
 
 
 # The same thing, by the name a WhatsApp message deserves.
@@ -120,10 +130,17 @@ class Gateway(Protocol):
         ...
 
     def find_sent(
-        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+        self,
+        to: str,
+        body: str,
+        *,
+        since: datetime,
+        channel: Channel = Channel.SMS,
+        sender: Sender | None = None,
     ) -> str | None:
         """The id of a message with this body (or, for a template, carrying it) that the
-        provider took for ``to`` on ``channel`` at or after ``since`` (aware), or None. Raises
+        provider took for ``to`` on ``channel`` (from ``sender``, None: the gateway's own) at or
+        after ``since`` (aware), or None. Raises
         ProviderUnavailable when it cannot tell."""
         ...
 
@@ -154,6 +171,8 @@ class ConsoleGateway:
                     f"--- SMS {sid} to {message.to} "
                     f"({info.encoding}, {info.segments} segment{plural})"
                 ]
+            if message.sender is not None:
+                lines.append(f"    from: {message.sender.value} ({message.sender.kind})")
             if message.status_callback:
                 lines.append(f"    status callback: {message.status_callback}")
             lines += [message.body, "---", ""]
@@ -161,7 +180,13 @@ class ConsoleGateway:
         return SendResult(sid=sid, status="sent")
 
     def find_sent(
-        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+        self,
+        to: str,
+        body: str,
+        *,
+        since: datetime,
+        channel: Channel = Channel.SMS,
+        sender: Sender | None = None,
     ) -> str | None:
         # Only this process's messages are known, so ``since`` cannot narrow them further.
         with self._lock:
@@ -360,9 +385,18 @@ class TwilioGateway:
             return address(channel, self.whatsapp_from) if self.whatsapp_from else None
         return self.from_
 
+    def _from(self, channel: Channel, sender: Sender | None) -> tuple[str | None, str | None]:
+        """From and MessagingServiceSid of a message from ``sender`` (None: the gateway's own).
+        A Messaging Service goes alone: it picks the number or name for the destination."""
+        if sender is None:
+            return self._sender(channel), self.messaging_service_sid
+        if sender.kind == SenderKind.SERVICE:
+            return None, sender.value
+        return address(channel, sender.value), None
+
     def send(self, message: OutgoingSms) -> SendResult:
-        sender = self._sender(message.channel)
-        if message.channel == Channel.WHATSAPP and not sender and not self.messaging_service_sid:
+        sender, service = self._from(message.channel, message.sender)
+        if message.channel == Channel.WHATSAPP and not sender and not service:
             return SendResult(
                 sid=None,
                 status="failed",
@@ -372,7 +406,7 @@ class TwilioGateway:
             )
         optional: dict[str, str | None] = {
             "from_": sender,
-            "messaging_service_sid": self.messaging_service_sid,
+            "messaging_service_sid": service,
             "status_callback": message.status_callback,
         }
         if message.content_sid is not None:
@@ -414,14 +448,21 @@ class TwilioGateway:
         )
 
     def find_sent(
-        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+        self,
+        to: str,
+        body: str,
+        *,
+        since: datetime,
+        channel: Channel = Channel.SMS,
+        sender: Sender | None = None,
     ) -> str | None:
-        # Not filtered by DateSent: a message still queued at Twilio has none yet.
-        sender = self._sender(channel)
+        # Not filtered by DateSent: a message still queued at Twilio has none yet. Through a
+        # Messaging Service the From is the service's pick: not filtered by it either.
+        sender_address, _ = self._from(channel, sender)
         try:
             recent = self._client.messages.list(
                 to=address(channel, to),
-                **({"from_": sender} if sender else {}),
+                **({"from_": sender_address} if sender_address else {}),
                 limit=RECENT_MESSAGES,
             )
         except (TwilioException, requests.exceptions.RequestException) as exc:
