@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sms.senders import Senders, parse_sender
+from sms.senders import Sender, SenderKind, Senders, parse_sender
 from sms.whatsapp import Templates
 
 
@@ -196,8 +196,12 @@ class Settings:
         """The SMS sender of every country as far as replies go: QUEUE_SMS_SENDERS, and for
         the others TWILIO_FROM (Twilio sends From when both it and a service are given), else
         the Messaging Service."""
-        own = self.twilio_from or self.twilio_messaging_service_sid
-        return self.sms_senders.with_default(parse_sender(own) if own else None)
+        own: Sender | None = None
+        if self.twilio_from:
+            own = parse_sender(self.twilio_from)
+        elif self.twilio_messaging_service_sid:
+            own = Sender(self.twilio_messaging_service_sid, SenderKind.SERVICE)
+        return self.sms_senders.with_default(own)
 
     def sms_replies_arrive(self, country: str) -> bool:
         """Whether an SMS reply from ``country`` can reach us: not where listed one-way, nor

@@ -26,6 +26,7 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
 # Twilio's rules for an alphanumeric sender ID: up to 11 characters, ASCII letters, digits and
 # spaces, and at least one letter (a name of digits only would look like a short code).
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _NAME = re.compile(r"[A-Za-z0-9 ]{1,11}")
 
 
@@ -58,7 +59,8 @@ def parse_sender(raw: str, *, names: bool = True) -> Sender:
         if not _E164.fullmatch(text):
             raise ValueError(f"{text!r} is not a phone number in E.164 (+ and 7 to 15 digits)")
         return Sender(text, SenderKind.NUMBER)
-    if text.upper().startswith("MG") and len(text) > 11:
+    # MG and hex digits, or too long for a name: a Messaging Service SID cut or mistyped.
+    if text.startswith("MG") and (_HEX.fullmatch(text[2:]) or len(text) > 11):
         raise ValueError(f"{text!r} is not a Messaging Service SID (MG and 32 hex digits)")
     if not names:
         raise ValueError(
