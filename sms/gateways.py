@@ -255,15 +255,21 @@ TWILIO_PERMANENT_CODES = frozenset(
 )
 
 
-# WhatsApp errors that the same message by SMS gets around (Twilio's error pages, 63xxx). They
-# come as the API's answer or, more often, as the ErrorCode of a failed status callback.
+# WhatsApp errors that the same message by SMS gets around, checked against Twilio's error
+# pages (twilio.com/docs/api/errors/<code>) and its WhatsApp error-code mapping. They come as
+# the API's answer or, more often, as the ErrorCode of a failed status callback. Not here:
+# errors of our account or sender (63007 no such WhatsApp sender, 63018 rate limit, 63112 the
+# business account disabled): SMS would get around them too, but they say the deployment is
+# broken, not the citizen's number, and must show as failures rather than quietly cost SMS.
 WHATSAPP_FALLBACK_CODES = frozenset(
     {
-        63003,  # channel could not find the To address: the number is not on WhatsApp
-        63016,  # outside the 24-hour window and no (approved) template: free text refused
-        63024,  # invalid message recipient
-        63032,  # WhatsApp will not deliver to this user (a WhatsApp limitation)
-        63049,  # Meta chose not to deliver this message
+        63003,  # "Channel could not find To address": the number is not on WhatsApp
+        63016,  # "Outside messaging window": free text after the 24 hours (or a template in Body)
+        63024,  # "Invalid message recipient": not on WhatsApp, terms not accepted, old app
+        63027,  # "Template does not exist for a language and locale": the template refused
+        63028,  # "Number of parameters ... does not match": the template refused
+        63032,  # "cannot send this message to this user because of a WhatsApp limitation"
+        63049,  # "Meta chose not to deliver this WhatsApp marketing message"
     }
 )
 

@@ -1,5 +1,5 @@
 """Housekeeping, every minute: appointments never checked in become no-shows, old
-Idempotency-Keys go."""
+Idempotency-Keys go, and so do delivery reports that no recorded send claimed."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ HOUSEKEEPING_EVERY_S = 60.0
 
 
 def housekeeping_once(session: Session, clock: Clock) -> dict[str, int]:
-    from queue_app import appointments, idempotency
+    from queue_app import appointments, idempotency, outbox
 
     now = clock.now()
     return {
         "missed": appointments.mark_missed(session, now),
         "idempotency_keys": idempotency.purge(session, now),
+        "early_delivery_reports": outbox.purge_early_reports(session, now),
     }
 
 
