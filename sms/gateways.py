@@ -164,8 +164,14 @@ class ConsoleGateway:
             sid = f"console-{len(self.sent)}"
             plural = "" if info.segments == 1 else "s"
             if message.channel == Channel.WHATSAPP:
-                how = f"template {message.content_sid}" if message.content_sid else "free text"
-                lines = [f"--- WhatsApp {sid} to {message.to} ({how})"]
+                # Outside the citizen's 24-hour window WhatsApp takes only an approved template,
+                # which carries the text whole as its variable; inside, the text goes as it is.
+                how = (
+                    f"template {message.content_sid}, outside the 24-hour window"
+                    if message.content_sid
+                    else "free text, inside the 24-hour window"
+                )
+                lines = [f"--- WhatsApp {sid} to {address(message.channel, message.to)} ({how})"]
             else:
                 lines = [
                     f"--- SMS {sid} to {message.to} "

@@ -53,3 +53,39 @@ def test_a_message_needs_an_e164_number(to):
 def test_a_message_needs_a_body():
     with pytest.raises(ValueError, match="body"):
         OutgoingSms(to="+201012345678", body="")
+
+
+def test_a_whatsapp_message_is_printed_as_whatsapp_saying_how_it_goes(capsys):
+    from sms.gateways import Channel
+    from sms.senders import Sender, SenderKind
+
+    gateway = ConsoleGateway()
+    template = "HX" + "ab" * 16
+    gateway.send(
+        OutgoingSms(
+            to="+201012345678",
+            body=ARABIC,
+            channel=Channel.WHATSAPP,
+            content_sid=template,
+            content_variables={"1": ARABIC},
+        )
+    )
+    gateway.send(
+        OutgoingSms(
+            to="+966501234567",
+            body="free",
+            channel=Channel.WHATSAPP,
+            sender=Sender("+966110000000", SenderKind.NUMBER),
+        )
+    )
+    printed = capsys.readouterr().out
+    first, second = printed.split("\n---\n")[:2]
+    assert first.startswith(
+        f"--- WhatsApp console-1 to whatsapp:+201012345678 (template {template}, "
+        "outside the 24-hour window)\n"
+    )
+    assert ARABIC in first
+    assert second.startswith(
+        "--- WhatsApp console-2 to whatsapp:+966501234567 (free text, inside the 24-hour window)"
+    )
+    assert "from: +966110000000 (number)" in second
