@@ -113,11 +113,16 @@ def whatsapp_sender_of(settings: Settings) -> RateKey:
     return RateKey("whatsapp", sender)
 
 
-def sms_rate_of(settings: Settings) -> float:
-    """Messages per second of this deployment's SMS sender (``Settings.rate_for``): of the
-    sender of every other country when QUEUE_SMS_SENDERS gives one, else TWILIO_FROM's."""
-    default = settings.sms_senders.default
-    key = RateKey("sms", default.value) if default else sms_sender_of(settings)
+def sms_rate_of(settings: Settings, country: str | None = None) -> float:
+    """Messages per second of the SMS sender of ``country`` (``QUEUE_SMS_SENDERS``; None: of
+    every other country), else of the deployment's own sender (``Settings.rate_for``). An
+    estimate's rate: a mass move to several countries spends several senders' budgets."""
+    sender = (
+        settings.sms_senders.for_country(country)
+        if country is not None
+        else settings.sms_senders.default
+    )
+    key = RateKey("sms", sender.value) if sender else sms_sender_of(settings)
     return settings.rate_for(key.channel, key.sender)
 
 

@@ -255,3 +255,16 @@ def test_without_senders_per_country_the_worker_sends_as_before(app, clock):
     assert len(gateway.sent) == 3
     assert all(m.sender is None for m in gateway.sent)  # the gateway's own sender
     assert db.session.scalars(select(SendBucket.sender)).all() == ["console"]
+
+
+def test_the_estimate_s_rate_is_the_branch_country_s_sender_s():
+    settings = Settings.from_env(
+        {
+            "TWILIO_FROM": "+15005550006",
+            "QUEUE_SMS_SENDERS": f"SA={SAUDI}",
+            "QUEUE_SMS_RATES": f"sms:{SAUDI}=2,sms:+15005550006=7",
+        }
+    )
+    assert send_rates.sms_rate_of(settings, "SA") == 2.0
+    assert send_rates.sms_rate_of(settings, "EG") == 7.0  # no sender of its own: TWILIO_FROM's
+    assert send_rates.sms_rate_of(settings) == 7.0
