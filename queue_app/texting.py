@@ -67,17 +67,20 @@ def reply_rules_of(info: dict[object, object], settings: Settings) -> None:
     set_reply_rules(info, settings.sms_one_way_countries, settings.sms_reply_senders)
 
 
-def replies_arrive(session: Session, channel: str, country: str) -> bool:
+def replies_arrive(session: Session, channel: str, country: str, phone: str | None = None) -> bool:
     """Whether a citizen can answer a message by replying to it: on WhatsApp always, by SMS
-    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``) or is
-    sent to from an alphanumeric name (``QUEUE_SMS_SENDERS``, TWILIO_FROM)."""
+    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``) or the
+    message comes from an alphanumeric name (``QUEUE_SMS_SENDERS``, TWILIO_FROM): the sender
+    of ``phone``'s country when known, since that is who it is sent from, else of ``country``."""
     if channel == "whatsapp":
         return True
     one_way = session.info.get(ONE_WAY_SMS, DEFAULT_ONE_WAY_SMS)
     if country.upper() in one_way:
         return False
     senders = session.info.get(SMS_SENDERS)
-    sender = senders.for_country(country) if isinstance(senders, Senders) else None
+    if not isinstance(senders, Senders):
+        return True
+    sender = senders.for_number(phone) if phone else senders.for_country(country)
     return sender is None or sender.takes_replies
 
 
@@ -112,7 +115,7 @@ def moved(
 
     def word(ticket: TicketRow, service: ServiceInfo, start: datetime) -> str:
         locale, zone, to_page = ticket.locale, service.branch.timezone, link(ticket.token)
-        replies = replies_arrive(session, ticket.channel, service.branch.country)
+        replies = replies_arrive(session, ticket.channel, service.branch.country, ticket.phone)
         if reason == "capacity":
             place = service.branch.name(locale)
             return templates.rescheduled_for_capacity(
@@ -205,7 +208,7 @@ def offer_today(
             until=until,
             timezone=branch.timezone,
             link=link,
-            replies=replies_arrive(session, ticket.channel, branch.country),
+            replies=replies_arrive(session, ticket.channel, branch.country, ticket.phone),
         ),
     )
 

@@ -58,9 +58,10 @@ class _Service:
 class _Row:
     token = "tok"
 
-    def __init__(self, locale: str, channel: str = "sms") -> None:
+    def __init__(self, locale: str, channel: str = "sms", phone: str | None = None) -> None:
         self.locale = locale
         self.channel = channel
+        self.phone = phone
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -215,3 +216,30 @@ def test_a_bad_sender_setting_stops_the_start_naming_it(
 
     with pytest.raises(SettingsError, match=f"^{name}: .*{complaint}"):
         Settings.from_env({"QUEUE_INSTANCE_PATH": str(tmp_path), **environ})
+
+
+def test_the_sender_of_the_citizen_s_number_decides_whether_replies_arrive(tmp_path) -> None:
+    """A Saudi number at a branch elsewhere gets its SMS from the Saudi sender name: nobody
+    can answer it, so the text points to the page, whatever the branch's country."""
+    settings = Settings.from_env(
+        {
+            "QUEUE_INSTANCE_PATH": str(tmp_path),
+            "QUEUE_SMS_ONE_WAY_COUNTRIES": "",
+            "QUEUE_SMS_SENDERS": "SA=GOVQUEUE,*=+15005550006",
+        }
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    try:
+        with sessions_for(settings, engine)() as session:
+            assert not texting.replies_arrive(session, "sms", "AE", "+966501234567")
+            assert texting.replies_arrive(session, "sms", "AE", "+971501234567")
+            assert texting.replies_arrive(session, "sms", "AE")
+            texting.set_public_url(session.info, "http://q.test")
+            start = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+            word = texting.moved(session, "capacity")
+            saudi = word(_Row("en", phone="+966501234567"), _Service("AE"), start)  # type: ignore[arg-type]
+            local = word(_Row("en", phone="+971501234567"), _Service("AE"), start)  # type: ignore[arg-type]
+            assert "reply 1" not in saudi.lower()
+            assert "reply 1" in local.lower()
+    finally:
+        engine.dispose()
