@@ -9,6 +9,7 @@ from flask import Flask, request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from queue_app.clock import Clock, SystemClock
 from queue_app.errors import QueueError
@@ -57,6 +58,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions["queue_app"] = Runtime(settings=settings, clock=clock or SystemClock())
     if settings.is_sqlite:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    if settings.trusted_proxies:
+        # Behind nginx every request comes from the proxy: without this, one rate limit for the
+        # whole city. Only as many hops as are ours are believed, so a client cannot forge one.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
 
     db.init_app(app)
     request_hygiene.init_app(app)

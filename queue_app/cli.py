@@ -639,11 +639,21 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
     from queue_app.web.server import run
 
     settings = Settings.from_env()
+    workers = workers or settings.web_workers
+    if workers > 1 and not settings.shares_rate_limits:
+        # Each process would count on its own: a limit of 10 a minute would let 10 per process.
+        click.echo(
+            f"error: {workers} web processes would each keep their own rate-limit counts: set "
+            "QUEUE_RATE_LIMIT_STORAGE=redis://HOST:6379/0 so they share one count, or run "
+            "--workers 1",
+            err=True,
+        )
+        sys.exit(2)
     run(
         settings,
         host=host,
         port=port,
-        workers=workers or settings.web_workers,
+        workers=workers,
         threads=threads or settings.web_threads,
     )
 
