@@ -127,6 +127,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Where rate-limit counts live: memory:// (one process) or redis://host:6379 (shared).
     rate_limit_storage: str = "memory://"
+    # Days after a ticket's day when its phone, messages, replies and notes are erased (privacy).
+    retention_days: int = 90
     # Proxies in front of the web server whose X-Forwarded-For and -Proto are believed (nginx: 1).
     # 0 believes none: the client is the connection's own address.
     trusted_proxies: int = 0
@@ -167,6 +169,7 @@ class Settings:
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
             rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
             trusted_proxies=_trusted_proxies(env),
+            retention_days=_number(env, "QUEUE_RETENTION_DAYS", 90, int),
             sms_one_way_countries=_countries(env, "QUEUE_SMS_ONE_WAY_COUNTRIES", "EG,SA"),
             instance_path=instance,
         )
