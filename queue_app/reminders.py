@@ -25,21 +25,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import String, insert, literal, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, texting
+from queue_app import directory, outbox, texting
 from queue_app.clock import Clock
-from queue_app.db import commit
+from queue_app.db import UTCDateTime, commit
 from queue_app.directory import BranchInfo
-from queue_app.models import Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.models import Message, Ticket, TicketEvent, TicketKind, TicketStatus
+from queue_app.rescheduler import TicketRow
 
 EVENING, MORNING = "evening", "morning"
 # A ticket's history events that mean its citizen was given a new time (the ticket page's
 # TIME_SET, without "booked": a booking is told apart by its time, ``_Due.since``).
 MOVE_EVENTS = ("rescheduled", "moved", "offer_accepted")
 # Tickets reminded per transaction: a branch's evening of thousands commits as it goes.
-CHUNK = 200
+CHUNK = 500
 
 
 def event_of(which: str) -> str:
@@ -118,17 +119,84 @@ def _remind(session: Session, now: datetime, branch: BranchInfo, due: _Due) -> i
         )
     )
     services = {service.id: service for service in branch.services}
+    word = texting.reminder(session, due.which)
+    message_event = f"reminder:{due.which}:{due.day.isoformat()}"
     written = 0
     for start in range(0, len(ids), CHUNK):
-        chunk = session.scalars(select(Ticket).where(Ticket.id.in_(ids[start : start + CHUNK])))
-        for ticket in chunk:
-            service = services.get(ticket.service_id)
-            # Changed since the query (a citizen cancelling): the ticket's version guards the
-            # rest, a change after this read makes the commit fail and the next round retry.
-            if service is None or ticket.status != TicketStatus.SCHEDULED:
-                continue
-            if texting.reminder(session, now, ticket, service, due.which, due.day):
-                ticket.events.append(TicketEvent(at=now, event=event, note=due.day.isoformat()))
-                written += 1
+        # Locked until the commit (PostgreSQL): a citizen cancelling meanwhile waits, and
+        # one who cancelled since the query above drops out here.
+        rows = session.execute(
+            select(
+                Ticket.id,
+                Ticket.token,
+                Ticket.phone,
+                Ticket.locale,
+                Ticket.channel,
+                Ticket.service_id,
+                Ticket.slot_start,
+            )
+            .where(
+                Ticket.id.in_(ids[start : start + CHUNK]),
+                Ticket.status == TicketStatus.SCHEDULED,
+            )
+            .order_by(Ticket.id)
+            .with_for_update()
+        ).all()
+        messages = [
+            outbox.row(
+                now,
+                ticket_id=r.id,
+                event=message_event,
+                to=r.phone,
+                channel=r.channel,
+                locale=r.locale,
+                body=word(
+                    TicketRow(r.id, r.token, r.phone, r.locale, r.service_id, r.channel),
+                    services[r.service_id],
+                    r.slot_start,
+                ),
+                urgency=r.slot_start,
+            )
+            for r in rows
+            if r.phone is not None and r.service_id in services and r.slot_start is not None
+        ]
+        # Over a number's cap: written suppressed (``daily_cap``); written before (a racing
+        # worker): left as it is.
+        outbox.enqueue_rows(session, messages)
+        written += _record(session, now, [m["ticket_id"] for m in messages], message_event, due)
         commit(session)
     return written
+
+
+def _record(
+    session: Session, now: datetime, ticket_ids: list[int], message_event: str, due: _Due
+) -> int:
+    """Add the reminder to the history of each ticket whose message it is, once: a racing
+    worker's insert of the same messages waited for this transaction, and then finds the
+    events. Returns how many were added."""
+    if not ticket_ids:
+        return 0
+    event, note = event_of(due.which), due.day.isoformat()
+    already = select(TicketEvent.id).where(
+        TicketEvent.ticket_id == Message.ticket_id,
+        TicketEvent.event == event,
+        TicketEvent.note == note,
+    )
+    added = session.execute(
+        insert(TicketEvent)
+        .from_select(
+            ["ticket_id", "at", "event", "note"],
+            select(
+                Message.ticket_id,
+                literal(now, UTCDateTime()),
+                literal(event, String()),
+                literal(note, String()),
+            ).where(
+                Message.ticket_id.in_(ticket_ids),
+                Message.event == message_event,
+                ~already.exists(),
+            ),
+        )
+        .returning(TicketEvent.id)
+    ).all()
+    return len(added)

@@ -11,7 +11,7 @@ reply on the channel the reply came by.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.orm import Session
@@ -241,36 +241,27 @@ def appointment_booked(
     )
 
 
-def reminder(
-    session: Session, now: datetime, ticket: Ticket, service: ServiceInfo, which: str, day: date
-) -> bool:
-    """Remind a booked citizen of their appointment on ``day``, the evening before or that
-    morning (``which``), with the choices to confirm, change or cancel: by reply where replies
-    arrive, on the ticket's page where SMS is one-way. Once per ticket, reminder and day; False
-    without a phone or when sent before. A number at its cap gets it suppressed (``outbox``)."""
-    if ticket.phone is None or ticket.slot_start is None:
-        return False
-    branch = service.branch
-    return outbox.enqueue(
-        session,
-        now,
-        ticket=ticket,
-        event=f"reminder:{which}:{day.isoformat()}",
-        to=ticket.phone,
-        channel=ticket.channel,
-        locale=ticket.locale,
-        body=templates.reminder(
-            ticket.locale,
+def reminder(session: Session, which: str) -> MessageFor:
+    """The reminder of a booked appointment, the evening before or that morning (``which``),
+    given its ticket, service and slot start: the time and place, with the choices
+    to confirm, change or cancel, by reply where replies arrive, on the ticket's page where SMS
+    is one-way (``replies_arrive``)."""
+    link = ticket_links(session)
+
+    def word(ticket: TicketRow, service: ServiceInfo, start: datetime) -> str:
+        branch, locale = service.branch, ticket.locale
+        return templates.reminder(
+            locale,
             tomorrow=which == "evening",
-            service=service.name(ticket.locale),
-            branch=branch.name(ticket.locale),
-            start=ticket.slot_start,
+            service=service.name(locale),
+            branch=branch.name(locale),
+            start=start,
             timezone=branch.timezone,
-            link=ticket_link(session, ticket.token),
+            link=link(ticket.token),
             replies=replies_arrive(session, ticket.channel, branch.country),
-        ),
-        urgency=ticket.slot_start,
-    )
+        )
+
+    return word
 
 
 def another_slot(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:

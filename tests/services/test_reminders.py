@@ -18,6 +18,7 @@ from queue_app.web.extensions import db
 from queue_app.worker import timers
 from queue_app.worker.sending import SmsSender
 from sms.gateways import ConsoleGateway
+from tests.conftest import needs_postgresql
 
 BRANCH = "/api/v1/branches/cairo-civil"
 PHONE, E164 = "01012345678", "+201012345678"
@@ -282,3 +283,43 @@ def test_the_worker_s_timer_round_sends_them(client, branch, clock):
     timers.outage_timers(one_round, clock, stop, every=0)
     assert made == 3
     assert [m.event for m in _reminders()] == ["reminder:evening:2026-11-25"]
+
+
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "db_kind", [pytest.param("postgresql", marks=[pytest.mark.postgresql, needs_postgresql])]
+)
+
+
+@POSTGRESQL_ONLY
+def test_two_workers_at_once_remind_each_appointment_once(client, branch, clock):
+    tokens = [
+        _book(client, start=f"2026-11-25T{hour:02d}:00:00+02:00", phone=f"0101234{hour:04d}")
+        for hour in range(9, 15)
+    ]
+    clock.set(cairo(24, 19))
+    db.session.commit()
+    info: dict[object, object] = {}
+    texting.set_public_url(info, "http://queue.test")
+    sessions = sessionmaker(bind=db.engine, expire_on_commit=False, info=info)
+    start = threading.Barrier(2)
+    counts: list[int] = []
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with sessions() as session:
+                start.wait(timeout=30)
+                counts.append(reminders.send_reminders(session, clock))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert sorted(counts) in ([0, 6], [1, 5], [2, 4], [3, 3])  # shared, never doubled
+    assert len(_reminders()) == 6
+    for token in tokens:
+        assert [e.event for e in _ticket(token).events].count("reminder_evening") == 1
