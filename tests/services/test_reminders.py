@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from queue_app import daily_cap, reminders, replies, texting
+from queue_app import daily_cap, outage_moves, outages, reminders, replies, texting
 from queue_app.models import Branch, Message, MessageStatus, Ticket, TicketStatus
 from queue_app.web.extensions import db
 from queue_app.worker import timers
@@ -323,3 +323,23 @@ def test_two_workers_at_once_remind_each_appointment_once(client, branch, clock)
     assert len(_reminders()) == 6
     for token in tokens:
         assert [e.event for e in _ticket(token).events].count("reminder_evening") == 1
+
+
+def test_not_to_someone_an_outage_moved_that_morning(client, make_backend, make_branch, clock):
+    backend = make_backend()
+    made = make_branch(backends=[backend])
+    made.reminder_morning = time(7, 30)
+    db.session.commit()
+    moved = _book(client)  # Wednesday 09:00, inside the outage
+    kept = _book(client, start="2026-11-25T11:00:00+02:00", phone="01012345679")
+    clock.set(cairo(25, 6, 50))
+    outages.declare(db.session, clock, backend.code, expected_minutes=180)  # until 09:50
+    clock.set(cairo(25, 7, 10))  # the branch's 20 minutes: the line and its bookings move
+    outage_moves.run_timers(db.session, clock)
+    assert _ticket(moved).slot_start >= cairo(25, 9, 50)
+    assert _ticket(moved).slot_start.date() == cairo(25, 12).date()  # later the same day
+    assert _remind(clock, cairo(25, 7, 30)) == 1
+    (reminder,) = _reminders()
+    assert reminder.ticket_id == _ticket(kept).id
+    told = db.session.scalars(select(Message).where(Message.event.like("rescheduled:%"))).all()
+    assert [m.ticket_id for m in told] == [_ticket(moved).id]
