@@ -129,8 +129,10 @@ class _Reader(_Values):
                 "early_tickets_minutes": lambda v, p: self.whole(v, p, 0, MAX_EARLY_MINUTES),
                 "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
                 "channels": self.channels,
+                "reminders": self.reminders,
             },
         )
+        checked.update(checked.pop("reminders", {}))
         services = self.each(found, path, "services", self.service)
         counters = self.each(found, path, "counters", self.counter)
         kiosks = self.each(found, path, "kiosks", self.kiosk)

@@ -1,7 +1,7 @@
 """early_delivery_reports: status callbacks that came before their send was recorded
 
 Revision ID: 0026
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-07 02:45:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | Sequence[str] | None = "0022"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
