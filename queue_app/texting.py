@@ -282,7 +282,7 @@ def reminder(session: Session, which: str) -> MessageFor:
             start=start,
             timezone=branch.timezone,
             link=link(ticket.token),
-            replies=replies_arrive(session, ticket.channel, branch.country),
+            replies=replies_arrive(session, ticket.channel, branch.country, ticket.phone),
         )
 
     return word
