@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sys
 import threading
 from dataclasses import dataclass
@@ -156,12 +157,15 @@ class ConsoleGateway:
         self.sent: list[OutgoingSms] = []
         self._stream = stream
         self._lock = threading.Lock()  # the worker may send from several threads
+        # Ids are unique in the database: a second worker, or the demo started again on the same
+        # file, must not count "console-1" again (the second insert would stop its sending).
+        self._run = secrets.token_hex(4)
 
     def send(self, message: OutgoingSms) -> SendResult:
         info = segments(message.body)
         with self._lock:
             self.sent.append(message)
-            sid = f"console-{len(self.sent)}"
+            sid = self._sid(len(self.sent))
             plural = "" if info.segments == 1 else "s"
             if message.channel == Channel.WHATSAPP:
                 # Outside the citizen's 24-hour window WhatsApp takes only an approved template,
@@ -198,8 +202,11 @@ class ConsoleGateway:
         with self._lock:
             for number, message in reversed(list(enumerate(self.sent, start=1))):
                 if message.to == to and message.body == body and message.channel == channel:
-                    return f"console-{number}"
+                    return self._sid(number)
         return None
+
+    def _sid(self, number: int) -> str:
+        return f"console-{self._run}-{number}"
 
     def _write(self, text: str) -> None:
         stream = self._stream or sys.stdout

@@ -299,3 +299,26 @@ def test_each_country_s_message_goes_from_its_sender_to_twilio(app, clock, twili
     (lookup,) = [e for e in twilio.exchanges if e.method == "GET"]
     assert lookup.query.get("From") == ["GOVQUEUE"]
     contract.check_request(lookup)
+
+
+def test_the_demo_started_again_keeps_sending(app, clock):
+    """A second console worker (or the demo restarted on the same file) once counted its ids
+    from "console-1" again: the unique id stopped its sending for good."""
+    from queue_app.models import Message, MessageStatus
+
+    for run in range(2):
+        outbox.enqueue(
+            db.session,
+            clock.now(),
+            ticket=None,
+            event=f"run-{run}",
+            to="+201012345678",
+            locale="ar",
+            body=f"run {run}",
+        )
+        db.session.commit()
+        console = ConsoleGateway(stream=_Null())  # a fresh process: its count starts again
+        report = _sender(app, clock, console).run_once()
+        assert report.sent == 1
+    statuses = db.session.scalars(select(Message.status)).all()
+    assert statuses == [MessageStatus.SENT, MessageStatus.SENT]
