@@ -56,6 +56,45 @@ def test_a_message_needs_a_body():
         OutgoingSms(to="+201012345678", body="")
 
 
+def test_a_whatsapp_message_is_printed_as_whatsapp_saying_how_it_goes(capsys):
+    from sms.gateways import Channel
+    from sms.senders import Sender, SenderKind
+
+    gateway = ConsoleGateway()
+    template = "HX" + "ab" * 16
+    gateway.send(
+        OutgoingSms(
+            to="+201012345678",
+            body=ARABIC,
+            channel=Channel.WHATSAPP,
+            content_sid=template,
+            content_variables={"1": ARABIC},
+        )
+    )
+    gateway.send(
+        OutgoingSms(
+            to="+966501234567",
+            body="free",
+            channel=Channel.WHATSAPP,
+            sender=Sender("+966110000000", SenderKind.NUMBER),
+        )
+    )
+    printed = capsys.readouterr().out
+    first, second = printed.split("\n---\n")[:2]
+    assert re.match(
+        rf"--- WhatsApp console-[0-9a-f]{{8}}-1 to whatsapp:\+201012345678 \(template {template}, "
+        r"outside the 24-hour window\)\n",
+        first,
+    )
+    assert ARABIC in first
+    assert re.match(
+        r"--- WhatsApp console-[0-9a-f]{8}-2 to whatsapp:\+966501234567 "
+        r"\(free text, inside the 24-hour window\)",
+        second,
+    )
+    assert "from: +966110000000 (number)" in second
+
+
 def test_two_gateways_never_give_the_same_id():
     """Two workers, or the demo started again, share the database's unique message ids."""
     first, second = ConsoleGateway(io.StringIO()), ConsoleGateway(io.StringIO())
