@@ -132,6 +132,9 @@ class BranchInfo(Bilingual):
     late_grace_minutes: int = 0
     # How citizens may be told ("sms", "whatsapp"), the first the default.
     channels: tuple[str, ...] = ("sms",)
+    # The local times of the appointment reminders (``reminders``); None: not sent.
+    reminder_evening: time | None = None
+    reminder_morning: time | None = None
     services: list[ServiceInfo] = field(default_factory=list)
     counters: list[CounterInfo] = field(default_factory=list)
     kiosks: list[KioskInfo] = field(default_factory=list)
@@ -438,6 +441,8 @@ def _branch_info(
         turn_near_minutes=row.turn_near_minutes,
         late_grace_minutes=row.late_grace_minutes,
         channels=tuple(row.channels.split(",")),
+        reminder_evening=row.reminder_evening,
+        reminder_morning=row.reminder_morning,
         hours=WeeklyHours.of(
             {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
             (h.day for h in row.holidays),

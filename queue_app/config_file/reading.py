@@ -134,8 +134,10 @@ class _Reader(_Values):
                 "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
                 "late_grace_minutes": lambda v, p: self.whole(v, p, 0, MAX_LATE_GRACE_MINUTES),
                 "channels": self.channels,
+                "reminders": self.reminders,
             },
         )
+        checked.update(checked.pop("reminders", {}))
         services = self.each(found, path, "services", self.service)
         counters = self.each(found, path, "counters", self.counter)
         kiosks = self.each(found, path, "kiosks", self.kiosk)

@@ -65,6 +65,8 @@ def event_labels() -> dict[str, str]:
         "missed": gettext("Marked as missed"),
         "turn_near": gettext("Told by text message that your turn is near"),
         "came_back": gettext("Came back in time: called soon, near the front"),
+        "reminder_evening": gettext("Reminded by text message the evening before"),
+        "reminder_morning": gettext("Reminded by text message on the morning of the appointment"),
     }
 
 
