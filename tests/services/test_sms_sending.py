@@ -373,6 +373,6 @@ def test_the_provider_down_for_an_hour_then_everything_once_most_urgent_first(
         clock.advance(seconds=10)
     sent = [m["body"] for m in twilio.messages]
     assert sorted(sent) == sorted(body for _, body in written)  # each once, none lost
-    lanes = dict((body, lane) for lane, body in written)
+    lanes = {body: lane for lane, body in written}
     assert [lanes[body] for body in sent] == sorted(lanes[body] for body in sent)
     assert all(m.status == MessageStatus.SENT for m in _stored())
