@@ -13,7 +13,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import daily_cap, directory, opening_hours, service_state, slots, texting, tickets
+from queue_app import (
+    daily_cap,
+    directory,
+    opening_hours,
+    phone_codes,
+    service_state,
+    slots,
+    texting,
+    tickets,
+)
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit
@@ -122,6 +131,78 @@ def book(
         idempotency_key=idempotency_key,
         admit=admit,
         channel=chosen,
+    )
+
+
+# The one-time code of a booking from the public page, where the branch asks for it.
+CODE_PURPOSE = "booking"
+
+
+def ask_booking_code(
+    session: Session,
+    clock: Clock,
+    secret: str,
+    branch_code: str,
+    service_code: str,
+    *,
+    phone: str,
+    channel: str | None,
+    locale: str,
+) -> None:
+    """Send the one-time code that confirms the number of a booking (for a branch with
+    ``booking_code``), and commit. Raises NotFound (branch, service), InvalidPhone, InvalidInput
+    (a channel the branch lacks), AlreadyBooked (no code for a booking that cannot be made),
+    RateLimited (codes per number, the daily cap)."""
+    branch = directory.current(session).branch(branch_code)
+    service = branch.service(service_code)
+    e164 = tickets.parse_phone(phone, branch)
+    if e164 is None:
+        raise InvalidPhone("a mobile number is required", phone=["required"])
+    chosen = tickets.citizen_channel(branch, channel)
+    _check_not_booked(session, service, e164)
+    phone_codes.send(
+        session,
+        clock.now(),
+        secret,
+        branch,
+        CODE_PURPOSE,
+        phone=e164,
+        channel=chosen,
+        locale=tickets.citizen_locale(locale),
+    )
+
+
+def book_with_code(
+    session: Session,
+    clock: Clock,
+    secret: str,
+    branch_code: str,
+    service_code: str,
+    *,
+    start: datetime,
+    phone: str,
+    locale: str,
+    channel: str | None,
+    code: str,
+) -> TicketView:
+    """``book``, once the code ``ask_booking_code`` sent is accepted: the code's use and the
+    booking commit together (a refused booking leaves the code unused). Raises what ``book``
+    raises, and CodeWrong, CodeExpired, CodeUsed, CodeTriesExhausted (a wrong code's try is
+    committed, nothing else)."""
+    branch = directory.current(session).branch(branch_code)
+    e164 = tickets.parse_phone(phone, branch)
+    if e164 is None:
+        raise InvalidPhone("a mobile number is required", phone=["required"])
+    phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
+    return book(
+        session,
+        clock,
+        branch_code,
+        service_code,
+        start=start,
+        phone=phone,
+        locale=locale,
+        channel=channel,
     )
 
 

@@ -21,7 +21,7 @@ BACKEND_KEYS = (
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
     "reschedule_after_minutes", "evening_notice", "early_tickets_minutes", "turn_near_minutes",
-    "channels", "services", "counters", "kiosks",
+    "channels", "join_from_phone", "booking_code", "services", "counters", "kiosks",
 )  # fmt: skip
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (
