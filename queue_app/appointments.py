@@ -206,6 +206,58 @@ def book_with_code(
     )
 
 
+class CodeRequired(InvalidInput):
+    """A booking from outside the branch where it asks for a one-time code (``booking_code``),
+    sent without one."""
+
+    code = "code_required"
+
+
+def book_confirming_number(
+    session: Session,
+    clock: Clock,
+    secret: str,
+    branch_code: str,
+    service_code: str,
+    *,
+    start: datetime,
+    phone: str | None,
+    locale: str,
+    channel: str | None,
+    code: str | None,
+    caller: Principal | None,
+    idempotency_key: str | None = None,
+) -> TicketView:
+    """``book`` as the API takes it from anyone: where the branch asks for a one-time code
+    (``booking_code``), a booking with a number needs the code ``ask_booking_code`` sent to it,
+    unless ``caller`` is one of the branch's own devices or people (the kiosk books for the hall).
+    Raises what ``book`` and ``book_with_code`` raise, and CodeRequired."""
+    branch = directory.current(session).branch(branch_code)
+    trusted = caller is not None and caller.acts_for(branch.id)
+    if phone is not None and branch.booking_code and not trusted:
+        if code is None:
+            raise CodeRequired(
+                "this branch confirms the number with a one-time code: ask for one "
+                f"(POST /api/v1/branches/{branch.code}/booking-codes) and send it as code",
+                code=["required"],
+            )
+        e164 = tickets.parse_phone(phone, branch)
+        assert e164 is not None
+        phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
+    return book(
+        session,
+        clock,
+        branch_code,
+        service_code,
+        start=start,
+        phone=phone,
+        locale=locale,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        booked_by=caller if phone is None else None,
+    )
+
+
 def _check_not_booked(session: Session, service: ServiceInfo, phone: str) -> None:
     existing = session.scalar(
         select(Ticket).where(
