@@ -3,7 +3,7 @@ phone, book an appointment where the branch asks for it).
 
 A code is six digits, sent on the citizen's channel (SMS or WhatsApp) in the outbox's fastest
 lane, for one (number, purpose, branch). It is valid for ``VALID_FOR``, accepted once, and no
-longer after ``MAX_WRONG_TRIES`` wrong ones; a new code replaces the one before. Only a keyed
+longer after ``MAX_TRIES`` wrong ones; a new code replaces the one before. Only a keyed
 hash of it is stored (HMAC-SHA256 with the app's secret): a six-digit code hashed without a key
 would be found by trying the million of them.
 
@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from queue_app import daily_cap, outbox
-from queue_app.db import commit, insert, rowcount
+from queue_app.db import commit, insert
 from queue_app.directory import BranchInfo
 from queue_app.errors import QueueError, RateLimited, StateConflict
 from queue_app.models import Message, PhoneCode
@@ -32,7 +32,7 @@ from sms import templates, whatsapp
 
 # As the WhatsApp authentication template says it (sms.whatsapp, which imports nothing of ours).
 VALID_FOR = timedelta(minutes=whatsapp.CODE_VALID_MINUTES)
-MAX_WRONG_TRIES = 5
+MAX_TRIES = 5
 SEND_WINDOW = timedelta(minutes=15)
 SENDS_PER_WINDOW = 3
 DIGITS = 6
@@ -135,7 +135,7 @@ def send(
         "code_hash": _hash(secret, phone, purpose, branch.id, code),
         "sent_at": now,
         "expires_at": now + VALID_FOR,
-        "wrong_tries": 0,
+        "tries": 0,
         "used_at": None,
     }
     session.execute(
@@ -176,9 +176,10 @@ def use(
     """Accept the code ``typed`` for ``phone``: marked used in the caller's transaction, which
     commits it with what it confirmed (a ticket, a booking), or rolls both back.
 
-    A wrong code counts a try, committed at once (the caller's transaction with it, so call
-    this before changing anything). Raises CodeWrong, CodeExpired, CodeUsed,
-    CodeTriesExhausted.
+    Every try is counted before it is checked, in one conditional UPDATE that holds the code's
+    row until the commit: parallel guesses take turns and cannot share a try. A wrong code's try
+    is committed at once (the caller's transaction with it, so call this before changing
+    anything). Raises CodeWrong, CodeExpired, CodeUsed, CodeTriesExhausted.
     """
     found = session.scalar(
         select(PhoneCode).where(
@@ -191,37 +192,37 @@ def use(
         raise CodeWrong("no code was sent to this number for this; ask for one")
     if found.used_at is not None:
         raise CodeUsed("this code was used already; ask for a new one")
-    if found.wrong_tries >= MAX_WRONG_TRIES:
-        raise CodeTriesExhausted(f"{MAX_WRONG_TRIES} wrong codes; ask for a new one")
     if now >= found.expires_at:
         raise CodeExpired("this code has expired; ask for a new one")
+    tries = session.execute(
+        update(PhoneCode)
+        .where(
+            PhoneCode.id == found.id,
+            PhoneCode.code_hash == found.code_hash,  # not replaced by a newer code meanwhile
+            PhoneCode.used_at.is_(None),
+            PhoneCode.tries < MAX_TRIES,
+        )
+        .values(tries=PhoneCode.tries + 1)
+        .returning(PhoneCode.tries)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if tries is None:
+        # Used, replaced or out of tries while this request waited for the row.
+        used = session.scalar(select(PhoneCode.used_at).where(PhoneCode.id == found.id))
+        session.rollback()
+        if used is not None:
+            raise CodeUsed("this code was used already; ask for a new one")
+        raise CodeTriesExhausted(f"{MAX_TRIES} wrong codes; ask for a new one")
     expected = _hash(secret, phone, purpose, branch.id, normalise(typed))
     if not hmac.compare_digest(expected, found.code_hash):
-        # Counted by the database, so that parallel guesses cannot share one try.
-        session.execute(
-            update(PhoneCode)
-            .where(PhoneCode.id == found.id)
-            .values(wrong_tries=PhoneCode.wrong_tries + 1)
-            .execution_options(synchronize_session=False)
-        )
         commit(session)
-        left = MAX_WRONG_TRIES - found.wrong_tries - 1
-        if left <= 0:
-            raise CodeTriesExhausted(f"{MAX_WRONG_TRIES} wrong codes; ask for a new one")
-        raise CodeWrong("not the code sent", tries_left=left)
-    # Once: of two requests with the right code, one finds it unused.
-    won = rowcount(
-        session.execute(
-            update(PhoneCode)
-            .where(
-                PhoneCode.id == found.id,
-                PhoneCode.used_at.is_(None),
-                PhoneCode.code_hash == found.code_hash,
-                PhoneCode.wrong_tries < MAX_WRONG_TRIES,
-            )
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        if tries >= MAX_TRIES:
+            raise CodeTriesExhausted(f"{MAX_TRIES} wrong codes; ask for a new one")
+        raise CodeWrong("not the code sent", tries_left=MAX_TRIES - tries)
+    # This request holds the row (PostgreSQL) or the write lock (SQLite) until its commit.
+    session.execute(
+        update(PhoneCode)
+        .where(PhoneCode.id == found.id)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
     )
-    if not won:
-        raise CodeUsed("this code was used already; ask for a new one")

@@ -25,5 +25,7 @@ class PhoneCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 with the app's secret, hex
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    wrong_tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Tries made with this code, counted before each is checked (so parallel guesses cannot
+    # share one): at most phone_codes.MAX_TRIES.
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

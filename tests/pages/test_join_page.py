@@ -153,7 +153,7 @@ def test_a_wrong_code_issues_nothing_and_counts_a_try(client, branch):
     assert "هذا ليس الرمز الذي أرسلناه" in html
     assert 'data-test="step-code"' in html
     assert _state() == before
-    assert db.session.scalar(select(PhoneCode.wrong_tries)) == 1
+    assert db.session.scalar(select(PhoneCode.tries)) == 1
 
 
 def test_five_wrong_tries_and_even_the_right_code_is_refused(client, branch):
