@@ -94,11 +94,14 @@ def _choices(branch: BranchInfo) -> list[ServiceChoice]:
 def _render(branch: BranchInfo, step: str, status: int = 200, **context: Any) -> Response:
     locale = formatting.page_locale()
     example = mobile_example(branch.country)
+    other = "en" if locale == "ar" else "ar"
     html = render_template(
         "join.html",
         branch=branch,
         step=step,
         start_url=url_for("join_page.show", branch_code=branch.code),
+        # The steps after the first are answers to a POST: the other language starts afresh.
+        lang_switch_href=url_for("join_page.show", branch_code=branch.code, lang=other),
         phone_example=formatting.digits(example, locale) if example else None,
         channels=branch.channels,
         **context,

@@ -54,6 +54,13 @@ def test_without_booking_code_the_form_books_at_once(client, make_branch):
     db.session.expire_all()
     assert db.session.scalar(select(Ticket.status)) == TicketStatus.SCHEDULED
     assert db.session.scalar(select(func.count()).select_from(PhoneCode)) == 0
+    assert "نرسل أولًا رمزًا" not in client.get(f"{PAGE}?service=id-card&start={AT_11}").text
+
+
+def test_the_phone_step_says_a_code_comes_first(client, branch):
+    html = client.get(f"{PAGE}?service=id-card&start={AT_11}").text
+    assert "نرسل أولًا رمزًا إلى هذا الرقم لتأكيده." in html
+    assert "أرسل لي رمزًا" in html
 
 
 def test_with_booking_code_the_code_from_the_outbox_books(client, branch):

@@ -135,6 +135,12 @@ def test_english_beside_arabic(client, branch):
     assert _last_code().body.startswith("Your code: ")
 
 
+def test_the_language_switch_after_a_post_opens_the_join_page(client, branch):
+    html = _ask(client).text
+    assert 'href="/join/cairo-civil?lang=en"' in html
+    assert client.get("/join/cairo-civil?lang=en").status_code == 200
+
+
 def test_the_code_accepts_arabic_indic_digits(client, branch):
     _ask(client)
     arabic = _code_in(_last_code()).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
