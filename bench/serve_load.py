@@ -479,6 +479,8 @@ def bench_database(kind: str, url: str, options: Options) -> dict[str, Any]:
             "QUEUE_SECRET_KEY": secrets.token_hex(32),
             "QUEUE_SMS_GATEWAY": "console",
         }
+        # Several web processes must share rate-limit counts (queue-app serve insists).
+        env.setdefault("QUEUE_RATE_LIMIT_STORAGE", "redis://127.0.0.1:6379/13")
         settings = Settings.from_env(env)
         print(f"\n== {kind}: {redact(settings.database_url)}", flush=True)
         print(

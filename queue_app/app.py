@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from queue_app.clock import Clock, SystemClock
 from queue_app.errors import QueueError
 from queue_app.settings import Settings
 from queue_app.web.extensions import Runtime
+
+# Seconds a client is asked to wait when the database cannot be reached.
+DATABASE_RETRY_AFTER_S = 5
 
 
 def _wants_json() -> bool:
@@ -32,8 +39,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from kiosk import print_views as kiosk_print_views
     from kiosk import views as kiosk_views
     from queue_app import api, pages
-    from queue_app.api.errors import http_error_response, queue_error_response
-    from queue_app.web import i18n, security_headers, sign_in, sms_webhooks
+    from queue_app.api.errors import http_error_response, passed_on_headers, queue_error_response
+    from queue_app.web import i18n, request_hygiene, security_headers, sign_in, sms_webhooks
     from queue_app.web.extensions import db
     from queue_app.web.rate_limits import limiter
 
@@ -52,7 +59,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     if settings.is_sqlite:
         settings.instance_path.mkdir(parents=True, exist_ok=True)
 
+    if settings.trusted_proxies:
+        # Behind nginx every request comes from the proxy: without this, one rate limit for the
+        # whole city. Only as many hops as are ours are believed, so a client cannot forge one.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+
     db.init_app(app)
+    request_hygiene.init_app(app)
     i18n.init_app(app)
     limiter.init_app(app)
     security_headers.init_app(app)
@@ -74,6 +88,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         """Liveness: the process answers. It touches no database and no back-end system."""
         return {"status": "ok"}
 
+    @app.get("/readyz")
+    def readyz() -> Any:
+        """Readiness: the process can reach its database (a load balancer sends it work)."""
+        try:
+            db.session.execute(text("SELECT 1"))
+        except DBAPIError:
+            db.session.rollback()
+            headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+            return {"status": "unavailable", "database": "unreachable"}, 503, headers
+        return {"status": "ready", "database": "ok"}
+
     # Registered after the API's own handlers so that ours win: one error shape everywhere.
     @app.errorhandler(QueueError)
     def on_queue_error(err: QueueError) -> Any:
@@ -84,12 +109,36 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     app.register_error_handler(sign_in.SignInNeeded, sign_in.to_sign_in)
 
+    @app.errorhandler(DBAPIError)
+    def on_database_error(err: DBAPIError) -> Any:
+        # The database restarted, is unreachable, or (SQLite) stayed locked: the transaction
+        # is gone whole, so "try again shortly" is true. Anything else is our bug: still one
+        # error shape, and logged.
+        with contextlib.suppress(DBAPIError):
+            db.session.rollback()
+        unavailable = err.connection_invalidated or isinstance(
+            err, (OperationalError, InterfaceError)
+        )
+        if not unavailable:
+            app.logger.error("database error", exc_info=err)
+            error: HTTPException = InternalServerError()
+        else:
+            app.logger.warning("database unavailable: %s", err.orig)
+            error = ServiceUnavailable(
+                "the database cannot be reached just now; nothing was changed, try again",
+                retry_after=DATABASE_RETRY_AFTER_S,
+            )
+        return on_http_error(error)
+
     @app.errorhandler(HTTPException)
     def on_http_error(err: HTTPException) -> Any:
         db.session.rollback()
+        headers = passed_on_headers(err)
         if _wants_json():
-            return http_error_response(err)
-        return pages.error_page(err.code or 500, err.description or "")
+            body, status = http_error_response(err)
+            return body, status, headers
+        html, status = pages.error_page(err.code or 500, err.description or "")
+        return html, status, headers
 
     return app
 

@@ -596,6 +596,63 @@ def kiosk_enrol(branch_code: str, kiosk_code: str | None, label: str | None) -> 
     )
 
 
+@main.group()
+def privacy() -> None:
+    """Citizens' personal data: erase one number's on request (the worker erases old data by
+    itself after QUEUE_RETENTION_DAYS)."""
+
+
+@privacy.command("erase")
+@click.argument("phone")
+@click.option(
+    "--country",
+    default=None,
+    help="read PHONE as a number of this country (EG, SA) when it is not in +... form",
+)
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def privacy_erase(phone: str, country: str | None, yes: bool) -> None:
+    """Erase everything kept of PHONE now: it leaves every ticket, message and reply, and
+    messages not yet sent to it are not sent. The audit trail keeps the erasure."""
+    from queue_app import privacy as personal_data
+    from sms.numbers import InvalidNumber, to_e164
+
+    try:
+        number = to_e164(phone, country or "ZZ")
+    except InvalidNumber as err:
+        hint = "" if country else " (give it as +20... or pass --country)"
+        click.echo(f"error: {err}{hint}", err=True)
+        sys.exit(2)
+    clock = SystemClock()
+    app = _app(Settings.from_env())
+    with app.app_context():
+        from queue_app.web.extensions import db as database
+
+        found = personal_data.count_of_number(database.session, number)
+        shown = audit_trail.masked_phone(number)
+        if not found.total:
+            click.echo(f"nothing is kept of {shown}")
+            return
+        what = (
+            f"{found.tickets} ticket(s), {found.messages} message(s), {found.replies} "
+            f"reply(ies) and {found.notes} note(s) of {shown}"
+        )
+        if not yes:
+            _confirm(f"erasing {what}", f"Erase {what}? This cannot be undone")
+        with _recording(
+            database.session,
+            clock,
+            "privacy.erase",
+            audit_trail.Target("phone", shown),
+            branch_code=None,
+        ):
+            erased = personal_data.erase_number(database.session, number)
+            database.session.commit()
+    click.echo(
+        f"erased {erased.tickets} ticket(s), {erased.messages} message(s), {erased.replies} "
+        f"reply(ies) and {erased.notes} note(s) of {shown}"
+    )
+
+
 @main.command("openapi")
 def openapi() -> None:
     """Print the OpenAPI document of the HTTP API."""
@@ -639,11 +696,21 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
     from queue_app.web.server import run
 
     settings = Settings.from_env()
+    workers = workers or settings.web_workers
+    if workers > 1 and not settings.shares_rate_limits:
+        # Each process would count on its own: a limit of 10 a minute would let 10 per process.
+        click.echo(
+            f"error: {workers} web processes would each keep their own rate-limit counts: set "
+            "QUEUE_RATE_LIMIT_STORAGE=redis://HOST:6379/0 so they share one count, or run "
+            "--workers 1",
+            err=True,
+        )
+        sys.exit(2)
     run(
         settings,
         host=host,
         port=port,
-        workers=workers or settings.web_workers,
+        workers=workers,
         threads=threads or settings.web_threads,
     )
 

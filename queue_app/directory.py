@@ -118,6 +118,9 @@ class BranchInfo(Bilingual):
     channels: tuple[str, ...] = ("sms",)
     join_from_phone: bool = False  # /join/<branch>: today's walk-in ticket from a phone
     booking_code: bool = False  # the booking page confirms the number with a one-time code
+    # The local times of the appointment reminders (``reminders``); None: not sent.
+    reminder_evening: time | None = None
+    reminder_morning: time | None = None
     services: list[ServiceInfo] = field(default_factory=list)
     counters: list[CounterInfo] = field(default_factory=list)
     kiosks: list[KioskInfo] = field(default_factory=list)
@@ -425,6 +428,8 @@ def _branch_info(
         channels=tuple(row.channels.split(",")),
         join_from_phone=row.join_from_phone,
         booking_code=row.booking_code,
+        reminder_evening=row.reminder_evening,
+        reminder_morning=row.reminder_morning,
         hours=WeeklyHours.of(
             {h.weekday: (h.opens, h.closes) for h in row.opening_hours},
             (h.day for h in row.holidays),

@@ -128,6 +128,9 @@ def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     rows = [dict(r) for r in rows]
     _hold_over_cap(session, rows[0]["created_at"], rows)
+    # One executemany needs the same keys in every row: the cap gave some an error.
+    for values in rows:
+        values.setdefault("error", None)
     session.connection().execute(
         insert(session, Message.__table__).on_conflict_do_nothing(
             index_elements=["ticket_id", "event"]

@@ -1,4 +1,8 @@
-"""A citizen's SMS reply, applied to their most recent active ticket and answered by SMS.
+"""A citizen's SMS reply, applied to the active ticket it answers and answered by SMS.
+
+The ticket it answers is the one the number's last message that left was about: a reminder of
+an appointment booked last week is answered about that appointment, even if the number took
+another ticket since. With no such message (none sent yet), the number's latest active ticket.
 
 Replies come through the provider's webhook, which the provider retries when our answer is slow
 or lost: the provider's message id is kept (``InboundSms``), so a reply is applied and answered
@@ -18,7 +22,14 @@ from queue_app import appointments, directory, outbox, recovery, texting, ticket
 from queue_app.clock import Clock
 from queue_app.errors import NoFreeSlot, StateConflict
 from queue_app.locales import LOCALES
-from queue_app.models import InboundSms, Ticket, TicketEvent, TicketStatus
+from queue_app.models import (
+    InboundSms,
+    Message,
+    MessageStatus,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
 from queue_app.models.tickets import ACTIVE_STATUSES
 from sms.replies import ReplyKind, parse_reply
 
@@ -30,6 +41,26 @@ class ReplyOutcome:
     ticket_number: str | None
     answered: bool
     repeated: bool = False  # the provider sent this reply before; nothing was done again
+
+
+# A message that reached the citizen (or went out to them): what they may be answering.
+_LEFT = (MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED)
+
+
+def _ticket_replied_to(session: Session, phone: str) -> Ticket | None:
+    last_told = session.scalar(
+        select(Ticket)
+        .join(Message, Message.ticket_id == Ticket.id)
+        .where(
+            Message.to == phone,
+            Message.status.in_(_LEFT),
+            Ticket.phone == phone,
+            Ticket.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    return last_told if last_told is not None else _latest_active_ticket(session, phone)
 
 
 def _latest_active_ticket(session: Session, phone: str) -> Ticket | None:
@@ -67,7 +98,7 @@ def apply_reply(
             ReplyKind(earlier.understood_as), earlier.outcome or "", None, False, repeated=True
         )
     reply = parse_reply(body)
-    ticket = _latest_active_ticket(session, phone)
+    ticket = _ticket_replied_to(session, phone)
     locale = _locale_of(ticket, reply.kind, body)
     outcome = _act(session, now, reply.kind, ticket, phone)
     session.add(

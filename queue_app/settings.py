@@ -44,6 +44,16 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     return value
 
 
+def _trusted_proxies(env: Mapping[str, str]) -> int:
+    """QUEUE_TRUSTED_PROXIES: how many proxies in front of us add X-Forwarded-For (0 to 5)."""
+    raw = env.get("QUEUE_TRUSTED_PROXIES") or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise SettingsError(
+            f"QUEUE_TRUSTED_PROXIES must be how many proxies stand in front (0 to 5), not {raw!r}"
+        )
+    return int(raw)
+
+
 def _rates(raw: str) -> tuple[tuple[str, str, float], ...]:
     """QUEUE_SMS_RATES: comma-separated ``channel:sender=rate``."""
     rates = []
@@ -117,6 +127,11 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Where rate-limit counts live: memory:// (one process) or redis://host:6379 (shared).
     rate_limit_storage: str = "memory://"
+    # Days after a ticket's day when its phone, messages, replies and notes are erased (privacy).
+    retention_days: int = 90
+    # Proxies in front of the web server whose X-Forwarded-For and -Proto are believed (nginx: 1).
+    # 0 believes none: the client is the connection's own address.
+    trusted_proxies: int = 0
     # Countries where SMS replies never arrive: texts point to the ticket's page instead.
     sms_one_way_countries: frozenset[str] = frozenset({"EG", "SA"})
     # ``queue-app demo`` only: serve the simulated back-end systems and their switch.
@@ -153,6 +168,8 @@ class Settings:
             web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
             rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
+            trusted_proxies=_trusted_proxies(env),
+            retention_days=_number(env, "QUEUE_RETENTION_DAYS", 90, int),
             sms_one_way_countries=_countries(env, "QUEUE_SMS_ONE_WAY_COUNTRIES", "EG,SA"),
             instance_path=instance,
         )
@@ -163,6 +180,11 @@ class Settings:
             if (rate_channel, rate_sender) == (channel, sender):
                 return rate
         return self.sms_rate
+
+    @property
+    def shares_rate_limits(self) -> bool:
+        """True when rate-limit counts live outside the process (several web processes agree)."""
+        return not self.rate_limit_storage.startswith("memory://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -259,12 +259,19 @@ def slots_of(
 ) -> list[Slot]:
     """The service's slots on ``days`` local days from ``first_day``: those not yet begun and
     not blocked by maintenance or an outage of a system the service needs."""
+    # Only days that can be booked: before today nothing is free, after the horizon nothing may
+    # be booked, and a day near the calendar's ends (9999-12-31) cannot be computed at all.
+    today = now.astimezone(service.branch.zone).date()
+    last = today + timedelta(days=BOOKING_HORIZON_DAYS)
+    if first_day > last or (today - first_day).days >= days:
+        return []
     caps = capacities(session, service, now)
     blocked = blocked_times(session, service, now)
     times = [
         (start, end, places)
         for offset in range(days)
-        for start, end, places in caps.day_slots(first_day + timedelta(days=offset))
+        if today <= (day := first_day + timedelta(days=offset)) <= last
+        for start, end, places in caps.day_slots(day)
         if start > now and not overlaps(start, end, blocked)
     ]
     if not times:

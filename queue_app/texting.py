@@ -241,6 +241,29 @@ def appointment_booked(
     )
 
 
+def reminder(session: Session, which: str) -> MessageFor:
+    """The reminder of a booked appointment, the evening before or that morning (``which``),
+    given its ticket, service and slot start: the time and place, with the choices
+    to confirm, change or cancel, by reply where replies arrive, on the ticket's page where SMS
+    is one-way (``replies_arrive``)."""
+    link = ticket_links(session)
+
+    def word(ticket: TicketRow, service: ServiceInfo, start: datetime) -> str:
+        branch, locale = service.branch, ticket.locale
+        return templates.reminder(
+            locale,
+            tomorrow=which == "evening",
+            service=service.name(locale),
+            branch=branch.name(locale),
+            start=start,
+            timezone=branch.timezone,
+            link=link(ticket.token),
+            replies=replies_arrive(session, ticket.channel, branch.country),
+        )
+
+    return word
+
+
 def another_slot(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
     """Text the new time of a booking its citizen moved to the next free slot (one message per
     move: the event counts them)."""

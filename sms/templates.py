@@ -47,6 +47,7 @@ BUDGETS = MappingProxyType(
         "offer_accepted": 2,
         "turn_near": 2,
         "one_time_code": 1,
+        "reminder": 2,
     }
 )
 
@@ -230,6 +231,46 @@ def another_slot(locale: str, *, start: datetime, timezone: str | tzinfo, link: 
     """The answer to a reply of 2: the next free time, with the same choices."""
     _check_locale(locale)
     return _new_time("another_slot", locale, start, timezone, link)
+
+
+def reminder(
+    locale: str,
+    *,
+    tomorrow: bool,
+    service: str,
+    branch: str,
+    start: datetime,
+    timezone: str | tzinfo,
+    link: str,
+    replies: bool = True,
+) -> str:
+    """The evening before (``tomorrow``) or the morning of a booked appointment: its time and
+    place, with the choices to confirm, change or cancel (by reply, or on the page where SMS is
+    one-way). The place goes before the longer wording of the choices; the time, the choices
+    and the link always stay."""
+    _check_locale(locale)
+    when = format_when(start, timezone, locale)
+    clock = format_clock(start, timezone, locale)
+    choices = (_REPLY_CHOICES if replies else _PAGE_CHOICES)[locale]
+    if locale == "ar":
+        day, sep = ("غدًا" if tomorrow else "اليوم"), "، "
+        full, bare = f"تذكير: موعدك {day} {when}", f"موعدك {day} {when}"
+        # "Tomorrow at 10:30" without the date, to keep the place within two segments.
+        short = f"موعدك {day} {clock}"
+    else:
+        day, sep = ("tomorrow" if tomorrow else "today"), ", "
+        full, bare = f"Reminder: your appointment {day}, {when}", f"Your appointment {day}, {when}"
+        short = f"Your appointment {day} at {clock}"
+    heads = [
+        f"{full}\n{service}{sep}{branch}",
+        f"{full}\n{branch}",
+        f"{bare}\n{branch}",
+        f"{short}\n{branch}",
+        full,
+        bare,
+        short,
+    ]
+    return _first_that_fits("reminder", [f"{head}\n{c}\n{link}" for head in heads for c in choices])
 
 
 # --- the rest ---------------------------------------------------------------------------

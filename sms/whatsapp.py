@@ -149,7 +149,13 @@ _CHOICES = MappingProxyType(
 _OFFER = MappingProxyType({"ar": (("1", "موعد اليوم"),), "en": (("1", "Take today's time"),)})
 # The message kinds (outbox events) whose template carries buttons, and which.
 BUTTONS = MappingProxyType(
-    {"rescheduled": _CHOICES, "moved": _CHOICES, "booked": _CHOICES, "offer": _OFFER}
+    {
+        "rescheduled": _CHOICES,
+        "moved": _CHOICES,
+        "booked": _CHOICES,
+        "reminder": _CHOICES,
+        "offer": _OFFER,
+    }
 )
 
 

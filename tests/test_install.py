@@ -246,7 +246,8 @@ def server(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> It
     with log_path.open("wb") as log:
         # A session of its own, so that gunicorn's workers can be ended with their master.
         process = subprocess.Popen(
-            [command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            # One process: a new user's first serve needs no Redis for shared rate limits.
+            [command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             cwd=tmp_path,
             env=env,
             stdout=log,

@@ -17,9 +17,12 @@ HTTP_CODES = {
     405: "method_not_allowed",
     409: "state_conflict",
     413: "too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -29,6 +32,12 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
 
 def queue_error_response(err: QueueError) -> tuple[dict[str, Any], int]:
     return error_body(err.code, err.message, err.fields), err.status
+
+
+def passed_on_headers(err: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error carries besides its own body's (405's Allow, 429's and 503's
+    Retry-After)."""
+    return {name: value for name, value in err.get_headers() if name.lower() != "content-type"}
 
 
 def http_error_response(err: HTTPException) -> tuple[dict[str, Any], int]:

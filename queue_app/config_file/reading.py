@@ -131,8 +131,10 @@ class _Reader(_Values):
                 "channels": self.channels,
                 "join_from_phone": self.flag,
                 "booking_code": self.flag,
+                "reminders": self.reminders,
             },
         )
+        checked.update(checked.pop("reminders", {}))
         services = self.each(found, path, "services", self.service)
         counters = self.each(found, path, "counters", self.counter)
         kiosks = self.each(found, path, "kiosks", self.kiosk)

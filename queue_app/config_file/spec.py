@@ -21,8 +21,13 @@ BACKEND_KEYS = (
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
     "reschedule_after_minutes", "evening_notice", "early_tickets_minutes", "turn_near_minutes",
-    "channels", "join_from_phone", "booking_code", "services", "counters", "kiosks",
+    "channels", "reminders", "join_from_phone", "booking_code", "services", "counters", "kiosks",
 )  # fmt: skip
+# A branch's ``reminders``: which may be sent, each with the local time range it must fall in
+# (an evening reminder after midnight would be a morning one; a morning one in the afternoon
+# would meet many citizens already at their appointment).
+REMINDER_KEYS = ("evening", "morning")
+REMINDER_TIMES = {"evening": (time(12, 0), time(23, 59)), "morning": (time(0, 0), time(11, 59))}
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (
     "code", "letter", "name", "backends", "avg_service_minutes", "slot_minutes",

@@ -23,6 +23,8 @@ from queue_app import printers
 from queue_app.config_file.document import _Document, _Problem
 from queue_app.config_file.spec import (
     DAY_KEYS,
+    REMINDER_KEYS,
+    REMINDER_TIMES,
     SPECIAL_HOURS_KEYS,
     SPECIAL_HOURS_REQUIRED,
     KeyPath,
@@ -312,6 +314,41 @@ class _Values:
                 raise _Invalid(f'"{item}" is listed twice')
             chosen.append(item)
         return ",".join(chosen)
+
+    def reminders(self, value: Any, path: KeyPath) -> dict[str, time | None]:
+        """``{evening: "19:00", morning: "07:30"}``: the local times of a branch's appointment
+        reminders, as the columns ``reminder_evening`` and ``reminder_morning``. Within the
+        mapping, a reminder left out, null or false is not sent; ``reminders: false`` (or null)
+        sends none."""
+        if value is None or value is False:
+            return {f"reminder_{key}": None for key in REMINDER_KEYS}
+        if not isinstance(value, dict):
+            raise _Invalid(
+                'expected {evening: "19:00", morning: "07:30"} (either null or false to send '
+                f"none), or false for no reminders; found {_kind(value)}"
+            )
+        found = self.mapping(value, path, REMINDER_KEYS, ()) or {}
+        times: dict[str, time | None] = {}
+        for key in REMINDER_KEYS:
+            written = found.get(key)
+            if written is None or written is False:
+                times[f"reminder_{key}"] = None
+                continue
+            try:
+                moment = self.time_of_day(written, (*path, key))
+            except _Invalid as bad:
+                self.problem((*path, key), bad.message)
+                continue
+            low, high = REMINDER_TIMES[key]
+            if not low <= moment <= high:
+                self.problem(
+                    (*path, key),
+                    f"the {key} reminder goes from {low:%H:%M} to {high:%H:%M}; "
+                    f"found {moment:%H:%M}",
+                )
+                continue
+            times[f"reminder_{key}"] = moment
+        return times
 
     def codes(
         self, value: Any, path: KeyPath, check: Callable[[Any, KeyPath], str]

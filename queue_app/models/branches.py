@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from queue_app.models.services import Service
 
 
+# The evening reminder's time when the config file says nothing (docs/appointments.md).
+DEFAULT_EVENING_REMINDER = time(19, 0)
+
+
 class Branch(Bilingual, Base):
     """An office: a civil registry, a traffic unit, a post office, a municipal service centre."""
 
@@ -41,6 +45,11 @@ class Branch(Bilingual, Base):
     # and the public booking page confirms the number with a one-time code (phone_codes).
     join_from_phone: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     booking_code: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Reminders of a booked appointment (``reminders``), local times; None: not sent. The
+    # evening one by default, after the default evening_notice, so that an outage's evening
+    # move goes first; the morning one is the branch's choice (each costs a message).
+    reminder_evening: Mapped[time | None] = mapped_column(default=DEFAULT_EVENING_REMINDER)
+    reminder_morning: Mapped[time | None] = mapped_column(default=None)
 
     services: Mapped[list[Service]] = relationship(
         back_populates="branch", order_by="Service.letter", cascade="all, delete-orphan"

@@ -37,6 +37,10 @@ def explanation(status: int, path: str) -> str:
         413: gettext("What was sent is too large."),
         422: gettext("The request could not be understood."),
         429: gettext("Too many requests. Wait a minute and try again."),
+        503: gettext(
+            "The service is busy or being restarted. Nothing was changed: try again in a few "
+            "seconds."
+        ),
     }
     return texts.get(
         status, gettext("Something went wrong on our side. Please try again in a few minutes.")

@@ -64,6 +64,8 @@ def event_labels() -> dict[str, str]:
         "moved": gettext("Moved to the next free time"),
         "missed": gettext("Marked as missed"),
         "turn_near": gettext("Told by text message that your turn is near"),
+        "reminder_evening": gettext("Reminded by text message the evening before"),
+        "reminder_morning": gettext("Reminded by text message on the morning of the appointment"),
     }
 
 

@@ -88,7 +88,10 @@ def start(
     threads = [
         threading.Thread(target=sender.run, args=(stop,), name="sms-sender", daemon=True),
         threading.Thread(
-            target=housekeeping, args=(sessions, clock, stop), name="housekeeping", daemon=True
+            target=housekeeping,
+            args=(sessions, clock, stop, settings.retention_days),
+            name="housekeeping",
+            daemon=True,
         ),
         threading.Thread(target=monitor.run, args=(stop,), name="health-monitor", daemon=True),
         threading.Thread(

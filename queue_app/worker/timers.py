@@ -1,5 +1,7 @@
 """The worker's timers: the outages' (reschedule a paused line after N minutes, the evening
-notice), and the "your turn is near" texts (``turn_near``)."""
+notice), the "your turn is near" texts (``turn_near``) and the appointment reminders
+(``reminders``), in that order: an outage's evening move goes before the reminders of the same
+round, so that nobody is reminded of a time just moved."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from queue_app import outage_moves, turn_near
+from queue_app import outage_moves, reminders, turn_near
 from queue_app.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -21,8 +23,9 @@ def outage_timers(
     stop: threading.Event,
     every: float = 5.0,
 ) -> None:
-    """Run the outages' timers (reschedule after N minutes, the evening notice) and the
-    turn-near texts until stopped, each round in its own transaction."""
+    """Run the outages' timers (reschedule after N minutes, the evening notice), the
+    turn-near texts and the appointment reminders until stopped, each round in its own
+    transaction."""
     while not stop.is_set():
         try:
             with session_factory() as session:
@@ -46,4 +49,11 @@ def outage_timers(
                 log.info("turn near: %d texted", told)
         except Exception:  # another worker texted the same ticket first, or the database is away
             log.exception("turn-near texts failed; trying again")
+        try:
+            with session_factory() as session:
+                reminded = reminders.send_reminders(session, clock)
+            if reminded:
+                log.info("appointment reminders: %d written", reminded)
+        except Exception:  # a citizen changed a ticket meanwhile, or the database is away
+            log.exception("appointment reminders failed; trying again")
         stop.wait(every)

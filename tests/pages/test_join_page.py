@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from queue_app import daily_cap
+from queue_app import daily_cap, privacy
 from queue_app.message_lanes import Lane, lane_of
 from queue_app.models import Branch, Message, PhoneCode, Ticket, TicketStatus
 from queue_app.web.extensions import db
@@ -346,3 +346,16 @@ def test_a_code_waits_in_the_fastest_lane_and_counts():
     assert lane_of("code:join:cairo-civil:100000") == Lane.NOW
     assert daily_cap.exempt("code:join:cairo-civil:100000") is False
     assert daily_cap.exempt("called") is True
+
+
+def test_a_code_holds_the_number_no_longer_than_it_can_be_used(client, branch, clock):
+    _ask(client)
+    _ask(client, phone="01112345678")
+    erased = privacy.erase_number(db.session, "+201112345678")
+    db.session.commit()
+    assert erased.codes == 1
+    assert db.session.scalars(select(PhoneCode.phone)).all() == [E164]
+    assert privacy.erase_expired(db.session, clock.now(), 90).codes == 0
+    clock.advance(minutes=10)
+    assert privacy.erase_expired(db.session, clock.now(), 90).codes == 1
+    assert db.session.scalar(select(func.count()).select_from(PhoneCode)) == 0

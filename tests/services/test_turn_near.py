@@ -141,10 +141,10 @@ def test_the_worker_s_timer_round_sends_them(client, branch, make_token, clock):
     def one_round() -> Session:
         nonlocal made
         made += 1
-        if made == 2:  # the round's second transaction, the turn-near texts: the last one
+        if made == 3:  # the round's last transaction (outages, turn near, reminders)
             stop.set()
         return sessions()
 
     timers.outage_timers(one_round, clock, stop, every=0)
-    assert made == 2
+    assert made == 3
     assert len(_told()) == 1

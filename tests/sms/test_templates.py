@@ -70,6 +70,14 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         "one_time_code": lambda: templates.one_time_code(
             locale, code=f"{start.minute:06d}", branch=names["branch"], minutes=10
         ),
+        "reminder": lambda: templates.reminder(
+            locale,
+            tomorrow=start.day % 2 == 0,
+            service=names["service"],
+            branch=names["branch"],
+            link=link,
+            **when,
+        ),
     }
     assert set(calls) == set(templates.BUDGETS), "every template has a budget and a test"
     return calls[name]()
@@ -265,6 +273,19 @@ ONE_WAY = [
         ),
     ),
     (
+        "reminder",
+        lambda locale, start: templates.reminder(
+            locale,
+            tomorrow=start.day % 2 == 0,
+            service=NAMES[locale]["service"],
+            branch=NAMES[locale]["branch"],
+            start=start,
+            timezone=ZONE,
+            link=LINK,
+            replies=False,
+        ),
+    ),
+    (
         "offer_today",
         lambda locale, start: templates.offer_today(
             locale,
@@ -292,3 +313,42 @@ def test_where_sms_is_one_way_the_choices_are_on_the_page(name, make, locale):
         choices = ("تأكيد", "تغيير", "إلغاء") if locale == "ar" else ("onfirm", "change", "cancel")
         if name != "offer_today":
             assert all(word in text for word in choices), text
+
+
+def _reminder(
+    locale: str, link: str, *, tomorrow: bool = True, branch: str | None = None, service=None
+) -> str:
+    return templates.reminder(
+        locale,
+        tomorrow=tomorrow,
+        service=service or NAMES[locale]["service"],
+        branch=branch or NAMES[locale]["branch"],
+        start=datetime(2026, 12, 9, 8, 30, tzinfo=UTC),  # Wednesday 10:30 in Cairo
+        timezone=ZONE,
+        link=link,
+    )
+
+
+def test_a_reminder_says_when_and_where_with_the_choices():
+    short = "https://q.gov.eg/t/abc"
+    # Arabic has room for the branch, not the service too (the ticket page names it).
+    assert _reminder("ar", short, service="بطاقة الرقم القومي") == (
+        "تذكير: موعدك غدًا الأربعاء ٩ ديسمبر ١٠:٣٠ ص\n"
+        "سجل مدني حي الشيخ زايد بالجيزة\n"
+        "رد ١ للتأكيد، ٢ لموعد آخر، ٠ للإلغاء\n" + short
+    )
+    assert _reminder("en", LINK, tomorrow=False) == (
+        "Reminder: your appointment today, Wed 9 Dec, 10:30 AM\n"
+        "National ID card (replacement for a lost card), Sheikh Zayed district civil registry, "
+        "Giza\nReply 1 to confirm, 2 for another slot, 0 to cancel\n" + LINK
+    )
+
+
+def test_a_tight_arabic_reminder_keeps_the_place_before_the_date():
+    """With a long link, "tomorrow at 10:30" and the branch, rather than the date alone."""
+    text = _reminder("ar", LINK, branch="سجل مدني مدينة نصر")
+    assert text == "موعدك غدًا ١٠:٣٠ ص\nسجل مدني مدينة نصر\n١ تأكيد ٢ تغيير ٠ إلغاء\n" + LINK
+    assert segments(text).segments == 2
+    # A name too long for that: the time, the choices and the link stay.
+    terse = _reminder("ar", LINK, tomorrow=False)
+    assert terse.startswith("موعدك اليوم الأربعاء ٩ ديسمبر ١٠:٣٠ ص\n")
