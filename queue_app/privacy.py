@@ -94,7 +94,7 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
     codes = _count(
         session.execute(
             delete(PhoneCode)
-            .where(PhoneCode.expires_at < now)
+            .where(PhoneCode.expires_at <= now)  # as phone_codes.use refuses it
             .execution_options(synchronize_session=False)
         )
     )
