@@ -14,6 +14,7 @@ from tests.browser import harness
 from tests.browser.conftest import Office
 from tests.browser.harness import Browser
 from tests.browser.test_booking_page import as_phone, fits_the_phone
+from tests.browser.test_booking_page import wait_step as booking_step
 from tests.conftest import DATABASES
 
 pytestmark = pytest.mark.slow
@@ -80,3 +81,30 @@ def test_take_a_ticket_from_a_phone(browser: Browser, office: Office) -> None:
     assert ticket.phone == "+201012345678"
     assert browser.driver.current_url.startswith(f"{office.base_url}/t/{ticket.token}")
     assert ticket.number in browser.text()
+
+
+@pytest.mark.parametrize("db_kind", DATABASES, indirect=True)
+def test_book_with_a_code_where_the_branch_asks(browser: Browser, office: Office) -> None:
+    """The booking page's script sends the form in the background: the code step it shows in
+    place must send its own form the same way, to the confirmation."""
+    with office.app.app_context():
+        branch = db.session.scalars(select(Branch).where(Branch.code == office.branch)).one()
+        branch.booking_code = True
+        db.session.commit()
+        db.session.remove()
+    as_phone(browser)
+    browser.get(f"{office.base_url}/book/{office.branch}?service=id-card")
+    booking_step(browser, "day")
+    browser.visible("choice").click()  # the first day
+    booking_step(browser, "time")
+    browser.visible("choice").click()  # its first time
+    booking_step(browser, "phone")
+    browser.visible("phone").send_keys("01012345678")
+    browser.tap("book-submit")
+    booking_step(browser, "code")
+    assert office.tickets() == []
+    browser.visible("code").send_keys(_code(office))
+    browser.tap("book-submit")
+    harness.wait_for(lambda: "/booked/" in browser.driver.current_url, message="the booking")
+    [ticket] = office.tickets()
+    assert ticket.status == TicketStatus.SCHEDULED
