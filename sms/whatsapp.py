@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from sms.gateways import Channel, OutgoingSms
+from sms.senders import Sender
 
 # How long after the citizen's last message free text may go (WhatsApp's customer service window).
 WINDOW = timedelta(hours=24)
@@ -97,13 +98,18 @@ def compose(
     now: datetime,
     templates: Templates,
     status_callback: str | None = None,
+    sender: Sender | None = None,
 ) -> OutgoingSms | None:
-    """The WhatsApp message to send now: free text inside the window, else the kind's template
-    carrying ``body`` as its variable; None when a template is needed and there is none (then
-    the message goes by SMS)."""
+    """The WhatsApp message to send now (from ``sender``, None: the gateway's own): free text
+    inside the window, else the kind's template carrying ``body`` as its variable; None when a
+    template is needed and there is none (then the message goes by SMS)."""
     if in_window(last_inbound, now):
         return OutgoingSms(
-            to=to, body=body, status_callback=status_callback, channel=Channel.WHATSAPP
+            to=to,
+            body=body,
+            status_callback=status_callback,
+            channel=Channel.WHATSAPP,
+            sender=sender,
         )
     sid = templates.sid_for(kind, locale)
     if sid is None:
@@ -115,6 +121,7 @@ def compose(
         channel=Channel.WHATSAPP,
         content_sid=sid,
         content_variables=_variables(kind, locale, body, templates),
+        sender=sender,
     )
 
 

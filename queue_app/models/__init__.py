@@ -7,7 +7,13 @@ from queue_app.models.counters import Counter
 from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.idempotency import IdempotencyKey
 from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
-from queue_app.models.messages import InboundSms, Message, MessageStatus, OptOut
+from queue_app.models.messages import (
+    EarlyDeliveryReport,
+    InboundSms,
+    Message,
+    MessageStatus,
+    OptOut,
+)
 from queue_app.models.outages import (
     BackendHealth,
     DetectedBy,
@@ -41,6 +47,7 @@ __all__ = [
     "Counter",
     "DetectedBy",
     "DirectoryRevision",
+    "EarlyDeliveryReport",
     "EnrolmentFailure",
     "Holiday",
     "IdempotencyKey",

@@ -208,3 +208,26 @@ def test_without_a_whatsapp_sender_the_message_falls_back(make_gateway, twilio_s
     result = make_gateway().send(OutgoingSms(to=TO, body=BODY, channel=Channel.WHATSAPP))
     assert (result.ok, result.falls_back, result.channel_unavailable) == (False, True, True)
     assert twilio_server.exchanges == []
+
+
+@pytest.mark.parametrize(
+    ("code", "falls_back"),
+    [
+        (63003, True),  # not on WhatsApp
+        ("63016", True),  # outside the window (a callback's ErrorCode is text)
+        (63024, True),
+        (63027, True),  # the template does not exist for the locale: refused
+        (63028, True),  # the template's parameters do not match: refused
+        (63032, True),
+        (63049, True),
+        (63007, False),  # our WhatsApp sender is not set up: a failure to fix, not SMS
+        (63018, False),  # our rate limit
+        (30003, False),  # an SMS error
+        (None, False),
+        ("x", False),
+    ],
+)
+def test_which_whatsapp_errors_go_by_sms(code, falls_back):
+    from sms.gateways import falls_back_to_sms
+
+    assert falls_back_to_sms(code) is falls_back

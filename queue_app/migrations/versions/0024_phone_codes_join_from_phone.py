@@ -2,7 +2,7 @@
 branches.booking_code
 
 Revision ID: 0024
-Revises: 0023
+Revises: 0026
 Create Date: 2026-12-07 02:45:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0023"
+down_revision: str | Sequence[str] | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
