@@ -46,6 +46,7 @@ BUDGETS = MappingProxyType(
         "offer_today": 3,
         "offer_accepted": 2,
         "turn_near": 2,
+        "one_time_code": 1,
         "reminder": 2,
     }
 )
@@ -474,3 +475,22 @@ def turn_near(locale: str, *, number: str, branch: str, minutes: int, link: str)
             f"Your turn is near: {number}, {about}.\nCome back to the hall.\n{link}",
         )
     return _first_that_fits("turn_near", wordings)
+
+
+def one_time_code(locale: str, *, code: str, branch: str, minutes: int) -> str:
+    """The code that confirms a number typed on the join or booking page. The code is written
+    in Western digits in both languages, as phones offer to fill in a code of those; the
+    warning not to hand it on is what keeps a caller pretending to be the office from using it."""
+    _check_locale(locale)
+    if locale == "ar":
+        valid = str(minutes).translate(ARABIC_INDIC_DIGITS)
+        wordings = (
+            f"رمز التحقق: {code}\nلـ{branch}، صالح {valid} دقائق. لا تعطه لأحد.",
+            f"رمز التحقق: {code}\nصالح {valid} دقائق. لا تعطه لأحد.",
+        )
+    else:
+        wordings = (
+            f"Your code: {code}\nFor {branch}, valid {minutes} minutes. Do not share it.",
+            f"Your code: {code}\nValid {minutes} minutes. Do not share it.",
+        )
+    return _first_that_fits("one_time_code", wordings)

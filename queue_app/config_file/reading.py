@@ -129,6 +129,8 @@ class _Reader(_Values):
                 "early_tickets_minutes": lambda v, p: self.whole(v, p, 0, MAX_EARLY_MINUTES),
                 "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
                 "channels": self.channels,
+                "join_from_phone": self.flag,
+                "booking_code": self.flag,
                 "reminders": self.reminders,
             },
         )
