@@ -132,6 +132,8 @@ class BranchInfo(Bilingual):
     late_grace_minutes: int = 0
     # How citizens may be told ("sms", "whatsapp"), the first the default.
     channels: tuple[str, ...] = ("sms",)
+    join_from_phone: bool = False  # /join/<branch>: today's walk-in ticket from a phone
+    booking_code: bool = False  # the booking page confirms the number with a one-time code
     # The local times of the appointment reminders (``reminders``); None: not sent.
     reminder_evening: time | None = None
     reminder_morning: time | None = None
@@ -441,6 +443,8 @@ def _branch_info(
         turn_near_minutes=row.turn_near_minutes,
         late_grace_minutes=row.late_grace_minutes,
         channels=tuple(row.channels.split(",")),
+        join_from_phone=row.join_from_phone,
+        booking_code=row.booking_code,
         reminder_evening=row.reminder_evening,
         reminder_morning=row.reminder_morning,
         hours=WeeklyHours.of(

@@ -380,6 +380,37 @@ def record_temporary_failure(
     )
 
 
+def record_provider_down(
+    session: Session, now: datetime, message: Outgoing, worker: str, *, code: str | None, error: str
+) -> bool:
+    """The provider is still down (a probe failed): back in the queue, due now in its order,
+    the try not counted (it was not the message's)."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.QUEUED,
+        next_attempt_at=now,
+        claimed_by=None,
+        attempts=Message.attempts - 1,
+        error_code=code,
+        error=error,
+    )
+
+
+def release(session: Session, message: Outgoing, worker: str) -> bool:
+    """Give a claimed message back unsent (its route's provider failed this round): due as it
+    was, the try not counted."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.QUEUED,
+        claimed_by=None,
+        attempts=Message.attempts - 1,
+    )
+
+
 def record_permanent_failure(
     session: Session, message: Outgoing, worker: str, *, code: str | None, error: str
 ) -> bool:

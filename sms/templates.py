@@ -47,6 +47,7 @@ BUDGETS = MappingProxyType(
         "offer_accepted": 2,
         "turn_near": 2,
         "called": 2,
+        "one_time_code": 1,
         "reminder": 2,
     }
 )
@@ -494,3 +495,22 @@ def called(locale: str, *, number: str, counter: str, branch: str, link: str) ->
             f"Your turn: {number}, counter {counter}.\n{link}",
         )
     return _first_that_fits("called", wordings)
+
+
+def one_time_code(locale: str, *, code: str, branch: str, minutes: int) -> str:
+    """The code that confirms a number typed on the join or booking page. The code is written
+    in Western digits in both languages, as phones offer to fill in a code of those; the
+    warning not to hand it on is what keeps a caller pretending to be the office from using it."""
+    _check_locale(locale)
+    if locale == "ar":
+        valid = str(minutes).translate(ARABIC_INDIC_DIGITS)
+        wordings = (
+            f"رمز التحقق: {code}\nلـ{branch}، صالح {valid} دقائق. لا تعطه لأحد.",
+            f"رمز التحقق: {code}\nصالح {valid} دقائق. لا تعطه لأحد.",
+        )
+    else:
+        wordings = (
+            f"Your code: {code}\nFor {branch}, valid {minutes} minutes. Do not share it.",
+            f"Your code: {code}\nValid {minutes} minutes. Do not share it.",
+        )
+    return _first_that_fits("one_time_code", wordings)

@@ -134,6 +134,8 @@ class _Reader(_Values):
                 "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
                 "late_grace_minutes": lambda v, p: self.whole(v, p, 0, MAX_LATE_GRACE_MINUTES),
                 "channels": self.channels,
+                "join_from_phone": self.flag,
+                "booking_code": self.flag,
                 "reminders": self.reminders,
             },
         )

@@ -21,7 +21,8 @@ BACKEND_KEYS = (
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
     "reschedule_after_minutes", "evening_notice", "early_tickets_minutes", "turn_near_minutes",
-    "late_grace_minutes", "channels", "reminders", "services", "counters", "kiosks",
+    "late_grace_minutes", "channels", "reminders", "join_from_phone", "booking_code", "services",
+    "counters", "kiosks",
 )  # fmt: skip
 # A branch's ``reminders``: which may be sent, each with the local time range it must fall in
 # (an evening reminder after midnight would be a morning one; a morning one in the afternoon

@@ -23,6 +23,7 @@ from queue_app.models.outages import (
     OutageReport,
 )
 from queue_app.models.people import Person, SignedInSession, person_branches
+from queue_app.models.phone_codes import PhoneCode
 from queue_app.models.send_rates import SendBucket
 from queue_app.models.services import Service, service_backends
 from queue_app.models.slots import CapacityOverride, SlotBooking
@@ -61,6 +62,7 @@ __all__ = [
     "OutageMove",
     "OutageReport",
     "Person",
+    "PhoneCode",
     "Role",
     "SendBucket",
     "Service",

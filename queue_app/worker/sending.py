@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,19 @@ RECORD_EVERY = 50
 RECORD_EVERY_S = 0.25
 # How often queued messages to numbers that opted out since are marked suppressed.
 SUPPRESS_EVERY_S = 30.0
+# A temporary failure is the provider's, the network's or our account's, not the message's: the
+# route (a channel's sender) pauses, then one message probes whether the provider is back; the
+# pause doubles while it is not, up to the longest.
+FIRST_PAUSE = timedelta(seconds=5)
+LONGEST_PAUSE = timedelta(seconds=60)
+
+
+@dataclass
+class _Pause:
+    """A route whose provider is failing: no claims until ``until``, then one probe at a time."""
+
+    until: datetime
+    step: timedelta
 
 
 def worker_name() -> str:
@@ -124,10 +137,12 @@ class SmsSender:
         self._unrecorded: list[tuple[outbox.Outgoing, str | None]] = []
         self._flushed_at = time.monotonic()
         self._next_suppress = 0.0
+        self._paused: dict[RateKey, _Pause] = {}
 
     def run_once(self) -> RoundReport:
         """Reconcile dead workers' claims, then claim and send one batch."""
         report = RoundReport()
+        down: set[RateKey] = set()
         session = self.session_factory()
         try:
             self._reconcile(session, report)
@@ -140,7 +155,12 @@ class SmsSender:
                 if message.to in report.opted_out:  # unsubscribed earlier in this batch
                     outbox.record_suppressed(session, message, self.name)
                     continue
-                self._send(session, message, route.sender, report)
+                if route.key in down:
+                    # The provider failed this round: the rest wait, in their order, unsent.
+                    outbox.release(session, message, self.name)
+                    continue
+                if not self._send(session, message, route, report):
+                    down.add(route.key)
         finally:
             try:
                 self._record_sent(session)
@@ -155,9 +175,13 @@ class SmsSender:
         claimed: list[tuple[outbox.Outgoing, Route]] = []
         for route in self.routes:
             key, rate, where = route.key, route.rate, route.where()
+            pause = self._paused.get(key)
+            if pause is not None and now < pause.until:
+                continue  # its provider is failing: nothing is claimed, nothing spends a try
             if not outbox.has_due(session, now, key.channel, where):
                 continue  # an empty outbox costs a read per route, and no bucket lock
-            batch = max(1, min(100, round(rate)))
+            # After a pause, one message (the most urgent) asks whether the provider is back.
+            batch = 1 if pause is not None else max(1, min(100, round(rate)))
             allowed = send_rates.take(session, now, key, rate, batch)
             if allowed == 0:
                 continue
@@ -228,13 +252,15 @@ class SmsSender:
         self,
         session: Session,
         message: outbox.Outgoing,
-        sender: Sender | None,
+        route: Route,
         report: RoundReport,
-    ) -> None:
-        outgoing = self._outgoing(session, message, sender)
+    ) -> bool:
+        """Send one message by ``route`` and record what became of it. False when the provider
+        failed (a temporary failure): the route is paused."""
+        outgoing = self._outgoing(session, message, route.sender)
         if outgoing is None:
             self._fall_back(session, message, report, "no_template", "no WhatsApp template")
-            return
+            return True
         self.pace.wait()
         result = self.gateway.send(outgoing)
         now = self.clock.now()
@@ -243,6 +269,8 @@ class SmsSender:
             why = result.error or "WhatsApp refused it"
             self._fall_back(session, message, report, code or "no_sender", why)
         elif result.ok:
+            if self._paused.pop(route.key, None) is not None:
+                log.info("%s: the provider answers again; sending resumes", route.key)
             self._unrecorded.append((message, result.sid))
             report.sent += 1
             if (
@@ -264,16 +292,33 @@ class SmsSender:
             retry_after = (
                 timedelta(seconds=result.retry_after) if result.retry_after is not None else None
             )
-            outbox.record_temporary_failure(
-                session,
-                now,
-                message,
-                self.name,
-                code=code,
-                error=result.error or "temporary failure",
-                retry_after=retry_after,
-            )
+            error = result.error or "temporary failure"
+            pause = self._paused.get(route.key)
+            if pause is None:
+                # The first failure: this message backs off (and is given up after too many,
+                # should it be the one at fault); the route pauses.
+                outbox.record_temporary_failure(
+                    session,
+                    now,
+                    message,
+                    self.name,
+                    code=code,
+                    error=error,
+                    retry_after=retry_after,
+                )
+                step = FIRST_PAUSE
+                log.warning("%s: the provider fails (%s); pausing this route", route.key, error)
+            else:
+                # A probe: the provider is still down. The message keeps its place and its
+                # tries; the pause grows.
+                outbox.record_provider_down(
+                    session, now, message, self.name, code=code, error=error
+                )
+                step = min(pause.step * 2, LONGEST_PAUSE)
+            self._paused[route.key] = _Pause(until=now + max(step, retry_after or step), step=step)
             report.retried += 1
+            self._record_sent(session)
+            return False
         else:
             outbox.record_permanent_failure(
                 session, message, self.name, code=code, error=result.error or "refused"
@@ -283,6 +328,7 @@ class SmsSender:
                 session.commit()
                 report.opted_out.add(message.to)
             report.failed += 1
+        return True
 
     def _reconcile(self, session: Session, report: RoundReport) -> None:
         """A message whose worker died between claiming and recording may or may not have gone

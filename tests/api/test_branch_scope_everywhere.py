@@ -42,6 +42,7 @@ PUBLIC = {
     "branches.get_branch",
     "appointments.list_slots",
     "appointments.book",
+    "appointments.ask_booking_code",
     "tickets.get_ticket",
     "tickets.accept_offer",
     "tickets.cancel_ticket",

@@ -124,7 +124,8 @@ def test_temporary_failures_are_retried_to_exactly_one_delivery(
     assert len(twilio.messages) == 1  # one delivery, three requests
     assert len(_creates(twilio)) == 3
     (stored,) = _stored()
-    assert (stored.status, stored.attempts, stored.error_code) == (MessageStatus.SENT, 3, None)
+    # Three tries, of which the second was a probe of a provider still down: not counted.
+    assert (stored.status, stored.attempts, stored.error_code) == (MessageStatus.SENT, 2, None)
 
 
 def test_retry_after_from_twilio_delays_the_next_try(app, clock, twilio, gateway):
@@ -322,3 +323,56 @@ def test_the_demo_started_again_keeps_sending(app, clock):
         assert report.sent == 1
     statuses = db.session.scalars(select(Message.status)).all()
     assert statuses == [MessageStatus.SENT, MessageStatus.SENT]
+
+
+def test_the_provider_down_for_an_hour_then_everything_once_most_urgent_first(
+    app, clock, twilio, gateway
+):
+    """An hour without the provider while the office goes on writing messages: one probe per
+    pause instead of a storm, no message given up or sent twice, and when it is back the most
+    urgent go first (lane order), not whichever backed off least."""
+    written: list[tuple[int, str]] = []  # (lane, body)
+
+    def write(minute: int) -> None:
+        for n, (event, lane) in enumerate(
+            [("your_turn", 0), ("booked", 1), ("booked", 1)]
+            + [(f"rescheduled:outage:{minute}", 2)] * 5
+        ):
+            body = f"{event} {minute}:{n}"
+            outbox.enqueue(
+                db.session,
+                clock.now(),
+                ticket=None,
+                event=f"{event}:{minute}:{n}",
+                to=f"+20101{minute:03d}{n:04d}",
+                locale="en",
+                body=body,
+            )
+            written.append((lane, body))
+        db.session.commit()
+
+    sender = _sender(app, clock, gateway)
+    twilio.down = True
+    for minute in range(60):
+        if minute % 10 == 0:
+            write(minute)
+        for _ in range(6):  # rounds ten seconds apart
+            sender.run_once()
+            clock.advance(seconds=10)
+    tries_while_down = len(_creates(twilio))
+    # About one probe a minute once the pause has grown, never a batch at a time.
+    assert tries_while_down <= 70, tries_while_down
+    assert all(m.status == MessageStatus.QUEUED for m in _stored())
+
+    twilio.down = False
+    # Within one pause (at most a minute) the next probe finds the provider back.
+    for _ in range(20):  # bounded: 48 messages at 1000 per second go in a round or two
+        sender.run_once()
+        if all(m.status == MessageStatus.SENT for m in _stored()):
+            break
+        clock.advance(seconds=10)
+    sent = [m["body"] for m in twilio.messages]
+    assert sorted(sent) == sorted(body for _, body in written)  # each once, none lost
+    lanes = {body: lane for lane, body in written}
+    assert [lanes[body] for body in sent] == sorted(lanes[body] for body in sent)
+    assert all(m.status == MessageStatus.SENT for m in _stored())

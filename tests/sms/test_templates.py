@@ -70,6 +70,9 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         "called": lambda: templates.called(
             locale, number="A-123", counter="12", branch=names["branch"], link=link
         ),
+        "one_time_code": lambda: templates.one_time_code(
+            locale, code=f"{start.minute:06d}", branch=names["branch"], minutes=10
+        ),
         "reminder": lambda: templates.reminder(
             locale,
             tomorrow=start.day % 2 == 0,

@@ -2,7 +2,7 @@
 tickets.came_back_at
 
 Revision ID: 0025
-Revises: 0026 (given 0022; follows main's head 0026 since merging main)
+Revises: 0024 (given 0022; follows main's head 0024 since merging main)
 Create Date: 2026-12-07 02:45:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 import queue_app.db
 
 revision: str = "0025"
-down_revision: str | Sequence[str] | None = "0026"
+down_revision: str | Sequence[str] | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
