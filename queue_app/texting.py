@@ -229,6 +229,23 @@ def turn_near(
     )
 
 
+def called(
+    session: Session, now: datetime, ticket: Ticket, branch: BranchInfo, counter: str
+) -> bool:
+    """Tell a walk-in who may be waiting anywhere that they are called, and to which counter;
+    once per ticket (``called``): a second call of a ticket that came back finds its citizen in
+    the hall. False without a phone or when told before."""
+    return _text_ticket(
+        session,
+        now,
+        ticket,
+        "called",
+        lambda locale, link: templates.called(
+            locale, number=ticket.number, counter=counter, branch=branch.name(locale), link=link
+        ),
+    )
+
+
 def ticket_issued(session: Session, now: datetime, ticket: Ticket, service: ServiceInfo) -> None:
     """Text a walk-in with a phone its number and the link to follow the line."""
     _text_ticket(

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
+    coming_back,
     daily_cap,
     directory,
     idempotency,
@@ -398,7 +399,9 @@ def check_in_window(slot_start: datetime) -> CheckInWindow:
 
 
 def check_in(session: Session, clock: Clock, principal: Principal, token: str) -> TicketView:
-    """An appointment's citizen has arrived: the scheduled ticket enters the waiting line.
+    """An appointment's citizen has arrived: the scheduled ticket enters the waiting line. Or a
+    walk-in told by text who missed the call came back: within the branch's grace period it
+    waits again near the front (``coming_back.back_in_line``).
 
     Its place in the line is its slot's start, not the moment of check-in: a citizen who came
     early waits behind those who took walk-in tickets before the slot began, and one who came a
@@ -412,6 +415,10 @@ def check_in(session: Session, clock: Clock, principal: Principal, token: str) -
     now = clock.now()
     ticket = find_ticket(session, token)
     principal.require_branch(ticket.branch_id)
+    if ticket.kind == TicketKind.WALK_IN and ticket.status == TicketStatus.NO_SHOW:
+        # Waiting anywhere: a walk-in who missed the call scans the ticket on coming back.
+        coming_back.back_in_line(session, now, ticket)
+        return view_ticket(session, now, ticket)
     if ticket.status != TicketStatus.SCHEDULED or ticket.slot_start is None:
         raise StateConflict(
             f"ticket {ticket.number} is {ticket.status.value}; only a booked appointment "

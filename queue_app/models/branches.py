@@ -39,6 +39,9 @@ class Branch(Bilingual, Base):
     # and one text when a ticket's estimated wait falls to turn_near_minutes (0: neither).
     early_tickets_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     turn_near_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A walk-in told by text who missed the call may come back within this many minutes and
+    # be called near the front (``coming_back``); 0: no grace, a missed turn is lost.
+    late_grace_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     # How citizens may be told, comma-separated, the first the default: "sms", "whatsapp,sms".
     channels: Mapped[str] = mapped_column(String(40), default="sms", server_default="sms")
     # Citizens may take today's walk-in ticket from their phone (/join/<branch>, its poster);
