@@ -505,7 +505,7 @@ def one_time_code(locale: str, *, code: str, branch: str, minutes: int) -> str:
     if locale == "ar":
         valid = str(minutes).translate(ARABIC_INDIC_DIGITS)
         wordings = (
-            f"رمز التحقق: {code}\nلـ{branch}، صالح {valid} دقائق. لا تعطه لأحد.",
+            f"رمز التحقق: {code}\nمن {branch}، صالح {valid} دقائق. لا تعطه لأحد.",
             f"رمز التحقق: {code}\nصالح {valid} دقائق. لا تعطه لأحد.",
         )
     else:

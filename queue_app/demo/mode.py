@@ -149,6 +149,8 @@ def banner(
         f"  kiosk         {base}/kiosk/{DEMO_BRANCH}"
         + (f"   (enrolment code: {kiosk_code})" if kiosk_code else ""),
         f"  display board {base}/display/{DEMO_BRANCH}",
+        f"  join by phone {base}/join/{DEMO_BRANCH}   (its door poster: /join/{DEMO_BRANCH}/poster;"
+        " the code appears below)",
         f"  counter 1     {base}/counter/{DEMO_BRANCH}/1   (sign in as demo-staff)",
         f"  manager       {base}/manage/{DEMO_BRANCH}   (sign in as demo-manager)",
         f"  sign in       {base}/sign-in",

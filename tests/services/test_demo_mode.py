@@ -55,6 +55,7 @@ def test_banner_names_the_urls_and_tokens(tmp_path):
         kiosk_code="1234 5678",
     )
     assert "http://127.0.0.1:8123/display/cairo-civil" in text
+    assert "http://127.0.0.1:8123/join/cairo-civil" in text  # the demo branch takes joins
     assert "http://127.0.0.1:8123/kiosk/cairo-civil   (enrolment code: 1234 5678)" in text
     assert "Bearer k-token" in text
     assert "moved into office hours" in text
