@@ -69,6 +69,21 @@ class Office:
         assert self.post(f"/api/v1/tickets/{token}/hold", "staff").status_code == 200
         return token
 
+    def missed_after_a_text(self) -> str:
+        """A walk-in told by text that it was called, then marked missed, at a branch that
+        texts the turn and gives 10 minutes to come back."""
+        branch = db.session.scalars(select(Branch).where(Branch.code == "cairo-civil")).one()
+        branch.turn_near_minutes, branch.late_grace_minutes = 15, 10
+        db.session.commit()
+        answer = self.post(
+            f"{BRANCH}/tickets", "kiosk", json={"service": "id-card", "phone": "01012345678"}
+        )
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        token = answer.json["token"]
+        assert self.post(CALL_NEXT, "staff").status_code == 200
+        assert self.post(f"/api/v1/tickets/{token}/no-show", "staff").status_code == 200
+        return token
+
     def appointment(self) -> str:
         """A booking for 10:30 today, made by the citizen (not audited)."""
         answer = self.client.post(
@@ -204,6 +219,12 @@ CASES: list[tuple[str, str, str | None, Call]] = [
         "manager",
         "cairo-civil",
         lambda o: o.post(f"/api/v1/tickets/{o.held()}/back-to-line", "manager"),
+    ),
+    (
+        "ticket.came_back",
+        "staff",
+        "cairo-civil",
+        lambda o: o.post(f"/api/v1/tickets/{o.missed_after_a_text()}/came-back", "staff"),
     ),
     (
         "ticket.transfer",
