@@ -541,7 +541,10 @@ def events(
     since = parse_bound(query.since, zone, name="from", end=False)
     until = parse_bound(query.until, zone, name="to", end=True)
     action = _checked_action(query.action)
-    if since and until and until <= since:
+    # The day or time ``to`` names must not come before ``from``; the same time twice is an
+    # empty range, not a wrong one.
+    to_named = parse_bound(query.until, zone, name="to", end=False)
+    if since and to_named and to_named < since:
         raise InvalidInput("the range ends before it begins", to=["before from"])
     if query.limit is not None and not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidInput(f"limit is between 1 and {MAX_LIMIT}", limit=["out of range"])

@@ -497,6 +497,26 @@ def test_dates_at_the_ends_of_the_calendar_bound_nothing(office, query):
     assert len(events["events"]) == 1
 
 
+def test_equal_bounds_are_an_empty_range_not_a_wrong_one(office):
+    """Found by fuzzing (issue 16): it answered 422 "the range ends before it begins"."""
+    office.walk_in()
+    office.post(CALL_NEXT, "staff")
+    at = "2026-11-24T10:00:00%2B02:00"
+    for path in (AUDIT, f"{AUDIT}.csv"):
+        answer = office.client.get(f"{path}?from={at}&to={at}", headers=office.tokens["manager"])
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
+def test_the_json_reader_answers_csv_when_asked(office):
+    answer = office.client.get(f"{AUDIT}?format=csv", headers=office.tokens["manager"])
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/csv"
+    operation = office.client.get("/api/v1/openapi.json").json["paths"][
+        "/api/v1/branches/{branch_code}/audit"
+    ]["get"]
+    assert set(operation["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+
+
 @pytest.mark.parametrize(
     "query", ["to=0001-01-01", "to=0001-01-01T00:00:00%2B14:00", "from=9999-12-31T23:59:59-12:00"]
 )

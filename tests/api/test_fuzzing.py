@@ -56,6 +56,8 @@ CROSS_FIELD_RULES = {
     "PUT /api/v1/branches/{branch_code}/services/{service_code}/capacity": "to not before from",
     "GET /api/v1/branches/{branch_code}/statistics": "to not before from, at most 366 days",
     "POST /api/v1/backends/{code}/maintenance": "end after start",
+    "GET /api/v1/branches/{branch_code}/audit": "to not before from",
+    "GET /api/v1/branches/{branch_code}/audit.csv": "to not before from",
     "POST /api/v1/backends/{code}/reports": "branch required with an admin token",
     "POST /api/v1/backends/{code}/back": "branch required with an admin token",
 }
