@@ -27,7 +27,7 @@ The target of the issue: at least 90 % fewer citizen-hours on site with this sys
                                    [--rates 60,50,25] [--counters C] [--walk-in-percent 50]
                                    [--phone-share 0.8] [--baseline-patience MIN]
                                    [--offer-accept 0.7] [--history 20]
-                                   [--wait-anywhere] [--leave-if-wait 45]
+                                   [--wait-anywhere] [--leave-if-wait 45] [--late-grace 15]
                                    [--plot docs/day_simulation.png] [--json out.json]
     python -m bench.day_simulation --matrix [--announce-end] [--outage-end ...] [--offer-accept P]
                                    [--plot docs/day_simulation_matrix.png] [--json rows.json]
@@ -67,6 +67,11 @@ The harder days (issue 13), each an option; with none of them the run is the one
   minutes on the way), or, with no text by then, a quarter of an hour before the time the
   kiosk showed. A counter that calls a citizen who is not back waits for them (counted as
   "called while away"). Without a phone, or with a shorter wait, they stay, as before.
+- ``--late-grace M`` (with ``--wait-anywhere``; default 0): the branch's ``late_grace_minutes``.
+  A citizen away when called reads the "called" text within 3 minutes and is 5 to 20 minutes on
+  the way (with any value). With 0 the counter waits for them; with M it marks them missed
+  after 3 minutes and calls the next, and they come back within M minutes to be called after
+  the next one (``counters.came_back``), or later take a new ticket.
 - ``--outage-end HH:MM``: when the system really comes back (default 12:30); ``none``: not on
   the outage day (back at 07:00 the next working day, before opening). With
   ``--announce-end`` a manager gives the true end (``outages.declare`` with
@@ -221,6 +226,10 @@ BRANCH = "cairo-civil"
 ZONE = ZoneInfo("Africa/Cairo")
 SUN_TO_THU = (6, 0, 1, 2, 3)  # date.weekday() of Sunday..Thursday
 OPENS, CLOSES = time(8), time(15)
+# ``--late-grace``: how long a counter waits for a called citizen who is away (a recall or two)
+# before it marks them missed and calls the next.
+NO_SHOW_AFTER_MINUTES = 3
+NO_SHOW_AFTER = timedelta(minutes=NO_SHOW_AFTER_MINUTES)
 PUBLIC_URL = "https://queue.example.eg"
 DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/bench_sim"
 TARGET_REDUCTION = 90.0
@@ -321,6 +330,11 @@ class Options:
     early_tickets_minutes: int = 0
     turn_near_minutes: int = 0
     leave_if_wait: float = 45.0
+    # Coming back late (``--late-grace``, the branch's ``late_grace_minutes``; 0: off, as
+    # before, a counter that calls someone away waits for them). On, the counter marks them
+    # missed after ``NO_SHOW_AFTER`` and calls the next; back within the grace period, they
+    # are called after the next one (``counters.came_back``), later they take a new ticket.
+    late_grace_minutes: int = 0
 
 
 def counter_layout(options: Options) -> tuple[tuple[str, ...], ...]:
@@ -667,6 +681,7 @@ class WithThisSystem(Simulation):
         self.eta: list[tuple[float, float]] = []
         self.away: set[int] = set()  # holding a ticket, waiting elsewhere until texted
         self.called_away: dict[int, str] = {}  # called while away: citizen -> counter waiting
+        self.missed: set[int] = set()  # marked missed while away (``--late-grace``)
         self.turn_near_seen: set[int] = set()  # "turn_near" ticket events already acted on
         self.domain_seconds = 0.0
         self.domain_calls = 0
@@ -711,6 +726,7 @@ class WithThisSystem(Simulation):
             if self.options.turn_near_minutes or self.options.early_tickets_minutes:
                 branch.early_tickets_minutes = self.options.early_tickets_minutes
                 branch.turn_near_minutes = self.options.turn_near_minutes
+                branch.late_grace_minutes = self.options.late_grace_minutes
             branch.opening_hours = [
                 OpeningHours(weekday=d, opens=OPENS, closes=CLOSES) for d in SUN_TO_THU
             ]
@@ -1056,6 +1072,38 @@ class WithThisSystem(Simulation):
         if k is not None:  # the counter called them while away and waited
             self.on_site[cid].called = self.now
             self.at(self.now + self.citizens[cid].service_time, self.done, k, cid)
+        elif cid in self.missed:
+            self.missed.discard(cid)
+            self.come_back_late(cid)
+
+    def marked_missed(self, k: str, cid: int) -> None:
+        """``--late-grace``: the counter waited ``NO_SHOW_AFTER`` for someone away, marks them
+        missed and calls the next."""
+        if self.called_away.get(cid) != k or self.busy[k] != cid:
+            return  # back in time
+        del self.called_away[cid]
+        with self.session() as session:
+            counters.mark_no_show(session, self.clock, self.staff, self.ticket_of[cid][1])
+        self.kiosk_outcomes["marked missed while away"] += 1
+        self.missed.add(cid)
+        self.busy[k] = None
+        self.try_call(k)
+
+    def come_back_late(self, cid: int) -> None:
+        if not self.open_now():
+            self.leave(cid, "closing")
+            self.plan_return(cid, self.next_opening(), self.walk_in)
+            return
+        try:
+            with self.session() as session:
+                counters.came_back(session, self.clock, self.staff, self.ticket_of[cid][1])
+        except StateConflict:  # TooLate among them: the grace period is over
+            self.kiosk_outcomes["back after the grace period: new ticket"] += 1
+            self.kiosk_ticket(cid)
+            return
+        self.kiosk_outcomes["back within the grace period"] += 1
+        self.in_line.add(cid)
+        self.wake_counters()
 
     def kiosk_offers_a_slot(self, session: Session, cid: int) -> None:
         citizen = self.citizens[cid]
@@ -1147,6 +1195,13 @@ class WithThisSystem(Simulation):
             # Away, not texted in time: the counter waits for them (its time is lost).
             self.kiosk_outcomes["called while away"] += 1
             self.called_away[cid] = k
+            # The "called" text (counters.call_next, waiting anywhere): read within 3 minutes,
+            # then 5 to 20 on the way, unless they are on their way already.
+            rng = random.Random(f"{self.options.seed}:called:{cid}:{self.now.isoformat()}")
+            back = rng.uniform(0, 3) + rng.uniform(5, 20)
+            self.at(self.now + timedelta(minutes=back), self.back_in_hall, cid)
+            if self.options.late_grace_minutes:
+                self.at(self.now + NO_SHOW_AFTER, self.marked_missed, k, cid)
             return
         self.on_site[cid].called = self.now
         shown = self.eta_pending.pop(cid, None)
@@ -1926,6 +1981,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--leave-if-wait", type=float, default=45.0)
     parser.add_argument(
+        "--late-grace",
+        type=int,
+        default=0,
+        help="with --wait-anywhere: the branch's late_grace_minutes (0: a counter waits for "
+        f"a called citizen who is away; else it marks them missed after "
+        f"{NO_SHOW_AFTER_MINUTES} minutes and they come back near the front within it)",
+    )
+    parser.add_argument(
         "--history",
         type=int,
         default=20,
@@ -1985,6 +2048,7 @@ def options_from(args: argparse.Namespace) -> Options:
         early_tickets_minutes=90 if args.wait_anywhere else 0,
         turn_near_minutes=30 if args.wait_anywhere else 0,
         leave_if_wait=args.leave_if_wait,
+        late_grace_minutes=args.late_grace if args.wait_anywhere else 0,
     )
 
 

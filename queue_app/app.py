@@ -125,7 +125,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         else:
             app.logger.warning("database unavailable: %s", err.orig)
             error = ServiceUnavailable(
-                "the database cannot be reached just now; nothing was changed, try again",
+                "the database cannot take this just now (unreachable, restarting or its disk "
+                "full); nothing was changed, try again",
                 retry_after=DATABASE_RETRY_AFTER_S,
             )
         return on_http_error(error)

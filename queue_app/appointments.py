@@ -13,7 +13,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import daily_cap, directory, opening_hours, service_state, slots, texting, tickets
+from queue_app import (
+    daily_cap,
+    directory,
+    opening_hours,
+    phone_codes,
+    service_state,
+    slots,
+    texting,
+    tickets,
+)
 from queue_app.access import Principal
 from queue_app.clock import Clock
 from queue_app.db import commit
@@ -122,6 +131,130 @@ def book(
         idempotency_key=idempotency_key,
         admit=admit,
         channel=chosen,
+    )
+
+
+# The one-time code of a booking from the public page, where the branch asks for it.
+CODE_PURPOSE = "booking"
+
+
+def ask_booking_code(
+    session: Session,
+    clock: Clock,
+    secret: str,
+    branch_code: str,
+    service_code: str,
+    *,
+    phone: str,
+    channel: str | None,
+    locale: str,
+) -> None:
+    """Send the one-time code that confirms the number of a booking (for a branch with
+    ``booking_code``), and commit. Raises NotFound (branch, service), InvalidPhone, InvalidInput
+    (a channel the branch lacks), AlreadyBooked (no code for a booking that cannot be made),
+    RateLimited (codes per number, the daily cap)."""
+    branch = directory.current(session).branch(branch_code)
+    service = branch.service(service_code)
+    e164 = tickets.parse_phone(phone, branch)
+    if e164 is None:
+        raise InvalidPhone("a mobile number is required", phone=["required"])
+    chosen = tickets.citizen_channel(branch, channel)
+    _check_not_booked(session, service, e164)
+    phone_codes.send(
+        session,
+        clock.now(),
+        secret,
+        branch,
+        CODE_PURPOSE,
+        phone=e164,
+        channel=chosen,
+        locale=tickets.citizen_locale(locale),
+    )
+
+
+def book_with_code(
+    session: Session,
+    clock: Clock,
+    secret: str,
+    branch_code: str,
+    service_code: str,
+    *,
+    start: datetime,
+    phone: str,
+    locale: str,
+    channel: str | None,
+    code: str,
+) -> TicketView:
+    """``book``, once the code ``ask_booking_code`` sent is accepted: the code's use and the
+    booking commit together (a refused booking leaves the code unused). Raises what ``book``
+    raises, and CodeWrong, CodeExpired, CodeUsed, CodeTriesExhausted (a wrong code's try is
+    committed, nothing else)."""
+    branch = directory.current(session).branch(branch_code)
+    e164 = tickets.parse_phone(phone, branch)
+    if e164 is None:
+        raise InvalidPhone("a mobile number is required", phone=["required"])
+    phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
+    return book(
+        session,
+        clock,
+        branch_code,
+        service_code,
+        start=start,
+        phone=phone,
+        locale=locale,
+        channel=channel,
+    )
+
+
+class CodeRequired(InvalidInput):
+    """A booking from outside the branch where it asks for a one-time code (``booking_code``),
+    sent without one."""
+
+    code = "code_required"
+
+
+def book_confirming_number(
+    session: Session,
+    clock: Clock,
+    secret: str,
+    branch_code: str,
+    service_code: str,
+    *,
+    start: datetime,
+    phone: str | None,
+    locale: str,
+    channel: str | None,
+    code: str | None,
+    caller: Principal | None,
+    idempotency_key: str | None = None,
+) -> TicketView:
+    """``book`` as the API takes it from anyone: where the branch asks for a one-time code
+    (``booking_code``), a booking with a number needs the code ``ask_booking_code`` sent to it,
+    unless ``caller`` is one of the branch's own devices or people (the kiosk books for the hall).
+    Raises what ``book`` and ``book_with_code`` raise, and CodeRequired."""
+    branch = directory.current(session).branch(branch_code)
+    trusted = caller is not None and caller.acts_for(branch.id)
+    if phone is not None and branch.booking_code and not trusted:
+        if code is None:
+            raise CodeRequired(
+                "this branch confirms the number with a one-time code: ask for one "
+                f"(POST /api/v1/branches/{branch.code}/booking-codes) and send it as code",
+                code=["required"],
+            )
+        e164 = tickets.parse_phone(phone, branch)
+        assert e164 is not None
+        phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
+    return book(
+        session,
+        clock,
+        branch_code,
+        service_code,
+        start=start,
+        phone=phone,
+        locale=locale,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        booked_by=caller if phone is None else None,
     )
 
 

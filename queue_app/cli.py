@@ -798,7 +798,5 @@ def demo(host: str, port: int, real_time: bool) -> None:
 
     from queue_app.worker import loop as jobs
 
-    jobs.start(
-        dataclasses.replace(settings, sms_gateway="console"), engine, clock, threading.Event()
-    )
+    jobs.start(demo_mode.worker_settings(settings), engine, clock, threading.Event())
     run(settings, host=host, port=port, workers=1, threads=settings.web_threads, clock=clock)

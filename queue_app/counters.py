@@ -8,14 +8,14 @@ from datetime import datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import capacity, directory, pace, service_state
+from queue_app import capacity, coming_back, directory, pace, service_state, texting
 from queue_app.access import Principal
 from queue_app.branches import CounterView, counter_view
 from queue_app.clock import Clock
 from queue_app.db import commit, flush, rowcount
 from queue_app.directory import CounterInfo
 from queue_app.errors import CounterBusy, InvalidInput, NotFound, StateConflict
-from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketStatus
+from queue_app.models import Counter, Service, Ticket, TicketEvent, TicketKind, TicketStatus
 from queue_app.tickets import find_ticket
 from queue_app.waiting_line import CALLING_ORDER
 
@@ -128,10 +128,17 @@ def call_next(
                 Ticket.service_id.in_(callable_ids),
                 Ticket.status == TicketStatus.WAITING,
                 or_(Ticket.for_counter_id.is_(None), Ticket.for_counter_id == counter.id),
+                # Tickets that came back late have their own turn (coming_back.next_to_call).
+                Ticket.came_back_at.is_(None),
             )
             .order_by(own_line_first, *CALLING_ORDER)
             .limit(1)
         )
+        if candidate is None or candidate.for_counter_id != counter.id:
+            returned = coming_back.next_to_call(
+                session, callable_ids, regulars_waiting=candidate is not None
+            )
+            candidate = returned or candidate
         if candidate is None:
             commit(session)
             return None
@@ -154,11 +161,30 @@ def call_next(
             session.add(
                 TicketEvent(ticket_id=candidate.id, at=now, event="called", note=counter.code)
             )
+            _tell_called(session, now, candidate, counter.code)
             commit(session)
             session.refresh(candidate)
             return candidate
         session.expire(candidate)
     raise StateConflict("too many counters are calling at once; try again")
+
+
+def _tell_called(session: Session, now: datetime, ticket: Ticket, counter_code: str) -> None:
+    """Waiting anywhere: a walk-in with a number, of a service that tells the turn near, may be
+    away from the hall; one text says they are called, and where."""
+    service = directory.current(session).service_by_id(ticket.service_id)
+    if ticket.kind == TicketKind.WALK_IN and ticket.phone and service.tells_turn_near:
+        texting.called(session, now, ticket, service.branch, counter_code)
+
+
+def came_back(session: Session, clock: Clock, principal: Principal, token: str) -> Ticket:
+    """The citizen of a ticket marked no-show is back at the counter or the desk: within the
+    branch's grace period it waits again near the front (``coming_back``).
+
+    Raises NotFound, Forbidden, StateConflict, TooLate (the grace period is over).
+    """
+    ticket = _staff_ticket(session, principal, token)
+    return coming_back.back_in_line(session, clock.now(), ticket)
 
 
 def _staff_ticket(session: Session, principal: Principal, token: str) -> Ticket:

@@ -8,6 +8,10 @@ and not suppressed, except two kinds that are never held back and never counted:
   are themselves capped; holding one back would make a citizen miss their turn;
 - the answer to STOP, which confirms that nothing more will come.
 
+A one-time code (``phone_codes``) rides in lane 0, since the citizen waits for it with the page
+open, but it counts: anyone can ask for one to any number, so it is the message a flood would
+be made of.
+
 Two places keep the cap. A request that would text a number at its cap (a ticket with a phone,
 "another time") is refused before it changes anything: ``ensure_room`` raises RateLimited (429).
 Every message written anyway (the office's moves, answers to replies) goes through
@@ -20,17 +24,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from queue_app.errors import RateLimited
-from queue_app.message_lanes import Lane, lane_of
+from queue_app.message_lanes import Lane, kind_of, lane_of
 from queue_app.models import Message, MessageStatus
 
 # The key of the cap in ``Session.info`` (set with the public URL, from settings).
 CAP = "queue_sms_daily_cap"
 DEFAULT_CAP = 8
 OPT_OUT_KIND = "opted-out"
+# Lane 0, and counted all the same (phone_codes).
+CODE_KIND = "code"
 
 
 def set_cap(info: dict[object, object], cap: int) -> None:
@@ -44,7 +50,18 @@ def cap_of(session: Session) -> int:
 
 def exempt(event: str) -> bool:
     """Whether a message about ``event`` is neither held back nor counted."""
-    return lane_of(event) == Lane.NOW or event.startswith(f"{OPT_OUT_KIND}:")
+    if event.startswith(f"{OPT_OUT_KIND}:"):
+        return True
+    return lane_of(event) == Lane.NOW and kind_of(event) != CODE_KIND
+
+
+def _counted() -> ColumnElement[bool]:
+    """The messages ``exempt`` leaves counted, as a condition on the outbox."""
+    return and_(
+        or_(Message.lane != int(Lane.NOW), Message.event.like(f"{CODE_KIND}:%")),
+        Message.status != MessageStatus.SUPPRESSED,
+        Message.event.not_like(f"{OPT_OUT_KIND}:%"),
+    )
 
 
 def day_start(now: datetime, timezone: str | None) -> datetime:
@@ -65,9 +82,7 @@ def counted_since(
         select(Message.to, Message.created_at).where(
             Message.to.in_(sorted(set(phones))),
             Message.created_at >= since,
-            Message.lane != int(Lane.NOW),
-            Message.status != MessageStatus.SUPPRESSED,
-            Message.event.not_like(f"{OPT_OUT_KIND}:%"),
+            _counted(),
         )
     ).all()
     return [(r.to, r.created_at) for r in rows]
@@ -80,9 +95,7 @@ def texted_today(session: Session, now: datetime, phone: str, timezone: str | No
             select(func.count()).where(
                 Message.to == phone,
                 Message.created_at >= day_start(now, timezone),
-                Message.lane != int(Lane.NOW),
-                Message.status != MessageStatus.SUPPRESSED,
-                Message.event.not_like(f"{OPT_OUT_KIND}:%"),
+                _counted(),
             )
         )
         or 0

@@ -79,6 +79,21 @@ class ServiceInfo(Bilingual):
     walk_in_percent: int
     backends: list[BackendInfo]
     branch: BranchInfo = field(repr=False)
+    # Waiting anywhere: None takes the branch's turn_near_minutes; people None or 0 is off.
+    own_turn_near_minutes: int | None = None
+    turn_near_people: int | None = None
+
+    @property
+    def turn_near_minutes(self) -> int:
+        """The "turn near" text's threshold in minutes here: the service's own, else the
+        branch's (0: not by minutes)."""
+        if self.own_turn_near_minutes is not None:
+            return self.own_turn_near_minutes
+        return self.branch.turn_near_minutes
+
+    @property
+    def tells_turn_near(self) -> bool:
+        return self.turn_near_minutes > 0 or bool(self.turn_near_people)
 
 
 @dataclass(eq=False)
@@ -114,8 +129,11 @@ class BranchInfo(Bilingual):
     hours: WeeklyHours
     early_tickets_minutes: int = 0
     turn_near_minutes: int = 0
+    late_grace_minutes: int = 0
     # How citizens may be told ("sms", "whatsapp"), the first the default.
     channels: tuple[str, ...] = ("sms",)
+    join_from_phone: bool = False  # /join/<branch>: today's walk-in ticket from a phone
+    booking_code: bool = False  # the booking page confirms the number with a one-time code
     # The local times of the appointment reminders (``reminders``); None: not sent.
     reminder_evening: time | None = None
     reminder_morning: time | None = None
@@ -423,7 +441,10 @@ def _branch_info(
         evening_notice=row.evening_notice,
         early_tickets_minutes=row.early_tickets_minutes,
         turn_near_minutes=row.turn_near_minutes,
+        late_grace_minutes=row.late_grace_minutes,
         channels=tuple(row.channels.split(",")),
+        join_from_phone=row.join_from_phone,
+        booking_code=row.booking_code,
         reminder_evening=row.reminder_evening,
         reminder_morning=row.reminder_morning,
         hours=WeeklyHours.of(
@@ -443,6 +464,8 @@ def _branch_info(
             slot_minutes=s.slot_minutes,
             manual_fallback_percent=s.manual_fallback_percent,
             walk_in_percent=s.walk_in_percent,
+            own_turn_near_minutes=s.turn_near_minutes,
+            turn_near_people=s.turn_near_people,
             backends=[down_here.get(b.id, backends[b.id]) for b in s.backends],
             branch=branch,
         )

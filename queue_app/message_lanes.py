@@ -21,6 +21,9 @@ LANE_OF_KIND: dict[str, Lane] = {
     "called": Lane.NOW,
     "your_turn": Lane.NOW,
     "turn_near": Lane.NOW,
+    # A one-time code: the citizen waits for it with the page open (counted all the same:
+    # daily_cap).
+    "code": Lane.NOW,
     "issued": Lane.SOON,
     "booked": Lane.SOON,
     "moved": Lane.SOON,  # the citizen's own "another time"

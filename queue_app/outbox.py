@@ -15,13 +15,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from queue_app import daily_cap, whatsapp
 from queue_app.db import insert, rowcount
 from queue_app.message_lanes import lane_of
-from queue_app.models import Branch, Message, MessageStatus, OptOut, Ticket
+from queue_app.models import (
+    Branch,
+    EarlyDeliveryReport,
+    Message,
+    MessageStatus,
+    OptOut,
+    Ticket,
+)
 
 # Retries after a temporary failure: 30 s, 1, 2, 4 ... minutes, capped, with jitter so that a
 # provider coming back from an outage is not hit by every worker at the same second.
@@ -153,14 +170,21 @@ def _hold_over_cap(session: Session, now: datetime, rows: list[dict[str, Any]]) 
     daily_cap.over_cap(session, now, rows, timezones)
 
 
-def has_due(session: Session, now: datetime, channel: str | None = None) -> bool:
-    """Whether any message (of ``channel``) waits to be claimed now (one read, no lock)."""
+def has_due(
+    session: Session,
+    now: datetime,
+    channel: str | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> bool:
+    """Whether any message (of ``channel``, and ``where``) waits to be claimed now (one read,
+    no lock)."""
     due = session.scalar(
         select(Message.id)
         .where(
             Message.status == MessageStatus.QUEUED,
             Message.next_attempt_at <= now,
             *([Message.channel == channel] if channel is not None else []),
+            *([where] if where is not None else []),
         )
         .limit(1)
     )
@@ -169,7 +193,13 @@ def has_due(session: Session, now: datetime, channel: str | None = None) -> bool
 
 
 def claim(
-    session: Session, now: datetime, worker: str, limit: int, *, channel: str | None = None
+    session: Session,
+    now: datetime,
+    worker: str,
+    limit: int,
+    *,
+    channel: str | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[Outgoing]:
     """Claim up to ``limit`` due messages for ``worker``, lane by lane (``message_lanes``), most
     urgent first within a lane, and commit.
@@ -178,7 +208,8 @@ def claim(
     for or taking each other's rows; on SQLite the UPDATE's ``status`` condition makes a row
     that another process claimed in between drop out. An empty outbox costs one read, no write
     lock. Messages to numbers that opted out are never claimed (``suppress_opted_out`` marks them).
-    With ``channel``, only that channel's messages (each channel spends its own sender's budget).
+    With ``channel``, only that channel's messages (each channel spends its own sender's budget);
+    with ``where``, only those (one sender's countries: ``send_rates.Route``).
     """
     opted_out = select(OptOut.phone).where(OptOut.phone == Message.to).exists()
     ids = session.scalars(
@@ -188,6 +219,7 @@ def claim(
             Message.next_attempt_at <= now,
             or_(~opted_out, ~_not_opt_out_answer()),
             *([Message.channel == channel] if channel is not None else []),
+            *([where] if where is not None else []),
         )
         .order_by(Message.lane, Message.urgency, Message.id)
         .limit(limit)
@@ -289,12 +321,13 @@ def record_sent_many(
         [{"message_id": message.id, "sid": sid} for message, sid in sent],
     )
     session.commit()
+    apply_early_reports(session, now, [sid for _, sid in sent if sid])
 
 
 def record_sent(
     session: Session, now: datetime, message: Outgoing, worker: str, provider_sid: str | None
 ) -> bool:
-    return _finish(
+    done = _finish(
         session,
         message.id,
         worker,
@@ -304,6 +337,9 @@ def record_sent(
         error_code=None,
         error=None,
     )
+    if done and provider_sid:
+        apply_early_reports(session, now, [provider_sid])
+    return done
 
 
 def retry_delay(attempts: int, jitter: Callable[[], float] = random.random) -> timedelta:
@@ -341,6 +377,37 @@ def record_temporary_failure(
         claimed_by=None,
         error_code=code,
         error=error,
+    )
+
+
+def record_provider_down(
+    session: Session, now: datetime, message: Outgoing, worker: str, *, code: str | None, error: str
+) -> bool:
+    """The provider is still down (a probe failed): back in the queue, due now in its order,
+    the try not counted (it was not the message's)."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.QUEUED,
+        next_attempt_at=now,
+        claimed_by=None,
+        attempts=Message.attempts - 1,
+        error_code=code,
+        error=error,
+    )
+
+
+def release(session: Session, message: Outgoing, worker: str) -> bool:
+    """Give a claimed message back unsent (its route's provider failed this round): due as it
+    was, the try not counted."""
+    return _finish(
+        session,
+        message.id,
+        worker,
+        status=MessageStatus.QUEUED,
+        claimed_by=None,
+        attempts=Message.attempts - 1,
     )
 
 
@@ -409,7 +476,7 @@ def record_found_sent(
     session: Session, now: datetime, message: Outgoing, worker: str, provider_sid: str
 ) -> bool:
     """Crash recovery found the message at the provider: it went out, so it is not sent again."""
-    return _finish(
+    done = _finish(
         session,
         message.id,
         worker,
@@ -418,6 +485,9 @@ def record_found_sent(
         provider_sid=provider_sid,
         reconciled="found_sent",
     )
+    if done:
+        apply_early_reports(session, now, [provider_sid])
+    return done
 
 
 def record_resend(session: Session, now: datetime, message: Outgoing, worker: str) -> bool:
@@ -456,14 +526,43 @@ def record_delivery(
     *,
     error_code: str | None = None,
 ) -> bool:
-    """Apply a delivery status callback; False when no message has this id. Callbacks arrive out
-    of order, so a final state is never turned back into "sent"."""
+    """Apply a delivery status callback; False when no message has this id (yet). Callbacks
+    arrive out of order, so a final state is never turned back into "sent".
+
+    A final report may come before the worker has recorded the send (Twilio calls back within
+    a second; the worker stores the id after the provider's answer): it is kept and applied
+    when the send is recorded (``apply_early_reports``), so that a WhatsApp refusal still
+    falls back to SMS and a delivery is not lost."""
     state = PROVIDER_STATES.get(provider_status.lower())
     if state is None:
         return False
     message = session.scalar(select(Message).where(Message.provider_sid == provider_sid))
-    if message is None:
-        return False
+    if message is not None:
+        return _apply_delivery(session, now, message, state, provider_status, error_code)
+    if state != MessageStatus.SENT:  # "queued", "sending": nothing to keep
+        session.add(
+            EarlyDeliveryReport(
+                provider_sid=provider_sid,
+                status=provider_status.lower()[:16],
+                error_code=error_code[:32] if error_code else None,
+                received_at=now,
+            )
+        )
+        session.commit()
+        # The worker may have recorded the send between our look and our write, and looked for
+        # early reports before this one was committed: look again (one of the two finds it).
+        apply_early_reports(session, now, [provider_sid])
+    return False
+
+
+def _apply_delivery(
+    session: Session,
+    now: datetime,
+    message: Message,
+    state: MessageStatus,
+    provider_status: str,
+    error_code: str | None,
+) -> bool:
     if state == MessageStatus.UNDELIVERED and whatsapp.fall_back_after_callback(
         session, now, message, error_code
     ):
@@ -482,6 +581,63 @@ def record_delivery(
             message.error = f"the provider could not deliver it ({provider_status})"
     session.commit()
     return True
+
+
+def apply_early_reports(session: Session, now: datetime, provider_sids: Sequence[str]) -> int:
+    """Apply the reports that came before these sends were recorded (``record_delivery``), in
+    the order they came, each once (taken by deleting it, in the transaction that applies it);
+    return how many. A report whose message is still unknown stays."""
+    if not provider_sids:
+        return 0
+    reports = session.execute(
+        select(
+            EarlyDeliveryReport.id,
+            EarlyDeliveryReport.provider_sid,
+            EarlyDeliveryReport.status,
+            EarlyDeliveryReport.error_code,
+        )
+        .where(EarlyDeliveryReport.provider_sid.in_(set(provider_sids)))
+        .order_by(EarlyDeliveryReport.id)
+    ).all()
+    session.commit()
+    applied = 0
+    for report in reports:
+        message = session.scalar(select(Message).where(Message.provider_sid == report.provider_sid))
+        state = PROVIDER_STATES.get(report.status)
+        if message is None or state is None:
+            session.rollback()
+            continue
+        taken = rowcount(
+            session.execute(
+                delete(EarlyDeliveryReport)
+                .where(EarlyDeliveryReport.id == report.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if not taken:  # the other side (callback or worker) applied it
+            session.rollback()
+            continue
+        _apply_delivery(session, now, message, state, report.status, report.error_code)
+        applied += 1
+    return applied
+
+
+# A report whose send is recorded within seconds; one no message claims after this long
+# belongs to none of ours (a message sent by hand from the same account, say).
+EARLY_REPORTS_KEPT = timedelta(days=1)
+
+
+def purge_early_reports(session: Session, now: datetime) -> int:
+    """Drop early reports that no message claimed in time (housekeeping); return how many."""
+    dropped = rowcount(
+        session.execute(
+            delete(EarlyDeliveryReport)
+            .where(EarlyDeliveryReport.received_at < now - EARLY_REPORTS_KEPT)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.commit()
+    return dropped
 
 
 def opt_out(session: Session, now: datetime, phone: str) -> None:

@@ -7,7 +7,8 @@ Erasing blanks the personal columns and keeps the rows: statistics, outage recor
 move's message counts still add up, and a ticket's history keeps its events without their notes.
 Two things are kept on purpose: the numbers that replied STOP (``sms_opt_outs``: erasing one would
 let us text someone who asked us not to), and the audit trail, which holds phones only masked
-(``audit.masked_phone``: enough to tell two apart, not to call).
+(``audit.masked_phone``: enough to tell two apart, not to call). One-time codes, which hold the
+number too, are deleted as soon as they have expired.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from queue_app.models import InboundSms, Message, Ticket, TicketEvent
+from queue_app.models import InboundSms, Message, PhoneCode, Ticket, TicketEvent
 from queue_app.models.messages import FINAL_STATUSES, MessageStatus
 
 # What a blanked NOT NULL text column holds.
@@ -33,10 +34,11 @@ class Erased:
     notes: int = 0
     messages: int = 0
     replies: int = 0
+    codes: int = 0  # one-time codes (phone_codes): of no use once expired
 
     @property
     def total(self) -> int:
-        return self.tickets + self.notes + self.messages + self.replies
+        return self.tickets + self.notes + self.messages + self.replies + self.codes
 
 
 def _count(result: object) -> int:
@@ -87,8 +89,17 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
             .execution_options(synchronize_session=False)
         )
     )
+    # A code is kept only while it can be used: its row holds the number, and nothing else needs
+    # it once expired (the limits per number count the messages).
+    codes = _count(
+        session.execute(
+            delete(PhoneCode)
+            .where(PhoneCode.expires_at <= now)  # as phone_codes.use refuses it
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
-    return Erased(tickets=tickets, notes=notes, messages=messages, replies=replies)
+    return Erased(tickets=tickets, notes=notes, messages=messages, replies=replies, codes=codes)
 
 
 def count_of_number(session: Session, phone: str) -> Erased:
@@ -105,6 +116,7 @@ def count_of_number(session: Session, phone: str) -> Erased:
         ),
         messages=len(session.scalars(select(Message.id).where(Message.to == phone)).all()),
         replies=len(session.scalars(select(InboundSms.id).where(InboundSms.phone == phone)).all()),
+        codes=session.scalar(select(func.count()).where(PhoneCode.phone == phone)) or 0,
     )
 
 
@@ -150,5 +162,12 @@ def erase_number(session: Session, phone: str) -> Erased:
     for ticket in session.scalars(select(Ticket).where(Ticket.phone == phone)):
         ticket.phone = None  # through the ORM: the audit trail sees each ticket change
         tickets += 1
+    codes = _count(
+        session.execute(
+            delete(PhoneCode)
+            .where(PhoneCode.phone == phone)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.flush()
-    return Erased(tickets=tickets, notes=notes, messages=messages, replies=replies)
+    return Erased(tickets=tickets, notes=notes, messages=messages, replies=replies, codes=codes)

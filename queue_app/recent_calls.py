@@ -9,7 +9,7 @@ from datetime import datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from queue_app import directory
+from queue_app import coming_back, directory
 from queue_app.models import Ticket, TicketEvent, TicketStatus
 from queue_app.models.tickets import ticket_number
 
@@ -26,6 +26,8 @@ class Call:
     counter: str
     at: datetime
     status: TicketStatus  # what became of the ticket since (on hold, transferred, done...)
+    # Its citizen was told by text (turn near, called): they may be on their way to the hall.
+    told: bool = False
 
 
 def last_calls(session: Session, branch_code: str, now: datetime, limit: int = SHOWN) -> list[Call]:
@@ -34,7 +36,7 @@ def last_calls(session: Session, branch_code: str, now: datetime, limit: int = S
     local_midnight = datetime.combine(now.astimezone(branch.zone).date(), time(), branch.zone)
     rows = session.execute(
         select(TicketEvent.id, TicketEvent.at, TicketEvent.note, Ticket.letter, Ticket.sequence)
-        .add_columns(Ticket.status)
+        .add_columns(Ticket.status, Ticket.id.label("ticket_id"))
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .where(
             Ticket.branch_id == branch.id,
@@ -44,6 +46,7 @@ def last_calls(session: Session, branch_code: str, now: datetime, limit: int = S
         .order_by(TicketEvent.id.desc())
         .limit(limit)
     ).all()
+    told = coming_back.told_among(session, sorted({row.ticket_id for row in rows}))
     return [
         Call(
             id=row.id,
@@ -51,6 +54,7 @@ def last_calls(session: Session, branch_code: str, now: datetime, limit: int = S
             counter=row.note or "",
             at=row.at,
             status=row.status,
+            told=row.ticket_id in told,
         )
         for row in rows
     ]

@@ -14,6 +14,7 @@ idle night never turns into a burst in the morning, and a clock set back grants 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from queue_app.db import insert
 from queue_app.models import Message, MessageStatus, SendBucket
+from sms.senders import Sender, Senders, prefix_of
 
 if TYPE_CHECKING:
     from queue_app.settings import Settings
@@ -30,11 +32,67 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RateKey:
-    """Whose budget a message spends: ``channel`` "sms" today, ``sender`` as the provider knows
-    it (TWILIO_FROM, else the Messaging Service, else the gateway's name)."""
+    """Whose budget a message spends: ``channel`` "sms" or "whatsapp", ``sender`` as the
+    provider knows it (the destination country's sender, QUEUE_SMS_SENDERS; else TWILIO_FROM,
+    else the Messaging Service, else the gateway's name)."""
 
     channel: str
     sender: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """The messages of one channel that one sender sends, and the budget they spend.
+
+    ``prefixes`` are the calling codes of the countries it sends to ("+20"); None: every number
+    but those of ``except_prefixes`` (the other countries' senders). ``sender`` is what the
+    gateway sends as; None: its own (TWILIO_FROM, TWILIO_MESSAGING_SERVICE_SID)."""
+
+    key: RateKey
+    rate: float
+    sender: Sender | None = None
+    prefixes: tuple[str, ...] | None = None
+    except_prefixes: tuple[str, ...] = ()
+
+    def covers(self, number: str) -> bool:
+        """Whether a message to ``number`` (E.164) goes by this route (``where`` in Python)."""
+        if self.prefixes is not None:
+            return number.startswith(self.prefixes)
+        return not number.startswith(self.except_prefixes)
+
+    def where(self) -> ColumnElement[bool] | None:
+        """The outbox rows of this route, among its channel's (None: all of them)."""
+        if self.prefixes is not None:
+            return or_(*(Message.to.startswith(p, autoescape=True) for p in self.prefixes))
+        if self.except_prefixes:
+            return and_(*(~Message.to.startswith(p, autoescape=True) for p in self.except_prefixes))
+        return None
+
+
+def routes_for(
+    channel: str, senders: Senders, own: RateKey, rate_for: Callable[[str, str], float]
+) -> list[Route]:
+    """One route per listed country and one for every other number: a country's messages go
+    from its sender and spend that sender's budget (so that QUEUE_SMS_RATES per sender holds
+    whichever countries share it); the others from ``senders.default``, else the deployment's
+    own sender (``own``)."""
+    routes = []
+    for country, sender in senders.by_country:
+        key = RateKey(channel, sender.value)
+        routes.append(Route(key, rate_for(key.channel, key.sender), sender, (prefix_of(country),)))
+    key = RateKey(channel, senders.default.value) if senders.default else own
+    listed = tuple(prefix_of(country) for country in senders.countries)
+    routes.append(Route(key, rate_for(key.channel, key.sender), senders.default, None, listed))
+    return routes
+
+
+def routes_of(settings: Settings) -> list[Route]:
+    """Every route of this deployment: SMS then WhatsApp (``routes_for``)."""
+    return routes_for(
+        "sms", settings.sms_senders, sms_sender_of(settings), settings.rate_for
+    ) + routes_for(
+        "whatsapp", settings.whatsapp_senders, whatsapp_sender_of(settings), settings.rate_for
+    )
 
 
 def sms_sender_of(settings: Settings) -> RateKey:
@@ -55,9 +113,16 @@ def whatsapp_sender_of(settings: Settings) -> RateKey:
     return RateKey("whatsapp", sender)
 
 
-def sms_rate_of(settings: Settings) -> float:
-    """Messages per second of this deployment's SMS sender (``Settings.rate_for``)."""
-    key = sms_sender_of(settings)
+def sms_rate_of(settings: Settings, country: str | None = None) -> float:
+    """Messages per second of the SMS sender of ``country`` (``QUEUE_SMS_SENDERS``; None: of
+    every other country), else of the deployment's own sender (``Settings.rate_for``). An
+    estimate's rate: a mass move to several countries spends several senders' budgets."""
+    sender = (
+        settings.sms_senders.for_country(country)
+        if country is not None
+        else settings.sms_senders.default
+    )
+    key = RateKey("sms", sender.value) if sender else sms_sender_of(settings)
     return settings.rate_for(key.channel, key.sender)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sms.senders import Sender, SenderKind, Senders, parse_sender
 from sms.whatsapp import Templates
 
 
@@ -89,6 +90,25 @@ def _whatsapp_templates(env: Mapping[str, str]) -> Templates:
         raise SettingsError(f"{name}: {exc}") from None
 
 
+def _senders(env: Mapping[str, str], name: str, *, names: bool) -> Senders:
+    """QUEUE_SMS_SENDERS / QUEUE_WHATSAPP_SENDERS: ``EG=+201000000000,SA=GOVQUEUE,*=MG…``."""
+    try:
+        return Senders.parse(env.get(name), names=names)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
+def _sender(env: Mapping[str, str], name: str, *, names: bool = True) -> str | None:
+    """A single sender setting (TWILIO_FROM), checked as ``sms.senders`` reads it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return parse_sender(raw, names=names).value
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
+
 def _countries(env: Mapping[str, str], name: str, default: str) -> frozenset[str]:
     """A comma-separated list of ISO 3166 country codes ("" for none)."""
     raw = env.get(name, default)
@@ -132,8 +152,13 @@ class Settings:
     # Proxies in front of the web server whose X-Forwarded-For and -Proto are believed (nginx: 1).
     # 0 believes none: the client is the connection's own address.
     trusted_proxies: int = 0
-    # Countries where SMS replies never arrive: texts point to the ticket's page instead.
+    # Countries where SMS replies never arrive: texts point to the ticket's page instead. A
+    # country whose sender is an alphanumeric name is one-way too (``sms_replies_arrive``).
     sms_one_way_countries: frozenset[str] = frozenset({"EG", "SA"})
+    # The sender per destination country (sms.senders), else TWILIO_FROM / the service:
+    # QUEUE_SMS_SENDERS="EG=+201000000000,SA=GOVQUEUE,*=MG…"; WhatsApp's, numbers or services.
+    sms_senders: Senders = field(default_factory=Senders)
+    whatsapp_senders: Senders = field(default_factory=Senders)
     # ``queue-app demo`` only: serve the simulated back-end systems and their switch.
     demo: bool = False
     # The kiosks' ticket printer: tcp://HOST[:PORT][?options] (kiosk/printing.py), or None.
@@ -155,7 +180,7 @@ class Settings:
             sms_gateway=env.get("QUEUE_SMS_GATEWAY") or "console",
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID"),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN"),
-            twilio_from=env.get("TWILIO_FROM"),
+            twilio_from=_sender(env, "TWILIO_FROM"),
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID"),
             twilio_api_base=env.get("TWILIO_API_BASE"),
             twilio_whatsapp_from=env.get("TWILIO_WHATSAPP_FROM") or None,
@@ -171,6 +196,8 @@ class Settings:
             trusted_proxies=_trusted_proxies(env),
             retention_days=_number(env, "QUEUE_RETENTION_DAYS", 90, int),
             sms_one_way_countries=_countries(env, "QUEUE_SMS_ONE_WAY_COUNTRIES", "EG,SA"),
+            sms_senders=_senders(env, "QUEUE_SMS_SENDERS", names=True),
+            whatsapp_senders=_senders(env, "QUEUE_WHATSAPP_SENDERS", names=False),
             instance_path=instance,
         )
 
@@ -180,6 +207,26 @@ class Settings:
             if (rate_channel, rate_sender) == (channel, sender):
                 return rate
         return self.sms_rate
+
+    @property
+    def sms_reply_senders(self) -> Senders:
+        """The SMS sender of every country as far as replies go: QUEUE_SMS_SENDERS, and for
+        the others TWILIO_FROM (Twilio sends From when both it and a service are given), else
+        the Messaging Service."""
+        own: Sender | None = None
+        if self.twilio_from:
+            own = parse_sender(self.twilio_from)
+        elif self.twilio_messaging_service_sid:
+            own = Sender(self.twilio_messaging_service_sid, SenderKind.SERVICE)
+        return self.sms_senders.with_default(own)
+
+    def sms_replies_arrive(self, country: str) -> bool:
+        """Whether an SMS reply from ``country`` can reach us: not where listed one-way, nor
+        where its sender is an alphanumeric name (nobody can answer a name)."""
+        if country.upper() in self.sms_one_way_countries:
+            return False
+        sender = self.sms_reply_senders.for_country(country)
+        return sender is None or sender.takes_replies
 
     @property
     def shares_rate_limits(self) -> bool:

@@ -18,17 +18,21 @@ from sqlalchemy.orm import Session
 
 from queue_app import directory, outbox
 from sms import templates
+from sms.senders import Senders
 
 if TYPE_CHECKING:
     from queue_app.directory import BranchInfo, ServiceInfo
     from queue_app.models import Ticket
     from queue_app.rescheduler import MessageFor, NoSlotFor, TicketRow
+    from queue_app.settings import Settings
 
 # The key of the public URL in ``Session.info``.
 PUBLIC_URL = "queue_public_url"
 
 # The key of the countries where SMS is one-way in ``Session.info`` (``set_reply_rules``).
 ONE_WAY_SMS = "queue_one_way_sms"
+# The key of the SMS senders per country in ``Session.info`` (``set_reply_rules``).
+SMS_SENDERS = "queue_sms_senders"
 # Twilio offers no two-way SMS in Egypt or Saudi Arabia (Saudi senders are registered names):
 # replies never arrive there, so texts point to the ticket's page instead of "reply 1".
 DEFAULT_ONE_WAY_SMS = frozenset({"EG", "SA"})
@@ -46,18 +50,38 @@ def set_public_url(info: dict[object, object], public_url: str) -> None:
     info[PUBLIC_URL] = public_url.rstrip("/")
 
 
-def set_reply_rules(info: dict[object, object], one_way_countries: frozenset[str]) -> None:
-    """Say where SMS replies cannot arrive (country codes); WhatsApp always carries them."""
+def set_reply_rules(
+    info: dict[object, object],
+    one_way_countries: frozenset[str],
+    senders: Senders | None = None,
+) -> None:
+    """Say where SMS replies cannot arrive: the countries listed, and those whose sender (in
+    ``senders``, the default for the others) is an alphanumeric name. WhatsApp always carries
+    them."""
     info[ONE_WAY_SMS] = frozenset(c.upper() for c in one_way_countries)
+    info[SMS_SENDERS] = senders or Senders()
 
 
-def replies_arrive(session: Session, channel: str, country: str) -> bool:
+def reply_rules_of(info: dict[object, object], settings: Settings) -> None:
+    """``set_reply_rules`` as the settings say (QUEUE_SMS_ONE_WAY_COUNTRIES, the senders)."""
+    set_reply_rules(info, settings.sms_one_way_countries, settings.sms_reply_senders)
+
+
+def replies_arrive(session: Session, channel: str, country: str, phone: str | None = None) -> bool:
     """Whether a citizen can answer a message by replying to it: on WhatsApp always, by SMS
-    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``)."""
+    unless the branch's country is one-way (settings ``QUEUE_SMS_ONE_WAY_COUNTRIES``) or the
+    message comes from an alphanumeric name (``QUEUE_SMS_SENDERS``, TWILIO_FROM): the sender
+    of ``phone``'s country when known, since that is who it is sent from, else of ``country``."""
     if channel == "whatsapp":
         return True
     one_way = session.info.get(ONE_WAY_SMS, DEFAULT_ONE_WAY_SMS)
-    return country.upper() not in one_way
+    if country.upper() in one_way:
+        return False
+    senders = session.info.get(SMS_SENDERS)
+    if not isinstance(senders, Senders):
+        return True
+    sender = senders.for_number(phone) if phone else senders.for_country(country)
+    return sender is None or sender.takes_replies
 
 
 def ticket_page(public_url: str, token: str) -> str:
@@ -91,7 +115,7 @@ def moved(
 
     def word(ticket: TicketRow, service: ServiceInfo, start: datetime) -> str:
         locale, zone, to_page = ticket.locale, service.branch.timezone, link(ticket.token)
-        replies = replies_arrive(session, ticket.channel, service.branch.country)
+        replies = replies_arrive(session, ticket.channel, service.branch.country, ticket.phone)
         if reason == "capacity":
             place = service.branch.name(locale)
             return templates.rescheduled_for_capacity(
@@ -184,7 +208,7 @@ def offer_today(
             until=until,
             timezone=branch.timezone,
             link=link,
-            replies=replies_arrive(session, ticket.channel, branch.country),
+            replies=replies_arrive(session, ticket.channel, branch.country, ticket.phone),
         ),
     )
 
@@ -201,6 +225,23 @@ def turn_near(
         "turn_near",
         lambda locale, link: templates.turn_near(
             locale, number=ticket.number, branch=branch.name(locale), minutes=minutes, link=link
+        ),
+    )
+
+
+def called(
+    session: Session, now: datetime, ticket: Ticket, branch: BranchInfo, counter: str
+) -> bool:
+    """Tell a walk-in who may be waiting anywhere that they are called, and to which counter;
+    once per ticket (``called``): a second call of a ticket that came back finds its citizen in
+    the hall. False without a phone or when told before."""
+    return _text_ticket(
+        session,
+        now,
+        ticket,
+        "called",
+        lambda locale, link: templates.called(
+            locale, number=ticket.number, counter=counter, branch=branch.name(locale), link=link
         ),
     )
 
@@ -258,7 +299,7 @@ def reminder(session: Session, which: str) -> MessageFor:
             start=start,
             timezone=branch.timezone,
             link=link(ticket.token),
-            replies=replies_arrive(session, ticket.channel, branch.country),
+            replies=replies_arrive(session, ticket.channel, branch.country, ticket.phone),
         )
 
     return word

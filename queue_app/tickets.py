@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
+    coming_back,
     daily_cap,
     directory,
     idempotency,
@@ -80,7 +81,8 @@ class TicketView:
         return ticket.awaiting_slot_for is not None and still_movable
 
 
-def _parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
+def parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
+    """``raw`` as E.164 for the branch's country (None for no number). Raises InvalidPhone."""
     if not raw:
         return None
     try:
@@ -92,7 +94,7 @@ def _parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
         ) from None
 
 
-def _check_takes_walk_ins(
+def check_takes_walk_ins(
     session: Session, service: ServiceInfo, status: service_state.ServiceStatus, now: datetime
 ) -> None:
     if status.state == service_state.ServiceState.PAUSED:
@@ -220,12 +222,40 @@ def take_walk_in(
     branch = directory.current(session).branch(branch_code)
     principal.require_branch(branch.id)
     service = branch.service(service_code)
-    e164 = _parse_phone(phone, branch)
+    e164 = parse_phone(phone, branch)
     locale = citizen_locale(locale)
     chosen = citizen_channel(branch, channel)
+    return walk_in(
+        session,
+        now,
+        service,
+        phone=e164,
+        locale=locale,
+        priority=priority,
+        idempotency_key=idempotency_key,
+        channel=chosen,
+    )
+
+
+def walk_in(
+    session: Session,
+    now: datetime,
+    service: ServiceInfo,
+    *,
+    phone: str | None,
+    locale: str,
+    priority: bool,
+    idempotency_key: str | None,
+    channel: str,
+) -> TicketView:
+    """``take_walk_in`` once the caller has checked who asks and what they typed (``phone``
+    E.164, ``locale`` and ``channel`` supported): the kiosk's, the API's and the join page's
+    (``joining``) ticket. Raises as ``issue`` and ``take_walk_in`` do."""
+    branch = service.branch
+    e164, chosen = phone, channel
 
     def admit(status: service_state.ServiceStatus) -> Ticket:
-        _check_takes_walk_ins(session, service, status, now)
+        check_takes_walk_ins(session, service, status, now)
         # A ticket taken before the opening belongs to that opening's day (and its numbers).
         day_of = status.next_opening if status.early_tickets and status.next_opening else now
         return Ticket(
@@ -369,7 +399,9 @@ def check_in_window(slot_start: datetime) -> CheckInWindow:
 
 
 def check_in(session: Session, clock: Clock, principal: Principal, token: str) -> TicketView:
-    """An appointment's citizen has arrived: the scheduled ticket enters the waiting line.
+    """An appointment's citizen has arrived: the scheduled ticket enters the waiting line. Or a
+    walk-in told by text who missed the call came back: within the branch's grace period it
+    waits again near the front (``coming_back.back_in_line``).
 
     Its place in the line is its slot's start, not the moment of check-in: a citizen who came
     early waits behind those who took walk-in tickets before the slot began, and one who came a
@@ -383,6 +415,10 @@ def check_in(session: Session, clock: Clock, principal: Principal, token: str) -
     now = clock.now()
     ticket = find_ticket(session, token)
     principal.require_branch(ticket.branch_id)
+    if ticket.kind == TicketKind.WALK_IN and ticket.status == TicketStatus.NO_SHOW:
+        # Waiting anywhere: a walk-in who missed the call scans the ticket on coming back.
+        coming_back.back_in_line(session, now, ticket)
+        return view_ticket(session, now, ticket)
     if ticket.status != TicketStatus.SCHEDULED or ticket.slot_start is None:
         raise StateConflict(
             f"ticket {ticket.number} is {ticket.status.value}; only a booked appointment "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sys
 import threading
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from sms.segments import segments
+from sms.senders import Sender, SenderKind
 
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
@@ -70,6 +72,9 @@ class OutgoingSms:
     # variables ({"1": "..."}); then ``body`` is not sent.
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    # Who it comes from (``sms.senders``: a number, a sender name or a Messaging Service),
+    # chosen for the destination's country; None: the gateway's own (TWILIO_FROM ...).
+    sender: Sender | None = None
 
     def __post_init__(self) -> None:
         if not _E164.fullmatch(self.to):
@@ -78,6 +83,12 @@ class OutgoingSms:
             raise ValueError("an SMS needs a body")
         if self.content_sid is not None and self.channel != Channel.WHATSAPP:
             raise ValueError("only a WhatsApp message is sent as a template")
+        if (
+            self.sender is not None
+            and self.channel == Channel.WHATSAPP
+            and self.sender.kind == SenderKind.NAME
+        ):
+            raise ValueError("a WhatsApp message comes from a number or a Messaging Service")
 
 
 # The same thing, by the name a WhatsApp message deserves.
@@ -120,10 +131,17 @@ class Gateway(Protocol):
         ...
 
     def find_sent(
-        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+        self,
+        to: str,
+        body: str,
+        *,
+        since: datetime,
+        channel: Channel = Channel.SMS,
+        sender: Sender | None = None,
     ) -> str | None:
         """The id of a message with this body (or, for a template, carrying it) that the
-        provider took for ``to`` on ``channel`` at or after ``since`` (aware), or None. Raises
+        provider took for ``to`` on ``channel`` (from ``sender``, None: the gateway's own) at or
+        after ``since`` (aware), or None. Raises
         ProviderUnavailable when it cannot tell."""
         ...
 
@@ -139,21 +157,32 @@ class ConsoleGateway:
         self.sent: list[OutgoingSms] = []
         self._stream = stream
         self._lock = threading.Lock()  # the worker may send from several threads
+        # Ids are unique in the database: a second worker, or the demo started again on the same
+        # file, must not count "console-1" again (the second insert would stop its sending).
+        self._run = secrets.token_hex(4)
 
     def send(self, message: OutgoingSms) -> SendResult:
         info = segments(message.body)
         with self._lock:
             self.sent.append(message)
-            sid = f"console-{len(self.sent)}"
+            sid = self._sid(len(self.sent))
             plural = "" if info.segments == 1 else "s"
             if message.channel == Channel.WHATSAPP:
-                how = f"template {message.content_sid}" if message.content_sid else "free text"
-                lines = [f"--- WhatsApp {sid} to {message.to} ({how})"]
+                # Outside the citizen's 24-hour window WhatsApp takes only an approved template,
+                # which carries the text whole as its variable; inside, the text goes as it is.
+                how = (
+                    f"template {message.content_sid}, outside the 24-hour window"
+                    if message.content_sid
+                    else "free text, inside the 24-hour window"
+                )
+                lines = [f"--- WhatsApp {sid} to {address(message.channel, message.to)} ({how})"]
             else:
                 lines = [
                     f"--- SMS {sid} to {message.to} "
                     f"({info.encoding}, {info.segments} segment{plural})"
                 ]
+            if message.sender is not None:
+                lines.append(f"    from: {message.sender.value} ({message.sender.kind})")
             if message.status_callback:
                 lines.append(f"    status callback: {message.status_callback}")
             lines += [message.body, "---", ""]
@@ -161,14 +190,23 @@ class ConsoleGateway:
         return SendResult(sid=sid, status="sent")
 
     def find_sent(
-        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+        self,
+        to: str,
+        body: str,
+        *,
+        since: datetime,
+        channel: Channel = Channel.SMS,
+        sender: Sender | None = None,
     ) -> str | None:
         # Only this process's messages are known, so ``since`` cannot narrow them further.
         with self._lock:
             for number, message in reversed(list(enumerate(self.sent, start=1))):
                 if message.to == to and message.body == body and message.channel == channel:
-                    return f"console-{number}"
+                    return self._sid(number)
         return None
+
+    def _sid(self, number: int) -> str:
+        return f"console-{self._run}-{number}"
 
     def _write(self, text: str) -> None:
         stream = self._stream or sys.stdout
@@ -230,15 +268,21 @@ TWILIO_PERMANENT_CODES = frozenset(
 )
 
 
-# WhatsApp errors that the same message by SMS gets around (Twilio's error pages, 63xxx). They
-# come as the API's answer or, more often, as the ErrorCode of a failed status callback.
+# WhatsApp errors that the same message by SMS gets around, checked against Twilio's error
+# pages (twilio.com/docs/api/errors/<code>) and its WhatsApp error-code mapping. They come as
+# the API's answer or, more often, as the ErrorCode of a failed status callback. Not here:
+# errors of our account or sender (63007 no such WhatsApp sender, 63018 rate limit, 63112 the
+# business account disabled): SMS would get around them too, but they say the deployment is
+# broken, not the citizen's number, and must show as failures rather than quietly cost SMS.
 WHATSAPP_FALLBACK_CODES = frozenset(
     {
-        63003,  # channel could not find the To address: the number is not on WhatsApp
-        63016,  # outside the 24-hour window and no (approved) template: free text refused
-        63024,  # invalid message recipient
-        63032,  # WhatsApp will not deliver to this user (a WhatsApp limitation)
-        63049,  # Meta chose not to deliver this message
+        63003,  # "Channel could not find To address": the number is not on WhatsApp
+        63016,  # "Outside messaging window": free text after the 24 hours (or a template in Body)
+        63024,  # "Invalid message recipient": not on WhatsApp, terms not accepted, old app
+        63027,  # "Template does not exist for a language and locale": the template refused
+        63028,  # "Number of parameters ... does not match": the template refused
+        63032,  # "cannot send this message to this user because of a WhatsApp limitation"
+        63049,  # "Meta chose not to deliver this WhatsApp marketing message"
     }
 )
 
@@ -360,9 +404,18 @@ class TwilioGateway:
             return address(channel, self.whatsapp_from) if self.whatsapp_from else None
         return self.from_
 
+    def _from(self, channel: Channel, sender: Sender | None) -> tuple[str | None, str | None]:
+        """From and MessagingServiceSid of a message from ``sender`` (None: the gateway's own).
+        A Messaging Service goes alone: it picks the number or name for the destination."""
+        if sender is None:
+            return self._sender(channel), self.messaging_service_sid
+        if sender.kind == SenderKind.SERVICE:
+            return None, sender.value
+        return address(channel, sender.value), None
+
     def send(self, message: OutgoingSms) -> SendResult:
-        sender = self._sender(message.channel)
-        if message.channel == Channel.WHATSAPP and not sender and not self.messaging_service_sid:
+        sender, service = self._from(message.channel, message.sender)
+        if message.channel == Channel.WHATSAPP and not sender and not service:
             return SendResult(
                 sid=None,
                 status="failed",
@@ -372,7 +425,7 @@ class TwilioGateway:
             )
         optional: dict[str, str | None] = {
             "from_": sender,
-            "messaging_service_sid": self.messaging_service_sid,
+            "messaging_service_sid": service,
             "status_callback": message.status_callback,
         }
         if message.content_sid is not None:
@@ -414,14 +467,21 @@ class TwilioGateway:
         )
 
     def find_sent(
-        self, to: str, body: str, *, since: datetime, channel: Channel = Channel.SMS
+        self,
+        to: str,
+        body: str,
+        *,
+        since: datetime,
+        channel: Channel = Channel.SMS,
+        sender: Sender | None = None,
     ) -> str | None:
-        # Not filtered by DateSent: a message still queued at Twilio has none yet.
-        sender = self._sender(channel)
+        # Not filtered by DateSent: a message still queued at Twilio has none yet. Through a
+        # Messaging Service the From is the service's pick: not filtered by it either.
+        sender_address, _ = self._from(channel, sender)
         try:
             recent = self._client.messages.list(
                 to=address(channel, to),
-                **({"from_": sender} if sender else {}),
+                **({"from_": sender_address} if sender_address else {}),
                 limit=RECENT_MESSAGES,
             )
         except (TwilioException, requests.exceptions.RequestException) as exc:

@@ -46,6 +46,8 @@ BUDGETS = MappingProxyType(
         "offer_today": 3,
         "offer_accepted": 2,
         "turn_near": 2,
+        "called": 2,
+        "one_time_code": 1,
         "reminder": 2,
     }
 )
@@ -474,3 +476,41 @@ def turn_near(locale: str, *, number: str, branch: str, minutes: int, link: str)
             f"Your turn is near: {number}, {about}.\nCome back to the hall.\n{link}",
         )
     return _first_that_fits("turn_near", wordings)
+
+
+def called(locale: str, *, number: str, counter: str, branch: str, link: str) -> str:
+    """A walk-in waiting anywhere is called now: which counter to go to. Sent once per ticket."""
+    _check_locale(locale)
+    if locale == "ar":
+        wordings = (
+            f"حان دورك: تذكرة {number} في {branch}.\nتوجه إلى الشباك {counter} الآن.\n{link}",
+            f"حان دورك: تذكرة {number}.\nتوجه إلى الشباك {counter} الآن.\n{link}",
+            f"حان دورك: {number}، الشباك {counter}.\n{link}",
+        )
+    else:
+        wordings = (
+            f"It is your turn: ticket {number} at {branch}.\n"
+            f"Please go to counter {counter} now.\n{link}",
+            f"It is your turn: ticket {number}.\nPlease go to counter {counter} now.\n{link}",
+            f"Your turn: {number}, counter {counter}.\n{link}",
+        )
+    return _first_that_fits("called", wordings)
+
+
+def one_time_code(locale: str, *, code: str, branch: str, minutes: int) -> str:
+    """The code that confirms a number typed on the join or booking page. The code is written
+    in Western digits in both languages, as phones offer to fill in a code of those; the
+    warning not to hand it on is what keeps a caller pretending to be the office from using it."""
+    _check_locale(locale)
+    if locale == "ar":
+        valid = str(minutes).translate(ARABIC_INDIC_DIGITS)
+        wordings = (
+            f"رمز التحقق: {code}\nمن {branch}، صالح {valid} دقائق. لا تعطه لأحد.",
+            f"رمز التحقق: {code}\nصالح {valid} دقائق. لا تعطه لأحد.",
+        )
+    else:
+        wordings = (
+            f"Your code: {code}\nFor {branch}, valid {minutes} minutes. Do not share it.",
+            f"Your code: {code}\nValid {minutes} minutes. Do not share it.",
+        )
+    return _first_that_fits("one_time_code", wordings)

@@ -18,12 +18,19 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from sms.gateways import Channel, OutgoingSms
+from sms.senders import Sender
 
 # How long after the citizen's last message free text may go (WhatsApp's customer service window).
 WINDOW = timedelta(hours=24)
 
 # The kind used when a message kind has no template of its own.
 DEFAULT_KIND = "default"
+
+# One-time codes: WhatsApp wants them in an authentication template, its own fixed words around
+# the code alone (with a button that copies it), not in our sentence around the whole text.
+CODE_KIND = "code"
+CODE_VALID_MINUTES = 10
+_CODE_IN_TEXT = re.compile(r"\b(\d{4,8})\b")
 
 _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
 _KIND = re.compile(r"[a-z_-]{1,40}")
@@ -91,13 +98,18 @@ def compose(
     now: datetime,
     templates: Templates,
     status_callback: str | None = None,
+    sender: Sender | None = None,
 ) -> OutgoingSms | None:
-    """The WhatsApp message to send now: free text inside the window, else the kind's template
-    carrying ``body`` as its variable; None when a template is needed and there is none (then
-    the message goes by SMS)."""
+    """The WhatsApp message to send now (from ``sender``, None: the gateway's own): free text
+    inside the window, else the kind's template carrying ``body`` as its variable; None when a
+    template is needed and there is none (then the message goes by SMS)."""
     if in_window(last_inbound, now):
         return OutgoingSms(
-            to=to, body=body, status_callback=status_callback, channel=Channel.WHATSAPP
+            to=to,
+            body=body,
+            status_callback=status_callback,
+            channel=Channel.WHATSAPP,
+            sender=sender,
         )
     sid = templates.sid_for(kind, locale)
     if sid is None:
@@ -108,8 +120,18 @@ def compose(
         status_callback=status_callback,
         channel=Channel.WHATSAPP,
         content_sid=sid,
-        content_variables={"1": body},
+        content_variables=_variables(kind, locale, body, templates),
+        sender=sender,
     )
+
+
+def _variables(kind: str, locale: str, body: str, templates: Templates) -> dict[str, str]:
+    """The template's ``{{1}}``: the message as the SMS words it, or, for a one-time code sent
+    with the authentication template of its own kind, the code alone."""
+    own = templates.sids.get(kind, {}).get(locale)
+    if kind == CODE_KIND and own and (found := _CODE_IN_TEXT.search(body)):
+        return {"1": found.group(1)}
+    return {"1": body}
 
 
 # --- registering the templates (Twilio's Content API, docs/sms.md) ------------------------
@@ -150,6 +172,20 @@ def content_create_request(kind: str, locale: str) -> dict[str, object]:
     choice (quick replies; the text alone where buttons cannot show)."""
     if locale not in TEMPLATE_TEXT:
         raise ValueError(f"no template wording for locale {locale!r}")
+    if kind == CODE_KIND:
+        copy = "نسخ الرمز" if locale == "ar" else "Copy code"
+        return {
+            "friendly_name": f"queue_{kind}_{locale}",
+            "language": locale,
+            "variables": {"1": "123456"},
+            "types": {
+                "whatsapp/authentication": {
+                    "add_security_recommendation": True,
+                    "code_expiration_minutes": CODE_VALID_MINUTES,
+                    "actions": [{"type": "COPY_CODE", "copy_code_text": copy}],
+                }
+            },
+        }
     text = TEMPLATE_TEXT[locale]
     types: dict[str, object] = {"twilio/text": {"body": text}}
     if kind in BUTTONS:
@@ -165,5 +201,7 @@ def content_create_request(kind: str, locale: str) -> dict[str, object]:
 
 def approval_request(kind: str, locale: str) -> dict[str, str]:
     """The JSON body of ``POST /v1/Content/{Sid}/ApprovalRequests/whatsapp``: WhatsApp's name
-    of the template (lower case, digits and underscores) and its category, a utility message."""
-    return {"name": f"queue_{kind}_{locale}".replace("-", "_"), "category": "UTILITY"}
+    of the template (lower case, digits and underscores) and its category: a utility message,
+    or an authentication one for the one-time code."""
+    category = "AUTHENTICATION" if kind == CODE_KIND else "UTILITY"
+    return {"name": f"queue_{kind}_{locale}".replace("-", "_"), "category": category}

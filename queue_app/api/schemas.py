@@ -271,6 +271,26 @@ class Slot(Schema):
     available = fields.Integer(required=True)
 
 
+class BookingCodeBody(Schema):
+    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    phone = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "the mobile number to confirm"},
+    )
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(CHANNELS),
+        metadata={"description": "how the code is sent: sms or whatsapp, among the branch's"},
+    )
+
+
+class CodeSent(Schema):
+    sent = fields.Boolean(required=True)
+    valid_minutes = fields.Integer(required=True)
+
+
 class BookBody(Schema):
     service = Text(required=True, validate=validate.Length(min=1, max=64))
     start = fields.AwareDateTime(
@@ -296,6 +316,15 @@ class BookBody(Schema):
         metadata={
             "description": "how the citizen is told: sms or whatsapp, among the branch's "
             "channels (422 for another); the branch's first when left out"
+        },
+    )
+    code = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=16),
+        metadata={
+            "description": "the one-time code sent to the phone (POST "
+            "/branches/{b}/booking-codes), where the branch asks for it (booking_code); not "
+            "needed with a kiosk or staff token of the branch"
         },
     )
 

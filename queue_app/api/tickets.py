@@ -84,7 +84,8 @@ def accept_offer(token: str) -> dict[str, Any]:
     409,
     schema=schemas.Error,
     description="too_early (fields.opens_at), too_late (fields.closed_at: take a walk-in ticket "
-    "or book again) or state_conflict (not a scheduled appointment)",
+    "or book again; fields.grace_ended_at for a walk-in back too late) or state_conflict (not "
+    "a scheduled appointment, nor a walk-in that may come back)",
 )
 @blp.doc(security=BEARER)
 @requires_role(Role.KIOSK, *STAFF_AND_UP)
@@ -94,6 +95,8 @@ def check_in(token: str) -> dict[str, Any]:
 
     The citizen has arrived: the scheduled ticket enters the waiting line, in the place of its
     slot's start. Check-in is open from 30 minutes before the slot starts to 15 minutes after.
+    A walk-in ticket marked no-show whose citizen was told by text comes back the same way,
+    within the branch's ``late_grace_minutes``, and is called near the front.
     """
     return _render(tickets.check_in(db.session, current_clock(), principal(), token))
 
@@ -126,6 +129,26 @@ def ticket_done(token: str) -> dict[str, Any]:
 def ticket_no_show(token: str) -> dict[str, Any]:
     """The citizen did not come when called (staff and up)."""
     return _counter_action(counters.mark_no_show, token)
+
+
+@blp.post("/tickets/<token>/came-back")
+@blp.response(200, schemas.Ticket, description="the ticket, waiting near the front")
+@blp.alt_response(403, schema=schemas.Error, description="a ticket of another branch")
+@blp.alt_response(404, schema=schemas.Error)
+@blp.alt_response(
+    409,
+    schema=schemas.Error,
+    description="too_late (fields.grace_ended_at: take a new ticket) or state_conflict (not a "
+    "missed walk-in, not told by text, back once already, no grace at this branch)",
+)
+@blp.doc(security=BEARER)
+@requires_role(*STAFF_AND_UP)
+@audited("ticket.came_back", ticket_by_token)
+def ticket_came_back(token: str) -> dict[str, Any]:
+    """The citizen of a ticket marked no-show came back within the branch's grace period
+    (staff and up): it waits again, called after one regular ticket, one such ticket at a
+    time between regulars."""
+    return _counter_action(counters.came_back, token)
 
 
 @blp.post("/tickets/<token>/recall")

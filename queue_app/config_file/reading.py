@@ -27,6 +27,10 @@ from queue_app.config_file.values import MINUTES_PER_DAY, _Invalid, _Values
 # dawn), and a "your turn is near" text at most two hours ahead (further is not "near").
 MAX_EARLY_MINUTES = 180
 MAX_TURN_NEAR_MINUTES = 120
+# "About N people ahead": past a few dozen it is no longer near either.
+MAX_TURN_NEAR_PEOPLE = 50
+# Coming back late: an hour at most, or the place near the front is no longer fair to the line.
+MAX_LATE_GRACE_MINUTES = 60
 
 # A backend, branch, service, counter or kiosk as the file describes it.
 _Spec = TypeVar("_Spec")
@@ -128,7 +132,10 @@ class _Reader(_Values):
                 "evening_notice": self.time_of_day,
                 "early_tickets_minutes": lambda v, p: self.whole(v, p, 0, MAX_EARLY_MINUTES),
                 "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
+                "late_grace_minutes": lambda v, p: self.whole(v, p, 0, MAX_LATE_GRACE_MINUTES),
                 "channels": self.channels,
+                "join_from_phone": self.flag,
+                "booking_code": self.flag,
                 "reminders": self.reminders,
             },
         )
@@ -187,6 +194,8 @@ class _Reader(_Values):
                 "slot_minutes": self.positive_whole,
                 "manual_fallback_percent": lambda v, p: self.whole(v, p, 0, 100),
                 "walk_in_percent": lambda v, p: self.whole(v, p, 0, 100),
+                "turn_near_minutes": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_MINUTES),
+                "turn_near_people": lambda v, p: self.whole(v, p, 0, MAX_TURN_NEAR_PEOPLE),
             },
         )
         backends = (

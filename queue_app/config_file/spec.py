@@ -21,7 +21,8 @@ BACKEND_KEYS = (
 BRANCH_KEYS = (
     "code", "name", "timezone", "country", "hours", "holidays", "special_hours",
     "reschedule_after_minutes", "evening_notice", "early_tickets_minutes", "turn_near_minutes",
-    "channels", "reminders", "services", "counters", "kiosks",
+    "late_grace_minutes", "channels", "reminders", "join_from_phone", "booking_code", "services",
+    "counters", "kiosks",
 )  # fmt: skip
 # A branch's ``reminders``: which may be sent, each with the local time range it must fall in
 # (an evening reminder after midnight would be a morning one; a morning one in the afternoon
@@ -31,7 +32,7 @@ REMINDER_TIMES = {"evening": (time(12, 0), time(23, 59)), "morning": (time(0, 0)
 BRANCH_REQUIRED = ("code", "name", "timezone", "country", "hours")
 SERVICE_KEYS = (
     "code", "letter", "name", "backends", "avg_service_minutes", "slot_minutes",
-    "manual_fallback_percent", "walk_in_percent",
+    "manual_fallback_percent", "walk_in_percent", "turn_near_minutes", "turn_near_people",
 )  # fmt: skip
 SERVICE_REQUIRED = ("code", "letter", "name", "avg_service_minutes")
 COUNTER_KEYS = ("code", "open", "services")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from queue_app.demo import systems as demo_systems
 from queue_app.errors import NotFound
 from queue_app.models import ApiToken, Backend, Branch
 from queue_app.settings import Settings
+from sms.whatsapp import Templates
 
 DEMO_LABEL = "demo"
 # The branch whose tokens the banner prints; the demo's story starts in the Cairo civil registry.
@@ -48,6 +50,24 @@ def simulate_systems(session: Session, base: str) -> None:
     for branch in session.scalars(select(Branch)):
         branch.reschedule_after_minutes = DEMO_RESCHEDULE_AFTER_MINUTES
     session.commit()
+
+
+# WhatsApp outside the 24-hour window needs an approved template; a demo has none, and every
+# WhatsApp message would fall back to SMS for want of one. These stand-in Content SIDs let the
+# console show the WhatsApp message as it would go. A deployment's own (TWILIO_WHATSAPP_TEMPLATES)
+# are kept when set.
+DEMO_WHATSAPP_TEMPLATES = Templates.from_mapping(
+    {"default": {"ar": "HX" + "d0" * 16, "en": "HX" + "e0" * 16}}
+)
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """The demo's worker: every message to the console, WhatsApp ones with the stand-in
+    templates unless real ones are set."""
+    templates = settings.whatsapp_templates
+    if not templates.sids:
+        templates = DEMO_WHATSAPP_TEMPLATES
+    return dataclasses.replace(settings, sms_gateway="console", whatsapp_templates=templates)
 
 
 def fresh_tokens(session: Session, clock: Clock) -> dict[str, str]:
@@ -129,6 +149,8 @@ def banner(
         f"  kiosk         {base}/kiosk/{DEMO_BRANCH}"
         + (f"   (enrolment code: {kiosk_code})" if kiosk_code else ""),
         f"  display board {base}/display/{DEMO_BRANCH}",
+        f"  join by phone {base}/join/{DEMO_BRANCH}   (its door poster: /join/{DEMO_BRANCH}/poster;"
+        " the code appears below)",
         f"  counter 1     {base}/counter/{DEMO_BRANCH}/1   (sign in as demo-staff)",
         f"  manager       {base}/manage/{DEMO_BRANCH}   (sign in as demo-manager)",
         f"  sign in       {base}/sign-in",

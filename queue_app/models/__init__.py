@@ -7,7 +7,13 @@ from queue_app.models.counters import Counter
 from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.idempotency import IdempotencyKey
 from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
-from queue_app.models.messages import InboundSms, Message, MessageStatus, OptOut
+from queue_app.models.messages import (
+    EarlyDeliveryReport,
+    InboundSms,
+    Message,
+    MessageStatus,
+    OptOut,
+)
 from queue_app.models.outages import (
     BackendHealth,
     DetectedBy,
@@ -17,6 +23,7 @@ from queue_app.models.outages import (
     OutageReport,
 )
 from queue_app.models.people import Person, SignedInSession, person_branches
+from queue_app.models.phone_codes import PhoneCode
 from queue_app.models.send_rates import SendBucket
 from queue_app.models.services import Service, service_backends
 from queue_app.models.slots import CapacityOverride, SlotBooking
@@ -40,6 +47,7 @@ __all__ = [
     "Counter",
     "DetectedBy",
     "DirectoryRevision",
+    "EarlyDeliveryReport",
     "EnrolmentFailure",
     "Holiday",
     "IdempotencyKey",
@@ -54,6 +62,7 @@ __all__ = [
     "OutageMove",
     "OutageReport",
     "Person",
+    "PhoneCode",
     "Role",
     "SendBucket",
     "Service",

@@ -4,7 +4,7 @@ from datetime import date, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from queue_app.db import Base, Bilingual
@@ -39,8 +39,15 @@ class Branch(Bilingual, Base):
     # and one text when a ticket's estimated wait falls to turn_near_minutes (0: neither).
     early_tickets_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     turn_near_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A walk-in told by text who missed the call may come back within this many minutes and
+    # be called near the front (``coming_back``); 0: no grace, a missed turn is lost.
+    late_grace_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     # How citizens may be told, comma-separated, the first the default: "sms", "whatsapp,sms".
     channels: Mapped[str] = mapped_column(String(40), default="sms", server_default="sms")
+    # Citizens may take today's walk-in ticket from their phone (/join/<branch>, its poster);
+    # and the public booking page confirms the number with a one-time code (phone_codes).
+    join_from_phone: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    booking_code: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Reminders of a booked appointment (``reminders``), local times; None: not sent. The
     # evening one by default, after the default evening_notice, so that an outage's evening
     # move goes first; the morning one is the branch's choice (each costs a message).

@@ -127,3 +127,18 @@ class InboundSms(Base):
     # What the reply was taken to mean, and what was done.
     understood_as: Mapped[str] = mapped_column(String(20))
     outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class EarlyDeliveryReport(Base):
+    """A delivery report (status callback) that came before its send was recorded: Twilio
+    may call back within a second, while the worker still holds the message's id. Kept until
+    the worker records the send, then applied (``outbox.apply_early_reports``); housekeeping
+    drops one that no message claims within a day."""
+
+    __tablename__ = "early_delivery_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_sid: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # Twilio's MessageStatus, as it came
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -50,6 +50,11 @@ class Service(Bilingual, Base):
     manual_fallback_percent: Mapped[int] = mapped_column(default=0)
     # The share of each slot's capacity kept for walk-ins: appointments get the rest.
     walk_in_percent: Mapped[int] = mapped_column(default=50, server_default="50")
+    # Waiting anywhere, this service's own thresholds: the "turn near" text when about this many
+    # minutes (None: the branch's turn_near_minutes) or this many people (None or 0: not by
+    # people) are ahead, whichever comes first.
+    turn_near_minutes: Mapped[int | None]
+    turn_near_people: Mapped[int | None]
     # Running average of measured service times (called -> done); None until one is measured.
     measured_service_seconds: Mapped[float | None]
 

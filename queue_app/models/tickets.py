@@ -55,7 +55,9 @@ ALLOWED_MOVES: dict[TicketStatus, frozenset[TicketStatus]] = {
         {TicketStatus.CALLED, TicketStatus.WAITING, TicketStatus.CANCELLED, TicketStatus.NO_SHOW}
     ),
     TicketStatus.DONE: frozenset(),
-    TicketStatus.NO_SHOW: frozenset(),
+    # A walk-in told by text who missed the call and came back within the grace period
+    # (coming_back.came_back) waits again, to be called near the front.
+    TicketStatus.NO_SHOW: frozenset({TicketStatus.WAITING}),
     TicketStatus.CANCELLED: frozenset(),
 }
 
@@ -113,6 +115,9 @@ class Ticket(Base):
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slot_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A walk-in who missed the call came back within the grace period at this moment: it is
+    # called near the front, one such ticket between regulars (coming_back). None: never.
+    came_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slot_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The move (its cause, "outage:12") that found no free time for the ticket: its citizen was
     # told so, and the worker places it when room appears. None once placed, or never unplaced.

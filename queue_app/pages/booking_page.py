@@ -26,22 +26,23 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
-from queue_app import appointments, branches, slots, tickets
+from queue_app import appointments, branches, phone_codes, slots, tickets
 from queue_app.directory import BranchInfo, ServiceInfo
 from queue_app.errors import (
     AlreadyBooked,
     InvalidInput,
     InvalidPhone,
     NotFound,
+    RateLimited,
     SlotFull,
     SystemAway,
 )
 from queue_app.locales import LOCALES
 from queue_app.models import TicketStatus
-from queue_app.pages import formatting
+from queue_app.pages import formatting, join_page
 from queue_app.pages.labels import booking_strings, script_strings, ticket_page_strings
 from queue_app.web import i18n
-from queue_app.web.extensions import current_clock, db
+from queue_app.web.extensions import current_clock, current_settings, db
 from queue_app.web.rate_limits import limiter
 from sms.numbers import mobile_example
 
@@ -425,15 +426,53 @@ def book(branch_code: str) -> Response:
         error = gettext("Choose how we should send your messages: WhatsApp or text message.")
         return _phone_step(service, times, status=422, phone=phone, error=error)
     try:
-        view = appointments.book(
-            db.session,
-            clock,
-            branch.code,
-            service.code,
-            start=times[0],
-            phone=phone,
-            locale=posted.locale,
-            channel=posted.channel,
+        if branch.booking_code and "code" not in request.form:
+            # The branch confirms the number first: a code now, the booking with it.
+            appointments.ask_booking_code(
+                db.session,
+                clock,
+                current_settings().secret_key,
+                branch.code,
+                service.code,
+                phone=phone,
+                channel=posted.channel,
+                locale=posted.locale,
+            )
+            return _code_step(posted)
+        if branch.booking_code:
+            view = appointments.book_with_code(
+                db.session,
+                clock,
+                current_settings().secret_key,
+                branch.code,
+                service.code,
+                start=times[0],
+                phone=phone,
+                locale=posted.locale,
+                channel=posted.channel,
+                code=(request.form.get("code") or "")[:16],
+            )
+        else:
+            view = appointments.book(
+                db.session,
+                clock,
+                branch.code,
+                service.code,
+                start=times[0],
+                phone=phone,
+                locale=posted.locale,
+                channel=posted.channel,
+            )
+    except phone_codes.REFUSALS as err:
+        db.session.rollback()
+        return _code_step(posted, status=err.status, error=join_page.code_error_of(err))
+    except RateLimited:
+        db.session.rollback()
+        error = gettext(
+            "This number has been sent too many messages. Wait a little, or try again tomorrow."
+        )
+        return _phone_step(
+            service, times, status=429, phone=phone, error=error, channel=posted.channel
         )
     except InvalidPhone:
         db.session.rollback()
@@ -469,6 +508,29 @@ def book(branch_code: str) -> Response:
         lang=posted.locale,
     )
     return redirect(target, 303)  # type: ignore[return-value]
+
+
+def _code_step(posted: Posted, *, status: int = 200, error: str | None = None) -> Response:
+    """Type the code sent to the number (a branch with ``booking_code``); the form carries the
+    choices so far, and a second form asks for a new code."""
+    service, branch = posted.service, posted.service.branch
+    minutes = int(phone_codes.VALID_FOR.total_seconds() // 60)
+    return _render(
+        branch,
+        "code",
+        status,
+        args={"service": service.code, "start": _start_param(posted.times[0])},
+        service=service,
+        slot=slot_text(*posted.times, branch.zone),
+        start=_start_param(posted.times[0]),
+        phone=posted.phone,
+        phone_shown=formatting.isolate(posted.phone),
+        channel=posted.channel,
+        error=error,
+        minutes=formatting.digits(minutes),
+        action=url_for("booking_page.book", branch_code=branch.code, lang=posted.locale),
+        back=_url(branch, service=service.code),
+    )
 
 
 def _already_booked(branch: BranchInfo, fields: dict[str, object]) -> str:

@@ -30,6 +30,7 @@ ACTIONS = {
     "resume": "tickets.ticket_resume",
     "back_to_line": "tickets.ticket_back_to_line",
     "transfer": "tickets.ticket_transfer",
+    "came_back": "tickets.ticket_came_back",
 }
 # One key per button, shown on the page and set as aria-keyshortcuts; counter.js listens for them.
 SHORTCUTS = {
@@ -41,6 +42,7 @@ SHORTCUTS = {
     "transfer": "T",
     "resume": "U",
     "back_to_line": "B",
+    "came_back": "C",
 }
 
 

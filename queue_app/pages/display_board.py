@@ -57,7 +57,8 @@ def show(branch_code: str) -> str:
 @bp.get("/display/<branch_code>/calls")
 def calls(branch_code: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The board's list of the last numbers called today, newest first, for its script:
-    ``{"calls": [{"id", "number", "counter", "at", "time": {ar, en}, "note": {ar, en}}]}``.
+    ``{"calls": [{"id", "number", "counter", "at", "time": {ar, en}, "note": {ar, en},
+    "told": {ar, en}}]}`` (``told``: empty, or the words saying the citizen was texted).
     A board announces the calls whose ``id`` is above the last it saw."""
     now = current_clock().now()
     rows = recent_calls.last_calls(db.session, branch_code, now)
@@ -151,6 +152,8 @@ class CallRow:
     at: str
     time: dict[str, str]
     note: dict[str, str]
+    # "Told by message": its citizen was texted and may be on the way (empty when not).
+    told: dict[str, str]
 
 
 def _call_row(call: recent_calls.Call, zone: ZoneInfo) -> CallRow:
@@ -168,6 +171,7 @@ def _call_row(call: recent_calls.Call, zone: ZoneInfo) -> CallRow:
         at=call.at.isoformat(),
         time=in_both(lambda: formatting.clock_time(call.at, zone)),
         note=in_both(note),
+        told=in_both(lambda: board_strings()["told"] if call.told else ""),
     )
 
 

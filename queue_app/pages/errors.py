@@ -8,7 +8,7 @@ from flask_babel import gettext
 
 # DESIGN.md's page addresses: which kind of thing a 404 under each of them could not find.
 TICKET_PAGES = ("/t/",)
-BRANCH_PAGES = ("/kiosk/", "/display/", "/counter/", "/manage/", "/book/")
+BRANCH_PAGES = ("/kiosk/", "/display/", "/counter/", "/manage/", "/book/", "/join/")
 
 
 def _not_found_text(path: str) -> str:

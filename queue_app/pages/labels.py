@@ -64,6 +64,7 @@ def event_labels() -> dict[str, str]:
         "moved": gettext("Moved to the next free time"),
         "missed": gettext("Marked as missed"),
         "turn_near": gettext("Told by text message that your turn is near"),
+        "came_back": gettext("Came back in time: called soon, near the front"),
         "reminder_evening": gettext("Reminded by text message the evening before"),
         "reminder_morning": gettext("Reminded by text message on the morning of the appointment"),
     }
@@ -236,6 +237,14 @@ def counter_screen_strings() -> dict[str, Any]:
         "held": gettext("%(number)s is on hold."),
         "resumed": gettext("%(number)s is called back."),
         "back_to_line": gettext("%(number)s is back in the line."),
+        "came_back": gettext("%(number)s came back: called after the next one."),
+        "came_back_late": gettext(
+            "Too late to come back: the grace period is over. The citizen takes a new ticket."
+        ),
+        "came_back_refused": gettext(
+            "This ticket cannot come back (not told by message, back once already, or no grace "
+            "period here). The citizen takes a new ticket."
+        ),
         "transferred": gettext("%(number)s is transferred."),
         "counter_busy": gettext("This counter is serving %(number)s: finish it first."),
         "same_counter": gettext(
@@ -272,6 +281,8 @@ def board_strings() -> dict[str, Any]:
         "call_counter": gettext("Counter"),
         "call_time": gettext("Called at"),
         "waiting_again": gettext("Waiting again"),
+        # Beside a called number: its citizen was texted and may still be on the way.
+        "told": gettext("Told by message"),
         # Said aloud and written for screen readers; the number as the voice should read it.
         "announce": gettext("Ticket %(number)s, counter %(counter)s"),
         "enable_sound": gettext("Enable sound"),

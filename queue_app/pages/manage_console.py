@@ -89,7 +89,7 @@ def _refused(form: FlaskForm) -> None:
 def show(branch_code: str) -> str:
     _, branch = _branch(branch_code)
     now = current_clock().now()
-    rate = send_rates.sms_rate_of(current_settings())
+    rate = send_rates.sms_rate_of(current_settings(), branch.country)
     seen = branch_overview.overview(db.session, branch_code, now, sms_rate=rate)
     capacity_form = CapacityForm()
     capacity_form.service.choices = _service_choices(branch)

@@ -42,7 +42,7 @@ TIME_SET = ("booked", "moved", "rescheduled", "offer_accepted")
 # for staff (a service code, a counter), which the page leaves out: the ticket's service and
 # counter are shown above the history. Both mirrored in ticket.js.
 COUNTER_NOTED = ("called", "held", "resumed")
-NOTE_FOR_STAFF = ("recalled", "transferred", "back_to_line")
+NOTE_FOR_STAFF = ("recalled", "transferred", "back_to_line", "came_back")
 
 
 def counter_note(view: tickets.TicketView) -> str:

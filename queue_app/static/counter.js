@@ -12,6 +12,7 @@
   const format = Pages.formatter(page, Pages.serverClock(page.now));
   const ticketKey = `queue.counter-ticket.${page.branch}.${page.counter}`;
   const heldKey = `queue.counter-held.${page.branch}.${page.counter}`;
+  const missedKey = `queue.counter-missed.${page.branch}.${page.counter}`;
   const $ = (id) => document.getElementById(id);
   const buttons = [...document.querySelectorAll("[data-action]")];
   let serving = page.serving; // the number the branch shows for this counter (public)
@@ -58,10 +59,30 @@
     keepHeld(held().filter((t) => t.token !== token));
   }
 
-  // What each button acts on: nothing (call next), the called ticket, or the first held one.
+  // The last ticket marked missed here: "came back" acts on it.
+  function missed() {
+    try {
+      return JSON.parse(sessionStorage.getItem(missedKey));
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function keepMissed(ticket) {
+    if (ticket) {
+      sessionStorage.setItem(missedKey, JSON.stringify({ token: ticket.token, number: ticket.number }));
+    } else {
+      sessionStorage.removeItem(missedKey);
+    }
+  }
+
+  // What each button acts on: nothing (call next), the called ticket, the first held one, or
+  // the last one marked missed.
   const ON_HELD = ["resume", "back_to_line"];
   const target = (action) =>
-    action === "call_next" ? null : ON_HELD.includes(action) ? held()[0] : current();
+    action === "call_next" ? null
+      : action === "came_back" ? missed()
+        : ON_HELD.includes(action) ? held()[0] : current();
 
   function say(text, kind = "") {
     $("message").textContent = text;
@@ -75,6 +96,9 @@
       button.disabled = busy || signedOut || (action !== "call_next" && !target(action));
     }
     $("current").textContent = ticket ? ticket.number : serving || "—";
+    const last = missed();
+    $("missed").hidden = !last;
+    $("missed-number").textContent = last ? last.number : "";
     const onHold = held();
     $("held").hidden = onHold.length === 0;
     Pages.replaceChildren($("held-list"), onHold, (t) => {
@@ -92,6 +116,7 @@
   const DONE_WORDS = {
     call_next: "called", done: "done", no_show: "no_show", recall: "recalled", hold: "held",
     resume: "resumed", back_to_line: "back_to_line", transfer: "transferred",
+    came_back: "came_back",
   };
 
   function conflict(action, body, ticket) {
@@ -117,7 +142,20 @@
       return;
     }
     const body = await response.json().catch(() => ({}));
+    if (action === "came_back") {
+      // Back in the line, or refused for good (too late, not told): either way, done with it.
+      if (response.ok || response.status === 409 || response.status === 404) keepMissed(null);
+      if (response.ok) {
+        say(format.fill(words.came_back, { number: Pages.isolate(body.number) }), "ok");
+        return;
+      }
+      if (response.status === 409) {
+        say(body.error === "too_late" ? words.came_back_late : words.came_back_refused, "error");
+        return;
+      }
+    }
     if (response.ok) {
+      if (action === "no_show") keepMissed(body);
       // Off this counter: finished, put aside, sent elsewhere. Resume and recall keep it here.
       const gone = ["done", "no_show", "hold", "transfer"].includes(action);
       if (action === "hold") addHeld(body);

@@ -221,6 +221,16 @@
           note.classList.add("call-note");
           when.append(" ", note);
         }
+        if (call.told && call.told[locales[0]]) {
+          // Texted (turn near, called): may be on the way. Words beside the sign, not only it.
+          const told = document.createElement("span");
+          told.className = "call-told";
+          told.dataset.test = "told";
+          const sign = Pages.element("span", "\u2709");
+          sign.setAttribute("aria-hidden", "true");
+          told.append(sign, " ", both(call.told));
+          when.append(" ", told);
+        }
         line.append(number, counter, when);
         return line;
       });

@@ -24,7 +24,7 @@ class RequestSession(FlaskSession):
         super().__init__(db, **kwargs)
         texting.set_public_url(self.info, current_settings().public_url)
         daily_cap.set_cap(self.info, current_settings().sms_daily_cap)
-        texting.set_reply_rules(self.info, current_settings().sms_one_way_countries)
+        texting.reply_rules_of(self.info, current_settings())
 
 
 # A request commits once and then renders what it wrote: reloading every row after the commit

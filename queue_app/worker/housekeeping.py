@@ -1,5 +1,6 @@
 """Housekeeping, every minute: appointments never checked in become no-shows, old
-Idempotency-Keys go; every hour, personal data past its retention is erased (``privacy``)."""
+Idempotency-Keys go, and so do delivery reports that no recorded send claimed; every hour,
+personal data past its retention is erased (``privacy``)."""
 
 from __future__ import annotations
 
@@ -27,12 +28,13 @@ def housekeeping_once(
 ) -> dict[str, int]:
     """One round. With ``retention_days``, also erase expired personal data when the last
     erasure (``last_erased``) is an hour old or more; ``erased`` in the result says it ran."""
-    from queue_app import appointments, idempotency, privacy
+    from queue_app import appointments, idempotency, outbox, privacy
 
     now = clock.now()
     done = {
         "missed": appointments.mark_missed(session, now),
         "idempotency_keys": idempotency.purge(session, now),
+        "early_delivery_reports": outbox.purge_early_reports(session, now),
     }
     if retention_days and (last_erased is None or now - last_erased >= ERASE_EVERY):
         erased = privacy.erase_expired(session, now, retention_days)

@@ -46,29 +46,27 @@ def sessions_for(settings: Settings, engine: Engine) -> sessionmaker[Session]:
     info: dict[object, object] = {}
     texting.set_public_url(info, settings.public_url)
     daily_cap.set_cap(info, settings.sms_daily_cap)
-    texting.set_reply_rules(info, settings.sms_one_way_countries)
+    texting.reply_rules_of(info, settings)
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 def sms_sender(
     settings: Settings, engine: Engine, clock: Clock, gateway: Gateway | None = None
 ) -> SmsSender:
-    key = send_rates.sms_sender_of(settings)
-    whatsapp = send_rates.whatsapp_sender_of(settings)
+    routes = send_rates.routes_of(settings)
+    # The process paces its sends at all its senders' rates together; each sender's bucket
+    # holds it to its own (send_rates).
     return SmsSender(
         sessions_for(settings, engine),
         clock,
         gateway or gateway_for(settings),
-        rate=settings.rate_for(key.channel, key.sender),
-        rate_key=key,
+        rate=sum({route.key: route.rate for route in routes}.values()),
+        routes=routes,
         status_callback_url=(
             f"{settings.public_url}/sms/twilio/status" if settings.sms_gateway == "twilio" else None
         ),
         lease=timedelta(seconds=settings.sms_lease_seconds),
         whatsapp_templates=settings.whatsapp_templates,
-        channel_rates={
-            whatsapp.channel: (whatsapp, settings.rate_for(whatsapp.channel, whatsapp.sender))
-        },
     )
 
 

@@ -13,17 +13,18 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from queue_app import outbox, send_rates, whatsapp
 from queue_app.clock import Clock
-from queue_app.send_rates import RateKey
+from queue_app.send_rates import RateKey, Route
 from sms import whatsapp as whatsapp_rules
 from sms.gateways import Channel, FailureKind, Gateway, OutgoingSms, ProviderUnavailable
+from sms.senders import Sender
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,19 @@ RECORD_EVERY = 50
 RECORD_EVERY_S = 0.25
 # How often queued messages to numbers that opted out since are marked suppressed.
 SUPPRESS_EVERY_S = 30.0
+# A temporary failure is the provider's, the network's or our account's, not the message's: the
+# route (a channel's sender) pauses, then one message probes whether the provider is back; the
+# pause doubles while it is not, up to the longest.
+FIRST_PAUSE = timedelta(seconds=5)
+LONGEST_PAUSE = timedelta(seconds=60)
+
+
+@dataclass
+class _Pause:
+    """A route whose provider is failing: no claims until ``until``, then one probe at a time."""
+
+    until: datetime
+    step: timedelta
 
 
 def worker_name() -> str:
@@ -89,6 +103,7 @@ class SmsSender:
         rate_key: RateKey | None = None,
         whatsapp_templates: whatsapp_rules.Templates | None = None,
         channel_rates: Mapping[str, tuple[RateKey, float]] | None = None,
+        routes: Sequence[Route] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("the SMS rate must be above zero messages per second")
@@ -100,11 +115,19 @@ class SmsSender:
         # the pace spreads this process's sends, the bucket caps all processes together.
         # Each channel's messages spend their own sender's budget: ``rate_key`` is the SMS
         # sender's, ``channel_rates`` gives others (the WhatsApp sender) or overrides it.
-        self.channel_rates: dict[str, tuple[RateKey, float]] = {
+        channel_rates = {
             Channel.SMS.value: (rate_key or RateKey(Channel.SMS.value, "default"), rate),
             Channel.WHATSAPP.value: (RateKey(Channel.WHATSAPP.value, "default"), rate),
             **(channel_rates or {}),
         }
+        # ``routes`` (send_rates.routes_of) split a channel by the destination's country, each
+        # part sent from its own sender and spending that sender's budget; without them, one
+        # route per channel from the gateway's own sender.
+        self.routes: list[Route] = (
+            list(routes)
+            if routes is not None
+            else [Route(key, key_rate) for key, key_rate in channel_rates.values()]
+        )
         # One second of sending per claim: small enough that no claim outlives its lease.
         self.batch = max(1, min(100, round(rate)))
         self.status_callback_url = status_callback_url
@@ -114,10 +137,12 @@ class SmsSender:
         self._unrecorded: list[tuple[outbox.Outgoing, str | None]] = []
         self._flushed_at = time.monotonic()
         self._next_suppress = 0.0
+        self._paused: dict[RateKey, _Pause] = {}
 
     def run_once(self) -> RoundReport:
         """Reconcile dead workers' claims, then claim and send one batch."""
         report = RoundReport()
+        down: set[RateKey] = set()
         session = self.session_factory()
         try:
             self._reconcile(session, report)
@@ -126,11 +151,16 @@ class SmsSender:
                 self._next_suppress = time.monotonic() + SUPPRESS_EVERY_S
             claimed = self._claim(session)
             report.claimed = len(claimed)
-            for message in claimed:
+            for message, route in claimed:
                 if message.to in report.opted_out:  # unsubscribed earlier in this batch
                     outbox.record_suppressed(session, message, self.name)
                     continue
-                self._send(session, message, report)
+                if route.key in down:
+                    # The provider failed this round: the rest wait, in their order, unsent.
+                    outbox.release(session, message, self.name)
+                    continue
+                if not self._send(session, message, route, report):
+                    down.add(route.key)
         finally:
             try:
                 self._record_sent(session)
@@ -138,22 +168,34 @@ class SmsSender:
                 session.close()
         return report
 
-    def _claim(self, session: Session) -> list[outbox.Outgoing]:
-        """Claim, channel by channel, as many due messages as its sender's shared bucket allows
-        now (each channel in lane order, ``outbox.claim``)."""
+    def _claim(self, session: Session) -> list[tuple[outbox.Outgoing, Route]]:
+        """Claim, route by route (a channel's messages from one sender), as many due messages
+        as its sender's shared bucket allows now (each in lane order, ``outbox.claim``)."""
         now = self.clock.now()
-        claimed: list[outbox.Outgoing] = []
-        for channel, (key, rate) in self.channel_rates.items():
-            if not outbox.has_due(session, now, channel):
-                continue  # an empty outbox costs a read per channel, and no bucket lock
-            batch = max(1, min(100, round(rate)))
+        claimed: list[tuple[outbox.Outgoing, Route]] = []
+        for route in self.routes:
+            key, rate, where = route.key, route.rate, route.where()
+            pause = self._paused.get(key)
+            if pause is not None and now < pause.until:
+                continue  # its provider is failing: nothing is claimed, nothing spends a try
+            if not outbox.has_due(session, now, key.channel, where):
+                continue  # an empty outbox costs a read per route, and no bucket lock
+            # After a pause, one message (the most urgent) asks whether the provider is back.
+            batch = 1 if pause is not None else max(1, min(100, round(rate)))
             allowed = send_rates.take(session, now, key, rate, batch)
             if allowed == 0:
                 continue
-            mine = outbox.claim(session, now, self.name, allowed, channel=channel)
+            mine = outbox.claim(session, now, self.name, allowed, channel=key.channel, where=where)
             send_rates.give_back(session, now, key, rate, allowed - len(mine))
-            claimed += mine
+            claimed += [(message, route) for message in mine]
         return claimed
+
+    def _route_of(self, message: outbox.Outgoing) -> Route | None:
+        """The route a claimed message went by (its channel's route covering its number)."""
+        return next(
+            (r for r in self.routes if r.key.channel == message.channel and r.covers(message.to)),
+            None,
+        )
 
     def _record_sent(self, session: Session) -> None:
         outbox.record_sent_many(session, self.clock.now(), self._unrecorded, self.name)
@@ -173,12 +215,17 @@ class SmsSender:
             if report.claimed == 0:
                 stop.wait(idle_wait)
 
-    def _outgoing(self, session: Session, message: outbox.Outgoing) -> OutgoingSms | None:
-        """The message as it goes: SMS, or WhatsApp free text or template (None: WhatsApp
-        needs a template this deployment has not registered)."""
+    def _outgoing(
+        self, session: Session, message: outbox.Outgoing, sender: Sender | None
+    ) -> OutgoingSms | None:
+        """The message as it goes from ``sender``: SMS, or WhatsApp free text or template
+        (None: WhatsApp needs a template this deployment has not registered)."""
         if message.channel != Channel.WHATSAPP:
             return OutgoingSms(
-                to=message.to, body=message.body, status_callback=self.status_callback_url
+                to=message.to,
+                body=message.body,
+                status_callback=self.status_callback_url,
+                sender=sender,
             )
         return whatsapp_rules.compose(
             to=message.to,
@@ -189,6 +236,7 @@ class SmsSender:
             now=self.clock.now(),
             templates=self.whatsapp_templates,
             status_callback=self.status_callback_url,
+            sender=sender,
         )
 
     def _fall_back(
@@ -200,11 +248,19 @@ class SmsSender:
         ):
             report.fell_back += 1
 
-    def _send(self, session: Session, message: outbox.Outgoing, report: RoundReport) -> None:
-        outgoing = self._outgoing(session, message)
+    def _send(
+        self,
+        session: Session,
+        message: outbox.Outgoing,
+        route: Route,
+        report: RoundReport,
+    ) -> bool:
+        """Send one message by ``route`` and record what became of it. False when the provider
+        failed (a temporary failure): the route is paused."""
+        outgoing = self._outgoing(session, message, route.sender)
         if outgoing is None:
             self._fall_back(session, message, report, "no_template", "no WhatsApp template")
-            return
+            return True
         self.pace.wait()
         result = self.gateway.send(outgoing)
         now = self.clock.now()
@@ -213,6 +269,8 @@ class SmsSender:
             why = result.error or "WhatsApp refused it"
             self._fall_back(session, message, report, code or "no_sender", why)
         elif result.ok:
+            if self._paused.pop(route.key, None) is not None:
+                log.info("%s: the provider answers again; sending resumes", route.key)
             self._unrecorded.append((message, result.sid))
             report.sent += 1
             if (
@@ -234,16 +292,33 @@ class SmsSender:
             retry_after = (
                 timedelta(seconds=result.retry_after) if result.retry_after is not None else None
             )
-            outbox.record_temporary_failure(
-                session,
-                now,
-                message,
-                self.name,
-                code=code,
-                error=result.error or "temporary failure",
-                retry_after=retry_after,
-            )
+            error = result.error or "temporary failure"
+            pause = self._paused.get(route.key)
+            if pause is None:
+                # The first failure: this message backs off (and is given up after too many,
+                # should it be the one at fault); the route pauses.
+                outbox.record_temporary_failure(
+                    session,
+                    now,
+                    message,
+                    self.name,
+                    code=code,
+                    error=error,
+                    retry_after=retry_after,
+                )
+                step = FIRST_PAUSE
+                log.warning("%s: the provider fails (%s); pausing this route", route.key, error)
+            else:
+                # A probe: the provider is still down. The message keeps its place and its
+                # tries; the pause grows.
+                outbox.record_provider_down(
+                    session, now, message, self.name, code=code, error=error
+                )
+                step = min(pause.step * 2, LONGEST_PAUSE)
+            self._paused[route.key] = _Pause(until=now + max(step, retry_after or step), step=step)
             report.retried += 1
+            self._record_sent(session)
+            return False
         else:
             outbox.record_permanent_failure(
                 session, message, self.name, code=code, error=result.error or "refused"
@@ -253,6 +328,7 @@ class SmsSender:
                 session.commit()
                 report.opted_out.add(message.to)
             report.failed += 1
+        return True
 
     def _reconcile(self, session: Session, report: RoundReport) -> None:
         """A message whose worker died between claiming and recording may or may not have gone
@@ -261,12 +337,14 @@ class SmsSender:
         for message in outbox.stale_claims(session, now, self.lease):
             if not outbox.take_over(session, now, message, self.name):
                 continue  # another worker is reconciling it
+            route = self._route_of(message)
             try:
                 sid = self.gateway.find_sent(
                     message.to,
                     message.body,
                     since=message.claimed_at,
                     channel=Channel(message.channel),
+                    sender=route.sender if route is not None else None,
                 )
             except ProviderUnavailable as exc:
                 # Unknown is not "not sent": leave it claimed, ask again after the lease.

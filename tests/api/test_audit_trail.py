@@ -37,6 +37,8 @@ PUBLIC_CHANGES = {
     "tickets.confirm_ticket",
     "tickets.next_slot",
     "tickets.accept_offer",
+    # A citizen asks for a one-time code for their own number: no staff change to audit.
+    "appointments.ask_booking_code",
 }
 
 

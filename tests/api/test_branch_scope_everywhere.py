@@ -42,6 +42,7 @@ PUBLIC = {
     "branches.get_branch",
     "appointments.list_slots",
     "appointments.book",
+    "appointments.ask_booking_code",
     "tickets.get_ticket",
     "tickets.accept_offer",
     "tickets.cancel_ticket",
@@ -96,6 +97,7 @@ def calls(cairo: Cairo, start: str, end: str) -> dict[str, Call]:
         ),
         "tickets.ticket_resume": Call("POST", f"{t}/{cairo.held}/resume"),
         "tickets.ticket_back_to_line": Call("POST", f"{t}/{cairo.held}/back-to-line"),
+        "tickets.ticket_came_back": Call("POST", f"{t}/{cairo.called}/came-back"),
         "tickets.check_in": Call("POST", f"{t}/{cairo.booked}/check-in"),
         "backends.declare_outage": Call(
             "POST", f"{s}/civil-registry/outages", {"branch": "cairo-civil"}

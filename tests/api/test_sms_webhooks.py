@@ -207,3 +207,22 @@ def test_a_forged_delivery_report_changes_nothing(client, ticket, clock):
     assert response.status_code == 403
     db.session.expire_all()
     assert db.session.get(Message, claimed.id).status == MessageStatus.SENT
+
+
+def test_a_delivery_report_before_the_send_is_recorded_is_kept_for_it(client, ticket, clock):
+    """Twilio may call back before the worker has stored the message's id: the report waits
+    for the send to be recorded instead of being lost."""
+    from queue_app.models import EarlyDeliveryReport
+
+    (claimed,) = outbox.claim(db.session, clock.now(), "w", 1)
+    sid = "SM" + "7" * 32
+    form = {"MessageSid": sid, "MessageStatus": "delivered"}
+    assert _post(client, "/sms/twilio/status", form).status_code == 204
+    db.session.expire_all()
+    assert db.session.get(Message, claimed.id).status == MessageStatus.SENDING  # not yet known
+    assert db.session.scalar(select(func.count()).select_from(EarlyDeliveryReport)) == 1
+    outbox.record_sent_many(db.session, clock.now(), [(claimed, sid)], "w")
+    db.session.expire_all()
+    message = db.session.get(Message, claimed.id)
+    assert (message.status, message.provider_sid) == (MessageStatus.DELIVERED, sid)
+    assert db.session.scalar(select(func.count()).select_from(EarlyDeliveryReport)) == 0

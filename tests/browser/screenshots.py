@@ -1,9 +1,9 @@
 """The README's pictures of the kiosk (its start screen, a ticket on it and the printable ticket),
 of the booking page on a phone (the times of a day, and the confirmation), in Arabic and in
-English, and of the hall's board (both languages at once), taken through the real pages in
-Chromium.
+English, of the hall's board (both languages at once), and of joining the line from a phone
+(the join page, and the A4 poster at the door), taken through the real pages in Chromium.
 
-    scripts/screenshots [--out docs/screenshots]
+    scripts/screenshots [--out docs/screenshots] [--only join]
 
 The demo offices (``queue-app seed --demo``) on a fresh SQLite file, served on loopback with the
 clock on a working Tuesday morning in Cairo and a few citizens already waiting, so that the
@@ -170,6 +170,32 @@ def _booking_pictures(browser: harness.Browser, base_url: str, lang: str, out: P
     _save(browser.driver, out / f"book-booked-{lang}.png")
 
 
+A4 = (794, 1123)  # an A4 page at 96 CSS pixels an inch: the poster at the door
+
+
+def _join_pictures(browser: harness.Browser, base_url: str, lang: str, out: Path) -> None:
+    """Joining the line from a phone: the first step, as the poster's QR code opens it."""
+    _fit(PHONE, browser.driver, PHONE_SCALE, mobile=True)
+    browser.get(f"{base_url}/join/{BRANCH}?lang={lang}")
+    assert browser.direction()[0] == lang
+    browser.visible("phone")
+    _save(browser.driver, out / f"join-{lang}.png")
+
+
+def _poster_picture(browser: harness.Browser, base_url: str, out: Path) -> None:
+    """The A4 poster at the door, both languages at once."""
+    _fit(A4, browser.driver)
+    browser.get(f"{base_url}/join/{BRANCH}/poster")
+    harness.wait_for(
+        lambda: browser.driver.execute_script(
+            "const img = document.querySelector('.qr');"
+            "return document.readyState === 'complete' && img.complete && img.naturalWidth > 0"
+        ),
+        message="the poster with its QR code",
+    )
+    _save(browser.driver, out / "join-poster.png")
+
+
 def _board_picture(browser: harness.Browser, app: object, base_url: str, out: Path) -> None:
     """The hall's board after every open counter called, one citizen put on hold."""
     with app.app_context():  # type: ignore[attr-defined]
@@ -197,6 +223,9 @@ def _board_picture(browser: harness.Browser, app: object, base_url: str, out: Pa
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="folder for the PNG files")
+    parser.add_argument(
+        "--only", choices=("join",), help="take only these pictures (the others stay as they are)"
+    )
     args = parser.parse_args(argv)
     why = harness.chromium_missing()
     if why:
@@ -218,12 +247,16 @@ def main(argv: list[str] | None = None) -> None:
                 kiosk_token,
                 BRANCH,
             )
+            if args.only is None:
+                for lang in ("ar", "en"):
+                    token = _kiosk_pictures(browser, app, server.base_url, lang, args.out)
+                    _slip_picture(browser, server.base_url, token, lang, args.out)
+                for lang in ("ar", "en"):
+                    _booking_pictures(browser, server.base_url, lang, args.out)
+                _board_picture(browser, app, server.base_url, args.out)
             for lang in ("ar", "en"):
-                token = _kiosk_pictures(browser, app, server.base_url, lang, args.out)
-                _slip_picture(browser, server.base_url, token, lang, args.out)
-            for lang in ("ar", "en"):
-                _booking_pictures(browser, server.base_url, lang, args.out)
-            _board_picture(browser, app, server.base_url, args.out)
+                _join_pictures(browser, server.base_url, lang, args.out)
+            _poster_picture(browser, server.base_url, args.out)
         finally:
             driver.quit()
             server.stop()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.support.select import Select
+from sqlalchemy import select
 
 from queue_app import access
+from queue_app.models import Branch
 from queue_app.web.extensions import db
 from tests.browser import harness
 from tests.browser.conftest import Office
@@ -105,3 +107,54 @@ def test_staff_call_hold_resume_and_transfer_with_the_keyboard(
         "return [...document.querySelectorAll('#call-rows tr')].map((row) => row.dataset.number)"
     )
     assert listed == ["A-001", "A-001", "A-002", "A-001"]
+
+
+def test_a_citizen_told_by_text_who_missed_the_call_comes_back_near_the_front(
+    browser: Browser, office: Office
+) -> None:
+    """Waiting anywhere: the board marks the call as told by message; the counter marks the
+    citizen missed, they come back within the grace period (key C), and are called after the
+    next one."""
+    with office.app.app_context():
+        branch = db.session.scalars(select(Branch).where(Branch.code == office.branch)).one()
+        branch.turn_near_minutes = 20
+        branch.late_grace_minutes = 15
+        db.session.commit()
+        db.session.remove()
+    kiosk = {"Authorization": f"Bearer {_token(office, 'kiosk')}"}
+    client = office.app.test_client()
+    for phone in ("01012345678", None):
+        body = {"service": "id-card", **({"phone": phone} if phone else {})}
+        taken = client.post(f"/api/v1/branches/{office.branch}/tickets", json=body, headers=kiosk)
+        assert taken.status_code == 201
+    password = office.make_person("mona", "staff")
+    sign_in(browser, office, "mona", password, f"/counter/{office.branch}/1")
+    browser.get(f"{office.base_url}/counter/{office.branch}/1?lang=en")
+    harness.wait_for(
+        lambda: browser.find('[data-action="call_next"]').is_enabled(), message="the buttons"
+    )
+    assert not browser.find("#missed").is_displayed()
+
+    _press(browser, "n")
+    _says(browser, "Called A-001")
+    _press(browser, "m")
+    _says(browser, "A-001 is marked as missed")
+    assert browser.visible("missed").find_element("id", "missed-number").text == "A-001"
+    _press(browser, "c")
+    _says(browser, "A-001 came back: called after the next one.")
+    assert not browser.find("#missed").is_displayed()
+
+    _press(browser, "n")
+    _says(browser, "Called A-002")
+    _press(browser, "n")
+    _says(browser, "Called A-001")
+
+    browser.get(f"{office.base_url}/display/{office.branch}")
+    told = browser.driver.execute_script(
+        "return [...document.querySelectorAll('#call-rows tr')].map((row) =>"
+        " [row.dataset.number, !!row.querySelector('[data-test=told]')])"
+    )
+    assert told == [["A-001", True], ["A-002", False], ["A-001", True]]
+    marker = browser.find('#call-rows [data-test="told"]')
+    assert "Told by message" in marker.text
+    assert "أُبلغ برسالة" in marker.text

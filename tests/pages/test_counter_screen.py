@@ -45,8 +45,12 @@ def test_counter_script_gets_the_api_and_its_words(client, make_branch, signed_i
         "resume": f"/api/v1/tickets/{blob['token_slot']}/resume",
         "back_to_line": f"/api/v1/tickets/{blob['token_slot']}/back-to-line",
         "transfer": f"/api/v1/tickets/{blob['token_slot']}/transfer",
+        "came_back": f"/api/v1/tickets/{blob['token_slot']}/came-back",
     }
+    assert blob["shortcuts"]["came_back"] == "C"
     words = blob["strings"]
+    assert words["came_back"] == "%(number)s came back: called after the next one."
+    assert "grace period is over" in words["came_back_late"]
     assert words["nobody_waiting"] == "Nobody is waiting for this counter's services."
     for status in ("unauthorized", "forbidden", "counter_closed", "not_now", "network"):
         assert words[status]

@@ -250,3 +250,32 @@ def test_the_calls_of_an_unknown_branch_are_a_json_404(client, make_branch):
     response = client.get("/display/nowhere/calls")
     assert response.status_code == 404
     assert set(response.json) == {"error", "message", "fields"}
+
+
+def test_a_call_whose_citizen_was_texted_is_marked_told_in_words(
+    client, make_branch, take_ticket, make_token
+):
+    """Waiting anywhere: beside a called number, "told by message" (they may be on the way), in
+    both languages, as text and not only a sign; not beside one who left no number."""
+    branch = make_branch(counters=2)
+    branch.turn_near_minutes = 15
+    db.session.commit()
+    take_ticket(phone="01012345678")
+    take_ticket()
+    staff = make_token("staff")
+    client.post(CALL.format(1), headers=staff)
+    client.post(CALL.format(2), headers=staff)
+
+    calls = client.get("/display/cairo-civil/calls").json["calls"]
+    told = {c["number"]: c["told"] for c in calls}
+    assert told == {
+        "A-001": {"ar": "أُبلغ برسالة", "en": "Told by message"},
+        "A-002": {"ar": "", "en": ""},
+    }
+    html = client.get("/display/cairo-civil").text
+    rows = dict(re.findall(r'data-number="([A-Z]-\d+)">(.*?)</tr>', html, re.S))
+    assert 'data-test="told"' in rows["A-001"]
+    assert "Told by message" in rows["A-001"]
+    assert "أُبلغ برسالة" in rows["A-001"]
+    assert 'aria-hidden="true">✉' in rows["A-001"]
+    assert 'data-test="told"' not in rows["A-002"]

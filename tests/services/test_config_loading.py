@@ -610,6 +610,10 @@ def test_the_demo_file_loads_and_reloads(app):
     assert _branch("jeddah-north").special_hours == []
     cash = db.session.scalar(select(Service).where(Service.code == "cash"))
     assert (cash.walk_in_percent, parcels.walk_in_percent) == (80, 50)
+    # The demo offers WhatsApp where the story is told (Cairo) and where SMS is one-way (Jeddah).
+    assert _branch("cairo-civil").channels == "whatsapp,sms"
+    assert _branch("jeddah-north").channels == "whatsapp,sms"
+    assert _branch("giza-traffic").channels == "sms"
     before = _dump()
 
     assert not config_file.load_file(db.session, DEMO_FILE).changed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -53,6 +55,46 @@ def test_banner_names_the_urls_and_tokens(tmp_path):
         kiosk_code="1234 5678",
     )
     assert "http://127.0.0.1:8123/display/cairo-civil" in text
+    assert "http://127.0.0.1:8123/join/cairo-civil" in text  # the demo branch takes joins
     assert "http://127.0.0.1:8123/kiosk/cairo-civil   (enrolment code: 1234 5678)" in text
     assert "Bearer k-token" in text
     assert "moved into office hours" in text
+
+
+def test_the_demo_worker_shows_whatsapp_messages_on_the_console(app, clock, tmp_path):
+    """The demo has no approved WhatsApp templates: its worker uses stand-in ones, so that a
+    WhatsApp ticket's message shows on the console as WhatsApp instead of falling back to SMS;
+    a deployment's own templates are kept."""
+    import io
+
+    from queue_app import outbox
+    from queue_app.models import Message
+    from queue_app.worker.loop import sms_sender
+    from sms.gateways import ConsoleGateway
+    from sms.whatsapp import Templates
+
+    settings = Settings.from_env({"QUEUE_INSTANCE_PATH": str(tmp_path)})
+    worker_settings = demo_mode.worker_settings(settings)
+    assert worker_settings.sms_gateway == "console"
+    outbox.enqueue(
+        db.session,
+        clock.now(),
+        ticket=None,
+        event="issued",
+        to="+201012345678",
+        channel="whatsapp",
+        locale="ar",
+        body="رقمك A-012",
+    )
+    db.session.commit()
+    printed = io.StringIO()
+    worker = sms_sender(worker_settings, db.engine, clock, ConsoleGateway(printed))
+    assert worker.run_once().sent == 1
+    assert re.match(r"--- WhatsApp console-\S+ to whatsapp:\+201012345678 ", printed.getvalue())
+    assert "رقمك A-012" in printed.getvalue()
+    db.session.expire_all()
+    assert db.session.scalar(select(Message.channel)) == "whatsapp"  # no fallback
+
+    own = Templates.from_mapping({"default": {"ar": "HX" + "1" * 32}})
+    kept = demo_mode.worker_settings(dataclasses.replace(settings, whatsapp_templates=own))
+    assert kept.whatsapp_templates == own

@@ -159,3 +159,112 @@ def test_the_worker_counts_against_its_configured_sender():
     )
     assert send_rates.sms_sender_of(settings) == RateKey("sms", "QUEUE")
     assert send_rates.sms_sender_of(Settings.from_env({})) == RateKey("sms", "console")
+
+
+EGYPT = "+201000000001"  # the Egyptian sender's number
+SAUDI = "GOVQUEUE"  # the Saudi sender's registered name
+
+
+def _queue_to(clock, numbers: list[str]) -> None:
+    for i, number in enumerate(numbers):
+        outbox.enqueue(
+            db.session,
+            clock.now(),
+            ticket=None,
+            event=f"e{i}",
+            to=number,
+            locale="ar",
+            body=f"message {i}",
+        )
+    db.session.commit()
+
+
+def _routed_worker(settings: Settings, gateway: ConsoleGateway, clock) -> SmsSender:
+    from queue_app.worker.loop import sms_sender
+
+    worker = sms_sender(settings, db.engine, clock, gateway)
+    worker.pace = Pace(worker.pace.rate, sleep=lambda _: None, monotonic=lambda: 0.0)
+    return worker
+
+
+def test_each_country_s_sender_spends_its_own_rate(app, clock):
+    """Egypt's messages go from Egypt's number at its rate, Saudi Arabia's from the Saudi
+    name at the name's, the others from the default: each sender's bucket, whichever number
+    of messages the others have waiting."""
+    settings = Settings.from_env(
+        {
+            "QUEUE_SMS_SENDERS": f"EG={EGYPT},SA={SAUDI},*=MG{'0' * 32}",
+            "QUEUE_SMS_RATES": f"sms:{EGYPT}=5,sms:{SAUDI}=2,sms:MG{'0' * 32}=1",
+        }
+    )
+    _queue_to(
+        clock,
+        [f"+2010{i:08d}" for i in range(20)]
+        + [f"+96650{i:07d}" for i in range(20)]
+        + [f"+97150{i:07d}" for i in range(20)],
+    )
+    gateway = ConsoleGateway(io.StringIO())
+    worker = _routed_worker(settings, gateway, clock)
+    per_second = []
+    for _ in range(3):
+        before = len(gateway.sent)
+        for _ in range(3):  # more than once within the second: the buckets hold
+            worker.run_once()
+        sent = gateway.sent[before:]
+        per_second.append(
+            {
+                sender: sum(1 for m in sent if m.sender and m.sender.value == sender)
+                for sender in (EGYPT, SAUDI, f"MG{'0' * 32}")
+            }
+        )
+        clock.advance(seconds=1)
+    assert per_second == [{EGYPT: 5, SAUDI: 2, f"MG{'0' * 32}": 1}] * 3
+    for message in gateway.sent:
+        assert message.sender is not None
+        expected = {"+20": EGYPT, "+966": SAUDI, "+971": f"MG{'0' * 32}"}
+        prefix = next(p for p in expected if message.to.startswith(p))
+        assert message.sender.value == expected[prefix], message.to
+    buckets = set(db.session.scalars(select(SendBucket.sender)).all())
+    assert buckets == {EGYPT, SAUDI, f"MG{'0' * 32}"}
+
+
+def test_countries_that_share_a_sender_share_its_rate(app, clock):
+    settings = Settings.from_env(
+        {
+            "QUEUE_SMS_SENDERS": f"EG={SAUDI},SA={SAUDI}",
+            "QUEUE_SMS_RATES": f"sms:{SAUDI}=4",
+            "QUEUE_SMS_RATE": "50",
+        }
+    )
+    _queue_to(clock, [f"+2010{i:08d}" for i in range(10)] + [f"+96650{i:07d}" for i in range(10)])
+    gateway = ConsoleGateway(io.StringIO())
+    worker = _routed_worker(settings, gateway, clock)
+    for _ in range(3):
+        worker.run_once()
+    assert len(gateway.sent) == 4  # not 8: one name, one budget, for both countries
+    assert {m.sender.value for m in gateway.sent if m.sender} == {SAUDI}
+
+
+def test_without_senders_per_country_the_worker_sends_as_before(app, clock):
+    settings = Settings.from_env({"QUEUE_SMS_RATE": "3"})
+    _queue_to(clock, [f"+2010{i:08d}" for i in range(10)])
+    gateway = ConsoleGateway(io.StringIO())
+    worker = _routed_worker(settings, gateway, clock)
+    for _ in range(3):
+        worker.run_once()
+    assert len(gateway.sent) == 3
+    assert all(m.sender is None for m in gateway.sent)  # the gateway's own sender
+    assert db.session.scalars(select(SendBucket.sender)).all() == ["console"]
+
+
+def test_the_estimate_s_rate_is_the_branch_country_s_sender_s():
+    settings = Settings.from_env(
+        {
+            "TWILIO_FROM": "+15005550006",
+            "QUEUE_SMS_SENDERS": f"SA={SAUDI}",
+            "QUEUE_SMS_RATES": f"sms:{SAUDI}=2,sms:+15005550006=7",
+        }
+    )
+    assert send_rates.sms_rate_of(settings, "SA") == 2.0
+    assert send_rates.sms_rate_of(settings, "EG") == 7.0  # no sender of its own: TWILIO_FROM's
+    assert send_rates.sms_rate_of(settings) == 7.0

@@ -13,7 +13,8 @@ from queue_app import outbox
 from queue_app.models import Message, MessageStatus, OptOut
 from queue_app.web.extensions import db
 from queue_app.worker.sending import Pace, SmsSender
-from sms.gateways import ConsoleGateway, TwilioGateway
+from sms.gateways import ConsoleGateway, OutgoingSms, TwilioGateway
+from sms.senders import Sender, SenderKind
 from tests.sms.conftest import ACCOUNT_SID, AUTH_TOKEN, SENDER
 from tests.sms.twilio_server import (
     DROPPED,
@@ -123,7 +124,8 @@ def test_temporary_failures_are_retried_to_exactly_one_delivery(
     assert len(twilio.messages) == 1  # one delivery, three requests
     assert len(_creates(twilio)) == 3
     (stored,) = _stored()
-    assert (stored.status, stored.attempts, stored.error_code) == (MessageStatus.SENT, 3, None)
+    # Three tries, of which the second was a probe of a provider still down: not counted.
+    assert (stored.status, stored.attempts, stored.error_code) == (MessageStatus.SENT, 2, None)
 
 
 def test_retry_after_from_twilio_delays_the_next_try(app, clock, twilio, gateway):
@@ -244,3 +246,133 @@ class _Null:
 
     def flush(self) -> None:
         pass
+
+
+def test_each_country_s_message_goes_from_its_sender_to_twilio(app, clock, twilio, gateway):
+    """The worker, with senders per country, through the real client to the stand-in: Egypt's
+    from its number, Saudi Arabia's from the registered name, the others through the Messaging
+    Service; each request valid against Twilio's Messages API; and crash recovery looks for a
+    message from the sender it went from."""
+    from queue_app.settings import Settings
+    from queue_app.worker.loop import sms_sender
+    from tests.sms.openapi_contract import TwilioContract, spec_path
+
+    service = "MG" + "0123456789abcdef" * 2
+    settings = Settings.from_env(
+        {
+            "QUEUE_SMS_GATEWAY": "twilio",
+            "TWILIO_FROM": SENDER,
+            "QUEUE_SMS_SENDERS": f"EG=+201000000000,SA=GOVQUEUE,*={service}",
+        }
+    )
+    for event, to in (("eg", "+201012345678"), ("sa", "+966501234567"), ("ae", "+971501234567")):
+        outbox.enqueue(
+            db.session, clock.now(), ticket=None, event=event, to=to, locale="ar", body=event
+        )
+    db.session.commit()
+    worker = sms_sender(settings, db.engine, clock, gateway)
+    worker.pace = Pace(100.0, sleep=lambda _: None, monotonic=lambda: 0.0)
+    assert worker.run_once().sent == 3
+    posts = {e.field("To"): e for e in twilio.exchanges if e.method == "POST"}
+    assert {to: (e.field("From"), e.field("MessagingServiceSid")) for to, e in posts.items()} == {
+        "+201012345678": ("+201000000000", None),
+        "+966501234567": ("GOVQUEUE", None),
+        "+971501234567": (None, service),
+    }
+    contract = TwilioContract(spec_path())
+    for exchange in twilio.exchanges:
+        contract.check_request(exchange)
+        contract.check_response(exchange)
+
+    # A worker that dies after sending a Saudi message: recovery asks Twilio for it from the
+    # Saudi name (not TWILIO_FROM), finds it, and does not send it again.
+    outbox.enqueue(
+        db.session, clock.now(), ticket=None, event="sa2", to="+966501234567", locale="ar", body="x"
+    )
+    db.session.commit()
+    (claimed,) = outbox.claim(db.session, clock.now(), "dead-worker", 1)
+    assert gateway.send(
+        OutgoingSms(to=claimed.to, body="x", sender=Sender("GOVQUEUE", SenderKind.NAME))
+    ).ok
+    clock.advance(minutes=5)
+    report = worker.run_once()
+    assert (report.found_sent, report.resent) == (1, 0)
+    (lookup,) = [e for e in twilio.exchanges if e.method == "GET"]
+    assert lookup.query.get("From") == ["GOVQUEUE"]
+    contract.check_request(lookup)
+
+
+def test_the_demo_started_again_keeps_sending(app, clock):
+    """A second console worker (or the demo restarted on the same file) once counted its ids
+    from "console-1" again: the unique id stopped its sending for good."""
+    from queue_app.models import Message, MessageStatus
+
+    for run in range(2):
+        outbox.enqueue(
+            db.session,
+            clock.now(),
+            ticket=None,
+            event=f"run-{run}",
+            to="+201012345678",
+            locale="ar",
+            body=f"run {run}",
+        )
+        db.session.commit()
+        console = ConsoleGateway(stream=_Null())  # a fresh process: its count starts again
+        report = _sender(app, clock, console).run_once()
+        assert report.sent == 1
+    statuses = db.session.scalars(select(Message.status)).all()
+    assert statuses == [MessageStatus.SENT, MessageStatus.SENT]
+
+
+def test_the_provider_down_for_an_hour_then_everything_once_most_urgent_first(
+    app, clock, twilio, gateway
+):
+    """An hour without the provider while the office goes on writing messages: one probe per
+    pause instead of a storm, no message given up or sent twice, and when it is back the most
+    urgent go first (lane order), not whichever backed off least."""
+    written: list[tuple[int, str]] = []  # (lane, body)
+
+    def write(minute: int) -> None:
+        for n, (event, lane) in enumerate(
+            [("your_turn", 0), ("booked", 1), ("booked", 1)]
+            + [(f"rescheduled:outage:{minute}", 2)] * 5
+        ):
+            body = f"{event} {minute}:{n}"
+            outbox.enqueue(
+                db.session,
+                clock.now(),
+                ticket=None,
+                event=f"{event}:{minute}:{n}",
+                to=f"+20101{minute:03d}{n:04d}",
+                locale="en",
+                body=body,
+            )
+            written.append((lane, body))
+        db.session.commit()
+
+    sender = _sender(app, clock, gateway)
+    twilio.down = True
+    for minute in range(60):
+        if minute % 10 == 0:
+            write(minute)
+        for _ in range(6):  # rounds ten seconds apart
+            sender.run_once()
+            clock.advance(seconds=10)
+    tries_while_down = len(_creates(twilio))
+    # About one probe a minute once the pause has grown, never a batch at a time.
+    assert tries_while_down <= 70, tries_while_down
+    assert all(m.status == MessageStatus.QUEUED for m in _stored())
+
+    twilio.down = False
+    # Within one pause (at most a minute) the next probe finds the provider back.
+    for _ in range(20):  # bounded: 48 messages at 1000 per second go in a round or two
+        sender.run_once()
+        if all(m.status == MessageStatus.SENT for m in _stored()):
+            break
+        clock.advance(seconds=10)
+    sent = [m["body"] for m in twilio.messages]
+    assert sorted(sent) == sorted(body for _, body in written)  # each once, none lost
+    lanes = {body: lane for lane, body in written}
+    assert [lanes[body] for body in sent] == sorted(lanes[body] for body in sent)
+    assert all(m.status == MessageStatus.SENT for m in _stored())

@@ -58,9 +58,10 @@ class _Service:
 class _Row:
     token = "tok"
 
-    def __init__(self, locale: str, channel: str = "sms") -> None:
+    def __init__(self, locale: str, channel: str = "sms", phone: str | None = None) -> None:
         self.locale = locale
         self.channel = channel
+        self.phone = phone
 
 
 @pytest.mark.parametrize("locale", ["ar", "en"])
@@ -145,5 +146,100 @@ def test_the_worker_s_sessions_know_the_one_way_countries(tmp_path) -> None:
         with sessions_for(settings, engine)() as session:
             assert not texting.replies_arrive(session, "sms", "AE")
             assert texting.replies_arrive(session, "sms", "EG")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("environ", "two_way", "one_way"),
+    [
+        # A Saudi sender name: Saudi Arabia is one-way even though not listed as such.
+        ({"QUEUE_SMS_SENDERS": "SA=GOVQUEUE,AE=+971500000000"}, {"EG", "AE"}, {"SA"}),
+        # A name for every other country: all of them one-way, listed numbers stay two-way.
+        ({"QUEUE_SMS_SENDERS": "EG=+201000000000,*=GOVQUEUE"}, {"EG"}, {"SA", "AE", "JO"}),
+        # The deployment's own sender is a name: no country can answer.
+        ({"TWILIO_FROM": "GOVQUEUE"}, set(), {"EG", "AE"}),
+        # Its own sender a number, or a Messaging Service: every country can.
+        ({"TWILIO_FROM": "+15005550006"}, {"EG", "SA", "AE"}, set()),
+        ({"TWILIO_MESSAGING_SERVICE_SID": "MG" + "ab" * 16}, {"EG", "SA"}, set()),
+        # Listed one-way stays one-way whatever the sender.
+        (
+            {"QUEUE_SMS_SENDERS": "EG=+201000000000", "QUEUE_SMS_ONE_WAY_COUNTRIES": "EG"},
+            {"SA"},
+            {"EG"},
+        ),
+    ],
+)
+def test_a_country_sent_to_from_a_sender_name_is_one_way(
+    tmp_path, environ: dict[str, str], two_way: set[str], one_way: set[str]
+) -> None:
+    settings = Settings.from_env(
+        {"QUEUE_INSTANCE_PATH": str(tmp_path), "QUEUE_SMS_ONE_WAY_COUNTRIES": "", **environ}
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    try:
+        with sessions_for(settings, engine)() as session:
+            texting.set_public_url(session.info, "http://q.test")
+            for country in two_way | one_way:
+                arrive = country in two_way
+                assert texting.replies_arrive(session, "sms", country) is arrive, country
+                assert settings.sms_replies_arrive(country) is arrive, country
+                assert texting.replies_arrive(session, "whatsapp", country)
+            # And the texts say so: "reply 1" only where a reply can arrive.
+            start = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+            word = texting.moved(session, "capacity")
+            for country in two_way | one_way:
+                body = word(_Row("en"), _Service(country), start)  # type: ignore[arg-type]
+                assert ("reply 1" in body.lower()) is (country in two_way), (country, body)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("environ", "name", "complaint"),
+    [
+        ({"QUEUE_SMS_SENDERS": "SA=GOV_QUEUE"}, "QUEUE_SMS_SENDERS", "letters, digits and spaces"),
+        ({"QUEUE_SMS_SENDERS": "SA=GOVERNMENTQUEUE"}, "QUEUE_SMS_SENDERS", "up to 11"),
+        ({"QUEUE_SMS_SENDERS": "EG=+20100"}, "QUEUE_SMS_SENDERS", "E.164"),
+        ({"QUEUE_SMS_SENDERS": "EG=MG123"}, "QUEUE_SMS_SENDERS", "Messaging Service SID"),
+        ({"QUEUE_SMS_SENDERS": "EGY=+201000000000"}, "QUEUE_SMS_SENDERS", "country code"),
+        ({"QUEUE_SMS_SENDERS": "CA=GOVQUEUE"}, "QUEUE_SMS_SENDERS", "shares the calling code"),
+        ({"QUEUE_SMS_SENDERS": "+201000000000"}, "QUEUE_SMS_SENDERS", "COUNTRY=SENDER"),
+        ({"QUEUE_WHATSAPP_SENDERS": "SA=GOVQUEUE"}, "QUEUE_WHATSAPP_SENDERS", "neither"),
+        ({"TWILIO_FROM": "GOV QUEUE 12"}, "TWILIO_FROM", "up to 11"),
+    ],
+)
+def test_a_bad_sender_setting_stops_the_start_naming_it(
+    tmp_path, environ: dict[str, str], name: str, complaint: str
+) -> None:
+    from queue_app.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=f"^{name}: .*{complaint}"):
+        Settings.from_env({"QUEUE_INSTANCE_PATH": str(tmp_path), **environ})
+
+
+def test_the_sender_of_the_citizen_s_number_decides_whether_replies_arrive(tmp_path) -> None:
+    """A Saudi number at a branch elsewhere gets its SMS from the Saudi sender name: nobody
+    can answer it, so the text points to the page, whatever the branch's country."""
+    settings = Settings.from_env(
+        {
+            "QUEUE_INSTANCE_PATH": str(tmp_path),
+            "QUEUE_SMS_ONE_WAY_COUNTRIES": "",
+            "QUEUE_SMS_SENDERS": "SA=GOVQUEUE,*=+15005550006",
+        }
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'q.sqlite3'}")
+    try:
+        with sessions_for(settings, engine)() as session:
+            assert not texting.replies_arrive(session, "sms", "AE", "+966501234567")
+            assert texting.replies_arrive(session, "sms", "AE", "+971501234567")
+            assert texting.replies_arrive(session, "sms", "AE")
+            texting.set_public_url(session.info, "http://q.test")
+            start = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+            word = texting.moved(session, "capacity")
+            saudi = word(_Row("en", phone="+966501234567"), _Service("AE"), start)  # type: ignore[arg-type]
+            local = word(_Row("en", phone="+971501234567"), _Service("AE"), start)  # type: ignore[arg-type]
+            assert "reply 1" not in saudi.lower()
+            assert "reply 1" in local.lower()
     finally:
         engine.dispose()

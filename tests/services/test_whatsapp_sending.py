@@ -306,3 +306,72 @@ def test_each_channel_spends_its_own_sender_s_budget(app, clock, twilio, gateway
     clock.advance(seconds=1)
     assert sender.run_once().sent == 3 + 3
     assert _by_channel(twilio) == (6, 8)
+
+
+def _early_reports() -> int:
+    from sqlalchemy import func
+
+    from queue_app.models import EarlyDeliveryReport
+
+    return db.session.scalar(select(func.count()).select_from(EarlyDeliveryReport)) or 0
+
+
+@pytest.mark.parametrize("record", ["batch", "one", "reconciled"])
+def test_a_refusal_reported_before_the_send_is_recorded_still_falls_back(
+    app, clock, twilio, gateway, record
+):
+    """Twilio's failed callback can come within a second, before the worker has stored the
+    message's id: it is kept and applied when the send is recorded (by the worker's batch, one
+    by one, or by crash recovery), so the message still goes by SMS, once."""
+    _queue(clock)
+    (claimed,) = outbox.claim(db.session, clock.now(), "test-worker", 1)
+    sent = gateway.send(
+        OutgoingSms(to=claimed.to, body=claimed.body, channel=Channel.WHATSAPP)
+    )  # WhatsApp took it: the refusal comes later
+    assert sent.ok
+    assert sent.sid
+    assert not outbox.record_delivery(
+        db.session, clock.now(), sent.sid, "failed", error_code="63024"
+    )
+    assert _early_reports() == 1
+    assert _stored().channel == "whatsapp"
+    if record == "batch":
+        outbox.record_sent_many(db.session, clock.now(), [(claimed, sent.sid)], "test-worker")
+    elif record == "one":
+        assert outbox.record_sent(db.session, clock.now(), claimed, "test-worker", sent.sid)
+    else:
+        assert outbox.record_found_sent(db.session, clock.now(), claimed, "test-worker", sent.sid)
+    stored = _stored()
+    assert (stored.channel, stored.status, stored.fallback_reason, stored.whatsapp_sid) == (
+        "sms",
+        MessageStatus.QUEUED,
+        "63024",
+        sent.sid,
+    )
+    assert _early_reports() == 0
+    sender = _sender(clock, gateway)
+    assert sender.run_once().sent == 1
+    assert sender.run_once().claimed == 0
+    assert _by_channel(twilio) == (1, 1)  # the WhatsApp try, and one SMS
+
+
+def test_an_early_report_is_applied_once_and_an_unclaimed_one_is_dropped(
+    app, clock, twilio, gateway
+):
+    from queue_app.worker.housekeeping import housekeeping_once
+
+    _queue(clock)
+    (claimed,) = outbox.claim(db.session, clock.now(), "test-worker", 1)
+    outbox.record_delivery(db.session, clock.now(), "SM" + "1" * 32, "delivered")
+    outbox.record_delivery(db.session, clock.now(), "SM" + "2" * 32, "sending")  # not kept
+    outbox.record_sent_many(db.session, clock.now(), [(claimed, "SM" + "1" * 32)], "test-worker")
+    assert _stored().status == MessageStatus.DELIVERED
+    assert outbox.apply_early_reports(db.session, clock.now(), ["SM" + "1" * 32]) == 0
+    # A report of a message that is never recorded (not one of ours) goes after a day.
+    outbox.record_delivery(db.session, clock.now(), "SM" + "3" * 32, "failed", error_code="63003")
+    assert _early_reports() == 1
+    clock.advance(hours=23)
+    assert housekeeping_once(db.session, clock)["early_delivery_reports"] == 0
+    clock.advance(hours=2)
+    assert housekeeping_once(db.session, clock)["early_delivery_reports"] == 1
+    assert _early_reports() == 0

@@ -67,6 +67,12 @@ def render(name: str, locale: str, start: datetime, link: str = LINK) -> str:
         "turn_near": lambda: templates.turn_near(
             locale, number="A-123", branch=names["branch"], minutes=start.day + 100, link=link
         ),
+        "called": lambda: templates.called(
+            locale, number="A-123", counter="12", branch=names["branch"], link=link
+        ),
+        "one_time_code": lambda: templates.one_time_code(
+            locale, code=f"{start.minute:06d}", branch=names["branch"], minutes=10
+        ),
         "reminder": lambda: templates.reminder(
             locale,
             tomorrow=start.day % 2 == 0,

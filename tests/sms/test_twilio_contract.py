@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from openapi_core.exceptions import OpenAPIError
 
-from sms.gateways import OutgoingSms
+from sms.gateways import Channel, OutgoingSms
+from sms.senders import Sender, SenderKind
 from tests.sms import twilio_server as fake
 from tests.sms.conftest import ACCOUNT_SID, MESSAGING_SERVICE_SID
 from tests.sms.twilio_server import Exchange
@@ -49,6 +50,64 @@ def test_every_request_and_answer_is_twilios(make_gateway, twilio_server, twilio
         error = json.loads(exchange.response_body)
         assert set(error) == {"code", "message", "more_info", "status"}
         assert error["status"] == exchange.status
+
+
+SAUDI_NAME = Sender("GOVQUEUE", SenderKind.NAME)
+EGYPT_NUMBER = Sender("+201000000000", SenderKind.NUMBER)
+SERVICE = Sender("MG" + "0123456789abcdef" * 2, SenderKind.SERVICE)
+
+
+def test_each_kind_of_sender_per_country_is_sent_as_twilio_takes_it(
+    make_gateway, twilio_server, twilio_contract
+):
+    """A message from the destination's sender (sms.senders): a number or a name as From, a
+    Messaging Service as MessagingServiceSid alone (it picks the sender), whatever the
+    gateway's own sender is; and crash recovery looks for it from that sender."""
+    gateway = make_gateway(messaging_service_sid=MESSAGING_SERVICE_SID)  # From and a service
+    since = datetime.now(UTC)
+    for sender in (EGYPT_NUMBER, SAUDI_NAME, SERVICE):
+        message = OutgoingSms(to=TO, body=BODY, status_callback=CALLBACK, sender=sender)
+        assert gateway.send(message).ok
+    assert gateway.find_sent(TO, BODY, since=since, sender=SAUDI_NAME) is not None
+    assert gateway.find_sent(TO, BODY, since=since, sender=SERVICE) is not None
+
+    exchanges = twilio_server.exchanges
+    sent = [
+        (e.field("From"), e.field("MessagingServiceSid")) for e in exchanges if e.method == "POST"
+    ]
+    assert sent == [
+        ("+201000000000", None),
+        ("GOVQUEUE", None),
+        (None, SERVICE.value),
+    ]
+    lists = [e.query.get("From") for e in exchanges if e.method == "GET"]
+    assert lists == [["GOVQUEUE"], None]  # a service's From is its pick: not filtered by
+    for exchange in exchanges:
+        twilio_contract.check_request(exchange)
+        twilio_contract.check_response(exchange)
+
+
+def test_a_whatsapp_message_comes_from_a_number_or_a_service_not_a_name():
+    with pytest.raises(ValueError, match="WhatsApp message comes from a number"):
+        OutgoingSms(to=TO, body=BODY, channel=Channel.WHATSAPP, sender=SAUDI_NAME)
+
+
+def test_a_whatsapp_sender_per_country_is_sent_with_its_prefix(
+    make_gateway, twilio_server, twilio_contract
+):
+    gateway = make_gateway(whatsapp_from="+14155238886")
+    for sender in (Sender("+966110000000", SenderKind.NUMBER), SERVICE):
+        message = OutgoingSms(to=TO, body=BODY, channel=Channel.WHATSAPP, sender=sender)
+        assert gateway.send(message).ok
+    exchanges = twilio_server.exchanges
+    assert [(e.field("From"), e.field("MessagingServiceSid")) for e in exchanges] == [
+        ("whatsapp:+966110000000", None),
+        (None, SERVICE.value),
+    ]
+    assert {e.field("To") for e in exchanges} == {f"whatsapp:{TO}"}
+    for exchange in exchanges:
+        twilio_contract.check_request(exchange)
+        twilio_contract.check_response(exchange)
 
 
 def post(form: dict[str, str]) -> Exchange:

@@ -124,6 +124,37 @@ def test_registering_a_template_is_twilios(kind, locale):
     assert "{{1}}" in created["types"]["twilio/text"]["body"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize("locale", ["ar", "en"])
+def test_the_code_template_is_an_authentication_one(locale):
+    created = whatsapp.content_create_request("code", locale)
+    check_content_request("/v1/Content", created)
+    approval = whatsapp.approval_request("code", locale)
+    check_content_request(f"/v1/Content/{TEMPLATE}/ApprovalRequests/whatsapp", approval)
+    assert approval["category"] == "AUTHENTICATION"
+    assert set(created["types"]) == {"whatsapp/authentication"}  # type: ignore[arg-type]
+
+
+def test_a_code_goes_alone_in_its_own_template_and_whole_in_the_default():
+    now = datetime(2026, 12, 7, 10, tzinfo=UTC)
+    body = "رمز التحقق: 042917\nصالح ١٠ دقائق. لا تعطه لأحد."
+
+    def variables(mapping: dict[str, dict[str, str]]) -> object:
+        sent = whatsapp.compose(
+            to=TO,
+            body=body,
+            locale="ar",
+            kind="code",
+            last_inbound=None,
+            now=now,
+            templates=whatsapp.Templates.from_mapping(mapping),
+        )
+        assert sent is not None
+        return sent.content_variables
+
+    assert variables({"code": {"ar": TEMPLATE}}) == {"1": "042917"}
+    assert variables({"default": {"ar": TEMPLATE}}) == {"1": body}
+
+
 def test_the_content_contract_refuses_what_twilio_would_not_take():
     with pytest.raises(OpenAPIError):
         check_content_request("/v1/Content", {"friendly_name": "no language, no types"})
@@ -177,3 +208,26 @@ def test_without_a_whatsapp_sender_the_message_falls_back(make_gateway, twilio_s
     result = make_gateway().send(OutgoingSms(to=TO, body=BODY, channel=Channel.WHATSAPP))
     assert (result.ok, result.falls_back, result.channel_unavailable) == (False, True, True)
     assert twilio_server.exchanges == []
+
+
+@pytest.mark.parametrize(
+    ("code", "falls_back"),
+    [
+        (63003, True),  # not on WhatsApp
+        ("63016", True),  # outside the window (a callback's ErrorCode is text)
+        (63024, True),
+        (63027, True),  # the template does not exist for the locale: refused
+        (63028, True),  # the template's parameters do not match: refused
+        (63032, True),
+        (63049, True),
+        (63007, False),  # our WhatsApp sender is not set up: a failure to fix, not SMS
+        (63018, False),  # our rate limit
+        (30003, False),  # an SMS error
+        (None, False),
+        ("x", False),
+    ],
+)
+def test_which_whatsapp_errors_go_by_sms(code, falls_back):
+    from sms.gateways import falls_back_to_sms
+
+    assert falls_back_to_sms(code) is falls_back

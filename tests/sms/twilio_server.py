@@ -90,6 +90,8 @@ class FakeTwilio:
         self._script: deque[Failure] = deque()
         # Numbers that have no WhatsApp: a WhatsApp message to one is refused with 63003.
         self.not_on_whatsapp: set[str] = set()
+        # While set, every request gets a 503: the provider is down.
+        self.down = False
         self._lock = threading.Lock()
         self.release = threading.Event()  # lets a SLOW answer end
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -271,7 +273,7 @@ def _handler_for(twilio: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if not twilio.authorized(self.headers.get("Authorization"), match["account"]):
                 self._answer(exchange, *error_body(401, 20003, "Authenticate"))
                 return
-            failure = twilio.next_failure()
+            failure = UNAVAILABLE if twilio.down else twilio.next_failure()
             if failure is not None:
                 self._fail(exchange, failure)
             elif self.command == "POST":

@@ -1,0 +1,77 @@
+"""PostgreSQL drops every connection in the middle of a rush of kiosks (what a restart does to
+a pool): each request is served (201) or refused whole (503 with Retry-After), never a 500;
+nothing is half written (a refused ticket left no row, no number is given twice), and the
+kiosks are served again without anyone restarting anything."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from queue_app.models import Ticket
+from queue_app.web.extensions import db
+from tests.conftest import POSTGRES_URL, needs_postgresql
+
+TICKETS = "/api/v1/branches/cairo-civil/tickets"
+KIOSKS = 6
+EACH = 15
+
+
+def _cut_every_connection() -> int:
+    admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with admin.begin() as conn:
+            return conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+    finally:
+        admin.dispose()
+
+
+@needs_postgresql
+@pytest.mark.postgresql
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+def test_connections_cut_mid_rush(app, make_branch, make_token, db_kind):
+    make_branch(counters=2)
+    kiosk = make_token("kiosk")
+    db.session.commit()
+    db.session.close()
+    halfway = threading.Barrier(KIOSKS + 1)
+
+    def kiosk_rush(_: int) -> list[tuple[int, str | None, str | None]]:
+        client = app.test_client()
+        answers = []
+        for n in range(EACH):
+            if n == EACH // 2:
+                halfway.wait(timeout=60)  # everyone mid-rush while the connections are cut
+            response = client.post(TICKETS, json={"service": "id-card"}, headers=kiosk)
+            body = response.get_json(silent=True) or {}
+            answers.append(
+                (response.status_code, body.get("number"), response.headers.get("Retry-After"))
+            )
+        return answers
+
+    with ThreadPoolExecutor(max_workers=KIOSKS) as pool:
+        futures = [pool.submit(kiosk_rush, k) for k in range(KIOSKS)]
+        halfway.wait(timeout=60)
+        assert _cut_every_connection() >= 1
+        answers = [answer for future in futures for answer in future.result(timeout=120)]
+
+    statuses = [status for status, _, _ in answers]
+    assert 503 in statuses  # the cut was felt: pooled connections were dead
+    assert set(statuses) <= {201, 503}, statuses
+    assert all(retry for status, _, retry in answers if status == 503)
+    served = [number for status, number, _ in answers if status == 201]
+    assert len(served) == len(set(served))  # no number given twice
+    db.session.remove()
+    stored = db.session.scalar(select(func.count()).select_from(Ticket))
+    assert stored == len(served)  # a refused ticket left nothing behind
+    # And the kiosks are served again, with the next number.
+    after = app.test_client().post(TICKETS, json={"service": "id-card"}, headers=kiosk)
+    assert after.status_code == 201
