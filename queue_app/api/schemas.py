@@ -272,8 +272,8 @@ class Slot(Schema):
 
 
 class BookingCodeBody(Schema):
-    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    phone = fields.String(
+    service = Text(required=True, validate=validate.Length(min=1, max=64))
+    phone = Text(
         required=True,
         validate=validate.Length(min=1, max=32),
         metadata={"description": "the mobile number to confirm"},
@@ -318,7 +318,7 @@ class BookBody(Schema):
             "channels (422 for another); the branch's first when left out"
         },
     )
-    code = fields.String(
+    code = Text(
         load_default=None,
         validate=validate.Length(min=1, max=16),
         metadata={

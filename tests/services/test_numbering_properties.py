@@ -81,7 +81,7 @@ def test_numbers_stay_gap_free_and_unique_whatever_the_interleaving(
     # "gap-free" means: this example's numbers continue each sequence exactly where it stood.
     @given(plan=plans)
     @settings(
-        max_examples=8,
+        max_examples=25,
         derandomize=True,
         database=None,
         deadline=None,
