@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -482,15 +482,39 @@ def parse_bound(text: str | None, zone: ZoneInfo, *, name: str, end: bool) -> da
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            start = datetime.combine(day, time(), tzinfo=zone)
-            return start + timedelta(days=1) if end else start
-        at = datetime.fromisoformat(text)
-        return at if at.tzinfo else at.replace(tzinfo=zone)
-    except (ValueError, OverflowError):
+            at = datetime.combine(day, time(), tzinfo=zone)
+            if end:
+                at = _later(at)
+        else:
+            at = datetime.fromisoformat(text)
+            at = at if at.tzinfo else at.replace(tzinfo=zone)
+    except ValueError:
         raise InvalidInput(
             f"{name} is not a date (2026-11-24) or a time (2026-11-24T10:00+02:00): {text[:40]!r}",
             **{name: ["not a date or time"]},
         ) from None
+    return _within_the_calendar(at)
+
+
+def _later(start: datetime) -> datetime:
+    """The end of the day starting at ``start`` (the calendar's end after 9999-12-31)."""
+    try:
+        return start + timedelta(days=1)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def _within_the_calendar(at: datetime) -> datetime:
+    """A bound held to the calendar of UTC, where the columns keep their times: 0001-01-01 in
+    Cairo is still year 0 there. No record is as old or as late, so a bound beyond either end
+    keeps its meaning."""
+    try:
+        at.astimezone(UTC)
+    except OverflowError:
+        if at.year == 1:
+            return datetime.min.replace(tzinfo=UTC)
+        return datetime.max.replace(tzinfo=UTC)
+    return at
 
 
 def _checked_action(text: str | None) -> str | None:
@@ -517,7 +541,10 @@ def events(
     since = parse_bound(query.since, zone, name="from", end=False)
     until = parse_bound(query.until, zone, name="to", end=True)
     action = _checked_action(query.action)
-    if since and until and until <= since:
+    # The day or time ``to`` names must not come before ``from``; the same time twice is an
+    # empty range, not a wrong one.
+    to_named = parse_bound(query.until, zone, name="to", end=False)
+    if since and to_named and to_named < since:
         raise InvalidInput("the range ends before it begins", to=["before from"])
     if query.limit is not None and not 1 <= query.limit <= MAX_LIMIT:
         raise InvalidInput(f"limit is between 1 and {MAX_LIMIT}", limit=["out of range"])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import UnicodeConverter
 
 from queue_app.api import (
     appointments,
@@ -22,6 +26,31 @@ PREFIX = "/api/v1"
 class QueueApi(Api):  # type: ignore[misc]
     # Our one error shape is what the document announces for every error response.
     ERROR_SCHEMA = schemas.Error
+
+
+class _Converter(OpenAPIConverter):  # type: ignore[misc]
+    """Adds a schema's ``Meta.openapi`` keywords (minProperties...) to its document: rules
+    about the whole object that no single field states."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        document: dict[str, Any] = super().schema2jsonschema(schema)
+        document.update(getattr(getattr(schema, "Meta", None), "openapi", {}))
+        return document
+
+
+class _Plugin(MarshmallowPlugin):  # type: ignore[misc]
+    Converter = _Converter
+
+
+def _path_segment(converter: UnicodeConverter) -> dict[str, Any]:
+    """A code or token in the address: what request_hygiene lets through (no NUL) and short
+    enough that no address reaches its 414."""
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": schemas.MAX_PATH_SEGMENT,
+        "pattern": schemas.NO_NUL.regex.pattern,
+    }
 
 
 def init_app(app: Flask) -> Api:
@@ -52,7 +81,8 @@ def init_app(app: Flask) -> Api:
             },
         },
     )
-    api = QueueApi(app)
+    api = QueueApi(app, spec_kwargs={"marshmallow_plugin": _Plugin()})
+    api.register_converter(UnicodeConverter, _path_segment)
     blueprints = (
         branches.blp,
         tickets.blp,

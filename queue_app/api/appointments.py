@@ -121,7 +121,7 @@ def ask_booking_code(body: dict[str, Any], branch_code: str) -> Any:
 @blp.response(200, schemas.CapacityResult)
 @blp.alt_response(403, schema=schemas.Error)
 @blp.alt_response(404, schema=schemas.Error)
-@blp.alt_response(422, schema=schemas.Error)
+@blp.alt_response(422, schema=schemas.Error, description="invalid_input: to before from")
 @blp.doc(security=BEARER)
 @requires_role(Role.MANAGER, Role.ADMIN)
 @audited("capacity.set", in_branch("service", "service_code"))

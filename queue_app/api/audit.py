@@ -17,6 +17,7 @@ from queue_app.web.extensions import db
 blp = Blueprint("audit", __name__, description="The audit trail: who did what, when, from where")
 
 DEFAULT_PAGE = 100
+TO_BEFORE_FROM = "invalid_input: to before from"
 
 
 def _answer(query: dict[str, Any], branch_code: str, *, as_csv: bool) -> Any:
@@ -49,8 +50,20 @@ def _answer(query: dict[str, Any], branch_code: str, *, as_csv: bool) -> Any:
 @blp.response(200, schemas.AuditPage)
 @blp.alt_response(403, schema=schemas.Error, description="staff, or another branch's manager")
 @blp.alt_response(404, schema=schemas.Error)
-@blp.alt_response(422, schema=schemas.Error)
-@blp.doc(security=BEARER)
+@blp.alt_response(422, schema=schemas.Error, description=TO_BEFORE_FROM)
+@blp.doc(
+    security=BEARER,
+    # Both answers of 200 (flask-smorest documents one content type per response).
+    responses={
+        "200": {
+            "description": "JSON pages; with format=csv, the records as CSV (UTF-8)",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/AuditPage"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 @requires_role(*MANAGER_AND_UP)
 def branch_audit(query: dict[str, Any], branch_code: str) -> Any:
     """The branch's audit trail, newest first (its manager, admin): every change made with a
@@ -64,7 +77,7 @@ def branch_audit(query: dict[str, Any], branch_code: str) -> Any:
 @blp.response(200, description="text/csv, UTF-8 with a byte-order mark")
 @blp.alt_response(403, schema=schemas.Error, description="staff, or another branch's manager")
 @blp.alt_response(404, schema=schemas.Error)
-@blp.alt_response(422, schema=schemas.Error)
+@blp.alt_response(422, schema=schemas.Error, description=TO_BEFORE_FROM)
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
 def branch_audit_csv(query: dict[str, Any], branch_code: str) -> Any:

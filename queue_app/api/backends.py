@@ -150,7 +150,9 @@ def resolve_outage(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blp.alt_response(403, schema=schemas.Error)
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="the system is not down at the branch")
-@blp.alt_response(422, schema=schemas.Error)
+@blp.alt_response(
+    422, schema=schemas.Error, description="invalid_input: an admin token names no branch"
+)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
 @audited("outage.back", backend)
@@ -177,7 +179,9 @@ def _reporting_branch(body: dict[str, Any] | None) -> str:
 @blp.response(200, schemas.ReportResult)
 @blp.alt_response(403, schema=schemas.Error)
 @blp.alt_response(404, schema=schemas.Error)
-@blp.alt_response(422, schema=schemas.Error)
+@blp.alt_response(
+    422, schema=schemas.Error, description="invalid_input: an admin token names no branch"
+)
 @blp.doc(security=BEARER)
 @requires_role(*STAFF_AND_UP)
 @audited("outage.report", backend)
@@ -205,7 +209,7 @@ def report_down(body: dict[str, Any], code: str) -> dict[str, Any]:
 )
 @blp.alt_response(404, schema=schemas.Error)
 @blp.alt_response(409, schema=schemas.Error, description="the same window is already announced")
-@blp.alt_response(422, schema=schemas.Error)
+@blp.alt_response(422, schema=schemas.Error, description="invalid_input: end not after start")
 @blp.doc(security=BEARER)
 @requires_role(*MANAGER_AND_UP)
 @audited("maintenance.announce", backend)
@@ -224,7 +228,7 @@ def announce_maintenance(body: dict[str, Any], code: str) -> dict[str, Any]:
     return _window(window, code)
 
 
-@blp.delete("/backends/<code>/maintenance/<int:window_id>")
+@blp.delete(f"/backends/<code>/maintenance/<int(max={schemas.MAX_ID}):window_id>")
 @blp.response(200, schemas.MaintenanceWindow)
 @blp.alt_response(
     403, schema=schemas.Error, description="a system none of the branch's services needs"

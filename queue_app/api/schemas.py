@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from marshmallow import Schema, fields, validate
 
 from queue_app.locales import DEFAULT_LOCALE, LOCALES
 from queue_app.whatsapp import CHANNELS
+
+# request_hygiene refuses a NUL anywhere in a request with a 400; the document says so with this
+# pattern on every string a client sends, so that no valid request is refused.
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="a NUL character is not allowed")
+# The longest code or token in an address (path segments of /api/v1 say so in the document).
+MAX_PATH_SEGMENT = 200
+# The largest id a row can have (PostgreSQL's integer); a larger one finds nothing.
+MAX_ID = 2**31 - 1
+
+
+class Text(fields.String):
+    """A string a client sends: any text a table can hold (no NUL)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        given = kwargs.pop("validate", None)
+        validators = [] if given is None else list(given) if isinstance(given, list) else [given]
+        # A pattern of its own already keeps NUL out (the document shows one pattern a field).
+        if not any(isinstance(v, validate.Regexp) for v in validators):
+            validators.append(NO_NUL)
+        super().__init__(*args, validate=validators, **kwargs)
 
 
 class LocalisedName(Schema):
@@ -23,8 +45,8 @@ class Error(Schema):
 
 
 class TakeTicketBody(Schema):
-    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    phone = fields.String(
+    service = Text(required=True, validate=validate.Length(min=1, max=64))
+    phone = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=32),
@@ -210,11 +232,15 @@ class BranchDetail(Branch):
 
 
 class TransferBody(Schema):
-    service = fields.String(
+    class Meta:
+        # A service, a counter, or both: an empty body says nowhere to go.
+        openapi: ClassVar[dict[str, Any]] = {"minProperties": 1}
+
+    service = Text(
         validate=validate.Length(min=1, max=64),
         metadata={"description": "the service of the branch the ticket goes to"},
     )
-    counter = fields.String(
+    counter = Text(
         validate=validate.Length(min=1, max=32),
         metadata={"description": "the counter whose own line the ticket goes to"},
     )
@@ -222,7 +248,7 @@ class TransferBody(Schema):
 
 class CounterPatchBody(Schema):
     open = fields.Boolean()
-    services = fields.List(fields.String(validate=validate.Length(min=1, max=64)))
+    services = fields.List(Text(validate=validate.Length(min=1, max=64)))
 
 
 # --- slots, appointments, capacity ---
@@ -246,8 +272,8 @@ class Slot(Schema):
 
 
 class BookingCodeBody(Schema):
-    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    phone = fields.String(
+    service = Text(required=True, validate=validate.Length(min=1, max=64))
+    phone = Text(
         required=True,
         validate=validate.Length(min=1, max=32),
         metadata={"description": "the mobile number to confirm"},
@@ -266,7 +292,7 @@ class CodeSent(Schema):
 
 
 class BookBody(Schema):
-    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    service = Text(required=True, validate=validate.Length(min=1, max=64))
     start = fields.AwareDateTime(
         required=True,
         metadata={
@@ -274,7 +300,7 @@ class BookBody(Schema):
             "example": "2026-12-06T09:30:00+02:00",
         },
     )
-    phone = fields.String(
+    phone = Text(
         load_default=None,
         validate=validate.Length(min=1, max=32),
         metadata={
@@ -292,7 +318,7 @@ class BookBody(Schema):
             "channels (422 for another); the branch's first when left out"
         },
     )
-    code = fields.String(
+    code = Text(
         load_default=None,
         validate=validate.Length(min=1, max=16),
         metadata={
@@ -407,7 +433,7 @@ class BackendStatus(Schema):
 
 
 class OutageScopeBody(Schema):
-    branch = fields.String(
+    branch = Text(
         load_default=None,
         allow_none=True,
         metadata={
@@ -418,24 +444,30 @@ class OutageScopeBody(Schema):
 
 
 class DeclareOutageBody(OutageScopeBody):
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
     expected_minutes = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=86400)
     )
 
 
 class ReportBody(Schema):
-    branch = fields.String(
+    branch = Text(
         load_default=None,
-        metadata={"description": "the reporting counter's branch (a staff token's own by default)"},
+        metadata={
+            "description": "the reporting counter's branch (a staff token's own by "
+            "default; required with an admin token)"
+        },
     )
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class BackBody(Schema):
-    branch = fields.String(
+    branch = Text(
         load_default=None,
-        metadata={"description": "the counter's branch (a staff token's own by default)"},
+        metadata={
+            "description": "the counter's branch (a staff token's own by default; "
+            "required with an admin token)"
+        },
     )
 
 
@@ -451,7 +483,7 @@ class ReportResult(Schema):
 class MaintenanceBody(Schema):
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class MaintenanceWindow(Schema):
@@ -557,28 +589,39 @@ class Statistics(Schema):
 # --- the audit trail ---
 
 
+# A bound of the audit trail: an ISO 8601 day or time (audit.parse_bound reads both).
+DAY_OR_TIME = [{"format": "date"}, {"format": "date-time"}]
+
+
 class AuditQuery(Schema):
     from_ = fields.String(
         data_key="from",
         load_default=None,
         validate=validate.Length(max=40),
         metadata={
-            "description": "from this local day (2026-11-24) or time (2026-11-24T10:00+02:00)"
+            "description": "from this local day (2026-11-24) or time (2026-11-24T10:00+02:00)",
+            "anyOf": DAY_OR_TIME,
         },
     )
     to = fields.String(
         load_default=None,
         validate=validate.Length(max=40),
-        metadata={"description": "to the end of this local day, or up to this time"},
+        metadata={
+            "description": "to the end of this local day, or up to this time",
+            "anyOf": DAY_OR_TIME,
+        },
     )
-    action = fields.String(
+    action = Text(
         load_default=None,
-        validate=validate.Length(max=64),
+        validate=[
+            validate.Length(max=64),
+            validate.Regexp(r"^[A-Za-z0-9._-]*$", error="letters, digits, dots, _ and - only"),
+        ],
         metadata={"description": "one action (ticket.done) or a family of them (ticket)"},
     )
     before = fields.Integer(
         load_default=None,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "paging: records older than this id (next_before)"},
     )
     limit = fields.Integer(

@@ -144,6 +144,9 @@ def test_moved_appointments_stay_moved(client, manager):
     ("path", "token", "status", "code"),
     [
         (f"{WINDOWS}/999999", "manager", 404, "not_found"),
+        # Beyond any row's id: once a 500 on SQLite (fuzzing, issue 16).
+        (f"{WINDOWS}/99999999999999999999", "manager", 404, "not_found"),
+        (f"{WINDOWS}/2147483648", "manager", 404, "not_found"),
         ("/api/v1/backends/nothing/maintenance/1", "manager", 404, "not_found"),
         (f"{WINDOWS}/1", None, 401, "unauthorized"),
         (f"{WINDOWS}/1", "staff", 403, "forbidden"),
