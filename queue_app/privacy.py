@@ -55,7 +55,12 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
     tickets = _count(
         session.execute(
             update(Ticket)
-            .where(Ticket.local_day < cutoff.date(), Ticket.phone.is_not(None))
+            .where(
+                Ticket.local_day < cutoff.date(),
+                # A ticket moved to a later time keeps its number until that time is past too.
+                or_(Ticket.slot_end.is_(None), Ticket.slot_end < cutoff),
+                Ticket.phone.is_not(None),
+            )
             .values(phone=None)
             .execution_options(synchronize_session=False)
         )

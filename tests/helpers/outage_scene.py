@@ -7,7 +7,7 @@ They run on the real clock, so the branch must be open whenever they run.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import datetime
 from datetime import time as wall
 from typing import Any
 
@@ -35,7 +35,9 @@ def waiting_ticket(
         "branch_id": branch_id,
         "service_id": service_id,
         "letter": "A",
-        "local_day": date(2026, 1, 1),
+        # The day it was taken: a ticket dated long ago is past its retention, and the
+        # worker's housekeeping would erase its phone before any move could text it.
+        "local_day": issued_at.date(),
         "sequence": sequence,
         "kind": "walk_in",
         "status": "waiting",

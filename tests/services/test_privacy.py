@@ -195,3 +195,16 @@ def test_erasing_asks_first_and_refuses_a_bad_number(citizen_history, erase_cli)
     unknown = erase_cli("+201112223334", "--yes")
     assert unknown.exit_code == 0
     assert "nothing is kept" in unknown.output
+
+
+def test_a_ticket_moved_to_a_later_time_keeps_its_number_until_then(citizen_history, clock):
+    """Its own day is long past, but a move gave it a time still ahead: it will be texted."""
+    ticket = db.session.get(Ticket, citizen_history[CITIZEN])
+    ticket.slot_start = clock.now() + timedelta(days=95)
+    ticket.slot_end = ticket.slot_start + timedelta(minutes=30)
+    db.session.commit()
+    clock.advance(days=91)
+    privacy.erase_expired(db.session, clock.now(), 90)
+    db.session.expire_all()
+    assert db.session.get(Ticket, citizen_history[CITIZEN]).phone == CITIZEN
+    assert db.session.get(Ticket, citizen_history[OTHER]).phone is None
