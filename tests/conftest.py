@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from queue_app import access, directory, migrate
 from queue_app.app import create_app
@@ -28,7 +28,27 @@ from queue_app.models import Backend, Branch, Counter, DirectoryRevision, Openin
 from queue_app.settings import Settings, normalise_database_url
 from queue_app.web.extensions import db
 
-POSTGRES_URL = os.environ.get("QUEUE_TEST_DATABASE_URL")
+
+def _own_database(url: str | None) -> str | None:
+    """Under pytest-xdist each worker process wipes and fills a PostgreSQL database of its own
+    (``test_gw0``, ``test_gw1`` ...), made here when missing; it is also what the benchmarks'
+    tests read from the environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    server = make_url(normalise_database_url(url))
+    name = f"{server.database}_{worker}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    own = make_url(url).set(database=name).render_as_string(hide_password=False)
+    os.environ["QUEUE_TEST_DATABASE_URL"] = own
+    return own
+
+
+POSTGRES_URL = _own_database(os.environ.get("QUEUE_TEST_DATABASE_URL"))
 needs_postgresql = pytest.mark.skipif(
     not POSTGRES_URL, reason="set QUEUE_TEST_DATABASE_URL to run against PostgreSQL"
 )

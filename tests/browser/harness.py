@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from PIL import Image
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -282,9 +283,14 @@ class Browser:
         """The one shown element with this data-test (several screens have a "restart")."""
 
         def shown() -> WebElement | None:
-            for element in self.driver.find_elements(By.CSS_SELECTOR, f'[data-test="{test_id}"]'):
-                if element.is_displayed():
-                    return element
+            try:
+                for element in self.driver.find_elements(
+                    By.CSS_SELECTOR, f'[data-test="{test_id}"]'
+                ):
+                    if element.is_displayed():
+                        return element
+            except StaleElementReferenceException:
+                pass  # the page replaced it while we looked: look again
             return None
 
         return wait_for(shown, message=f"a visible [data-test={test_id}]")

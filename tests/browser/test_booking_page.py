@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from selenium.webdriver.common.by import By
 from sqlalchemy import select
 
 from queue_app.models import TicketEvent, TicketStatus
@@ -33,8 +32,11 @@ def as_phone(browser: Browser) -> None:
 
 
 def step(browser: Browser) -> str:
-    found = browser.driver.find_elements(By.CSS_SELECTOR, "#booking")
-    return (found[0].get_attribute("data-step") or "") if found else ""
+    # One script call: the page swaps #booking in place, so an element found first may be gone
+    # (stale) by the time its attribute is asked for.
+    return browser.driver.execute_script(
+        "const b = document.getElementById('booking'); return b ? b.dataset.step || '' : '';"
+    )
 
 
 def wait_step(browser: Browser, name: str) -> None:
