@@ -63,6 +63,12 @@ class CodeTriesExhausted(QueueError):
     code, status = "code_tries_exhausted", 429
 
 
+class NumberOptedOut(StateConflict):
+    """The number replied STOP: no code can reach it until it opts in again."""
+
+    code = "number_opted_out"
+
+
 # Every refusal of a typed code: the page asks for it again (or for a new one).
 REFUSALS = (CodeWrong, CodeExpired, CodeUsed, CodeTriesExhausted)
 
@@ -117,12 +123,19 @@ def send(
     locale: str,
 ) -> CodeSent:
     """Send a new code to ``phone`` (E.164) on ``channel``, replacing any earlier one for this
-    purpose at this branch, and commit. Raises RateLimited (``SENDS_PER_WINDOW`` codes in
-    ``SEND_WINDOW``, or the number's daily cap), before anything is written."""
+    purpose at this branch, and commit. Raises NumberOptedOut (it replied STOP) or RateLimited
+    (``SENDS_PER_WINDOW`` codes in ``SEND_WINDOW``, or the number's daily cap), before anything
+    is written."""
     if purpose not in PURPOSES:
         raise ValueError(f"no such purpose {purpose!r}")
     # Concurrent requests for one number take turns from here to the commit (PostgreSQL).
     daily_cap.lock_number(session, phone)
+    if outbox.is_opted_out(session, phone):
+        # The code would be suppressed, and the citizen left waiting for it: say so instead.
+        raise NumberOptedOut(
+            "this number asked for no more messages (STOP); send START to receive them again",
+            phone=["opted out"],
+        )
     if sent_recently(session, now, phone) >= SENDS_PER_WINDOW:
         minutes = int(SEND_WINDOW.total_seconds() // 60)
         raise RateLimited(

@@ -89,7 +89,7 @@ def book(body: dict[str, Any], headers: dict[str, Any], branch_code: str) -> Any
 @blp.arguments(schemas.BookingCodeBody)
 @blp.response(202, schemas.CodeSent)
 @blp.alt_response(404, schema=schemas.Error)
-@blp.alt_response(409, schema=schemas.Error, description="already_booked")
+@blp.alt_response(409, schema=schemas.Error, description="already_booked, number_opted_out")
 @blp.alt_response(422, schema=schemas.Error, description="invalid_phone, invalid_input (channel)")
 @blp.alt_response(
     429,

@@ -474,6 +474,15 @@ def book(branch_code: str) -> Response:
         return _phone_step(
             service, times, status=429, phone=phone, error=error, channel=posted.channel
         )
+    except phone_codes.NumberOptedOut:
+        db.session.rollback()
+        error = gettext(
+            "This number asked us to send it no more messages. To get the code, send START to "
+            "our number first, then try again."
+        )
+        return _phone_step(
+            service, times, status=409, phone=phone, error=error, channel=posted.channel
+        )
     except InvalidPhone:
         db.session.rollback()
         error = gettext(

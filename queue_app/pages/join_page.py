@@ -197,6 +197,11 @@ def _choose_error(branch: BranchInfo, err: QueueError) -> str:
         return gettext(
             "This number has been sent too many messages. Wait a little, or try again tomorrow."
         )
+    if isinstance(err, phone_codes.NumberOptedOut):
+        return gettext(
+            "This number asked us to send it no more messages. To get the code, send START to "
+            "our number first, then try again."
+        )
     if isinstance(err, InvalidInput):
         return gettext("Choose how we should send your messages: WhatsApp or text message.")
     return gettext("This cannot be done now. Please try again.")

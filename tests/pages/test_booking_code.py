@@ -130,3 +130,15 @@ def test_a_bad_number_gets_no_code(client, branch):
     assert response.status_code == 422
     assert "هذا ليس رقم هاتف محمول" in response.text
     assert _state() == before
+
+
+def test_a_number_that_said_stop_gets_no_code_step(client, branch, clock):
+    from queue_app.models import OptOut
+
+    db.session.add(OptOut(phone="+201012345678", at=clock.now()))
+    db.session.commit()
+    before = _state()
+    response = _post(client)
+    assert response.status_code == 409
+    assert "START" in response.text
+    assert _state() == before

@@ -359,3 +359,17 @@ def test_a_code_holds_the_number_no_longer_than_it_can_be_used(client, branch, c
     clock.advance(minutes=10)
     assert privacy.erase_expired(db.session, clock.now(), 90).codes == 1
     assert db.session.scalar(select(func.count()).select_from(PhoneCode)) == 0
+
+
+def test_a_number_that_said_stop_is_told_instead_of_waiting_for_a_code(client, branch, clock):
+    """Its code would be suppressed: the page says why, and how to get messages again."""
+    from queue_app.models import OptOut
+
+    db.session.add(OptOut(phone=E164, at=clock.now()))
+    db.session.commit()
+    before = _state()
+    response = _ask(client, channel="sms")
+    assert response.status_code == 409
+    assert "START" in response.text
+    assert 'name="code"' not in response.text  # no code step: no code is coming
+    assert _state() == before
