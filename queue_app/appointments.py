@@ -155,9 +155,7 @@ def ask_booking_code(
     RateLimited (codes per number, the daily cap)."""
     branch = directory.current(session).branch(branch_code)
     service = branch.service(service_code)
-    e164 = tickets.parse_phone(phone, branch)
-    if e164 is None:
-        raise InvalidPhone("a mobile number is required", phone=["required"])
+    e164 = tickets.required_phone(phone, branch)
     chosen = tickets.citizen_channel(branch, channel)
     _check_not_booked(session, service, e164)
     phone_codes.send(
@@ -190,9 +188,7 @@ def book_with_code(
     raises, and CodeWrong, CodeExpired, CodeUsed, CodeTriesExhausted (a wrong code's try is
     committed, nothing else)."""
     branch = directory.current(session).branch(branch_code)
-    e164 = tickets.parse_phone(phone, branch)
-    if e164 is None:
-        raise InvalidPhone("a mobile number is required", phone=["required"])
+    e164 = tickets.required_phone(phone, branch)
     phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
     return book(
         session,

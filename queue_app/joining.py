@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from queue_app import directory, phone_codes, service_state, tickets
 from queue_app.clock import Clock
 from queue_app.directory import BranchInfo, ServiceInfo
-from queue_app.errors import InvalidPhone, NotFound, StateConflict
+from queue_app.errors import NotFound, StateConflict
 from queue_app.models import Ticket, TicketStatus
 
 PURPOSE = "join"
@@ -81,9 +81,7 @@ def _check(
 ) -> JoinRequest:
     now = clock.now()
     service = branch.service(service_code)
-    e164 = tickets.parse_phone(phone, branch)
-    if e164 is None:
-        raise InvalidPhone("a mobile number is required", phone=["required"])
+    e164 = tickets.required_phone(phone, branch)
     chosen = tickets.citizen_channel(branch, channel)
     tickets.check_takes_walk_ins(session, service, service_state.status_of(service, now), now)
     held = ticket_in_line(session, service, e164)

@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from queue_app.db import rowcount
 from queue_app.models import InboundSms, Message, PhoneCode, Ticket, TicketEvent
 from queue_app.models.messages import FINAL_STATUSES, MessageStatus
 
@@ -41,18 +42,13 @@ class Erased:
         return self.tickets + self.notes + self.messages + self.replies + self.codes
 
 
-def _count(result: object) -> int:
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount or 0)
-
-
 def erase_expired(session: Session, now: datetime, retention_days: int) -> Erased:
     """Erase the personal data of every ticket whose day is more than ``retention_days`` ago,
     and of messages and replies older than that; commit. Returns what was erased."""
     cutoff = now - timedelta(days=retention_days)
     # The ticket's own day (the slot's day for an appointment): a booking made long ago for a
     # later day keeps its number until that day is past too.
-    tickets = _count(
+    tickets = rowcount(
         session.execute(
             update(Ticket)
             .where(
@@ -65,7 +61,7 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
             .execution_options(synchronize_session=False)
         )
     )
-    notes = _count(
+    notes = rowcount(
         session.execute(
             update(TicketEvent)
             .where(TicketEvent.at < cutoff, TicketEvent.note.is_not(None))
@@ -74,7 +70,7 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
         )
     )
     # Only messages a worker is done with: one still queued is still to be sent.
-    messages = _count(
+    messages = rowcount(
         session.execute(
             update(Message)
             .where(
@@ -86,7 +82,7 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
             .execution_options(synchronize_session=False)
         )
     )
-    replies = _count(
+    replies = rowcount(
         session.execute(
             update(InboundSms)
             .where(InboundSms.received_at < cutoff, InboundSms.phone != ERASED)
@@ -96,7 +92,7 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
     )
     # A code is kept only while it can be used: its row holds the number, and nothing else needs
     # it once expired (the limits per number count the messages).
-    codes = _count(
+    codes = rowcount(
         session.execute(
             delete(PhoneCode)
             .where(PhoneCode.expires_at <= now)  # as phone_codes.use refuses it
@@ -108,20 +104,18 @@ def erase_expired(session: Session, now: datetime, retention_days: int) -> Erase
 
 
 def count_of_number(session: Session, phone: str) -> Erased:
-    """What ``erase_number`` would erase (its preview)."""
+    """What ``erase_number`` would erase (its preview), counted in the database."""
+
+    def count(*where: ColumnElement[bool]) -> int:
+        return session.scalar(select(func.count()).where(*where)) or 0
+
     ticket_ids = select(Ticket.id).where(Ticket.phone == phone)
     return Erased(
-        tickets=len(session.scalars(ticket_ids).all()),
-        notes=len(
-            session.scalars(
-                select(TicketEvent.id).where(
-                    TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.note.is_not(None)
-                )
-            ).all()
-        ),
-        messages=len(session.scalars(select(Message.id).where(Message.to == phone)).all()),
-        replies=len(session.scalars(select(InboundSms.id).where(InboundSms.phone == phone)).all()),
-        codes=session.scalar(select(func.count()).where(PhoneCode.phone == phone)) or 0,
+        tickets=count(Ticket.phone == phone),
+        notes=count(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.note.is_not(None)),
+        messages=count(Message.to == phone),
+        replies=count(InboundSms.phone == phone),
+        codes=count(PhoneCode.phone == phone),
     )
 
 
@@ -132,7 +126,7 @@ def erase_number(session: Session, phone: str) -> Erased:
     ticket_ids = list(session.scalars(select(Ticket.id).where(Ticket.phone == phone)))
     notes = 0
     if ticket_ids:
-        notes = _count(
+        notes = rowcount(
             session.execute(
                 update(TicketEvent)
                 .where(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.note.is_not(None))
@@ -147,7 +141,7 @@ def erase_number(session: Session, phone: str) -> Erased:
         .values(status=MessageStatus.SUPPRESSED)
         .execution_options(synchronize_session=False)
     )
-    messages = _count(
+    messages = rowcount(
         session.execute(
             update(Message)
             .where(Message.to == phone, Message.status != MessageStatus.SENDING)
@@ -155,7 +149,7 @@ def erase_number(session: Session, phone: str) -> Erased:
             .execution_options(synchronize_session=False)
         )
     )
-    replies = _count(
+    replies = rowcount(
         session.execute(
             update(InboundSms)
             .where(InboundSms.phone == phone)
@@ -167,7 +161,7 @@ def erase_number(session: Session, phone: str) -> Erased:
     for ticket in session.scalars(select(Ticket).where(Ticket.phone == phone)):
         ticket.phone = None  # through the ORM: the audit trail sees each ticket change
         tickets += 1
-    codes = _count(
+    codes = rowcount(
         session.execute(
             delete(PhoneCode)
             .where(PhoneCode.phone == phone)

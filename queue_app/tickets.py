@@ -81,6 +81,15 @@ class TicketView:
         return ticket.awaiting_slot_for is not None and still_movable
 
 
+def required_phone(raw: str | None, branch: BranchInfo) -> str:
+    """``raw`` as E.164, where a number must be given (a one-time code goes to it). Raises
+    InvalidPhone."""
+    e164 = parse_phone(raw, branch)
+    if e164 is None:
+        raise InvalidPhone("a mobile number is required", phone=["required"])
+    return e164
+
+
 def parse_phone(raw: str | None, branch: BranchInfo) -> str | None:
     """``raw`` as E.164 for the branch's country (None for no number). Raises InvalidPhone."""
     if not raw:
