@@ -27,10 +27,10 @@ import hmac
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, event, inspect, select
 from sqlalchemy.orm import Session
@@ -43,6 +43,8 @@ from queue_app.models import LineRevision, Ticket, TicketEvent
 FRESH_SECONDS = 1.0
 # If-None-Match may list several tags; a phone sends one. More are not looked at.
 TAGS_LOOKED_AT = 4
+
+T = TypeVar("T")
 
 _TOUCHED = "queue_app.line_revision.touched"
 _DIRECTORY_CHANGED = directory.CHANGED_KEY
@@ -169,6 +171,45 @@ def _revisions(session: Session, branch_id: int) -> tuple[int | None, str | None
     return row[0], row[1]
 
 
+# Per database, per branch: the revisions and minute something was worked out at, and it.
+_worked_out: weakref.WeakKeyDictionary[Any, dict[int, tuple[tuple[Any, ...], Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def worked_out(
+    session: Session,
+    branch_id: int,
+    line_revision: int | None,
+    directory_revision: str | None,
+    now: datetime,
+    work_out: Callable[[], T],
+) -> T:
+    """What ``work_out`` gives for the branch's line at these revisions and this minute: worked
+    out once per process, not once per phone. When a counter calls someone, every phone of the
+    branch asks again within seconds; the first one's lookup works out the line's estimates,
+    the others read only their own ticket.
+
+    A lookup reads the revisions before the line: if a change commits in between, what is kept
+    is newer than its key says, and the next poll, seeing the newer revision, works it out again.
+    """
+    key = (line_revision, directory_revision, _minute(now))
+    bind = session.get_bind()
+    engine = bind.engine if not isinstance(bind, Engine) else bind
+    with _known_lock:
+        kept = _worked_out.setdefault(engine, {})
+    seen = kept.get(branch_id)
+    if seen is not None and seen[0] == key and line_revision is not None:
+        return cast(T, seen[1])
+    result = work_out()
+    kept[branch_id] = (key, result)
+    return result
+
+
+def _minute(now: datetime) -> int:
+    return int(now.timestamp()) // 60
+
+
 def ticket_tag(
     secret: bytes,
     token: str,
@@ -178,8 +219,7 @@ def ticket_tag(
     now: datetime,
 ) -> str:
     """The ETag value (unquoted) of ``token``'s ticket at these revisions and this minute."""
-    minute = int(now.timestamp()) // 60
-    said = f"{token}|{branch_id}|{line_revision}|{directory_revision}|{minute}".encode()
+    said = f"{token}|{branch_id}|{line_revision}|{directory_revision}|{_minute(now)}".encode()
     mac = hmac.new(secret, said, hashlib.sha256).digest()[:15]
     return f"{branch_id}.{base64.urlsafe_b64encode(mac).decode()}"
 

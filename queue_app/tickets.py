@@ -308,14 +308,25 @@ def _view(
     branch: BranchInfo,
     service: ServiceInfo,
     status: service_state.ServiceStatus,
+    revisions: tuple[int | None, str | None] | None = None,
 ) -> TicketView:
+    """``revisions``: the branch's line revision and the directory's, read in this request by a
+    lookup outside any transaction; the line and its estimates are then taken from what this
+    process worked out at the same revisions and minute, if it did (``line_revision``)."""
     position = wait = None
     if ticket.status == TicketStatus.WAITING:
         # The whole branch's line, one round trip: the counters that call this ticket also
         # serve other services' lines (wait_estimate).
-        line = waiting_line.branch_line(session, branch, now)
+        def work_out() -> tuple[waiting_line.BranchLine, dict[int, wait_estimate.Wait | None]]:
+            line = waiting_line.branch_line(session, branch, now)
+            return line, wait_estimate.waits(line.line)
+
+        if revisions is None:
+            line, waits = work_out()
+        else:
+            line, waits = line_revision.worked_out(session, branch.id, *revisions, now, work_out)
         position = line.ahead_of(ticket) + 1
-        wait = wait_estimate.waits(line.line).get(ticket.id)
+        wait = waits.get(ticket.id)
     counter = None
     # The counter calling or holding it, or the one whose own line it waits in (a transfer).
     counter_id = ticket.counter_id or ticket.for_counter_id
@@ -375,7 +386,7 @@ def lookup(session: Session, now: datetime, token: str) -> TicketView:
     revision: str | None = row[1]
     service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
     status = service_state.status_of(service, now)
-    view = _view(session, now, ticket, service.branch, service, status)
+    view = _view(session, now, ticket, service.branch, service, status, (row[2], revision))
     # Ends the session's autocommit "transaction" (no round trip), so that whatever the same
     # session does next gets a transaction of its own.
     session.commit()

@@ -192,3 +192,35 @@ def test_every_change_to_a_ticket_raises_its_branchs_revision(client, make_branc
     after_cancel = revision()
     assert after_issue < after_call < after_second < after_cancel
     assert db.session.scalar(select(Ticket.status).where(Ticket.token == token)).value == "called"
+
+
+def test_the_branchs_line_is_worked_out_once_for_all_its_phones(
+    client, make_branch, make_token, statements
+):
+    """After a change, the first phone's lookup reads the line and works out the estimates;
+    the next phones of the branch read only their own ticket."""
+    make_branch()
+    kiosk = make_token("kiosk")
+    tokens = [_take(client, kiosk) for _ in range(3)]
+    first = _poll(client, tokens[0])
+    assert first.json["position"] == 1
+    statements.clear()
+    others = [_poll(client, token) for token in tokens[1:]]
+    assert [o.json["position"] for o in others] == [2, 3]
+    assert [o.json["eta_minutes"] for o in others] == [6, 12]  # one counter, six minutes each
+    assert len(statements) == 2  # one read of each ticket, no line
+
+
+def test_the_estimate_moves_with_the_clock(client, make_branch, make_token, clock):
+    """The estimate counts down while the citizen ahead is served: what a process kept of the
+    line lasts a minute of the clock."""
+    make_branch()
+    kiosk, staff = make_token("kiosk"), make_token("staff")
+    _take(client, kiosk)
+    second = _take(client, kiosk)
+    client.post(CALL_NEXT, headers=staff)
+    before = _poll(client, second).json["eta_minutes"]
+    clock.advance(minutes=4)
+    after = _poll(client, second).json["eta_minutes"]
+    assert before == 6
+    assert after == 2
