@@ -287,6 +287,9 @@ def find_slot(
     session: Session, service: ServiceInfo, now: datetime, start: datetime
 ) -> Slot | None:
     """The slot that starts exactly at ``start``, or None when no slot starts then."""
+    # In UTC: a datetime of the branch's zone inside the hour Egypt repeats in October is never
+    # == any instant of another zone (PEP 495), so the first 23:00 would match no slot.
+    start = start.astimezone(UTC)
     day = start.astimezone(service.branch.zone).date()
     for slot in slots_of(session, service, now, day, 1):
         if slot.start == start:
