@@ -55,9 +55,7 @@ def all_day(make_branch: Callable[..., Branch]) -> Callable[..., Branch]:
     """A branch open 00:00-23:59 every day, one counter, six minutes a citizen."""
 
     def make(timezone: str = "Africa/Cairo", *, early_tickets_minutes: int = 0) -> Branch:
-        branch = make_branch(
-            timezone=timezone, country="SA" if timezone == "Asia/Riyadh" else "EG"
-        )
+        branch = make_branch(timezone=timezone, country="SA" if timezone == "Asia/Riyadh" else "EG")
         for row in branch.opening_hours:
             row.opens, row.closes = time(0), time(23, 59)
         for weekday in (4, 5):  # Friday and Saturday too
@@ -196,6 +194,35 @@ def test_yesterdays_waiting_tickets_keep_their_page_and_their_turn(app, clock, a
     assert [v.eta_minutes for v in after] == [EACH - 2, 2 * EACH - 2, 3 * EACH - 2]
 
 
+def test_tickets_left_waiting_count_their_wait_from_the_next_opening(app, clock, make_branch):
+    branch = make_branch()  # Cairo, Sunday to Thursday 08:00-15:00
+    clock.set(datetime(2026, 11, 26, 12, 50, tzinfo=UTC))  # Thursday 14:50
+    tokens = _tokens([_walk_in(clock, branch) for _ in range(3)])
+
+    # After closing, the same evening: the line is still called to the end of the day.
+    clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=UTC))  # Thursday 16:00
+    assert [_lookup(clock, t).eta_minutes for t in tokens] == [0, EACH, 2 * EACH]
+
+    # Found: on Friday, with the office shut until Sunday 08:00, they showed 0, 6 and 12
+    # minutes. Their page still works, and the wait counts from the next opening.
+    clock.set(datetime(2026, 11, 27, 8, 0, tzinfo=UTC))  # Friday 10:00
+    until_sunday = 46 * 60  # Friday 10:00 to Sunday 08:00
+    views = [_lookup(clock, t) for t in tokens]
+    assert [v.ticket.status for v in views] == [TicketStatus.WAITING] * 3
+    assert [v.position for v in views] == [1, 2, 3]
+    assert [v.eta_minutes for v in views] == [until_sunday + n * EACH for n in range(3)]
+
+    # Sunday before the opening, and after it: Thursday's tickets first, then Sunday's own,
+    # numbered from A-001 again.
+    clock.set(datetime(2026, 11, 29, 5, 0, tzinfo=UTC))  # Sunday 07:00
+    assert [_lookup(clock, t).eta_minutes for t in tokens] == [60, 60 + EACH, 60 + 2 * EACH]
+    clock.set(datetime(2026, 11, 29, 6, 5, tzinfo=UTC))  # Sunday 08:05
+    sunday = _walk_in(clock, branch)
+    assert _day_and_number(sunday) == (date(2026, 11, 29), "A-001")
+    assert sunday.position == 4
+    assert sunday.eta_minutes == 3 * EACH
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="numbers restart at each local midnight (DESIGN: per branch, letter and local day), "
@@ -312,7 +339,8 @@ def test_spring_forward_numbers_and_waits_count_real_minutes(app, clock, all_day
     before = [_walk_in(clock, branch) for _ in range(3)]
     clock.set(datetime(2026, 4, 23, 21, 58, tzinfo=UTC))
     called = counters.call_next(db.session, clock, _as(Role.STAFF, branch), branch.code, "1")
-    assert called is not None and called.number == "A-001"
+    assert called is not None
+    assert called.number == "A-001"
 
     # Two and a half real minutes later the wall clock shows 01:00:30: an hour and two and a
     # half minutes by it. The citizen at the counter has three and a half minutes left.
@@ -372,7 +400,8 @@ def test_fall_back_numbers_and_waits_count_real_minutes(app, clock, all_day):
     before = [_walk_in(clock, branch) for _ in range(3)]
     clock.set(datetime(2026, 10, 29, 20, 58, tzinfo=UTC))
     called = counters.call_next(db.session, clock, _as(Role.STAFF, branch), branch.code, "1")
-    assert called is not None and called.number == "A-001"
+    assert called is not None
+    assert called.number == "A-001"
 
     # Two and a half real minutes later the wall clock shows the second 23:00:30: it went back
     # almost an hour. The branch closed at the first 23:59; its early tickets are Friday's.
