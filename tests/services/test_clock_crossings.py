@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -305,7 +306,7 @@ def _strictly_increasing_wall_clock_slots(offered: list[slots.Slot], day: date) 
     return walls
 
 
-def test_spring_forward_slots_skip_the_hour_that_never_comes(app, clock, all_day):
+def test_spring_forward_slots_skip_the_hour_that_never_comes(app, client, clock, all_day):
     branch = all_day()
     clock.set(datetime(2026, 4, 23, 21, 30, tzinfo=UTC))  # Thursday 23:30 at UTC+2
 
@@ -326,10 +327,13 @@ def test_spring_forward_slots_skip_the_hour_that_never_comes(app, clock, all_day
         phone="01012345678",
         locale="en",
     )
-    seen = _lookup(clock, booked.ticket.token)
+    token = booked.ticket.token
+    seen = _lookup(clock, token)
     assert seen.ticket.slot_start == datetime(2026, 4, 23, 22, 0, tzinfo=UTC)
     assert seen.ticket.slot_start.astimezone(CAIRO).isoformat() == "2026-04-24T01:00:00+03:00"
     assert _day_and_number(seen) == (SPRING_FORWARD, "A-001")
+    # Its page, read on Thursday evening, names the time the branch's clock will show.
+    assert "Friday 24 April, 1:00\u202fAM – 1:30\u202fAM" in client.get(f"/t/{token}").text
 
 
 def test_spring_forward_numbers_and_waits_count_real_minutes(app, clock, all_day):
@@ -360,10 +364,24 @@ def test_spring_forward_numbers_and_waits_count_real_minutes(app, clock, all_day
     _numbers_are_one_to_n_per_day()
 
 
+def test_the_walk_in_rate_of_the_spring_forward_day_counts_its_real_hours(app, clock, all_day):
+    # What an outage's moves expect a slot to bring in walk-ins (slots.walk_ins_per_slot): the
+    # day's walk-ins over the time it was open. That Friday the branch is open from the jump
+    # (01:00) to 23:59: 22 h 59 min. Found: the two ends, datetimes of one ZoneInfo, were
+    # subtracted by their wall clock readings (00:00 to 23:59), an hour too many.
+    branch = all_day()
+    clock.set(datetime(2026, 4, 24, 7, 0, tzinfo=UTC))  # Friday 10:00 at UTC+3
+    _walk_in(clock, branch)
+    _walk_in(clock, branch)
+    after_closing = datetime(2026, 4, 24, 21, 30, tzinfo=UTC)  # Saturday 00:30
+    rate = slots.walk_ins_per_slot(db.session, _service(), SPRING_FORWARD, after_closing)
+    assert rate == Fraction(2 * 30, 22 * 60 + 59)
+
+
 # --- Egypt's fall-back night ----------------------------------------------------------------
 
 
-def test_fall_back_slots_come_once_and_the_repeated_hour_is_closed(app, clock, all_day):
+def test_fall_back_slots_come_once_and_the_repeated_hour_is_closed(app, client, clock, all_day):
     branch = all_day(early_tickets_minutes=60)
     friday = FALL_BACK + timedelta(days=1)
     clock.set(datetime(2026, 10, 29, 5, 0, tzinfo=UTC))  # Thursday 08:00 at UTC+3
@@ -385,12 +403,14 @@ def test_fall_back_slots_come_once_and_the_repeated_hour_is_closed(app, clock, a
     # booking compares instants.
     repeated = datetime(2026, 10, 29, 23, 0, tzinfo=CAIRO)
     booked = appointments.book(
-        db.session, clock, branch.code, "id-card", start=repeated, phone="01012345678"
+        db.session, clock, branch.code, "id-card", start=repeated, phone="01012345678", locale="en"
     )
-    seen = _lookup(clock, booked.ticket.token)
+    token = booked.ticket.token
+    seen = _lookup(clock, token)
     assert seen.ticket.slot_start == datetime(2026, 10, 29, 20, 0, tzinfo=UTC)
     assert seen.ticket.slot_start.astimezone(CAIRO).isoformat() == "2026-10-29T23:00:00+03:00"
     assert _day_and_number(seen) == (FALL_BACK, "A-001")
+    assert "Thursday 29 October, 11:00\u202fPM – 11:30\u202fPM" in client.get(f"/t/{token}").text
 
 
 def test_fall_back_numbers_and_waits_count_real_minutes(app, clock, all_day):
