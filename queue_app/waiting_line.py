@@ -153,14 +153,21 @@ def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLi
 def calls_start(branch: BranchInfo, now: datetime) -> datetime | None:
     """When the counters start calling, if later than ``now``: the next opening, while the
     branch is closed before it (a ticket taken at 07:00 for an 08:00 opening waits that hour,
-    then the line). Not after closing: the line is still called to the end of the day
-    (``counters.call_next``). So a ticket left waiting overnight or over a weekend counts its
-    wait from the next opening once its day is over, not as if the counters were calling on a
-    closed day (found: on a Friday, Thursday's leftover tickets showed 0, 6 and 12 minutes)."""
+    then the line). After closing, the line is still called to the end of the day
+    (``counters.call_next``), unless the next opening's early tickets are issued already: a
+    ticket taken at 23:30 for a midnight opening waits for it. So a ticket left waiting
+    overnight or over a weekend counts its wait from the next opening once its day is over,
+    not as if the counters were calling on a closed day (found: on a Friday, Thursday's
+    leftover tickets showed 0, 6 and 12 minutes)."""
     hours, zone = branch.hours, branch.zone
     if opening_hours.is_open(hours, now, zone):
         return None
+    coming = opening_hours.next_opening(hours, now, zone)
     today = opening_hours.window_on(hours, now.astimezone(zone).date(), zone)
-    if today is not None and now >= today[1]:
+    if (
+        today is not None
+        and now >= today[1]
+        and not service_state.in_early_window(branch.early_tickets_minutes, coming, now)
+    ):
         return None
-    return opening_hours.next_opening(hours, now, zone)
+    return coming

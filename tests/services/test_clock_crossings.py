@@ -413,18 +413,12 @@ def test_fall_back_slots_come_once_and_the_repeated_hour_is_closed(app, client, 
     assert "Thursday 29 October, 11:00\u202fPM – 11:30\u202fPM" in client.get(f"/t/{token}").text
 
 
-def test_fall_back_numbers_and_waits_count_real_minutes(app, clock, all_day):
+def test_fall_back_numbers_do_not_split_or_merge_the_day(app, clock, all_day):
     branch = all_day(early_tickets_minutes=60)
     friday = FALL_BACK + timedelta(days=1)
     clock.set(datetime(2026, 10, 29, 20, 56, tzinfo=UTC))  # the first 23:56, at UTC+3
     before = [_walk_in(clock, branch) for _ in range(3)]
-    clock.set(datetime(2026, 10, 29, 20, 58, tzinfo=UTC))
-    called = counters.call_next(db.session, clock, _as(Role.STAFF, branch), branch.code, "1")
-    assert called is not None
-    assert called.number == "A-001"
-
-    # Two and a half real minutes later the wall clock shows the second 23:00:30: it went back
-    # almost an hour. The branch closed at the first 23:59; its early tickets are Friday's.
+    # The second 23:00:30: the branch closed at the first 23:59; its early tickets are Friday's.
     clock.set(datetime(2026, 10, 29, 21, 0, 30, tzinfo=UTC))
     assert clock.now().astimezone(CAIRO).isoformat() == "2026-10-29T23:00:30+02:00"
     in_the_repeated_hour = _walk_in(clock, branch)
@@ -440,11 +434,21 @@ def test_fall_back_numbers_and_waits_count_real_minutes(app, clock, all_day):
     ]
     _numbers_are_one_to_n_per_day()
 
-    # Back in the repeated hour: A-001 has been at the counter two and a half minutes, not
-    # minus fifty-seven and a half.
+
+def test_fall_back_waits_count_real_minutes(app, clock, all_day):
+    branch = all_day()
+    clock.set(datetime(2026, 10, 29, 20, 56, tzinfo=UTC))  # the first 23:56, at UTC+3
+    tokens = _tokens([_walk_in(clock, branch) for _ in range(3)])
+    clock.set(datetime(2026, 10, 29, 20, 58, tzinfo=UTC))
+    called = counters.call_next(db.session, clock, _as(Role.STAFF, branch), branch.code, "1")
+    assert called is not None
+    assert called.number == "A-001"
+
+    # Two and a half real minutes later the wall clock shows the second 23:00:30: it went back
+    # almost an hour. The line is still called to the end of Thursday, and A-001 has been at
+    # the counter two and a half minutes, not minus fifty-seven and a half.
     clock.set(datetime(2026, 10, 29, 21, 0, 30, tzinfo=UTC))
-    waits = [_lookup(clock, t).eta_minutes for t in _tokens([*before[1:], in_the_repeated_hour])]
-    assert waits == [4, 4 + EACH, 4 + 2 * EACH]
+    assert [_lookup(clock, t).eta_minutes for t in tokens[1:]] == [4, 4 + EACH]
 
 
 def test_without_early_tickets_the_repeated_hour_takes_no_walk_ins(app, clock, all_day):
@@ -456,3 +460,24 @@ def test_without_early_tickets_the_repeated_hour_takes_no_walk_ins(app, clock, a
     with pytest.raises(ServiceClosed) as closed:
         _walk_in(clock, branch)
     assert closed.value.fields["next_opening"] == "2026-10-30T00:00:00+02:00"
+
+
+def test_early_tickets_start_an_hour_of_real_time_before_an_opening_after_the_repeated_hour(
+    app, clock, make_branch
+):
+    # Cairo, open Thursday 08:00-15:00 and Friday 00:00-06:00, tickets from an hour before.
+    # Friday's 00:00 is 22:00 UTC; an hour before it is the second 23:00. Found: the hour was
+    # taken off the opening by its wall clock, to the first 23:00, two real hours before it.
+    branch = make_branch()
+    branch.opening_hours.append(OpeningHours(weekday=4, opens=time(0), closes=time(6)))
+    branch.early_tickets_minutes = 60
+    directory.mark_changed(db.session)
+    db.session.commit()
+
+    clock.set(datetime(2026, 10, 29, 20, 30, tzinfo=UTC))  # the first 23:30, at UTC+3
+    with pytest.raises(ServiceClosed):
+        _walk_in(clock, branch)
+    clock.set(datetime(2026, 10, 29, 21, 30, tzinfo=UTC))  # the second 23:30, at UTC+2
+    early = _walk_in(clock, branch)
+    assert _day_and_number(early) == (FALL_BACK + timedelta(days=1), "A-001")
+    assert early.eta_minutes == 30  # from the opening, half an hour of real time away
