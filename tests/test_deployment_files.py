@@ -212,9 +212,8 @@ def test_nginx_passes_to_every_web_service_and_waits_for_it() -> None:
     assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in nginx["volumes"]
     (listen,) = re.findall(r"^\s*listen\s+(\d+)\s*;", NGINX_CONF, flags=re.MULTILINE)
     assert [port.rsplit(":", 1)[1] for port in nginx["ports"]] == [listen]
-    assert {name: dep["condition"] for name, dep in nginx["depends_on"].items()} == {
-        name: "service_healthy" for name in web
-    }
+    waits_for = {name: dep["condition"] for name, dep in nginx["depends_on"].items()}
+    assert waits_for == dict.fromkeys(web, "service_healthy")
     assert re.search(r"^\s*proxy_request_buffering\s+on;", NGINX_CONF, flags=re.MULTILINE)
 
 
@@ -224,13 +223,15 @@ def test_the_image_installs_the_package_and_runs_as_its_own_user() -> None:
     assert installs, "the Dockerfile installs the package with pip"
     for rest in installs:
         words = shlex.split(rest.split("&&")[0])
-        assert "-e" not in words and "--editable" not in words, rest
+        assert "-e" not in words, rest
+        assert "--editable" not in words, rest
         # No extras: [test] and [bench] stay out of the image.
         assert words[-1] == ".", rest
     final = _final_stage()
     assert final[0] == ("FROM", "python:3.11-slim")
     users = [rest for word, rest in final if word == "USER"]
-    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert users, "the image runs as the user the last USER names"
+    assert users[-1].split(":")[0] not in {"root", "0"}
     (cmd,) = [json.loads(rest) for word, rest in final if word == "CMD"]
     port = _option(_queue_app_calls(cmd)[0], "--port")
     assert ("EXPOSE", port) in final
