@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from queue_app import sqlite_writers
@@ -57,10 +58,12 @@ def test_an_autocommit_write_gives_the_turn_back_when_the_connection_goes_back(e
 
 
 def test_a_failed_write_gives_the_turn_back(engine):
-    with Session(engine) as session, pytest.raises(Exception, match="no such table"):
+    with Session(engine) as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
-        session.execute(text("INSERT INTO missing VALUES (1)"))
-    assert not _held(engine)
+        with pytest.raises(OperationalError, match="no such table"):
+            session.execute(text("INSERT INTO missing VALUES (1)"))
+        session.rollback()
+        assert not _held(engine)
 
 
 def test_a_second_writer_waits_for_the_first_to_commit(engine):
