@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from queue_app import directory
 from queue_app.db import insert, read_outside_transaction
-from queue_app.models import LineRevision, Ticket, TicketEvent
+from queue_app.models import LineRevision, Ticket, TicketEvent, TicketKind, TicketStatus
 
 # How long a process trusts what it last read of a branch's revisions (see the module's text).
 FRESH_SECONDS = 1.0
@@ -75,6 +75,31 @@ def _branch_of(obj: Any) -> int | None:
     return None
 
 
+def _joins_at_the_back(session: Session, obj: Any) -> bool:
+    """A new walk-in ticket (or its first event) that joins the line behind everyone: nothing
+    any other ticket's page shows changes, since a place and a wait count only who is ahead
+    (a counter calls the first in calling order among the services it serves, and everyone
+    waiting came before). Not bumping for it keeps the pages of a crowded branch at 304 while
+    its kiosks are busy; the newcomer's own page has no tag yet, and a lookup finds it missing
+    from what the process worked out of the line, and works the line out again (``worked_out``).
+
+    Two kiosks' tickets committed out of the order of their times could leave the later
+    ticket's page counting one person fewer ahead until the branch's next change or the next
+    minute."""
+    if isinstance(obj, TicketEvent):
+        ticket = inspect(obj).attrs.ticket.loaded_value
+        return isinstance(ticket, Ticket) and _joins_at_the_back(session, ticket)
+    return (
+        isinstance(obj, Ticket)
+        and obj in session.new
+        and obj.status == TicketStatus.WAITING
+        and obj.kind == TicketKind.WALK_IN
+        and not obj.priority
+        and obj.for_counter_id is None
+        and obj.came_back_at is None
+    )
+
+
 @event.listens_for(Session, "before_flush")
 def _collect(session: Session, flush_context: Any, instances: Any) -> None:
     touched: set[int] | None = None
@@ -82,6 +107,8 @@ def _collect(session: Session, flush_context: Any, instances: Any) -> None:
         if not isinstance(obj, Ticket | TicketEvent):
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if _joins_at_the_back(session, obj):
             continue
         branch_id = _branch_of(obj)
         if branch_id is not None:
@@ -184,6 +211,7 @@ def worked_out(
     directory_revision: str | None,
     now: datetime,
     work_out: Callable[[], T],
+    still_good: Callable[[T], bool] | None = None,
 ) -> T:
     """What ``work_out`` gives for the branch's line at these revisions and this minute: worked
     out once per process, not once per phone. When a counter calls someone, every phone of the
@@ -192,6 +220,8 @@ def worked_out(
 
     A lookup reads the revisions before the line: if a change commits in between, what is kept
     is newer than its key says, and the next poll, seeing the newer revision, works it out again.
+    ``still_good`` says whether what was kept serves this caller (a ticket that joined the line
+    since, without a new revision, is not in it).
     """
     key = (line_revision, directory_revision, _minute(now))
     bind = session.get_bind()
@@ -199,7 +229,7 @@ def worked_out(
     with _known_lock:
         kept = _worked_out.setdefault(engine, {})
     seen = kept.get(branch_id)
-    if seen is not None and seen[0] == key and line_revision is not None:
+    if seen is not None and seen[0] == key and (still_good is None or still_good(seen[1])):
         return cast(T, seen[1])
     result = work_out()
     kept[branch_id] = (key, result)

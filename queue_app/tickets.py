@@ -330,7 +330,14 @@ def _view(
         if revisions is None:
             line, waits = work_out()
         else:
-            line, waits = line_revision.worked_out(session, branch.id, *revisions, now, work_out)
+            line, waits = line_revision.worked_out(
+                session,
+                branch.id,
+                *revisions,
+                now,
+                work_out,
+                still_good=lambda kept: ticket.id in kept[1],
+            )
         position = line.ahead_of(ticket) + 1
         wait = waits.get(ticket.id)
     counter = None

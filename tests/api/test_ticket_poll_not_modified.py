@@ -79,14 +79,31 @@ def test_a_call_at_the_counter_gives_a_full_answer_at_once(client, make_branch, 
     assert _poll(client, token, called.headers["ETag"]).status_code == 304
 
 
-def test_someone_else_joining_the_line_changes_the_tag(client, make_branch, make_token):
-    """A change to another ticket of the branch may move this one's estimate: look again."""
+def test_a_walk_in_joining_behind_leaves_the_tag_and_one_going_ahead_changes_it(
+    client, make_branch, make_token
+):
+    """A place and a wait count who is ahead: a plain walk-in taken later joins behind and
+    changes nothing on this page (a crowded branch's pages stay 304 while its kiosks are busy);
+    a priority ticket goes ahead of it."""
     make_branch()
     kiosk = make_token("kiosk")
     token = _take(client, kiosk)
     tag = _poll(client, token).headers["ETag"]
-    _take(client, kiosk)
-    assert _poll(client, token, tag).status_code == 200
+    behind = _take(client, kiosk)
+    assert _poll(client, token, tag).status_code == 304
+    newcomer = _poll(client, behind)  # not in what this process worked out of the line before
+    assert newcomer.status_code == 200
+    assert newcomer.json["position"] == 2
+    assert newcomer.json["eta_minutes"] == 6
+    ahead = client.post(
+        "/api/v1/branches/cairo-civil/tickets",
+        json={"service": "id-card", "priority": True},
+        headers=kiosk,
+    )
+    assert ahead.status_code == 201
+    moved = _poll(client, token, tag)
+    assert moved.status_code == 200
+    assert moved.json["position"] == 2
 
 
 def test_the_tag_lasts_a_minute_of_the_clock(client, make_branch, make_token, clock):
@@ -174,7 +191,7 @@ def test_a_change_made_by_another_process_is_seen_once_the_branch_is_read_again(
 
 
 def test_every_change_to_a_ticket_raises_its_branchs_revision(client, make_branch, make_token):
-    """The ORM's writes (issue, cancel) and the counter's bulk UPDATE alike."""
+    """The ORM's writes (cancel, a priority ticket) and the counter's bulk UPDATE alike."""
     make_branch()
     kiosk, staff = make_token("kiosk"), make_token("staff")
 
@@ -183,14 +200,21 @@ def test_every_change_to_a_ticket_raises_its_branchs_revision(client, make_branc
         return db.session.scalar(select(LineRevision.revision))
 
     token = _take(client, kiosk)
-    after_issue = revision()
+    assert revision() is None  # a walk-in joining behind everyone changes no other page
     client.post(CALL_NEXT, headers=staff)
     after_call = revision()
     second = _take(client, kiosk)
-    after_second = revision()
+    assert revision() == after_call
     assert client.post(f"/api/v1/tickets/{second}/cancel").status_code == 200
     after_cancel = revision()
-    assert after_issue < after_call < after_second < after_cancel
+    priority = client.post(
+        "/api/v1/branches/cairo-civil/tickets",
+        json={"service": "id-card", "priority": True},
+        headers=kiosk,
+    )
+    assert priority.status_code == 201
+    after_priority = revision()
+    assert after_call < after_cancel < after_priority
     assert db.session.scalar(select(Ticket.status).where(Ticket.token == token)).value == "called"
 
 
