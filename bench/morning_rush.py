@@ -132,12 +132,12 @@ def kiosk_tokens(env: dict[str, str], codes: Sequence[str]) -> dict[str, str]:
 
     app = create_app(Settings.from_env(env))
     with app.app_context():
-        clock = SystemClock()
+        clock, session = SystemClock(), db.session()
         tokens = {
-            code: access.create_token(db.session, clock, "kiosk", code, label="morning rush")
+            code: access.create_token(session, clock, "kiosk", code, label="morning rush")
             for code in codes
         }
-        db.session.commit()
+        session.commit()
         db.engine.dispose()
     return tokens
 
@@ -404,7 +404,9 @@ def pre_issue(kiosks: Kiosks, pages: int, clients: int, time_limit_s: float) -> 
     run_threads([(kiosks.run, (i, clients, budget, tallies[i], outs[i])) for i in range(clients)])
     tokens = [token for out in outs for token in out]
     if len(tokens) < pages:
-        failed = sum(tallies, Tally())
+        failed = Tally()
+        for tally in tallies:
+            failed.add(tally)
         raise BenchError(
             f"only {len(tokens)} of {pages} tickets were issued before the rush "
             f"({dict(failed.statuses)})"
@@ -627,6 +629,7 @@ def rush(
             time.sleep(options.seconds / 2)
             leader_counts.append(leaders(conn))
 
+    load_before = os.getloadavg()[0]
     server_cpu = process_tree_cpu_s(server.process.pid)
     worker_cpu = [process_tree_cpu_s(pid) for pid in worker_pids]
     client_cpu = time.process_time()
@@ -691,9 +694,15 @@ def rush(
         "peak_rss_web_mib": memory.peak_mib("web"),
         "peak_rss_worker_mib": memory.peak_mib("worker"),
         "server_cpu_s": cpu_s(server_cpu, server_after),
+        # CPU per answer moves far less than answers per second on a shared machine.
+        "server_cpu_ms_per_answer": per_answer_ms(
+            cpu_s(server_cpu, server_after), len(issue_ms) + len(lookup_ms)
+        ),
         "worker_cpu_s": [cpu_s(b, a) for b, a in zip(worker_cpu, worker_after, strict=True)],
         "client_cpu_s": round(client_cpu, 2),
         "leaders_while_running": leader_counts,
+        # The machine's 1-minute load average before and after: other people's jobs show here.
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     print(
         f"   {result['tickets_per_s']} tickets/s, {result['lookups_per_s']} lookups/s "
@@ -702,6 +711,10 @@ def rush(
         flush=True,
     )
     return result
+
+
+def per_answer_ms(cpu_s: float | None, answers: int) -> float | None:
+    return None if cpu_s is None or not answers else round(cpu_s / answers * 1000, 2)
 
 
 def drain(conninfo: str, seconds: float) -> float | None:
@@ -797,6 +810,17 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
     row("peak RSS per web process MiB", a["peak_rss_web_mib"], b["peak_rss_web_mib"])
     row("peak RSS per worker MiB", a["peak_rss_worker_mib"], b["peak_rss_worker_mib"])
     row("CPU s: web / workers / client", cpu_line(a), cpu_line(b))
+    row(
+        "web CPU ms per answer",
+        a["server_cpu_ms_per_answer"],
+        b["server_cpu_ms_per_answer"],
+        ratio(b["server_cpu_ms_per_answer"], a["server_cpu_ms_per_answer"]),
+    )
+    row(
+        "machine load average (before, after)",
+        ", ".join(map(str, a["load_average"])),
+        ", ".join(map(str, b["load_average"])),
+    )
     row(
         "SMS sent (printed by the gateway)",
         a["checks"]["sends_printed"],
