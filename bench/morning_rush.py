@@ -4,7 +4,8 @@ of each, in the same run; after each, SQL checks that the second process of each
 nothing (numbers, bookings, messages, the health monitor's leader).
 
     python -m bench.morning_rush [--seconds 30] [--kiosks 8] [--pages 10000]
-                                 [--poll-interval 10] [--pollers 32] [--json out.json]
+                                 [--poll-interval 10] [--pollers 32] [--order ab|ba]
+                                 [--json out.json]
 
 PostgreSQL only: the public schema of ``QUEUE_BENCH_DATABASE_URL`` (or ``QUEUE_TEST_DATABASE_URL``)
 is dropped and recreated before each configuration, so point it at a database you may wipe. Redis
@@ -751,7 +752,7 @@ def ratio(b: float | None, a: float | None) -> str:
 
 
 def report(results: Sequence[dict[str, Any]], options: Options) -> str:
-    a, b = results
+    a, b = sorted(results, key=lambda result: result["configuration"])
     heading = (
         f"Morning rush: {BRANCHES} branches, {options.kiosks} kiosks issuing walk-in tickets "
         f"flat out, {options.pages:,} ticket pages polling every {options.poll_interval:g} s "
@@ -886,6 +887,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--drain-seconds", type=float, default=30.0, help="wait for the outbox after the rush"
     )
+    parser.add_argument(
+        "--order",
+        choices=("ab", "ba"),
+        default="ab",
+        help="which configuration runs first (ba: to see how much drift the ratios hold)",
+    )
     parser.add_argument("--redis-db", type=int, default=11, help="flushed at the start")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     return parser.parse_args(argv)
@@ -917,7 +924,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(UTC)
     try:
         flush_redis(options.redis_db)
-        results = [run_configuration(c, url, options) for c in CONFIGURATIONS]
+        order = CONFIGURATIONS if args.order == "ab" else CONFIGURATIONS[::-1]
+        results = [run_configuration(c, url, options) for c in order]
     except BenchError as err:
         print(f"bench failed: {err}", file=sys.stderr)
         return 1
@@ -934,7 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "load_average": os.getloadavg(),
             },
-            "options": vars(options),
+            "options": {**vars(options), "order": args.order},
             "results": results,
         }
         args.json.write_text(json.dumps(document, indent=2, default=str))
