@@ -197,6 +197,31 @@ def web_processes(server: Server) -> list[int]:
         return []
 
 
+def connections_per_process(port: int, pids: Sequence[int]) -> dict[int, int]:
+    """Established connections to ``port`` held by each process, from /proc: gunicorn's
+    processes share one listening socket and the kernel decides who accepts, and a keep-alive
+    connection stays with the process that accepted it."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address "0100007F:1F90", state 01 = ESTABLISHED, inode is the 10th field
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    counts = {}
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        counts[pid] = sum(link[8:-1] in inodes for link in links if link.startswith("socket:["))
+    return counts
+
+
 def memory_kib(pid: int, field_name: str) -> int | None:
     """VmRSS or VmHWM (peak RSS) of a process, in KiB, from /proc; None when unreadable."""
     try:
@@ -624,11 +649,13 @@ def rush(
         raise BenchError("no gunicorn worker process found under queue-app serve")
     worker_pids = [w.process.pid for w in workers]
     leader_counts: list[int] = []
+    connections: dict[int, int] = {}
 
-    def look_for_leaders() -> None:
+    def halfway() -> None:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             time.sleep(options.seconds / 2)
             leader_counts.append(leaders(conn))
+        connections.update(connections_per_process(server.port, web))
 
     load_before = os.getloadavg()[0]
     server_cpu = process_tree_cpu_s(server.process.pid)
@@ -649,7 +676,7 @@ def rush(
                 (pages.run, (i, options.pollers, started, budget, page_tallies[i]))
                 for i in range(options.pollers)
             ]
-            + [(look_for_leaders, ())]
+            + [(halfway, ())]
         )
     elapsed = time.perf_counter() - started
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -692,6 +719,8 @@ def rush(
         "error_samples": {k: v for k, v in tally.samples.items() if k in errors},
         "requests": requests,
         "web_pids": web,
+        # Client connections per web process, halfway (keep-alive: they stay where accepted).
+        "connections_per_web_process": sorted(connections.values(), reverse=True),
         "peak_rss_web_mib": memory.peak_mib("web"),
         "peak_rss_worker_mib": memory.peak_mib("worker"),
         "server_cpu_s": cpu_s(server_cpu, server_after),
@@ -808,6 +837,11 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
     row("pages polled at least once", a["pages_polled"], b["pages_polled"])
     row("429s", a["rate_limited_429"], b["rate_limited_429"])
     row("errors by status", fmt_errors(a["errors"]), fmt_errors(b["errors"]))
+    row(
+        "client connections per web process (halfway)",
+        " / ".join(map(str, a["connections_per_web_process"])),
+        " / ".join(map(str, b["connections_per_web_process"])),
+    )
     row("peak RSS per web process MiB", a["peak_rss_web_mib"], b["peak_rss_web_mib"])
     row("peak RSS per worker MiB", a["peak_rss_worker_mib"], b["peak_rss_worker_mib"])
     row("CPU s: web / workers / client", cpu_line(a), cpu_line(b))
