@@ -50,7 +50,7 @@ COUNTERS = 4
 WEEKDAYS = ("sat", "sun", "mon", "tue", "wed", "thu", "fri")
 
 # The targets of the issue, as ratios to the trivial endpoint's throughput and a latency bound.
-TARGET_RATIO = {"issue": 0.5, "lookup": 0.7}
+TARGET_RATIO = {"issue": 0.5, "lookup": 0.7, "unchanged": 0.7}
 TARGET_P99_MS = 50.0
 
 # Zones the branch may be put in; the one whose local time is farthest from midnight is chosen so
@@ -88,6 +88,10 @@ class Endpoint:
     expected_status: int
     make: RequestMaker
     keep_bodies: bool = False  # issue keeps its bodies: the tokens feed the lookups
+    # Also counted as answered: the ticket page's poll may get a full answer (a new minute).
+    also_ok: frozenset[str] = frozenset()
+    # Path -> the ETag of its last full answer: kept by lookups, sent back by "unchanged".
+    tags: dict[str, str] | None = None
 
 
 def trivial_endpoint() -> Endpoint:
@@ -107,7 +111,7 @@ def issue_endpoint(kiosk_token: str) -> Endpoint:
     return Endpoint("issue", 201, make, keep_bodies=True)
 
 
-def lookup_endpoint(tokens: Sequence[str], clients: int) -> Endpoint:
+def lookup_endpoint(tokens: Sequence[str], clients: int, tags: dict[str, str]) -> Endpoint:
     if not tokens:
         raise BenchError("no tickets were issued, so there is nothing to look up")
     paths = [f"/api/v1/tickets/{token}" for token in tokens]
@@ -118,7 +122,24 @@ def lookup_endpoint(tokens: Sequence[str], clients: int) -> Endpoint:
         # tickets all along the line rather than the same few.
         return Request("GET", paths[(client * stride + n) % len(paths)])
 
-    return Endpoint("lookup", 200, make)
+    return Endpoint("lookup", 200, make, tags=tags)
+
+
+def unchanged_endpoint(tokens: Sequence[str], clients: int, tags: dict[str, str]) -> Endpoint:
+    """The ticket page's poll as a phone sends it: with the ETag of its last answer. Nothing
+    changes during the phase, so the answer is 304 but for a ticket whose tag a new minute
+    made old (one full answer, whose tag the next poll sends). The tickets are those the
+    lookup phase just before saw (``tags``): the issue phase before it changed every tag."""
+    paths = [f"/api/v1/tickets/{token}" for token in tokens]
+    paths = [path for path in paths if path in tags] or paths
+    stride = max(1, len(paths) // clients)
+
+    def make(client: int, n: int) -> Request:
+        path = paths[(client * stride + n) % len(paths)]
+        tag = tags.get(path)
+        return Request("GET", path, None, {"If-None-Match": tag} if tag else {})
+
+    return Endpoint("unchanged", 304, make, also_ok=frozenset({"200"}), tags=tags)
 
 
 # --- driving the load ---------------------------------------------------------------------
@@ -206,7 +227,8 @@ def run_phase(
     statuses: list[Counter[str]] = [Counter() for _ in range(clients)]
     bodies: list[list[bytes]] = [[] for _ in range(clients)]
     samples: dict[str, str] = {}
-    expected = str(endpoint.expected_status)
+    expected = {str(endpoint.expected_status), *endpoint.also_ok}
+    tags = endpoint.tags
 
     def client(number: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -236,8 +258,12 @@ def run_phase(
                 body, status = repr(err).encode(), type(err).__name__
             now = time.perf_counter()
             seen[status] += 1
-            if status == expected:
+            if status in expected:
                 mine.append((now - sent) * 1000)
+                if tags is not None and status == "200":
+                    tag = response.getheader("ETag")
+                    if tag:
+                        tags[request.path] = tag
                 if endpoint.keep_bodies:
                     kept.append(body)  # parsed after the phase, not on the clock
             elif status not in samples:
@@ -539,7 +565,9 @@ def measure(server: Server, kiosk_token: str, options: Options) -> tuple[list[Ph
     # pool; the first tickets also give the lookups something to find.
     phase(trivial, 0, options.warmup_seconds)
     tokens = tokens_of(phase(issue, 0, options.warmup_seconds))
-    phase(lookup_endpoint(tokens, options.clients), 0, options.warmup_seconds)
+    tags: dict[str, str] = {}
+    phase(lookup_endpoint(tokens, options.clients, tags), 0, options.warmup_seconds)
+    phase(unchanged_endpoint(tokens, options.clients, tags), 0, options.warmup_seconds)
 
     phases: list[PhaseResult] = []
     for round_number in range(1, options.rounds + 1):
@@ -547,8 +575,12 @@ def measure(server: Server, kiosk_token: str, options: Options) -> tuple[list[Ph
         issued = phase(issue, round_number, options.seconds)
         phases.append(issued)
         tokens.extend(tokens_of(issued))
+        tags.clear()
         phases.append(
-            phase(lookup_endpoint(tokens, options.clients), round_number, options.seconds)
+            phase(lookup_endpoint(tokens, options.clients, tags), round_number, options.seconds)
+        )
+        phases.append(
+            phase(unchanged_endpoint(tokens, options.clients, tags), round_number, options.seconds)
         )
     phases.append(phase(trivial, options.rounds + 1, options.seconds))
     return phases, len(tokens)
@@ -652,7 +684,7 @@ def fmt(value: float | None, digits: int = 3) -> str:
 def report(results: Sequence[dict[str, Any]], options: Options) -> str:
     lines = [
         f"\n{options.clients} clients, {options.rounds} rounds of {options.seconds:g} s per "
-        f"endpoint; targets: issue >= {TARGET_RATIO['issue']:.0%} and lookup >= "
+        f"endpoint; targets: issue >= {TARGET_RATIO['issue']:.0%}, lookup and unchanged >= "
         f"{TARGET_RATIO['lookup']:.0%} of trivial req/s, p99 < {TARGET_P99_MS:g} ms",
         f"{'database':<11} {'endpoint':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'errors':>6} {'ratio':>6} {'cpu ms':>7} {'cpu ratio':>9}  verdict",
@@ -673,12 +705,16 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
                 f"{f['p99_ms']:7.1f} {f['errors']:6d} {f['ratio']:6.2f} {cpu:>7} {cpu_ratio:>9}"
             )
             lines.append(f"{row}  {verdict}".rstrip())
+            if name == "unchanged" and f["ok"]:
+                share = f["statuses"].get("304", 0) / f["ok"]
+                lines.append(f"{'':<20} answered 304: {share:.1%} (the rest: a new minute)")
             if f["errors"]:
                 lines.append(f"{'':<20} statuses {f['statuses']}")
                 for status, sample in f["error_samples"].items():
                     lines.append(f"{'':<20} {status}: {sample[:200]}")
         drift = ", ".join(
-            f"r{r['round']} issue {r['issue_ratio']} lookup {r['lookup_ratio']}"
+            f"r{r['round']} issue {r['issue_ratio']} lookup {r['lookup_ratio']} "
+            f"unchanged {r['unchanged_ratio']}"
             for r in result["rounds"]
         )
         lines.append(f"{'':<11} per round: {drift}")

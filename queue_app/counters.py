@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
-from queue_app import capacity, coming_back, directory, pace, service_state, texting
+from queue_app import (
+    capacity,
+    coming_back,
+    directory,
+    line_revision,
+    pace,
+    service_state,
+    texting,
+)
 from queue_app.access import Principal
 from queue_app.branches import CounterView, counter_view
 from queue_app.clock import Clock
@@ -158,6 +166,7 @@ def call_next(
             )
         )
         if won:
+            line_revision.touch(session, [candidate.branch_id])  # a bulk UPDATE: not seen
             session.add(
                 TicketEvent(ticket_id=candidate.id, at=now, event="called", note=counter.code)
             )

@@ -252,6 +252,8 @@ VOLATILE_COLUMNS = {"measured_service_seconds"}
 
 _cache: dict[str, Directory] = {}
 SESSION_KEY = "queue_app.directory"
+# Set in the session when its transaction changes the directory (line_revision forgets on commit).
+CHANGED_KEY = "queue_app.directory.changed"
 _lock = threading.Lock()
 
 
@@ -290,6 +292,7 @@ def mark_changed(session: Session) -> None:
     """Give the directory a new revision in the caller's transaction. Writes that bypass the ORM
     (a bulk UPDATE of directory tables) call this themselves."""
     session.info.pop(SESSION_KEY, None)
+    session.info[CHANGED_KEY] = True
     session.execute(
         update(DirectoryRevision)
         .where(DirectoryRevision.id == REVISION_ROW)

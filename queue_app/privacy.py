@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from queue_app import line_revision
 from queue_app.db import rowcount
 from queue_app.models import InboundSms, Message, PhoneCode, Ticket, TicketEvent
 from queue_app.models.messages import FINAL_STATUSES, MessageStatus
@@ -123,7 +124,10 @@ def erase_number(session: Session, phone: str) -> Erased:
     """Erase everything kept of one number now, whatever the tickets' days, on the citizen's
     request; messages still waiting to go to it are not sent. Does not commit (the caller's
     audit record goes in the same transaction)."""
-    ticket_ids = list(session.scalars(select(Ticket.id).where(Ticket.phone == phone)))
+    theirs = session.execute(select(Ticket.id, Ticket.branch_id).where(Ticket.phone == phone)).all()
+    ticket_ids = [t.id for t in theirs]
+    # Their pages show the notes erased here (bulk UPDATEs: not seen by themselves).
+    line_revision.touch(session, {t.branch_id for t in theirs})
     notes = 0
     if ticket_ids:
         notes = rowcount(

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import String, insert, literal, select
 from sqlalchemy.orm import Session
 
-from queue_app import directory, outbox, texting
+from queue_app import directory, line_revision, outbox, texting
 from queue_app.clock import Clock
 from queue_app.db import UTCDateTime, commit
 from queue_app.directory import BranchInfo
@@ -164,6 +164,7 @@ def _remind(session: Session, now: datetime, branch: BranchInfo, due: _Due) -> i
         # worker): left as it is.
         outbox.enqueue_rows(session, messages)
         written += _record(session, now, [m["ticket_id"] for m in messages], message_event, due)
+        line_revision.touch(session, [branch.id])  # the history shows the reminder
         commit(session)
     return written
 

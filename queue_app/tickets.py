@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -15,6 +15,7 @@ from queue_app import (
     daily_cap,
     directory,
     idempotency,
+    line_revision,
     locales,
     numbering,
     service_state,
@@ -71,6 +72,8 @@ class TicketView:
     # Until when it may take today's free time after an outage (recovery offers), if it may.
     offer_until: datetime | None = None
     replayed: bool = False
+    # The branch's line revision and the directory's, as a lookup read them (``poll``).
+    revisions: tuple[int | None, str | None] = (None, None)
 
     @property
     def awaiting_slot(self) -> bool:
@@ -199,9 +202,15 @@ def issue(
         texting.appointment_booked(session, now, ticket, service)
     else:
         texting.ticket_issued(session, now, ticket, service)
-    # Counted inside the same transaction: the place printed on the ticket is the place it took.
-    view = _view(session, now, ticket, branch, service, status)
     commit(session)
+    # The place and the estimate are worked out after the commit, outside the lock the number
+    # took (SQLite's writer lock, PostgreSQL's row lock): the branch's kiosks wait for each
+    # other only for the writes, not for reading and simulating the whole line. The place is
+    # still the one the ticket took: tickets taken later queue behind it, and a call meanwhile
+    # is simply seen.
+    read_outside_transaction(session)
+    view = _view(session, now, ticket, branch, service, status)
+    session.commit()  # ends the autocommit "transaction" (no round trip)
     return view
 
 
@@ -305,14 +314,25 @@ def _view(
     branch: BranchInfo,
     service: ServiceInfo,
     status: service_state.ServiceStatus,
+    revisions: tuple[int | None, str | None] | None = None,
 ) -> TicketView:
+    """``revisions``: the branch's line revision and the directory's, read in this request by a
+    lookup outside any transaction; the line and its estimates are then taken from what this
+    process worked out at the same revisions and minute, if it did (``line_revision``)."""
     position = wait = None
     if ticket.status == TicketStatus.WAITING:
         # The whole branch's line, one round trip: the counters that call this ticket also
         # serve other services' lines (wait_estimate).
-        line = waiting_line.branch_line(session, branch, now)
+        def work_out() -> tuple[waiting_line.BranchLine, dict[int, wait_estimate.Wait | None]]:
+            line = waiting_line.branch_line(session, branch, now)
+            return line, wait_estimate.waits(line.line)
+
+        if revisions is None:
+            line, waits = work_out()
+        else:
+            line, waits = line_revision.worked_out(session, branch.id, *revisions, now, work_out)
         position = line.ahead_of(ticket) + 1
-        wait = wait_estimate.waits(line.line).get(ticket.id)
+        wait = waits.get(ticket.id)
     counter = None
     # The counter calling or holding it, or the one whose own line it waits in (a transfer).
     counter_id = ticket.counter_id or ticket.for_counter_id
@@ -349,7 +369,7 @@ def view_ticket(session: Session, now: datetime, ticket: Ticket) -> TicketView:
 
 # A ticket with its history and the directory's revision: the lookup's first round trip.
 _LOOKUP = (
-    select(Ticket, directory.REVISION)
+    select(Ticket, directory.REVISION, line_revision.REVISION)
     .where(Ticket.token == bindparam("token"))
     .options(joinedload(Ticket.events))
     # What the database holds now, even if this session loaded the ticket before a bulk move.
@@ -372,11 +392,29 @@ def lookup(session: Session, now: datetime, token: str) -> TicketView:
     revision: str | None = row[1]
     service = directory.of_revision(session, revision).service_by_id(ticket.service_id)
     status = service_state.status_of(service, now)
-    view = _view(session, now, ticket, service.branch, service, status)
+    view = _view(session, now, ticket, service.branch, service, status, (row[2], revision))
     # Ends the session's autocommit "transaction" (no round trip), so that whatever the same
     # session does next gets a transaction of its own.
     session.commit()
-    return view
+    # Read before the line: a change committed in between makes the next poll look again.
+    line_revision.remember(session, ticket.branch_id, row[2], revision)
+    return replace(view, revisions=(row[2], revision))
+
+
+def poll(
+    session: Session, now: datetime, token: str, offered: Iterable[str], secret: bytes
+) -> tuple[TicketView | None, str]:
+    """The ticket page's poll: the ticket's view and its tag (an ETag value), or None and the tag
+    when one of the ``offered`` tags (If-None-Match) still describes it (``line_revision``).
+    Raises NotFound."""
+    same = line_revision.unchanged(session, secret, token, offered, now)
+    if same is not None:
+        return None, same
+    view = lookup(session, now, token)
+    line, dir_revision = view.revisions
+    return view, line_revision.ticket_tag(
+        secret, token, view.ticket.branch_id, line, dir_revision, now
+    )
 
 
 def cancel(session: Session, clock: Clock, token: str) -> TicketView:

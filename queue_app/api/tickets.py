@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from queue_app import appointments, counters, recovery, tickets
@@ -22,10 +23,24 @@ def _render(ticket_view: tickets.TicketView) -> dict[str, Any]:
 
 @blp.get("/tickets/<token>")
 @blp.response(200, schemas.Ticket)
+@blp.alt_response(304, description="Not Modified: the ticket is as the ETag sent says")
 @blp.alt_response(404, schema=schemas.Error)
-def get_ticket(token: str) -> dict[str, Any]:
-    """A ticket's state, place in line and estimated wait (anyone holding the token)."""
-    return _render(tickets.lookup(db.session, current_clock().now(), token))
+def get_ticket(token: str) -> Any:
+    """A ticket's state, place in line and estimated wait (anyone holding the token).
+
+    The answer carries a weak ETag: a poll that sends it back in If-None-Match is answered
+    304 Not Modified, without a body, while nothing that the answer shows has changed."""
+    view, tag = tickets.poll(
+        db.session,
+        current_clock().now(),
+        token,
+        request.if_none_match.as_set(include_weak=True),
+        current_settings().secret_key.encode(),
+    )
+    etag = {"ETag": f'W/"{tag}"'}
+    if view is None:
+        return Response(status=304, headers=etag)
+    return _render(view), etag
 
 
 @blp.post("/tickets/<token>/cancel")

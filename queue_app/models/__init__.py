@@ -7,6 +7,7 @@ from queue_app.models.counters import Counter
 from queue_app.models.directory_revision import DirectoryRevision
 from queue_app.models.idempotency import IdempotencyKey
 from queue_app.models.kiosks import EnrolmentFailure, KioskEnrolment
+from queue_app.models.line_revision import LineRevision
 from queue_app.models.messages import (
     EarlyDeliveryReport,
     InboundSms,
@@ -53,6 +54,7 @@ __all__ = [
     "IdempotencyKey",
     "InboundSms",
     "KioskEnrolment",
+    "LineRevision",
     "Maintenance",
     "Message",
     "MessageStatus",
