@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, event, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from queue_app.errors import RateLimited
 from queue_app.message_lanes import Lane, kind_of, lane_of
@@ -37,6 +37,8 @@ DEFAULT_CAP = 8
 OPT_OUT_KIND = "opted-out"
 # Lane 0, and counted all the same (phone_codes).
 CODE_KIND = "code"
+# The numbers ``ensure_room`` found room for in the session's transaction (``take_room``).
+_ROOM = "queue_app.daily_cap.room"
 
 
 def set_cap(info: dict[object, object], cap: int) -> None:
@@ -114,6 +116,25 @@ def ensure_room(session: Session, now: datetime, phone: str, timezone: str | Non
             phone=[f"at most {cap} messages a day; the count starts again at midnight"],
             starts_again_at=tomorrow.isoformat(),
         )
+    # Room for one message, held by the lock until the commit: the outbox need not count again.
+    session.info.setdefault(_ROOM, set()).add(phone)
+
+
+def take_room(session: Session, phone: str) -> bool:
+    """Whether ``ensure_room`` found room for one message to ``phone`` in the caller's
+    transaction that no message has taken yet; takes it. A ticket's first message is written
+    then without counting the day's messages a second time."""
+    room: set[str] | None = session.info.get(_ROOM)
+    if room is None or phone not in room:
+        return False
+    room.discard(phone)
+    return True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_room(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ROOM, None)
 
 
 def lock_number(session: Session, phone: str) -> None:

@@ -125,9 +125,11 @@ def enqueue(
         not_before=not_before,
         channel=channel,
     )
-    if not daily_cap.exempt(event):
+    # Exempt messages are never held back; a number the request found room for is not counted
+    # again (``daily_cap.take_room``).
+    if not daily_cap.exempt(event) and not daily_cap.take_room(session, to):
         daily_cap.lock_number(session, to)
-    _hold_over_cap(session, now, [values])
+        _hold_over_cap(session, now, [values])
     # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
     written = session.execute(
         insert(session, Message)

@@ -202,9 +202,15 @@ def issue(
         texting.appointment_booked(session, now, ticket, service)
     else:
         texting.ticket_issued(session, now, ticket, service)
-    # Counted inside the same transaction: the place printed on the ticket is the place it took.
-    view = _view(session, now, ticket, branch, service, status)
     commit(session)
+    # The place and the estimate are worked out after the commit, outside the lock the number
+    # took (SQLite's writer lock, PostgreSQL's row lock): the branch's kiosks wait for each
+    # other only for the writes, not for reading and simulating the whole line. The place is
+    # still the one the ticket took: tickets taken later queue behind it, and a call meanwhile
+    # is simply seen.
+    read_outside_transaction(session)
+    view = _view(session, now, ticket, branch, service, status)
+    session.commit()  # ends the autocommit "transaction" (no round trip)
     return view
 
 

@@ -171,6 +171,36 @@ def test_a_bulk_write_counts_its_own_rows(app, clock):
     assert statuses == [MessageStatus.QUEUED] * 8 + [MessageStatus.SUPPRESSED] * 2
 
 
+def test_room_found_for_one_message_is_room_for_one_only(app, clock):
+    """``ensure_room`` saves the outbox a second count for the request's own message, once:
+    a second message in the same transaction is counted as usual."""
+    from queue_app import daily_cap
+
+    def send(n: int) -> None:
+        outbox.enqueue(
+            db.session,
+            clock.now(),
+            ticket=None,
+            event=f"rescheduled:capacity:{n}",
+            to=E164,
+            locale="ar",
+            body=f"move {n}",
+        )
+
+    for n in range(7):
+        send(n)
+    db.session.commit()
+    daily_cap.ensure_room(db.session, clock.now(), E164, "Africa/Cairo")  # the 8th fits
+    send(7)
+    send(8)
+    db.session.commit()
+    daily_cap.ensure_room(db.session, clock.now(), "+201099999999", "Africa/Cairo")
+    db.session.rollback()  # the room found in a transaction ends with it
+    assert not daily_cap.take_room(db.session, "+201099999999")
+    statuses = list(db.session.scalars(select(Message.status).order_by(Message.id)))
+    assert statuses == [MessageStatus.QUEUED] * 8 + [MessageStatus.SUPPRESSED]
+
+
 @POSTGRESQL_ONLY
 def test_requests_racing_for_the_last_message_of_the_day_let_one_through(
     app, client, branch, clock

@@ -53,7 +53,8 @@ def test_an_unchanged_ticket_is_answered_304_without_reading_the_database(
     first = _poll(client, token)
     assert first.status_code == 200
     tag = first.headers["ETag"]
-    assert tag.startswith('W/"') and tag.endswith('"')
+    assert tag.startswith('W/"')
+    assert tag.endswith('"')
     assert first.headers["Cache-Control"] == "no-store"  # the address is the ticket
     statements.clear()
     again = _poll(client, token, tag)
@@ -103,8 +104,9 @@ def test_a_change_to_the_directory_gives_a_full_answer(client, make_branch, make
     make_branch(counters=2)
     token = _take(client, make_token("kiosk"))
     tag = _poll(client, token).headers["ETag"]
+    manager = make_token("manager")
     closed = client.patch(
-        "/api/v1/branches/cairo-civil/counters/2", json={"open": False}, headers=make_token("manager")
+        "/api/v1/branches/cairo-civil/counters/2", json={"open": False}, headers=manager
     )
     assert closed.status_code == 200, closed.json
     assert _poll(client, token, tag).status_code == 200
@@ -132,9 +134,7 @@ def test_a_tag_is_good_for_its_own_ticket_only(client, make_branch, make_token):
         "not a tag at all",
     ],
 )
-def test_a_forged_or_broken_tag_gets_the_full_answer(
-    client, make_branch, make_token, offered
-):
+def test_a_forged_or_broken_tag_gets_the_full_answer(client, make_branch, make_token, offered):
     make_branch()
     token = _take(client, make_token("kiosk"))
     answer = _poll(client, token, offered)
