@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
+from queue_app import sqlite_writers  # noqa: F401  (its listeners: writers take turns)
 from queue_app.errors import StateConflict
 
 # Stable constraint names, so Alembic can alter them on SQLite and PostgreSQL alike.

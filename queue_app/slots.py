@@ -24,7 +24,7 @@ import bisect
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -61,15 +61,18 @@ class Slot:
 
 
 def _wall_clock_starts(
-    day: date, window: tuple[datetime, datetime], minutes: int
+    day: date, hours: tuple[time, time], zone: ZoneInfo, minutes: int
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Slot starts and ends on ``day`` in local wall-clock steps; a time that does not exist
-    locally (skipped by a daylight-saving change) is no slot, and a slot is never cut short."""
-    opens, closes = window
-    zone = opens.tzinfo
+    """Slot starts and ends on ``day`` in local wall-clock steps from the opening time; a time
+    that does not exist locally (skipped by a daylight-saving change) is no slot, and a slot is
+    never cut short."""
+    # Steps from the opening time as the manager wrote it, not from the instant it stands for:
+    # an opening inside a spring-forward gap opens when the clocks jump (``instant_of``), yet
+    # its slots keep their usual times (00:45, 01:15 ... less those in the gap).
+    opens, closes = hours
     step = timedelta(minutes=minutes)
-    start = opens.replace(tzinfo=None)
-    last = closes.replace(tzinfo=None)
+    start = datetime.combine(day, opens)
+    last = datetime.combine(day, closes)
 
     def real(wall: datetime) -> bool:
         # A wall time in a spring-forward gap comes back as another wall time.
@@ -91,10 +94,10 @@ def _wall_clock_starts(
 def slot_times(service: ServiceInfo, day: date) -> list[tuple[datetime, datetime]]:
     """The slots of ``service`` on a local ``day`` (none on a closed day)."""
     branch = service.branch
-    window = opening_hours.window_on(branch.hours, day, branch.zone)
-    if window is None:
+    hours = branch.hours.hours_on(day)
+    if hours is None:
         return []
-    return list(_wall_clock_starts(day, window, service.slot_minutes))
+    return list(_wall_clock_starts(day, hours, branch.zone, service.slot_minutes))
 
 
 def exact_capacity(
@@ -284,6 +287,9 @@ def find_slot(
     session: Session, service: ServiceInfo, now: datetime, start: datetime
 ) -> Slot | None:
     """The slot that starts exactly at ``start``, or None when no slot starts then."""
+    # In UTC: a datetime of the branch's zone inside the hour Egypt repeats in October is never
+    # == any instant of another zone (PEP 495), so the first 23:00 would match no slot.
+    start = start.astimezone(UTC)
     day = start.astimezone(service.branch.zone).date()
     for slot in slots_of(session, service, now, day, 1):
         if slot.start == start:

@@ -146,8 +146,28 @@ def branch_line(session: Session, branch: BranchInfo, now: datetime) -> BranchLi
             tickets.append(
                 wait_estimate.Ticket(row.id, row.service_id, row.priority, row.slot_start, due=True)
             )
-    # Before today's opening nobody is called: a wait counts from it (a ticket taken at 07:00
-    # for an 08:00 opening waits that hour, then the line).
-    starts = opening_hours.opening_later_today(branch.hours, now, branch.zone)
-    line = wait_estimate.Line(now, services, counters, tickets, starts=starts)
+    line = wait_estimate.Line(now, services, counters, tickets, starts=calls_start(branch, now))
     return BranchLine(line, waiting)
+
+
+def calls_start(branch: BranchInfo, now: datetime) -> datetime | None:
+    """When the counters start calling, if later than ``now``: the next opening, while the
+    branch is closed before it (a ticket taken at 07:00 for an 08:00 opening waits that hour,
+    then the line). After closing, the line is still called to the end of the day
+    (``counters.call_next``), unless the next opening's early tickets are issued already: a
+    ticket taken at 23:30 for a midnight opening waits for it. So a ticket left waiting
+    overnight or over a weekend counts its wait from the next opening once its day is over,
+    not as if the counters were calling on a closed day (found: on a Friday, Thursday's
+    leftover tickets showed 0, 6 and 12 minutes)."""
+    hours, zone = branch.hours, branch.zone
+    if opening_hours.is_open(hours, now, zone):
+        return None
+    coming = opening_hours.next_opening(hours, now, zone)
+    today = opening_hours.window_on(hours, now.astimezone(zone).date(), zone)
+    if (
+        today is not None
+        and now >= today[1]
+        and not service_state.in_early_window(branch.early_tickets_minutes, coming, now)
+    ):
+        return None
+    return coming

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from queue_app.opening_hours import WeeklyHours, closing_time, is_open, next_opening
+import pytest
+
+from queue_app.opening_hours import (
+    WeeklyHours,
+    closing_time,
+    instant_of,
+    is_open,
+    next_opening,
+    window_on,
+)
 
 CAIRO = ZoneInfo("Africa/Cairo")
 RIYADH = ZoneInfo("Asia/Riyadh")
@@ -73,3 +82,51 @@ def test_riyadh_branch_reads_its_own_clock():
     instant = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
     assert is_open(hours, instant, RIYADH)
     assert not is_open(hours, instant, CAIRO)
+
+
+# --- wall-clock times that never come, or come twice ---------------------------------------
+
+JUMP = datetime(2026, 4, 23, 22, 0, tzinfo=UTC)  # Friday 24 April: 00:00 -> 01:00
+BACK = datetime(2026, 10, 29, 21, 0, tzinfo=UTC)  # Thursday 29 October: 24:00 -> 23:00
+
+
+@pytest.mark.parametrize("wall", [time(0), time(0, 30), time(0, 59, 59)])
+def test_a_time_the_clocks_jump_over_is_the_moment_they_jump(wall):
+    assert instant_of(date(2026, 4, 24), wall, CAIRO) == JUMP
+
+
+def test_a_time_that_comes_twice_is_its_first_pass():
+    first = instant_of(date(2026, 10, 29), time(23, 30), CAIRO)
+    assert first == BACK - timedelta(minutes=30)
+    assert first.isoformat() == "2026-10-29T23:30:00+03:00"
+    # Friday's midnight comes once, after the repeated hour.
+    assert instant_of(date(2026, 10, 30), time(0), CAIRO) == BACK + timedelta(hours=1)
+
+
+def test_instants_compare_and_subtract_as_instants():
+    # A ZoneInfo datetime of the repeated hour is never == a UTC one (PEP 495), and two of one
+    # ZoneInfo subtract by wall clock: the window's ends carry fixed offsets instead.
+    window = window_on(WeeklyHours.of({4: (time(0), time(23, 59))}), date(2026, 4, 24), CAIRO)
+    assert window is not None
+    opens, closes = window
+    assert closes - opens == timedelta(hours=22, minutes=59)
+    assert opens.isoformat() == "2026-04-24T01:00:00+03:00"
+    assert opens - timedelta(minutes=1) == JUMP - timedelta(minutes=1)
+
+
+def test_riyadh_times_are_their_plain_instants():
+    assert instant_of(date(2026, 4, 24), time(0, 30), RIYADH) == datetime(
+        2026, 4, 23, 21, 30, tzinfo=UTC
+    )
+    assert instant_of(date(2026, 10, 29), time(23, 30), RIYADH) == datetime(
+        2026, 10, 29, 20, 30, tzinfo=UTC
+    )
+
+
+def test_next_opening_from_the_repeated_hour_is_the_next_day():
+    hours = WeeklyHours.of({d: (time(0), time(23, 59)) for d in range(7)})
+    second_pass = BACK + timedelta(minutes=30)  # the second 23:30, at UTC+2
+    assert not is_open(hours, second_pass, CAIRO)
+    assert closing_time(hours, second_pass, CAIRO) is None
+    assert next_opening(hours, second_pass, CAIRO) == BACK + timedelta(hours=1)
+    assert is_open(hours, BACK - timedelta(minutes=2), CAIRO)  # the first 23:58

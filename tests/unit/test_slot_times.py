@@ -447,15 +447,14 @@ def test_slots_are_in_order_inside_the_window_and_never_overlap(
     found = window_on(hours, day, zone)
     assert found is not None
     opens, closes = (moment.astimezone(UTC) for moment in found)
-    opening_exists = opens.astimezone(zone).time() == window[0]
     starts = [start for start, _ in slots]
     assert starts == sorted(set(starts))  # strictly increasing
     for start, end in slots:
         assert start.tzinfo is UTC
         assert end.tzinfo is UTC
         assert start < end <= closes
-        # An opening time that does not exist locally is a known bug of window_on (below).
-        assert opens <= start or not opening_exists
+        # An opening time that does not exist locally opens when the clocks jump (below).
+        assert opens <= start
         # Inside the window by the wall clock, on that day.
         local_start, local_end = start.astimezone(zone), end.astimezone(zone)
         assert local_start.date() == day
@@ -479,7 +478,7 @@ def _minutes(moment: time) -> int:
     return moment.hour * 60 + moment.minute
 
 
-# --- edge cases of daylight-saving changes and rounding; the xfails are known, left bugs ---
+# --- edge cases of daylight-saving changes and rounding ---------------------------------
 
 
 def test_a_slot_ending_in_a_mid_day_gap_does_not_overlap_the_next():
@@ -496,13 +495,10 @@ def test_default_capacity_of_an_exact_share_is_not_rounded_down():
     assert default_capacity(3, 30, 9.5 * 60, 5) == 9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="opening_hours.window_on reads an opening time inside Egypt's spring-forward gap an "
-    "hour late (00:30 as 01:30 summer time), while slot_times offers the 01:00 slot: the first "
-    "slot starts before the branch opens by is_open's reckoning",
-)
 def test_the_first_slot_is_not_before_an_opening_time_in_the_gap():
+    # Found: window_on read an opening time inside Egypt's spring-forward gap an hour late (00:30
+    # as 01:30 summer time), while slot_times offered the 01:00 slot. It opens when the clocks
+    # jump now, and the branch is open from then, not before.
     hours = WeeklyHours.of({4: (time(0, 30), time(3))})  # Fridays, 00:30 to 03:00
     service = _service(hours, slot_minutes=30)
     friday = SPRING_FORWARD[0]
@@ -510,17 +506,21 @@ def test_the_first_slot_is_not_before_an_opening_time_in_the_gap():
     first_start, _ = slot_times(service, friday)[0]
     assert first_start == datetime(2026, 4, 23, 22, 0, tzinfo=UTC)  # 01:00 summer time
     assert opens <= first_start, (opens, first_start)
+    assert opens == first_start
+    assert is_open(hours, first_start, CAIRO)
+    assert not is_open(hours, first_start - timedelta(seconds=1), CAIRO)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="opening_hours.is_open compares wall-clock times (same tzinfo), so in the hour Egypt "
-    "repeats at the end of October a branch is open again after the closing instant that "
-    "closing_time gives; slot_times, in instants, has no slots then",
-)
 def test_closing_time_is_never_before_the_instant_the_branch_is_open():
+    # Found: is_open compared wall-clock times (same tzinfo), so in the hour Egypt repeats at the
+    # end of October a branch was open again after the closing instant that closing_time gave,
+    # while slot_times, in instants, has no slots then. It closes at the first 23:30 now.
     hours = WeeklyHours.of({3: (time(20), time(23, 30))})  # Thursdays, 20:00 to 23:30
     second_pass = datetime(2026, 10, 29, 21, 10, tzinfo=UTC)  # the second 23:10 of the night
     assert second_pass.astimezone(CAIRO).fold == 1
     closes = closing_time(hours, second_pass, CAIRO)
     assert not is_open(hours, second_pass, CAIRO) or closes > second_pass, closes
+    assert not is_open(hours, second_pass, CAIRO)
+    first_pass = second_pass - timedelta(hours=1)
+    assert is_open(hours, first_pass, CAIRO)
+    assert closing_time(hours, first_pass, CAIRO) == datetime(2026, 10, 29, 20, 30, tzinfo=UTC)
