@@ -111,13 +111,24 @@ def _order(ticket: Ticket) -> _Key:
     )
 
 
-def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
-    """Seconds from ``line.now`` until each ticket is called, every duration times ``scale``;
-    None for a ticket no open counter will call (a paused service, no counter serving it)."""
-    called: dict[int, float | None] = {t.id: None for t in line.tickets}
+@dataclass(frozen=True)
+class _Prepared:
+    """What every run of the simulation starts from, whatever its scale: worked out once for
+    the three runs of ``waits``."""
+
+    tickets: list[Ticket]
+    # Per service, the tickets in the line now, a heap in calling order; and those still to come
+    # (by the time they join), a heap too.
+    ready: dict[int, list[tuple[_Key, Ticket]]]
+    coming: list[tuple[float, _Key, Ticket]]
+    # Per open counter that serves a callable service: its place in the given order, the
+    # services it serves, and the service of the citizen it is serving.
+    counters: list[tuple[int, Counter, tuple[int, ...]]]
+    opens_in: float
+
+
+def _prepare(line: Line) -> _Prepared:
     callable_ids = {s.id for s in line.services.values() if not s.paused}
-    # Per service, the tickets in the line now (a heap in calling order), and those still to come
-    # (by the time they join).
     ready: dict[int, list[tuple[_Key, Ticket]]] = {}
     coming: list[tuple[float, _Key, Ticket]] = []
     for ticket in line.tickets:
@@ -131,38 +142,59 @@ def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
     for heap in ready.values():
         heapq.heapify(heap)
     heapq.heapify(coming)
-
-    # Counters by the time they come free; ties by id, as the order they were given in.
-    free: list[tuple[float, int, Counter]] = []
+    counters = [
+        (n, counter, tuple(counter.service_ids))
+        for n, counter in enumerate(line.counters)
+        if counter.service_ids & callable_ids
+    ]
     opens_in = max(0.0, (line.starts - line.now).total_seconds()) if line.starts else 0.0
-    for n, counter in enumerate(line.counters):
-        serves = counter.service_ids & callable_ids
-        if not serves:
-            continue
+    return _Prepared(line.tickets, ready, coming, counters, opens_in)
+
+
+def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
+    """Seconds from ``line.now`` until each ticket is called, every duration times ``scale``;
+    None for a ticket no open counter will call (a paused service, no counter serving it)."""
+    return _run(line, _prepare(line), scale)
+
+
+def _run(line: Line, prepared: _Prepared, scale: float) -> dict[int, float | None]:
+    called: dict[int, float | None] = {t.id: None for t in prepared.tickets}
+    ready = {service_id: list(heap) for service_id, heap in prepared.ready.items()}
+    coming = list(prepared.coming)
+    took = {s.id: s.seconds_per_citizen * scale for s in line.services.values()}
+    heappop, heappush = heapq.heappop, heapq.heappush
+
+    # Counters by the time they come free; ties by their place in the given order.
+    free: list[tuple[float, int, Counter, tuple[int, ...]]] = []
+    for n, counter, serves in prepared.counters:
         busy = 0.0
         serving = line.services.get(counter.serving_service_id or -1)
         if serving is not None:
             expected = serving.seconds_per_citizen * scale
             busy = max(expected - counter.serving_for_seconds, expected * OVERRUN_SHARE)
-        heapq.heappush(free, (max(busy, opens_in), n, counter))
+        free.append((max(busy, prepared.opens_in), n, counter, serves))
+    heapq.heapify(free)
 
     while free:
-        at, n, counter = heapq.heappop(free)
+        at, n, counter, serves = heappop(free)
         while coming and coming[0][0] <= at:
-            _, key, ticket = heapq.heappop(coming)
-            heapq.heappush(ready.setdefault(ticket.service_id, []), (key, ticket))
-        heads = [queue[0] for s in counter.service_ids if (queue := ready.get(s))]
-        if heads:
-            key, ticket = min(heads, key=lambda head: head[0])
-            heapq.heappop(ready[ticket.service_id])
+            _, key, ticket = heappop(coming)
+            heappush(ready.setdefault(ticket.service_id, []), (key, ticket))
+        # The first in calling order among the heads of the services it serves.
+        best: list[tuple[_Key, Ticket]] | None = None
+        for service_id in serves:
+            queue = ready.get(service_id)
+            if queue and (best is None or queue[0][0] < best[0][0]):
+                best = queue
+        if best is not None:
+            ticket = heappop(best)[1]
             called[ticket.id] = at
-            took = line.services[ticket.service_id].seconds_per_citizen * scale
-            heapq.heappush(free, (at + took, n, counter))
+            heappush(free, (at + took[ticket.service_id], n, counter, serves))
             continue
         # Nobody to call now: wait for the next appointment of a service it serves, if any.
         later = [c[0] for c in coming if c[2].service_id in counter.service_ids]
         if later:
-            heapq.heappush(free, (min(later), n, counter))
+            heappush(free, (min(later), n, counter, serves))
     return called
 
 
@@ -175,9 +207,10 @@ def _minutes(seconds: float | None, rounding: str) -> int | None:
 
 def waits(line: Line) -> dict[int, Wait | None]:
     """Per ticket of ``line``: its wait, or None when no open counter will call it."""
-    point = call_times(line)
-    low = call_times(line, scale=LOW_FACTOR)
-    high = call_times(line, scale=HIGH_FACTOR)
+    prepared = _prepare(line)
+    point = _run(line, prepared, 1.0)
+    low = _run(line, prepared, LOW_FACTOR)
+    high = _run(line, prepared, HIGH_FACTOR)
     result: dict[int, Wait | None] = {}
     for ticket_id, seconds in point.items():
         minutes = _minutes(seconds, "up")
