@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from bench.floor_server import add_floor
+from queue_app.db import Base
 from queue_app.web.extensions import db
 
 TABLES = (
@@ -34,6 +35,20 @@ def snapshot() -> dict[str, list[dict[str, Any]]]:
     return {table: rows(table) for table in TABLES}
 
 
+def counts() -> dict[str, int]:
+    """Rows in every table of the schema."""
+    found: dict[str, int] = {
+        table.name: db.session.execute(text(f"SELECT count(*) FROM {table.name}")).scalar_one()
+        for table in Base.metadata.sorted_tables
+    }
+    db.session.rollback()
+    return found
+
+
+def grown(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {name: after[name] - before[name] for name in after if after[name] != before[name]}
+
+
 def test_the_floor_writes_the_same_rows_as_the_product(
     app: Flask,
     client: FlaskClient,
@@ -46,6 +61,7 @@ def test_the_floor_writes_the_same_rows_as_the_product(
     before = snapshot()
     assert all(not found for table, found in before.items() if table != "line_revisions")
 
+    counted = counts()
     product = client.post(
         "/api/v1/branches/cairo-civil/tickets",
         json={"service": "id-card", "phone": "+201012345678"},
@@ -53,6 +69,7 @@ def test_the_floor_writes_the_same_rows_as_the_product(
     )
     assert product.status_code == 201, product.get_json()
     after_product = snapshot()
+    counted_after_product = counts()
     floor = client.post(
         "/bench/floor/branches/cairo-civil/tickets",
         json={"service": "id-card", "phone": "+201012345679"},
@@ -60,6 +77,11 @@ def test_the_floor_writes_the_same_rows_as_the_product(
     )
     assert floor.status_code == 201, floor.get_json()
     after_floor = snapshot()
+
+    # No other table gains rows, on either side (a kiosk's issue is not audited). The product's
+    # ticket, the branch's first today, also made the number and revision rows the floor bumps.
+    assert set(grown(counted, counted_after_product)) <= set(TABLES)
+    assert grown(counted_after_product, counts()) == dict.fromkeys(TABLES[:3], 1)
 
     # One row more in every table but the day's number and the branch's revision, which both
     # bump their one row.
