@@ -7,18 +7,18 @@ The app served is the product's, built by ``queue-app serve`` itself (same gunic
 (JSON ``{"service": code, "phone": "+20..."}``, a kiosk's bearer token). That route makes the
 rows a walk-in ticket with a phone makes, by hand-written SQL in one transaction, with nothing
 else: the day's number (the same ``ticket_number_sequences`` row as ``numbering``), the ticket,
-its first event ("issued"), its outbox message (the columns ``outbox.row`` fills; the body is
-the number and the ticket's link) and the branch's line revision (``line_revision``: the
-product bumps it in the same transaction, and ticket pages need it). It answers 201 with
-``{"number", "token"}``.
+its first event ("issued") and its outbox message (the columns ``outbox.row`` fills; the body is
+the number and the ticket's link). It answers 201 with ``{"number", "token"}``. The branch's line
+revision is not bumped: the product does not bump it for a plain walk-in joining behind
+everyone (``line_revision``).
 
 What the floor leaves out, so that it is a floor: it reads the branches, services and kiosk
 tokens once (at its first request) and never checks that they changed; it checks the token by
 its SHA-256 in that memory; it neither parses the phone nor checks the day's cap, opening hours
 or the service's state; it computes no place in line nor wait. Round trips: PostgreSQL, one
 statement (data-modifying CTEs) on an autocommit connection, which is its own transaction: one
-round trip, no BEGIN or COMMIT; SQLite, five statements (number, ticket, event, message,
-revision) and the commit, inside the process.
+round trip, no BEGIN or COMMIT; SQLite, four statements (number, ticket, event, message) and
+the commit, inside the process.
 """
 
 from __future__ import annotations
@@ -136,13 +136,7 @@ _MESSAGE_COLUMNS = (
 _MESSAGE_VALUES = (
     "{ticket_id}, 'issued', :lane, :phone, 'sms', :locale, {body}, 'queued', :now, :now, :now, 0"
 )
-_REVISION = """
-INSERT INTO line_revisions (branch_id, revision) VALUES (:branch_id, 1)
-ON CONFLICT (branch_id) DO UPDATE SET revision = line_revisions.revision + 1"""
-
-# PostgreSQL: one statement. Each CTE runs once; "ticket" pulls "number" first, and "revision",
-# referenced by nothing, runs after the main query: every issue locks the number row before the
-# branch's revision row, in the same order as the product, so two of them cannot deadlock.
+# PostgreSQL: one statement. Each CTE runs once; "ticket" pulls "number" first.
 ISSUE_POSTGRESQL = sql(
     f"""
 WITH number AS ({_NUMBER}),
@@ -165,8 +159,7 @@ message AS (
             "FROM ticket)",
         )
     })
-),
-revision AS ({_REVISION})
+)
 SELECT sequence FROM ticket"""
 )
 
@@ -184,7 +177,6 @@ MESSAGE_SQLITE = sql(
     f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES "
     f"({_MESSAGE_VALUES.format(ticket_id=':ticket_id', body=':body')})"
 )
-REVISION_SQLITE = sql(_REVISION)
 
 
 def issue_at_floor(
@@ -228,7 +220,6 @@ def _issue_sqlite(conn: Connection, params: dict[str, Any]) -> int:
     conn.execute(EVENT_SQLITE, params)
     params["body"] = f"{ticket_number(params['letter'], sequence)} {params['link']}"
     conn.execute(MESSAGE_SQLITE, params)
-    conn.execute(REVISION_SQLITE, params)
     return sequence
 
 
