@@ -689,7 +689,12 @@ def demo_system(code: str, down: bool) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", type=int, help="processes (default QUEUE_WEB_WORKERS or 2)")
+@click.option(
+    "--workers",
+    type=int,
+    help="processes (default QUEUE_WEB_WORKERS, else 1 on SQLite or without shared rate limits, "
+    "else 2)",
+)
 @click.option("--threads", type=int, help="threads per process (default QUEUE_WEB_THREADS or 8)")
 def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
     """Serve the web app and API with gunicorn, a production WSGI server."""

@@ -172,8 +172,16 @@ class Settings:
         env = os.environ if environ is None else environ
         instance = Path(env.get("QUEUE_INSTANCE_PATH") or instance_path or Path.cwd() / "instance")
         default_db = f"sqlite:///{instance / 'queue.sqlite3'}"
+        database_url = normalise_database_url(env.get("QUEUE_DATABASE_URL") or default_db)
+        rate_limit_storage = env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://"
+        # One web process unless told: on SQLite its threads take turns writing without the
+        # file's busy-wait (sqlite_writers; bench/README.md, bench.issue_floor), and with
+        # rate-limit counts in memory a second process would count apart (cli serve refuses).
+        one_process = database_url.startswith("sqlite") or rate_limit_storage.startswith(
+            "memory://"
+        )
         return cls(
-            database_url=normalise_database_url(env.get("QUEUE_DATABASE_URL") or default_db),
+            database_url=database_url,
             # A random key per process is safe only for a single process; production sets one.
             secret_key=env.get("QUEUE_SECRET_KEY") or secrets.token_hex(32),
             public_url=(env.get("QUEUE_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
@@ -189,10 +197,10 @@ class Settings:
             sms_rates=_rates(env.get("QUEUE_SMS_RATES") or ""),
             sms_daily_cap=_number(env, "QUEUE_SMS_DAILY_CAP", 8, int),
             sms_lease_seconds=_number(env, "QUEUE_SMS_LEASE_SECONDS", 120.0),
-            web_workers=_number(env, "QUEUE_WEB_WORKERS", 2, int),
+            web_workers=_number(env, "QUEUE_WEB_WORKERS", 1 if one_process else 2, int),
             web_threads=_number(env, "QUEUE_WEB_THREADS", 8, int),
             kiosk_printer_url=env.get("QUEUE_KIOSK_PRINTER_URL") or None,
-            rate_limit_storage=env.get("QUEUE_RATE_LIMIT_STORAGE") or "memory://",
+            rate_limit_storage=rate_limit_storage,
             trusted_proxies=_trusted_proxies(env),
             retention_days=_number(env, "QUEUE_RETENTION_DAYS", 90, int),
             sms_one_way_countries=_countries(env, "QUEUE_SMS_ONE_WAY_COUNTRIES", "EG,SA"),
