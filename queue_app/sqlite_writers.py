@@ -20,7 +20,7 @@ import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InvalidRequestError, OperationalError
 from sqlalchemy.pool import Pool
 
 # As long as SQLite's own busy timeout (db._sqlite_pragmas): past it, the same error.
@@ -62,19 +62,30 @@ def _give_up_turn(info: dict[Any, Any]) -> None:
         lock.release()
 
 
-@event.listens_for(Engine, "commit")
-def _after_commit(conn: Any) -> None:
-    _give_up_turn(conn.info)
+def _transaction_ended(conn: Any) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    try:
+        info = conn.info
+    except InvalidRequestError:
+        # Invalidated (its DBAPI connection lost): the pool's invalidate event gives up the turn.
+        return
+    _give_up_turn(info)
 
 
-@event.listens_for(Engine, "rollback")
-def _after_rollback(conn: Any) -> None:
-    _give_up_turn(conn.info)
+event.listen(Engine, "commit", _transaction_ended)
+event.listen(Engine, "rollback", _transaction_ended)
 
 
 @event.listens_for(Pool, "checkin")
 def _checked_in(dbapi_connection: Any, record: Any) -> None:
     """A connection handed back to the pool without a commit or rollback that we saw (an
     autocommit write, a connection closed on an error) gives up its turn there."""
+    if record is not None:
+        _give_up_turn(record.info)
+
+
+@event.listens_for(Pool, "invalidate")
+def _invalidated(dbapi_connection: Any, record: Any, exception: Any) -> None:
     if record is not None:
         _give_up_turn(record.info)

@@ -96,3 +96,14 @@ def test_only_writing_statements_take_a_turn():
     assert sqlite_writers._writes("  insert into t values (1)")
     assert sqlite_writers._writes("UPDATE t SET n = 1")
     assert sqlite_writers._writes("DELETE FROM t")
+
+
+def test_a_connection_lost_mid_write_gives_the_turn_back(engine):
+    conn = engine.connect()
+    conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert _held(engine)
+    conn.invalidate()  # as when the database connection is found dead
+    assert not _held(engine)
+    conn.rollback()  # the transaction the loss left behind ends without an error
+    conn.close()
+    assert not _held(engine)
