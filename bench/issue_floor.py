@@ -214,6 +214,8 @@ class Options:
     warmup_seconds: float
     max_requests: int
     starts: tuple[int, ...]
+    # Seconds between one kiosk's requests in the timed floor and issue phases (0: flat out).
+    pace_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,9 @@ def measure(
     how many tickets each long line was given beforehand."""
     phones = Phones()
 
-    def phase(endpoint: Endpoint, round_number: int, seconds: float, cap: int) -> PhaseResult:
+    def phase(
+        endpoint: Endpoint, round_number: int, seconds: float, cap: int, pace_s: float = 0.0
+    ) -> PhaseResult:
         server_before = process_tree_cpu_s(server.process.pid)
         client_before = time.process_time()
         result = run_phase(
@@ -291,6 +295,7 @@ def measure(
             seconds=seconds,
             max_requests=cap,
             round_number=round_number,
+            pace_s=pace_s,
         )
         result.client_cpu_s = time.process_time() - client_before
         server_after = process_tree_cpu_s(server.process.pid)
@@ -345,7 +350,15 @@ def measure(
             if round_number % 2 == 0:
                 endpoints.reverse()
             for endpoint in endpoints:
-                phases.append(phase(endpoint, round_number, options.seconds, options.max_requests))
+                phases.append(
+                    phase(
+                        endpoint,
+                        round_number,
+                        options.seconds,
+                        options.max_requests,
+                        options.pace_s,
+                    )
+                )
     phases.append(phase(trivial, options.rounds + 1, options.seconds, options.max_requests))
     return phases, prefilled
 
@@ -542,6 +555,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=True,
         help="SQLite once more with QUEUE_WEB_WORKERS=1",
     )
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="seconds between one kiosk's tickets in the timed phases (default 0: flat out); "
+        "the latency at a kiosk's pace, where throughput ratios say nothing",
+    )
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     return parser.parse_args(argv)
 
@@ -555,6 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warmup_seconds=args.warmup_seconds,
         max_requests=args.max_requests,
         starts=tuple(dict.fromkeys(args.starts)),
+        pace_s=args.pace,
     )
     variants: list[Variant] = []
     if args.db in ("sqlite", "both"):

@@ -216,9 +216,11 @@ def run_phase(
     seconds: float,
     max_requests: int,
     round_number: int,
+    pace_s: float = 0.0,
 ) -> PhaseResult:
     """Run ``clients`` threads, each on its own keep-alive connection, until ``seconds`` pass or
-    ``max_requests`` (over all clients) are sent."""
+    ``max_requests`` (over all clients) are sent. With ``pace_s``, each client sends at most one
+    request every ``pace_s`` seconds (a kiosk used by one citizen after another), not flat out."""
     per_client = max(1, math.ceil(max_requests / clients))
     started: list[float] = []
     barrier = threading.Barrier(clients, action=lambda: started.append(time.perf_counter()))
@@ -269,6 +271,9 @@ def run_phase(
             elif status not in samples:
                 samples[status] = body[:300].decode("utf-8", "replace")
             n += 1
+            if pace_s and now < sent + pace_s:
+                time.sleep(max(0.0, min(sent + pace_s, deadline) - now))
+                now = time.perf_counter()
         finished[number] = now
         conn.close()
 
