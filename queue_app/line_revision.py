@@ -3,9 +3,12 @@
 Every waiting citizen's phone asks for its ticket every few seconds (``ticket_page``). Most
 answers are the same as the last one, and a full lookup reads the ticket and the whole branch's
 line. So each branch has a number, ``line_revisions.revision``, that grows in the same transaction
-as any change to one of its tickets; the lookup's answer carries an ETag made of that number, the
+as any change to one of its tickets but one (a plain walk-in joining behind everyone changes no
+other page: ``_joins_at_the_back``); the lookup's answer carries an ETag made of that number, the
 directory's revision and the minute (the wait estimate moves with the clock), and a poll that
-sends it back is answered 304 from this process's memory while all three stand.
+sends it back is answered 304 from this process's memory while all three stand. What a lookup
+worked out of the line (places and waits) is kept per branch at the same three (``worked_out``),
+so the phones of a branch that changed cost one working-out, not one each.
 
 Only the branch's number is needed for that, not the ticket: the tag names its branch in clear
 and is signed with the app's secret over the token, so it can neither be pointed at another
