@@ -30,17 +30,12 @@ import itertools
 import json
 import math
 import os
-import platform
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +45,7 @@ from sqlalchemy import create_engine, text
 from bench.floor_server import FLOOR_PATH
 from bench.serve_load import (
     COUNTERS,
-    REPO_ROOT,
+    NO_POSTGRESQL,
     SERVICES,
     BenchError,
     Endpoint,
@@ -58,23 +53,24 @@ from bench.serve_load import (
     Request,
     bench_config,
     fmt,
-    free_port,
-    per_request_ms,
     percentile,
     pooled,
     postgresql_url,
-    process_tree_cpu_s,
     quiet_zone,
     redact,
     reset_postgresql,
     run_cli,
-    run_phase,
     server_problems,
+    serving,
+    timed_phase,
     trivial_endpoint,
-    wait_until_healthy,
+    write_json,
 )
 from bench.serve_load import Server as Server
 from queue_app.settings import Settings
+
+# ``queue-app serve`` with the floor's route (bench/floor_server.py), on the same options.
+FLOOR_SERVER = (sys.executable, "-m", "bench.floor_server")
 
 # The issue's targets: the product's issue at most 1.5x slower than the floor, p99 under 100 ms.
 TARGET_TIMES_FLOOR = 1.5
@@ -175,34 +171,6 @@ def floor_issue(branch: str, token: str, shape: str, phones: Phones, name: str) 
 # --- the server -------------------------------------------------------------------------------
 
 
-@contextmanager
-def serving_floor(env: dict[str, str], workdir: Path) -> Iterator[Server]:
-    """``python -m bench.floor_server`` (``queue-app serve`` plus the floor's route) on a free
-    loopback port, stopped with SIGTERM whatever happens."""
-    port = free_port()
-    log_path = workdir / "server.log"
-    command = [sys.executable, "-m", "bench.floor_server", "--host", "127.0.0.1"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process, port, log_path)
-    try:
-        wait_until_healthy(server)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 # --- one database, start to finish --------------------------------------------------------------
 
 
@@ -266,7 +234,7 @@ def bench_variant(variant: Variant, url: str, options: Options) -> dict[str, Any
             .splitlines()[-1]
             for code in codes
         }
-        with serving_floor(env, workdir) as server:
+        with serving(env, workdir, FLOOR_SERVER) as server:
             phases, prefilled = measure(server, tokens, options)
         problems = server_problems(server.log_path)
         lines = waiting_lines(settings.database_url)
@@ -286,30 +254,16 @@ def measure(
     def phase(
         endpoint: Endpoint, round_number: int, seconds: float, cap: int, pace_s: float = 0.0
     ) -> PhaseResult:
-        server_before = process_tree_cpu_s(server.process.pid)
-        client_before = time.process_time()
-        result = run_phase(
-            server.port,
+        return timed_phase(
+            server,
             endpoint,
             clients=options.clients,
             seconds=seconds,
             max_requests=cap,
             round_number=round_number,
             pace_s=pace_s,
+            name_width=16,
         )
-        result.client_cpu_s = time.process_time() - client_before
-        server_after = process_tree_cpu_s(server.process.pid)
-        if server_before is not None and server_after is not None:
-            result.server_cpu_s = server_after - server_before
-        if round_number > 0:
-            print(
-                f"   round {round_number} {endpoint.name:<16} {result.rps:8.1f} req/s  "
-                f"p50 {percentile(result.latencies_ms, 50):6.1f} ms  "
-                f"p99 {percentile(result.latencies_ms, 99):6.1f} ms  errors {result.errors}  "
-                f"server CPU {fmt(per_request_ms(result.server_cpu_s, result.ok))} ms/req",
-                flush=True,
-            )
-        return result
 
     # The long lines, untimed, through the floor (the same rows, faster). Each kiosk sends its
     # share, so a line gets the next multiple of the number of clients.
@@ -586,11 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants.append(Variant("postgresql"))
     pg_url = postgresql_url()
     if any(v.kind == "postgresql" for v in variants) and not pg_url:
-        print(
-            "PostgreSQL needs QUEUE_BENCH_DATABASE_URL or QUEUE_TEST_DATABASE_URL: a database "
-            "whose public schema the bench may drop (or run with --db sqlite)",
-            file=sys.stderr,
-        )
+        print(NO_POSTGRESQL, file=sys.stderr)
         return 2
     started = datetime.now(UTC)
     results = []
@@ -602,20 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(report(results, options))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "started_at": started.isoformat(),
-            "duration_s": round((datetime.now(UTC) - started) / timedelta(seconds=1), 1),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-            },
-            "options": vars(options),
-            "results": results,
-        }
-        args.json.write_text(json.dumps(document, indent=2, default=str))
-        print(f"\nwrote {args.json}")
+        write_json(args.json, started, vars(options), results)
     return 0
 
 

@@ -24,7 +24,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import re
 import secrets
 import signal
@@ -61,6 +60,7 @@ from bench.serve_load import (
     run_cli,
     server_problems,
     serving,
+    write_json,
 )
 from queue_app.settings import Settings, normalise_database_url
 from queue_app.worker.health_monitor import ADVISORY_LOCK_KEY
@@ -995,21 +995,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(report(results, options))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "started_at": started.isoformat(),
-            "duration_s": round((datetime.now(UTC) - started) / timedelta(seconds=1), 1),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "load_average": os.getloadavg(),
-            },
-            "options": {**vars(options), "order": args.order},
-            "results": results,
-        }
-        args.json.write_text(json.dumps(document, indent=2, default=str))
-        print(f"\nwrote {args.json}")
+        options_shown = {**vars(options), "order": args.order}
+        write_json(args.json, started, options_shown, results, {"load_average": os.getloadavg()})
     return 0
 
 

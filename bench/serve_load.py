@@ -429,13 +429,17 @@ class Server:
 
 
 @contextmanager
-def serving(env: dict[str, str], workdir: Path) -> Iterator[Server]:
-    """``queue-app serve`` on a free loopback port, stopped with SIGTERM whatever happens."""
+def serving(
+    env: dict[str, str], workdir: Path, command: Sequence[str] | None = None
+) -> Iterator[Server]:
+    """``queue-app serve`` (or ``command``, which takes the same ``--host`` and ``--port``) on a
+    free loopback port, stopped with SIGTERM whatever happens."""
     port = free_port()
     log_path = workdir / "server.log"
+    command = [*queue_app_command(), "serve"] if command is None else list(command)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*queue_app_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             cwd=REPO_ROOT,
             stdout=log,
@@ -536,34 +540,58 @@ def bench_database(kind: str, url: str, options: Options) -> dict[str, Any]:
         return result
 
 
+def timed_phase(
+    server: Server,
+    endpoint: Endpoint,
+    *,
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    round_number: int,
+    pace_s: float = 0.0,
+    name_width: int = 8,
+) -> PhaseResult:
+    """``run_phase`` with the CPU the server and this process's clients spent meanwhile; a
+    line for each reported round (round 0 is a warm-up)."""
+    server_before = process_tree_cpu_s(server.process.pid)
+    client_before = time.process_time()
+    result = run_phase(
+        server.port,
+        endpoint,
+        clients=clients,
+        seconds=seconds,
+        max_requests=max_requests,
+        round_number=round_number,
+        pace_s=pace_s,
+    )
+    result.client_cpu_s = time.process_time() - client_before
+    server_after = process_tree_cpu_s(server.process.pid)
+    if server_before is not None and server_after is not None:
+        result.server_cpu_s = server_after - server_before
+    if round_number > 0:
+        print(
+            f"   round {round_number} {endpoint.name:<{name_width}} {result.rps:8.1f} req/s  "
+            f"p50 {percentile(result.latencies_ms, 50):6.1f} ms  "
+            f"p99 {percentile(result.latencies_ms, 99):6.1f} ms  errors {result.errors}  "
+            f"server CPU {fmt(per_request_ms(result.server_cpu_s, result.ok))} ms/req",
+            flush=True,
+        )
+    return result
+
+
 def measure(server: Server, kiosk_token: str, options: Options) -> tuple[list[PhaseResult], int]:
     """Warm up, then rounds of trivial, issue, lookup, and a last trivial run so each round's
     figures have a trivial run on both sides. Returns the phases and how many tickets exist."""
 
     def phase(endpoint: Endpoint, round_number: int, seconds: float) -> PhaseResult:
-        server_before = process_tree_cpu_s(server.process.pid)
-        client_before = time.process_time()
-        result = run_phase(
-            server.port,
+        return timed_phase(
+            server,
             endpoint,
             clients=options.clients,
             seconds=seconds,
             max_requests=options.max_requests,
             round_number=round_number,
         )
-        result.client_cpu_s = time.process_time() - client_before
-        server_after = process_tree_cpu_s(server.process.pid)
-        if server_before is not None and server_after is not None:
-            result.server_cpu_s = server_after - server_before
-        if round_number > 0:
-            print(
-                f"   round {round_number} {endpoint.name:<8} {result.rps:8.1f} req/s  "
-                f"p50 {percentile(result.latencies_ms, 50):6.1f} ms  "
-                f"p99 {percentile(result.latencies_ms, 99):6.1f} ms  errors {result.errors}  "
-                f"server CPU {fmt(per_request_ms(result.server_cpu_s, result.ok))} ms/req",
-                flush=True,
-            )
-        return result
 
     trivial, issue = trivial_endpoint(), issue_endpoint(kiosk_token)
     # Warm-up (round 0, not reported): every worker process imports, connects and fills its
@@ -740,6 +768,37 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
 # --- command line -------------------------------------------------------------------------
 
 
+NO_POSTGRESQL = (
+    "PostgreSQL needs QUEUE_BENCH_DATABASE_URL or QUEUE_TEST_DATABASE_URL: a database whose "
+    "public schema the bench may drop (or run with --db sqlite)"
+)
+
+
+def write_json(
+    path: Path,
+    started: datetime,
+    options: dict[str, Any],
+    results: Sequence[Any],
+    machine: dict[str, Any] | None = None,
+) -> None:
+    """Every figure of a run, with when, on what and with which options it ran."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "started_at": started.isoformat(),
+        "duration_s": round((datetime.now(UTC) - started) / timedelta(seconds=1), 1),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            **(machine or {}),
+        },
+        "options": options,
+        "results": results,
+    }
+    path.write_text(json.dumps(document, indent=2, default=str))
+    print(f"\nwrote {path}")
+
+
 def postgresql_url() -> str | None:
     return os.environ.get("QUEUE_BENCH_DATABASE_URL") or os.environ.get("QUEUE_TEST_DATABASE_URL")
 
@@ -772,11 +831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     pg_url = postgresql_url()
     if "postgresql" in kinds and not pg_url:
-        print(
-            "PostgreSQL needs QUEUE_BENCH_DATABASE_URL or QUEUE_TEST_DATABASE_URL: a database "
-            "whose public schema the bench may drop (or run with --db sqlite)",
-            file=sys.stderr,
-        )
+        print(NO_POSTGRESQL, file=sys.stderr)
         return 2
     started = datetime.now(UTC)
     results = []
@@ -788,20 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(report(results, options))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "started_at": started.isoformat(),
-            "duration_s": round((datetime.now(UTC) - started) / timedelta(seconds=1), 1),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-            },
-            "options": vars(options),
-            "results": results,
-        }
-        args.json.write_text(json.dumps(document, indent=2, default=str))
-        print(f"\nwrote {args.json}")
+        write_json(args.json, started, vars(options), results)
     return 0
 
 
