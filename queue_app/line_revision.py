@@ -162,13 +162,20 @@ def _forget_touched(session: Session) -> None:
 _known: weakref.WeakKeyDictionary[Any, dict[int, tuple[float, int | None, str | None]]] = (
     weakref.WeakKeyDictionary()
 )
-_known_lock = threading.Lock()
+_per_database_lock = threading.Lock()
+
+V = TypeVar("V")
+
+
+def _per_database(store: weakref.WeakKeyDictionary[Any, dict[int, V]], bind: Any) -> dict[int, V]:
+    """``store``'s entries for the database of ``bind`` (a session's bind or engine)."""
+    engine = bind.engine if not isinstance(bind, Engine) else bind
+    with _per_database_lock:
+        return store.setdefault(engine, {})
 
 
 def _known_for(bind: Any) -> dict[int, tuple[float, int | None, str | None]]:
-    engine = bind.engine if not isinstance(bind, Engine) else bind
-    with _known_lock:
-        return _known.setdefault(engine, {})
+    return _per_database(_known, bind)
 
 
 def remember(
@@ -227,10 +234,7 @@ def worked_out(
     since, without a new revision, is not in it).
     """
     key = (line_revision, directory_revision, _minute(now))
-    bind = session.get_bind()
-    engine = bind.engine if not isinstance(bind, Engine) else bind
-    with _known_lock:
-        kept = _worked_out.setdefault(engine, {})
+    kept = _per_database(_worked_out, session.get_bind())
     seen = kept.get(branch_id)
     if seen is not None and seen[0] == key and (still_good is None or still_good(seen[1])):
         return cast(T, seen[1])

@@ -77,15 +77,12 @@ event.listen(Engine, "commit", _transaction_ended)
 event.listen(Engine, "rollback", _transaction_ended)
 
 
-@event.listens_for(Pool, "checkin")
-def _checked_in(dbapi_connection: Any, record: Any) -> None:
+def _connection_gone(dbapi_connection: Any, record: Any, *rest: Any) -> None:
     """A connection handed back to the pool without a commit or rollback that we saw (an
-    autocommit write, a connection closed on an error) gives up its turn there."""
+    autocommit write, a connection closed on an error), or found dead, gives up its turn."""
     if record is not None:
         _give_up_turn(record.info)
 
 
-@event.listens_for(Pool, "invalidate")
-def _invalidated(dbapi_connection: Any, record: Any, exception: Any) -> None:
-    if record is not None:
-        _give_up_turn(record.info)
+event.listen(Pool, "checkin", _connection_gone)
+event.listen(Pool, "invalidate", _connection_gone)
