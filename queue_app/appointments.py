@@ -170,38 +170,6 @@ def ask_booking_code(
     )
 
 
-def book_with_code(
-    session: Session,
-    clock: Clock,
-    secret: str,
-    branch_code: str,
-    service_code: str,
-    *,
-    start: datetime,
-    phone: str,
-    locale: str,
-    channel: str | None,
-    code: str,
-) -> TicketView:
-    """``book``, once the code ``ask_booking_code`` sent is accepted: the code's use and the
-    booking commit together (a refused booking leaves the code unused). Raises what ``book``
-    raises, and CodeWrong, CodeExpired, CodeUsed, CodeTriesExhausted (a wrong code's try is
-    committed, nothing else)."""
-    branch = directory.current(session).branch(branch_code)
-    e164 = tickets.required_phone(phone, branch)
-    phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
-    return book(
-        session,
-        clock,
-        branch_code,
-        service_code,
-        start=start,
-        phone=phone,
-        locale=locale,
-        channel=channel,
-    )
-
-
 class CodeRequired(InvalidInput):
     """A booking from outside the branch where it asks for a one-time code (``booking_code``),
     sent without one."""
@@ -227,18 +195,20 @@ def book_confirming_number(
     """``book`` as the API takes it from anyone: where the branch asks for a one-time code
     (``booking_code``), a booking with a number needs the code ``ask_booking_code`` sent to it,
     unless ``caller`` is one of the branch's own devices or people (the kiosk books for the hall).
-    Raises what ``book`` and ``book_with_code`` raise, and CodeRequired."""
+    Raises what ``book`` raises, CodeRequired, and CodeWrong, CodeExpired, CodeUsed,
+    CodeTriesExhausted (a wrong code's try is committed, nothing else; a refused booking leaves
+    the code unused: its use and the booking commit together)."""
     branch = directory.current(session).branch(branch_code)
     trusted = caller is not None and caller.acts_for(branch.id)
-    if phone is not None and branch.booking_code and not trusted:
+    # A code sent confirms a number, so it needs one (the booking page's code step).
+    if (phone or code is not None) and branch.booking_code and not trusted:
+        e164 = tickets.required_phone(phone, branch)
         if code is None:
             raise CodeRequired(
                 "this branch confirms the number with a one-time code: ask for one "
                 f"(POST /api/v1/branches/{branch.code}/booking-codes) and send it as code",
                 code=["required"],
             )
-        e164 = tickets.parse_phone(phone, branch)
-        assert e164 is not None
         phone_codes.use(session, clock.now(), secret, branch, CODE_PURPOSE, phone=e164, typed=code)
     return book(
         session,

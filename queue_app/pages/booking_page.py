@@ -439,30 +439,20 @@ def book(branch_code: str) -> Response:
                 locale=posted.locale,
             )
             return _code_step(posted)
-        if branch.booking_code:
-            view = appointments.book_with_code(
-                db.session,
-                clock,
-                current_settings().secret_key,
-                branch.code,
-                service.code,
-                start=times[0],
-                phone=phone,
-                locale=posted.locale,
-                channel=posted.channel,
-                code=(request.form.get("code") or "")[:16],
-            )
-        else:
-            view = appointments.book(
-                db.session,
-                clock,
-                branch.code,
-                service.code,
-                start=times[0],
-                phone=phone,
-                locale=posted.locale,
-                channel=posted.channel,
-            )
+        # Where the branch asks for a code, the one sent at the step above confirms the number.
+        view = appointments.book_confirming_number(
+            db.session,
+            clock,
+            current_settings().secret_key,
+            branch.code,
+            service.code,
+            start=times[0],
+            phone=phone,
+            locale=posted.locale,
+            channel=posted.channel,
+            code=(request.form.get("code") or "")[:16] if branch.booking_code else None,
+            caller=None,
+        )
     except phone_codes.REFUSALS as err:
         db.session.rollback()
         return _code_step(posted, status=err.status, error=join_page.code_error_of(err))

@@ -119,3 +119,12 @@ def test_bad_requests_for_a_code_send_nothing(client, branch, body, status, erro
 def test_without_booking_code_no_code_is_needed(client, make_branch):
     make_branch()
     assert _book(client).status_code == 201
+
+
+def test_a_code_without_a_number_is_refused(client, branch):
+    """A code confirms a number: sent without one, it is an error, not a booking that skips it."""
+    response = client.post(BOOK, json={"service": "id-card", "start": AT_11, "code": "123456"})
+    assert response.status_code == 422
+    assert response.json["error"] == "invalid_phone"
+    assert response.json["fields"]["phone"] == ["required"]
+    assert _counts() == (0, 0)

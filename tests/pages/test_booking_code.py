@@ -142,3 +142,13 @@ def test_a_number_that_said_stop_gets_no_code_step(client, branch, clock):
     assert response.status_code == 409
     assert "START" in response.text
     assert _state() == before
+
+
+def test_a_code_sent_without_the_number_books_nothing(client, branch):
+    """The code confirms a number: the code step posted with the number gone books nothing
+    (not a booking without a number that skips the code)."""
+    _post(client)
+    before = _state()
+    response = _post(client, code=_code(), phone="")
+    assert response.status_code == 422
+    assert _state() == before
