@@ -157,7 +157,11 @@ def call_times(line: Line, *, scale: float = 1.0) -> dict[int, float | None]:
     return _run(line, _prepare(line), scale)
 
 
-def _run(line: Line, prepared: _Prepared, scale: float) -> dict[int, float | None]:
+def _run(
+    line: Line, prepared: _Prepared, scale: float, ends: dict[int, float] | None = None
+) -> dict[int, float | None]:
+    """The simulation at ``scale``. ``ends``, if given, gets the time each counter comes free
+    with nobody left to call (by its place in ``line.counters``)."""
     called: dict[int, float | None] = {t.id: None for t in prepared.tickets}
     ready = {service_id: list(heap) for service_id, heap in prepared.ready.items()}
     coming = list(prepared.coming)
@@ -195,6 +199,8 @@ def _run(line: Line, prepared: _Prepared, scale: float) -> dict[int, float | Non
         later = [c[0] for c in coming if c[2].service_id in counter.service_ids]
         if later:
             heappush(free, (min(later), n, counter, serves))
+        elif ends is not None:
+            ends[n] = at
     return called
 
 
@@ -207,21 +213,84 @@ def _minutes(seconds: float | None, rounding: str) -> int | None:
 
 def waits(line: Line) -> dict[int, Wait | None]:
     """Per ticket of ``line``: its wait, or None when no open counter will call it."""
+    return waits_and_tail(line)[0]
+
+
+# The three runs: the estimate, the low end and the high end of its range.
+SCALES = (1.0, LOW_FACTOR, HIGH_FACTOR)
+
+
+def _wait(point: float | None, low: float | None, high: float | None) -> Wait | None:
+    minutes = _minutes(point, "up")
+    low_minutes = _minutes(low, "down")
+    high_minutes = _minutes(high, "up")
+    if minutes is None or low_minutes is None or high_minutes is None:
+        return None
+    # Rounding and the order of calls may cross them; the estimate lies within its range.
+    return Wait(minutes, min(low_minutes, minutes), max(high_minutes, minutes))
+
+
+def waits_and_tail(line: Line) -> tuple[dict[int, Wait | None], Tail | None]:
+    """``waits``, and where the runs leave the counters (``Tail``) when no appointment is still
+    to come (None otherwise)."""
     prepared = _prepare(line)
-    point = _run(line, prepared, 1.0)
-    low = _run(line, prepared, LOW_FACTOR)
-    high = _run(line, prepared, HIGH_FACTOR)
-    result: dict[int, Wait | None] = {}
-    for ticket_id, seconds in point.items():
-        minutes = _minutes(seconds, "up")
-        low_minutes = _minutes(low[ticket_id], "down")
-        high_minutes = _minutes(high[ticket_id], "up")
-        if minutes is None or low_minutes is None or high_minutes is None:
-            result[ticket_id] = None
-        else:
-            # Rounding and the order of calls may cross them; the estimate lies within its range.
-            result[ticket_id] = Wait(minutes, min(low_minutes, minutes), max(high_minutes, minutes))
-    return result
+    ends: list[dict[int, float]] | None = None if prepared.coming else [{} for _ in SCALES]
+    point, low, high = (
+        _run(line, prepared, scale, ends[k] if ends is not None else None)
+        for k, scale in enumerate(SCALES)
+    )
+    result = {
+        ticket_id: _wait(seconds, low[ticket_id], high[ticket_id])
+        for ticket_id, seconds in point.items()
+    }
+    if ends is None:
+        return result, None
+    tail = Tail(
+        serves=[(n, counter.service_ids) for n, counter, _ in prepared.counters],
+        free=[[run[n] for n, _, _ in prepared.counters] for run in ends],
+        took=[
+            {s.id: s.seconds_per_citizen * scale for s in line.services.values() if not s.paused}
+            for scale in SCALES
+        ],
+    )
+    return result, tail
+
+
+@dataclass
+class Tail:
+    """Where the three runs leave the open counters once everyone in the line is called: when
+    each comes free, in seconds from the line's ``now``. Only for a line with no appointment still
+    to come.
+
+    A plain walk-in who joins behind everyone (not a priority ticket, queued after every ticket
+    of the line and after those who joined before it) is then called, in the simulation, by the
+    first counter serving its service to come free, which is busy with it for the service's
+    time: each counter, when it comes free, calls the first in calling order among the services
+    it serves, and by then everyone ahead is called. So ``join`` gives the newcomer the wait
+    that running the whole line again with it would give, in one step per counter (the tests
+    hold it to that), and leaves the counters as that run would."""
+
+    serves: list[tuple[int, frozenset[int]]]  # per counter: its place, the services it serves
+    free: list[list[float]]  # per run (SCALES), per counter
+    took: list[dict[int, float]]  # per run, per service that can be called: seconds per citizen
+
+    def join(self, service_id: int) -> Wait | None:
+        """The wait of a plain walk-in of ``service_id`` joining behind everyone now; the first
+        counter free to call it is then busy with it."""
+        if service_id not in self.took[0]:
+            return None  # paused: nobody calls it
+        called: list[float | None] = []
+        for free, took in zip(self.free, self.took, strict=True):
+            first: int | None = None
+            for k, (_, services) in enumerate(self.serves):
+                # Ties go to the counter first in order, as the simulation's heap does.
+                if service_id in services and (first is None or free[k] < free[first]):
+                    first = k
+            if first is None:
+                return None  # no open counter serves it
+            called.append(free[first])
+            free[first] += took[service_id]
+        return _wait(*called)
 
 
 def _with_newcomer(line: Line, service_id: int) -> Line:

@@ -21,6 +21,8 @@ from queue_app.wait_estimate import (
     _Key,
     _order,
     call_times,
+    waits,
+    waits_and_tail,
 )
 
 NOW = datetime(2026, 12, 7, 8, tzinfo=UTC)
@@ -123,3 +125,43 @@ def lines(draw: st.DrawFn) -> Line:
 @given(lines(), st.sampled_from([1.0, LOW_FACTOR, HIGH_FACTOR]))
 def test_the_fast_simulation_calls_everyone_when_the_plain_one_does(line: Line, scale: float):
     assert call_times(line, scale=scale) == reference_call_times(line, scale=scale)
+
+
+@st.composite
+def lines_with_newcomers(draw: st.DrawFn) -> tuple[Line, list[Ticket]]:
+    line = draw(lines())
+    # No appointment still to come: the only lines that have a tail.
+    tickets = [t for t in line.tickets if not t.due]
+    line = Line(line.now, line.services, line.counters, tickets, starts=line.starts)
+    newcomers = [
+        Ticket(1000 + k, draw(st.sampled_from(sorted(line.services))), False, NOW)
+        for k in range(draw(st.integers(1, 12)))
+    ]
+    return line, newcomers
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines_with_newcomers())
+def test_joining_the_tail_gives_each_newcomer_the_wait_of_the_whole_line_run_again(
+    case: tuple[Line, list[Ticket]],
+):
+    line, newcomers = case
+    known, tail = waits_and_tail(line)
+    assert tail is not None
+    assert known == waits(line)
+    everyone = Line(
+        line.now, line.services, line.counters, [*line.tickets, *newcomers], line.starts
+    )
+    again = waits(everyone)
+    assert [tail.join(t.service_id) for t in newcomers] == [again[t.id] for t in newcomers]
+
+
+def test_a_line_with_an_appointment_still_to_come_has_no_tail():
+    services = {1: Service(1, 300.0)}
+    line = Line(
+        NOW,
+        services,
+        [Counter(1, frozenset({1}))],
+        [Ticket(1, 1, False, NOW + timedelta(minutes=20), due=True)],
+    )
+    assert waits_and_tail(line)[1] is None
