@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Flask, request
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from queue_app.clock import Clock, SystemClock
+from queue_app.db import unavailable
 from queue_app.errors import QueueError
 from queue_app.settings import Settings
 from queue_app.web.extensions import Runtime
@@ -116,10 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         # error shape, and logged.
         with contextlib.suppress(DBAPIError):
             db.session.rollback()
-        unavailable = err.connection_invalidated or isinstance(
-            err, (OperationalError, InterfaceError)
-        )
-        if not unavailable:
+        if not unavailable(err):
             app.logger.error("database error", exc_info=err)
             error: HTTPException = InternalServerError()
         else:

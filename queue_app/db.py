@@ -11,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
@@ -98,6 +99,12 @@ def read_outside_transaction(session: Session | scoped_session[Session]) -> None
         session = session()
     if not session.in_transaction():
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def unavailable(err: DBAPIError) -> bool:
+    """Whether a database error says the database is out of reach (restarting, unreachable, its
+    connection cut, SQLite's file locked or its disk full), not that a statement is wrong."""
+    return err.connection_invalidated or isinstance(err, (OperationalError, InterfaceError))
 
 
 def insert(session: Session, table: Any) -> Any:

@@ -30,10 +30,10 @@ import hmac
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from itertools import chain
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, inspect, select
 from sqlalchemy.orm import Session
@@ -46,8 +46,6 @@ from queue_app.models import LineRevision, Ticket, TicketEvent, TicketKind, Tick
 FRESH_SECONDS = 1.0
 # If-None-Match may list several tags; a phone sends one. More are not looked at.
 TAGS_LOOKED_AT = 4
-
-T = TypeVar("T")
 
 _TOUCHED = "queue_app.line_revision.touched"
 _DIRECTORY_CHANGED = directory.CHANGED_KEY
@@ -189,7 +187,9 @@ def remember(
     )
 
 
-def _revisions(session: Session, branch_id: int) -> tuple[int | None, str | None]:
+def revisions(session: Session, branch_id: int) -> tuple[int | None, str | None]:
+    """The branch's line revision and the directory's, as this process last read them if that
+    was less than ``FRESH_SECONDS`` ago, else read now (outside any transaction)."""
     known = _known_for(session.get_bind())
     seen = known.get(branch_id)
     if seen is not None and time.monotonic() - seen[0] < FRESH_SECONDS:
@@ -214,33 +214,34 @@ _worked_out: weakref.WeakKeyDictionary[Any, dict[int, tuple[tuple[Any, ...], Any
 )
 
 
-def worked_out(
+def kept(
     session: Session,
     branch_id: int,
-    line_revision: int | None,
-    directory_revision: str | None,
+    revisions: tuple[int | None, str | None],
     now: datetime,
-    work_out: Callable[[], T],
-    still_good: Callable[[T], bool] | None = None,
-) -> T:
-    """What ``work_out`` gives for the branch's line at these revisions and this minute: worked
-    out once per process, not once per phone. When a counter calls someone, every phone of the
+) -> Any:
+    """What this process kept of the branch's line at these revisions (line, directory) and
+    ``now``'s minute (``keep``), or None. When a counter calls someone, every phone of the
     branch asks again within seconds; the first one's lookup works out the line's estimates,
-    the others read only their own ticket.
+    the others read only their own ticket (``line_estimates``)."""
+    seen = _per_database(_worked_out, session.get_bind()).get(branch_id)
+    if seen is not None and seen[0] == (*revisions, _minute(now)):
+        return seen[1]
+    return None
 
-    A lookup reads the revisions before the line: if a change commits in between, what is kept
-    is newer than its key says, and the next poll, seeing the newer revision, works it out again.
-    ``still_good`` says whether what was kept serves this caller (a ticket that joined the line
-    since, without a new revision, is not in it).
-    """
-    key = (line_revision, directory_revision, _minute(now))
-    kept = _per_database(_worked_out, session.get_bind())
-    seen = kept.get(branch_id)
-    if seen is not None and seen[0] == key and (still_good is None or still_good(seen[1])):
-        return cast(T, seen[1])
-    result = work_out()
-    kept[branch_id] = (key, result)
-    return result
+
+def keep(
+    session: Session,
+    branch_id: int,
+    revisions: tuple[int | None, str | None],
+    now: datetime,
+    value: object,
+) -> None:
+    """Keep ``value``, worked out of the branch's line at these revisions and ``now``'s minute.
+    A caller reads the revisions before the line: if a change commits in between, what is kept
+    is newer than its key says, and the next poll, seeing the newer revision, works it out
+    again."""
+    _per_database(_worked_out, session.get_bind())[branch_id] = ((*revisions, _minute(now)), value)
 
 
 def _minute(now: datetime) -> int:
@@ -272,7 +273,7 @@ def unchanged(
         if not branch.isdigit() or len(branch) > 12:
             continue
         branch_id = int(branch)
-        line, dir_revision = _revisions(session, branch_id)
+        line, dir_revision = revisions(session, branch_id)
         expected = ticket_tag(secret, token, branch_id, line, dir_revision, now)
         if hmac.compare_digest(expected, tag):
             return tag

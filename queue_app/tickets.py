@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
@@ -15,6 +16,7 @@ from queue_app import (
     daily_cap,
     directory,
     idempotency,
+    line_estimates,
     line_revision,
     locales,
     numbering,
@@ -26,7 +28,7 @@ from queue_app import (
 )
 from queue_app.access import Principal
 from queue_app.clock import Clock
-from queue_app.db import commit, read_outside_transaction
+from queue_app.db import commit, read_outside_transaction, unavailable
 from queue_app.directory import BranchInfo, CounterInfo, ServiceInfo
 from queue_app.errors import (
     InvalidInput,
@@ -208,9 +210,22 @@ def issue(
     # other only for the writes, not for reading and simulating the whole line. The place is
     # still the one the ticket took: tickets taken later queue behind it, and a call meanwhile
     # is simply seen.
-    read_outside_transaction(session)
-    view = _view(session, now, ticket, branch, service, status)
-    session.commit()  # ends the autocommit "transaction" (no round trip)
+    # A plain walk-in joins what this process keeps of the line (``line_estimates``): its
+    # place and wait come without reading the whole line again.
+    try:
+        waiting = ticket.status == TicketStatus.WAITING
+        revisions = line_revision.revisions(session, branch.id) if waiting else None
+        read_outside_transaction(session)
+        view = _view(session, now, ticket, branch, service, status, revisions)
+        session.commit()  # ends the autocommit "transaction" (no round trip)
+    except DBAPIError as err:
+        if not unavailable(err):
+            raise
+        # The ticket is committed: the citizen gets it, without the place and wait that its
+        # page shows once the database answers again, rather than a refusal ("nothing was
+        # changed", 503) that leaves a ticket nobody holds in the line.
+        session.rollback()
+        view = _view(session, now, ticket, branch, service, status, place=False)
     return view
 
 
@@ -315,31 +330,23 @@ def _view(
     service: ServiceInfo,
     status: service_state.ServiceStatus,
     revisions: tuple[int | None, str | None] | None = None,
+    *,
+    place: bool = True,
 ) -> TicketView:
-    """``revisions``: the branch's line revision and the directory's, read in this request by a
-    lookup outside any transaction; the line and its estimates are then taken from what this
-    process worked out at the same revisions and minute, if it did (``line_revision``)."""
+    """``revisions``: the branch's line revision and the directory's, read in this request
+    outside any transaction; the place and the wait are then taken from what this process
+    keeps of the line at the same revisions and minute (``line_estimates``). Without them, the
+    line is read and worked out here. ``place`` False: neither (nothing is read)."""
     position = wait = None
-    if ticket.status == TicketStatus.WAITING:
-        # The whole branch's line, one round trip: the counters that call this ticket also
-        # serve other services' lines (wait_estimate).
-        def work_out() -> tuple[waiting_line.BranchLine, dict[int, wait_estimate.Wait | None]]:
-            line = waiting_line.branch_line(session, branch, now)
-            return line, wait_estimate.waits(line.line)
-
+    if ticket.status == TicketStatus.WAITING and place:
         if revisions is None:
-            line, waits = work_out()
+            # The whole branch's line, one round trip: the counters that call this ticket also
+            # serve other services' lines (wait_estimate).
+            line = waiting_line.branch_line(session, branch, now)
+            position = line.ahead_of(ticket) + 1
+            wait = wait_estimate.waits(line.line).get(ticket.id)
         else:
-            line, waits = line_revision.worked_out(
-                session,
-                branch.id,
-                *revisions,
-                now,
-                work_out,
-                still_good=lambda kept: ticket.id in kept[1],
-            )
-        position = line.ahead_of(ticket) + 1
-        wait = waits.get(ticket.id)
+            position, wait = line_estimates.place_and_wait(session, branch, now, ticket, revisions)
     counter = None
     # The counter calling or holding it, or the one whose own line it waits in (a transfer).
     counter_id = ticket.counter_id or ticket.for_counter_id

@@ -9,7 +9,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.orm import Session
 
 from queue_app.models import Ticket
 from queue_app.web.extensions import db
@@ -75,3 +76,45 @@ def test_connections_cut_mid_rush(app, make_branch, make_token, db_kind):
     # And the kiosks are served again, with the next number.
     after = app.test_client().post(TICKETS, json={"service": "id-card"}, headers=kiosk)
     assert after.status_code == 201
+
+
+@needs_postgresql
+@pytest.mark.postgresql
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+def test_a_ticket_committed_just_before_its_connection_is_cut_is_given_out(
+    app, client, make_branch, make_token, db_kind
+):
+    """The cut comes between the ticket's commit and the reading of its place in line: the
+    ticket is in the line, so the kiosk prints it (201, without a place and wait, which its page
+    shows once the database is back), rather than a 503 saying nothing was changed."""
+    make_branch()
+    kiosk = make_token("kiosk")
+    db.session.commit()
+    committed: list[bool] = []
+
+    def after_commit(session: Session) -> None:
+        committed.append(True)
+
+    def cut_own_connection(conn, cursor, statement, *args) -> None:
+        if committed and not cut:
+            cut.append(conn.connection.dbapi_connection.info.backend_pid)
+            _cut_every_connection()
+
+    cut: list[int] = []
+    event.listen(Session, "after_commit", after_commit)
+    event.listen(db.engine, "before_cursor_execute", cut_own_connection)
+    try:
+        answer = client.post(TICKETS, json={"service": "id-card"}, headers=kiosk)
+    finally:
+        event.remove(Session, "after_commit", after_commit)
+        event.remove(db.engine, "before_cursor_execute", cut_own_connection)
+    assert cut  # the connection was cut after the commit
+    assert answer.status_code == 201, answer.get_json()
+    body = answer.get_json()
+    assert (body["number"], body["position"], body["eta_minutes"]) == ("A-001", None, None)
+    db.session.remove()
+    token = db.session.scalar(select(Ticket.token))
+    assert token == body["token"]
+    # Its page, asked again, has the place and wait.
+    page = client.get(f"/api/v1/tickets/{token}")
+    assert (page.status_code, page.get_json()["position"]) == (200, 1)

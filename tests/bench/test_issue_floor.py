@@ -24,7 +24,8 @@ OWN = {"id", "ticket_id", "token", "sequence", "last_number", "phone", "to", "bo
 
 
 def rows(table: str) -> list[dict[str, Any]]:
-    result = db.session.execute(text(f"SELECT * FROM {table}"))
+    # In the order they were made: without ORDER BY, PostgreSQL may return them in any order.
+    result = db.session.execute(text(f"SELECT * FROM {table} ORDER BY 1"))
     found = [dict(row._mapping) for row in result]
     db.session.rollback()
     return found
