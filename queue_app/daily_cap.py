@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, event, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from queue_app.errors import RateLimited
@@ -90,18 +90,17 @@ def counted_since(
     return [(r.to, r.created_at) for r in rows]
 
 
+# Built once: every ticket issued with a phone runs them (``ensure_room``).
+_TEXTED_SINCE = select(func.count()).where(
+    Message.to == bindparam("phone"), Message.created_at >= bindparam("since"), _counted()
+)
+_LOCK_NUMBER = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("key"))))
+
+
 def texted_today(session: Session, now: datetime, phone: str, timezone: str | None) -> int:
     """How many counted messages ``phone`` got since the local midnight."""
-    return (
-        session.scalar(
-            select(func.count()).where(
-                Message.to == phone,
-                Message.created_at >= day_start(now, timezone),
-                _counted(),
-            )
-        )
-        or 0
-    )
+    since = day_start(now, timezone)
+    return session.scalar(_TEXTED_SINCE, {"phone": phone, "since": since}) or 0
 
 
 def ensure_room(session: Session, now: datetime, phone: str, timezone: str | None) -> None:
@@ -142,7 +141,7 @@ def lock_number(session: Session, phone: str) -> None:
     two of them cannot both see room for the last message (PostgreSQL; SQLite writes one at a
     time anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"daily-cap:{phone}"))))
+        session.execute(_LOCK_NUMBER, {"key": f"daily-cap:{phone}"})
 
 
 def over_cap(

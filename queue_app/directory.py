@@ -333,11 +333,12 @@ def of_revision(session: Session, revision: str | None) -> Directory:
     return directory
 
 
+# Built once: every request that checks a token runs it.
+_REVISION_NOW = select(DirectoryRevision.revision).where(DirectoryRevision.id == REVISION_ROW)
+
+
 def _current(session: Session) -> Directory:
-    revision = session.scalar(
-        select(DirectoryRevision.revision).where(DirectoryRevision.id == REVISION_ROW)
-    )
-    return _for_revision(session, revision)
+    return _for_revision(session, session.scalar(_REVISION_NOW))
 
 
 def _for_revision(session: Session, revision: str | None) -> Directory:

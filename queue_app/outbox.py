@@ -130,14 +130,26 @@ def enqueue(
     if not daily_cap.exempt(event) and not daily_cap.take_room(session, to):
         daily_cap.lock_number(session, to)
         _hold_over_cap(session, now, [values])
-    # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
-    written = session.execute(
-        insert(session, Message)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["ticket_id", "event"])
-        .returning(Message.id)
-    ).scalar_one_or_none()
+    written = session.execute(_one_message(session), values).scalar_one_or_none()
     return written is not None
+
+
+# Per dialect, built once: every ticket issued with a phone runs it.
+_ONE_MESSAGE: dict[str, Any] = {}
+
+
+def _one_message(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _ONE_MESSAGE.get(dialect)
+    if statement is None:
+        messages = cast(Table, Message.__table__)
+        # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
+        statement = _ONE_MESSAGE[dialect] = (
+            insert(session, messages)
+            .on_conflict_do_nothing(index_elements=["ticket_id", "event"])
+            .returning(messages.c.id)
+        )
+    return statement
 
 
 def enqueue_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
