@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -34,7 +34,15 @@ from queue_app.models import LineRevision, Ticket, TicketKind, TicketStatus
 # Tickets numbered up to this far below the newest one known are read again when looking for
 # those who joined: on PostgreSQL a ticket's id is taken at its insert, and two kiosks'
 # transactions (of different services, which share no lock) can commit out of that order.
-ID_SLACK = 64
+ID_SLACK = 32
+
+# Two kiosks' tickets taken this close together may commit in the other order (each takes its
+# time before it waits for the number): the later one committed joins behind the other, as if
+# taken last. Its place and wait, and the other's, are then one citizen off until the line is
+# worked out again (the next minute or change). A ticket further back in calling order than
+# this (none should be: tickets that join anywhere but the back change the line revision) makes
+# the line worked out again.
+OUT_OF_ORDER = timedelta(seconds=2)
 
 # The branch's tickets added since a given id, with both revisions: one round trip.
 _JOINED_SINCE = select(
@@ -79,6 +87,8 @@ class KnownLine:
     # The last ticket in calling order that is not a priority one: (queued_at, id).
     last: tuple[datetime, int] | None
     newest_id: int
+    # Per service, how many wait in it: the line's and those who joined since.
+    waiting: dict[int, int] = field(default_factory=dict)
     places: dict[int, int] = field(default_factory=dict)  # of those who joined since
     joined: list[wait_estimate.Ticket] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +103,7 @@ class KnownLine:
             tail=tail,
             last=max(plain, default=None),
             newest_id=max((t.id for t in line.line.tickets), default=0),
+            waiting=dict(line.waiting),
         )
 
     def knows(self, ticket_id: int) -> bool:
@@ -106,9 +117,9 @@ class KnownLine:
 
     def join(self, rows: Sequence[Any]) -> bool:
         """Add the waiting tickets among ``rows`` (the branch's tickets added since, read at the
-        same line revision) that it does not know yet. False, and nothing added, when one of
-        them is not a plain walk-in or does not come after everyone known in calling order: the
-        line must then be worked out again."""
+        same line revision) that it does not know yet, behind everyone known. False, and nothing
+        added, when one of them is not a plain walk-in or belongs further ahead in calling order
+        than ``OUT_OF_ORDER`` allows: the line must then be worked out again."""
         with self.lock:
             # At the same line revision, a ticket not waiting is not in the line now and was not
             # when it was worked out (an earlier one done, a booking for another day).
@@ -120,11 +131,9 @@ class KnownLine:
             if not all(_joins_behind(row) for row in fresh):
                 return False
             fresh.sort(key=lambda row: (row.queued_at, row.id))
-            if fresh and self.last is not None and (fresh[0].queued_at, fresh[0].id) <= self.last:
+            if fresh and self.last is not None and fresh[0].queued_at < self.last[0] - OUT_OF_ORDER:
                 return False
-            waiting = dict(self.line.waiting)
-            for row in self.joined:
-                waiting[row.service_id] = waiting.get(row.service_id, 0) + 1
+            waiting = self.waiting
             for row in fresh:
                 newcomer = wait_estimate.Ticket(row.id, row.service_id, False, row.queued_at)
                 self.joined.append(newcomer)
@@ -132,7 +141,8 @@ class KnownLine:
                 self.places[row.id] = waiting[row.service_id]
                 if self.tail is not None:
                     self.waits[row.id] = self.tail.join(row.service_id)
-                self.last = (row.queued_at, row.id)
+                key = (row.queued_at, row.id)
+                self.last = key if self.last is None else max(self.last, key)
                 self.newest_id = max(self.newest_id, row.id)
             if fresh and self.tail is None:
                 known = self.line.line
