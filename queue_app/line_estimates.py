@@ -180,6 +180,8 @@ def place_and_wait(
         ).all()
         if rows:
             now_revisions = (rows[0].line_revision, rows[0].directory_revision)
+            # Newer than what the process knew, perhaps: the next requests need not read them.
+            line_revision.remember(session, branch.id, *now_revisions)
             if now_revisions == revisions and known.join(rows) and known.knows(ticket.id):
                 return known.place_and_wait(ticket)
             revisions = now_revisions  # read before the line, as a lookup's are
