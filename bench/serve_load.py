@@ -245,6 +245,10 @@ def run_phase(
         deadline = started[0] + seconds
         mine, seen, kept = latencies[number], statuses[number], bodies[number]
         n = 0
+        if pace_s:
+            # Kiosks used one after another by their own citizens, not pressed at one instant:
+            # each starts its round at its own offset within the pace.
+            time.sleep(pace_s * number / clients)
         now = time.perf_counter()
         while n < per_client and now < deadline:
             request = endpoint.make(number, n)
