@@ -155,6 +155,23 @@ def test_a_ticket_another_process_issued_is_counted_ahead(
     assert _told(third) == _worked_out_again(third["token"], clock)
 
 
+def test_the_page_of_a_ticket_another_process_issued_is_answered_without_the_whole_line(
+    client, make_branch, make_token, statements, clock
+):
+    branch = make_branch()
+    kiosk = make_token("kiosk")
+    _take(client, kiosk)
+    _issued_elsewhere(clock, branch, sequence=500)
+    token = db.session.scalar(select(Ticket.token).where(Ticket.sequence == 500))
+    db.session.rollback()
+    statements.clear()
+    page = client.get(f"/api/v1/tickets/{token}")
+    assert page.status_code == 200
+    assert not any(_reads_the_whole_line(s) for s in statements)
+    assert _told(page.json) == (2, 6, [4, 9])
+    assert _told(page.json) == _worked_out_again(token, clock)
+
+
 def test_a_ticket_committed_a_moment_out_of_order_joins_behind(
     client, make_branch, make_token, statements, clock
 ):
