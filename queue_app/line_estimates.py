@@ -11,8 +11,11 @@ joined since are read (only they, in one short statement that reads both revisio
 gets its place (one more than those of its service ahead of it) and its wait: from where the
 simulation left the counters (``wait_estimate.Tail``), in one step per counter, or, while an
 appointment is still to come today (the line then has no tail), by running the kept line again
-with them, without reading it. Either gives what working the line out again would give; what
-the kept line cannot take (a ticket that joined out of calling order) is worked out afresh.
+with them, without reading it. Either gives what working the line out again at the moment it
+was kept would give: waits count from the minute's first working-out, so a wait told later in
+that minute may be a minute longer than one worked out at the time (the poll's tag holds the
+minute for the same reason). What the kept line cannot take (a ticket far out of calling order)
+is worked out afresh.
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ from queue_app.directory import BranchInfo
 from queue_app.models import LineRevision, Ticket, TicketKind, TicketStatus
 
 # Tickets numbered up to this far below the newest one known are read again when looking for
-# those who joined: on PostgreSQL a ticket's id is taken at its insert, and two kiosks'
-# transactions (of different services, which share no lock) can commit out of that order.
+# those who joined: on PostgreSQL a ticket's id is taken at its insert, from one sequence for
+# every branch, and two kiosks' transactions (of different services, which share no lock) can
+# commit out of that order. A ticket whose commit is overtaken by more inserts than this (any
+# branch's) is missed by the kept line: those who join after it are told one place too few,
+# until the next minute or change works the line out again.
 ID_SLACK = 32
 
 # Two kiosks' tickets taken this close together may commit in the other order (each takes its

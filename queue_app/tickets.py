@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,8 @@ from queue_app.errors import (
 from queue_app.models import Message, MessageStatus, Ticket, TicketEvent, TicketKind, TicketStatus
 from queue_app.models.tickets import ACTIVE_STATUSES
 from sms.numbers import InvalidNumber, to_e164
+
+log = logging.getLogger(__name__)
 
 # Check-in for an appointment: from half an hour before its slot starts, so that a citizen who
 # came early is not sent away, to a quarter of an hour after, so that a latecomer does not push
@@ -223,7 +226,10 @@ def issue(
             raise
         # The ticket is committed: the citizen gets it, without the place and wait that its
         # page shows once the database answers again, rather than a refusal ("nothing was
-        # changed", 503) that leaves a ticket nobody holds in the line.
+        # changed", 503) that leaves a ticket nobody holds in the line. Taken out of the session
+        # first: the rollback would expire it, and showing it would read the database again.
+        log.warning("ticket %s issued; its place not read: %s", ticket.number, err.orig)
+        session.expunge(ticket)
         session.rollback()
         view = _view(session, now, ticket, branch, service, status, place=False)
     return view

@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, make_url, select, text
 from sqlalchemy.orm import Session
 
 from queue_app.models import Ticket
@@ -118,3 +118,57 @@ def test_a_ticket_committed_just_before_its_connection_is_cut_is_given_out(
     # Its page, asked again, has the place and wait.
     page = client.get(f"/api/v1/tickets/{token}")
     assert (page.status_code, page.get_json()["position"]) == (200, 1)
+
+
+@needs_postgresql
+@pytest.mark.postgresql
+@pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
+def test_a_ticket_committed_just_before_the_database_goes_away_is_given_out(
+    app, client, make_branch, make_token, db_kind
+):
+    """The database stops taking connections right after the ticket's commit and stays away
+    while the answer is made: the answer needs nothing more from it."""
+    make_branch()
+    kiosk = make_token("kiosk")
+    db.session.commit()
+    url = make_url(POSTGRES_URL)
+    admin = create_engine(
+        url.set(drivername="postgresql+psycopg", database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+    committed: list[bool] = []
+    gone: list[bool] = []
+
+    def after_commit(session: Session) -> None:
+        committed.append(True)
+
+    def go_away(conn, cursor, statement, *args) -> None:
+        if committed and not gone:
+            gone.append(True)
+            with admin.connect() as c:
+                c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false'))
+                c.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name"
+                    ),
+                    {"name": url.database},
+                )
+
+    event.listen(Session, "after_commit", after_commit)
+    event.listen(db.engine, "before_cursor_execute", go_away)
+    try:
+        answer = client.post(TICKETS, json={"service": "id-card"}, headers=kiosk)
+    finally:
+        event.remove(Session, "after_commit", after_commit)
+        event.remove(db.engine, "before_cursor_execute", go_away)
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
+        admin.dispose()
+    assert gone
+    assert answer.status_code == 201, answer.get_json()
+    body = answer.get_json()
+    assert (body["number"], body["position"], body["eta_minutes"]) == ("A-001", None, None)
+    assert [entry["event"] for entry in body["history"]] == ["issued"]
+    db.session.remove()
+    assert db.session.scalar(select(Ticket.token)) == body["token"]

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 
 from queue_app import tickets
-from queue_app.models import Ticket
+from queue_app.models import LineRevision, Ticket, TicketStatus
 from queue_app.web.extensions import db
 
 BRANCH = "/api/v1/branches/cairo-civil"
@@ -207,3 +207,29 @@ def test_a_ticket_far_out_of_calling_order_makes_the_line_worked_out_again(
     assert any(_reads_the_whole_line(s) for s in statements)
     assert _told(last) == (4, 18, [13, 25])
     assert _told(last) == _worked_out_again(last["token"], clock)
+
+
+def test_a_change_another_process_committed_makes_the_line_worked_out_again(
+    client, make_branch, make_token, statements, clock
+):
+    """Another web process's counter calls the first citizen (its commit bumps the branch's line
+    revision): the kept line, which still has that citizen waiting, is not extended but worked
+    out again, within the same minute."""
+    branch = make_branch()
+    kiosk = make_token("kiosk")
+    first = _take(client, kiosk)
+    _take(client, kiosk)
+    db.session.execute(
+        update(Ticket)
+        .where(Ticket.token == first["token"])
+        .values(status=TicketStatus.CALLED, counter_id=branch.counters[0].id, called_at=clock.now())
+    )
+    db.session.execute(update(LineRevision).values(revision=LineRevision.revision + 1))
+    if not db.session.scalar(select(LineRevision.revision)):
+        db.session.add(LineRevision(branch_id=branch.id, revision=1))
+    db.session.commit()
+    statements.clear()
+    third = _take(client, kiosk)
+    assert any(_reads_the_whole_line(s) for s in statements)
+    assert _told(third) == (2, 12, [9, 17])
+    assert _told(third) == _worked_out_again(third["token"], clock)
