@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, request
 from sqlalchemy import BindParameter, Connection, Engine, TextClause, bindparam, text
 from sqlalchemy.sql.selectable import TextualSelect
-from sqlalchemy.types import Date
+from sqlalchemy.types import Date, Integer
 
 from queue_app.db import UTCDateTime
 from queue_app.message_lanes import lane_of
@@ -103,7 +103,7 @@ def read_directory(engine: Engine) -> FloorDirectory:
 
 # --- the statements -------------------------------------------------------------------------
 
-_TYPES: dict[str, Any] = {"local_day": Date(), "now": UTCDateTime()}
+_TYPES: dict[str, Any] = {"local_day": Date(), "now": UTCDateTime(), "queued_at": UTCDateTime()}
 
 
 def sql(statement: str) -> TextClause:
@@ -114,12 +114,16 @@ def sql(statement: str) -> TextClause:
     return text(statement).bindparams(*typed)
 
 
+# The number, and the ticket's place in line: never ahead of the number before it (as
+# ``numbering.take_number``).
 _NUMBER = """
-INSERT INTO ticket_number_sequences (branch_id, letter, local_day, last_number)
-VALUES (:branch_id, :letter, :local_day, 1)
+INSERT INTO ticket_number_sequences (branch_id, letter, local_day, last_number, last_queued_at)
+VALUES (:branch_id, :letter, :local_day, 1, :now)
 ON CONFLICT (branch_id, letter, local_day)
-DO UPDATE SET last_number = ticket_number_sequences.last_number + 1
-RETURNING last_number"""
+DO UPDATE SET last_number = ticket_number_sequences.last_number + 1,
+    last_queued_at = CASE WHEN ticket_number_sequences.last_queued_at > :now
+        THEN ticket_number_sequences.last_queued_at ELSE :now END
+RETURNING last_number, last_queued_at"""
 
 _TICKET_COLUMNS = (
     "token, branch_id, service_id, letter, local_day, sequence, kind, status, priority, "
@@ -127,7 +131,7 @@ _TICKET_COLUMNS = (
 )
 _TICKET_VALUES = (
     ":token, :branch_id, :service_id, :letter, :local_day, {sequence}, 'walk_in', 'waiting', "
-    ":priority, :phone, :locale, 'sms', :now, :now, 1"
+    ":priority, :phone, :locale, 'sms', :now, {queued_at}, 1"
 )
 _MESSAGE_COLUMNS = (
     'ticket_id, event, lane, "to", channel, locale, body, status, urgency, created_at, '
@@ -142,7 +146,12 @@ ISSUE_POSTGRESQL = sql(
 WITH number AS ({_NUMBER}),
 ticket AS (
     INSERT INTO tickets ({_TICKET_COLUMNS})
-    VALUES ({_TICKET_VALUES.format(sequence="(SELECT last_number FROM number)")})
+    VALUES ({
+        _TICKET_VALUES.format(
+            sequence="(SELECT last_number FROM number)",
+            queued_at="(SELECT last_queued_at FROM number)",
+        )
+    })
     RETURNING id, sequence
 ),
 event AS (
@@ -165,10 +174,11 @@ SELECT sequence FROM ticket"""
 
 # SQLite: no INSERT inside WITH; the same rows, one statement each, in one transaction whose
 # first statement is the number's write (the write lock at once, as ``numbering`` does).
-NUMBER_SQLITE = sql(_NUMBER)
+# Typed columns: SQLite hands a text statement's times back as strings.
+NUMBER_SQLITE = sql(_NUMBER).columns(last_number=Integer(), last_queued_at=UTCDateTime())
 TICKET_SQLITE = sql(
     f"INSERT INTO tickets ({_TICKET_COLUMNS}) VALUES "
-    f"({_TICKET_VALUES.format(sequence=':sequence')}) RETURNING id"
+    f"({_TICKET_VALUES.format(sequence=':sequence', queued_at=':queued_at')}) RETURNING id"
 )
 EVENT_SQLITE = sql(
     "INSERT INTO ticket_events (ticket_id, at, event) VALUES (:ticket_id, :now, 'issued')"
@@ -214,8 +224,9 @@ def issue_at_floor(
 
 
 def _issue_sqlite(conn: Connection, params: dict[str, Any]) -> int:
-    sequence: int = conn.execute(NUMBER_SQLITE, params).scalar_one()
-    params["sequence"] = sequence
+    number = conn.execute(NUMBER_SQLITE, params).one()
+    sequence: int = number.last_number
+    params["sequence"], params["queued_at"] = sequence, number.last_queued_at
     params["ticket_id"] = conn.execute(TICKET_SQLITE, params).scalar_one()
     conn.execute(EVENT_SQLITE, params)
     params["body"] = f"{ticket_number(params['letter'], sequence)} {params['link']}"

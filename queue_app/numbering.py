@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, case, update
 from sqlalchemy.orm import Session
 
-from queue_app.db import insert
+from queue_app.db import UTCDateTime, insert
 from queue_app.models import TicketNumberSequence
 
 # Built once, on the table (not the mapped class: no ORM bookkeeping for a row never loaded).
 _NUMBERS = cast(Table, TicketNumberSequence.__table__)
+_NOW = bindparam("the_now", type_=UTCDateTime())
 _BUMP = (
     update(_NUMBERS)
     .where(
@@ -20,27 +22,47 @@ _BUMP = (
         _NUMBERS.c.letter == bindparam("the_letter"),
         _NUMBERS.c.local_day == bindparam("the_day"),
     )
-    .values(last_number=_NUMBERS.c.last_number + 1)
-    .returning(_NUMBERS.c.last_number)
+    .values(
+        last_number=_NUMBERS.c.last_number + 1,
+        # The later of the two (a missing one is earlier than any).
+        last_queued_at=case(
+            (_NUMBERS.c.last_queued_at > _NOW, _NUMBERS.c.last_queued_at), else_=_NOW
+        ),
+    )
+    .returning(_NUMBERS.c.last_number, _NUMBERS.c.last_queued_at)
 )
 
 
-def next_number(session: Session, branch_id: int, letter: str, local_day: date) -> int:
-    """Take the next number inside the caller's transaction.
+@dataclass(frozen=True)
+class Taken:
+    """A number taken, and where its walk-in ticket stands in line."""
+
+    sequence: int
+    # ``now``, or the place of the number before it if later: two kiosks' requests can take
+    # their numbers in the other order than they started (the second to start gets the row's
+    # lock first), and a ticket's place in line (``queued_at``) must not put A-006 ahead of
+    # A-005.
+    queued_at: datetime
+
+
+def take_number(
+    session: Session, branch_id: int, letter: str, local_day: date, now: datetime
+) -> Taken:
+    """Take the next number inside the caller's transaction, with its place in line.
 
     The counter row is bumped with one UPDATE ... RETURNING: on PostgreSQL the row lock makes
     concurrent kiosks wait their turn, on SQLite the write lock does; a rollback returns the number.
     A transaction's first statement is this write, so SQLite never has to upgrade a read lock.
     """
-    which = {"the_branch": branch_id, "the_letter": letter, "the_day": local_day}
-    number = session.execute(_BUMP, which).scalar_one_or_none()
-    if number is not None:
-        return number
-    # The day's first ticket for this letter: make the row (or find that a racing kiosk just
-    # made it), then bump it like any other.
-    session.execute(
-        insert(session, TicketNumberSequence)
-        .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
-        .on_conflict_do_nothing()
-    )
-    return session.execute(_BUMP, which).scalar_one()
+    which = {"the_branch": branch_id, "the_letter": letter, "the_day": local_day, "the_now": now}
+    row = session.execute(_BUMP, which).one_or_none()
+    if row is None:
+        # The day's first ticket for this letter: make the row (or find that a racing kiosk just
+        # made it), then bump it like any other.
+        session.execute(
+            insert(session, TicketNumberSequence)
+            .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
+            .on_conflict_do_nothing()
+        )
+        row = session.execute(_BUMP, which).one()
+    return Taken(row.last_number, row.last_queued_at)

@@ -193,7 +193,11 @@ def issue(
     ticket = admit(status)
     ticket.token = new_token()
     ticket.branch_id, ticket.service_id, ticket.letter = branch.id, service.id, service.letter
-    ticket.sequence = numbering.next_number(session, branch.id, service.letter, ticket.local_day)
+    taken = numbering.take_number(session, branch.id, service.letter, ticket.local_day, now)
+    ticket.sequence = taken.sequence
+    if ticket.queued_at is not None:
+        # Behind the number before it, though this request may have started first.
+        ticket.queued_at = max(ticket.queued_at, taken.queued_at)
     ticket.phone, ticket.locale, ticket.issued_at = phone, locale, now
     ticket.channel = channel
     ticket.events.append(TicketEvent(at=now, event=FIRST_EVENT[ticket.kind]))

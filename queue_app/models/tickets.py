@@ -190,3 +190,6 @@ class TicketNumberSequence(Base):
     letter: Mapped[str] = mapped_column(String(1), primary_key=True)
     local_day: Mapped[date] = mapped_column(primary_key=True)
     last_number: Mapped[int] = mapped_column(default=0)
+    # The place in line of the last walk-in numbered (its queued_at): the next one never goes
+    # ahead of it, though its request may have started first (numbering.take_number).
+    last_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

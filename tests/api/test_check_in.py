@@ -56,7 +56,9 @@ def make_appointment(app, clock) -> Callable[..., Ticket]:
             service_id=found.id,
             letter=found.letter,
             local_day=local_day,
-            sequence=numbering.next_number(db.session, found.branch_id, found.letter, local_day),
+            sequence=numbering.take_number(
+                db.session, found.branch_id, found.letter, local_day, clock.now()
+            ).sequence,
             kind=TicketKind.APPOINTMENT,
             status=TicketStatus.SCHEDULED,
             issued_at=clock.now() - timedelta(days=2),  # booked two days ago

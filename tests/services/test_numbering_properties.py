@@ -5,7 +5,10 @@ session and connection), each issuing walk-ins in its own order across two branc
 services (letters) and two days. The kiosks start together, so the database sees their writes
 interleaved as the scheduler runs them. Whatever the plan, the numbers of each branch, letter
 and day are 1, 2, 3... with no gap and no duplicate, the ones stored are the ones handed out,
-and each day's sequence row holds the last of them.
+and each day's sequence row holds the last of them. Each request's clock is drawn too (its
+requests started at different moments, in any order): still, a later number is never ahead of an
+earlier one in the calling order (``queued_at``, then id), or a counter would call A-006 before
+A-005.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
@@ -35,11 +38,12 @@ WAIT_S = 120  # a deadlock fails the example instead of hanging the run
 
 Key = tuple[str, str, date]
 
-# One kiosk's walk-ins, in its order: (branch, service, day).
+# One kiosk's walk-ins, in its order: (branch, service, day, second its request started).
 issue = st.tuples(
     st.sampled_from(BRANCHES),
     st.sampled_from([code for code, _ in SERVICES]),
     st.sampled_from(DAYS),
+    st.integers(0, 3),
 )
 plans = st.lists(st.lists(issue, min_size=1, max_size=6), min_size=2, max_size=4)
 
@@ -47,12 +51,12 @@ plans = st.lists(st.lists(issue, min_size=1, max_size=6), min_size=2, max_size=4
 def _issue_all(app: Flask, kiosks: dict[str, Principal], plan: list[list[tuple]]) -> list[Key]:
     start = threading.Barrier(len(plan), timeout=WAIT_S)
 
-    def run(walk_ins: list[tuple[str, str, int]]) -> list[Key]:
+    def run(walk_ins: list[tuple[str, str, int, int]]) -> list[Key]:
         issued = []
         with app.app_context():
             start.wait()
-            for branch, service, day in walk_ins:
-                clock = FixedClock(TUESDAY_MORNING + timedelta(days=day))
+            for branch, service, day, second in walk_ins:
+                clock = FixedClock(TUESDAY_MORNING + timedelta(days=day, seconds=second))
                 ticket = tickets.take_walk_in(
                     db.session, clock, kiosks[branch], branch, service
                 ).ticket
@@ -87,7 +91,7 @@ def test_numbers_stay_gap_free_and_unique_whatever_the_interleaving(
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    def check(plan: list[list[tuple[str, str, int]]]) -> None:
+    def check(plan: list[list[tuple[str, str, int, int]]]) -> None:
         db.session.remove()
         before = _last_numbers(branch_ids)
         issued = _issue_all(app, kiosks, plan)
@@ -108,5 +112,21 @@ def test_numbers_stay_gap_free_and_unique_whatever_the_interleaving(
         ).all()
         assert len(stored) == len(set(stored))
         assert len(stored) == sum(after.values())
+
+        lines: dict[tuple[int, str, date], list[tuple[int, datetime, int]]] = defaultdict(list)
+        for row in db.session.execute(
+            select(
+                Ticket.branch_id,
+                Ticket.letter,
+                Ticket.local_day,
+                Ticket.sequence,
+                Ticket.queued_at,
+                Ticket.id,
+            )
+        ):
+            lines[(row[0], row[1], row[2])].append((row.sequence, row.queued_at, row.id))
+        for key, line in lines.items():
+            by_number = sorted(line)
+            assert sorted(line, key=lambda t: (t[1], t[2])) == by_number, (key, plan)
 
     check()
