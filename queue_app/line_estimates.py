@@ -42,8 +42,9 @@ from queue_app.models import LineRevision, Ticket, TicketKind, TicketStatus
 # until the next minute or change works the line out again.
 ID_SLACK = 32
 
-# Two kiosks' tickets taken this close together may commit in the other order (each takes its
-# time before it waits for the number): the later one committed joins behind the other, as if
+# Two kiosks' tickets of different services taken this close together may commit in the other
+# order (each takes its time before it waits for its number; within a service the number's row
+# orders them, numbering.take_number): the later one committed joins behind the other, as if
 # taken last. Its place and wait, and the other's, are then one citizen off until the line is
 # worked out again (the next minute or change). A ticket further back in calling order than
 # this (none should be: tickets that join anywhere but the back change the line revision) makes
