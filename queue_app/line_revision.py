@@ -7,8 +7,9 @@ as any change to one of its tickets but one (a plain walk-in joining behind ever
 other page: ``_joins_at_the_back``); the lookup's answer carries an ETag made of that number, the
 directory's revision and the minute (the wait estimate moves with the clock), and a poll that
 sends it back is answered 304 from this process's memory while all three stand. What a lookup
-worked out of the line (places and waits) is kept per branch at the same three (``worked_out``),
-so the phones of a branch that changed cost one working-out, not one each.
+worked out of the line (places and waits) is kept per branch at the same three (``kept``,
+``keep``; ``line_estimates``), so the phones of a branch that changed cost one working-out, not
+one each.
 
 Only the branch's number is needed for that, not the ticket: the tag names its branch in clear
 and is signed with the app's secret over the token, so it can neither be pointed at another
@@ -82,7 +83,7 @@ def _joins_at_the_back(session: Session, obj: Any) -> bool:
     (a counter calls the first in calling order among the services it serves, and everyone
     waiting came before). Not bumping for it keeps the pages of a crowded branch at 304 while
     its kiosks are busy; the newcomer's own page has no tag yet, and a lookup finds it missing
-    from what the process worked out of the line, and works the line out again (``worked_out``).
+    from what the process kept of the line and adds it (``line_estimates``).
 
     Two kiosks' tickets committed out of the order of their times could leave the later
     ticket's page counting one person fewer ahead until the branch's next change or the next
