@@ -96,7 +96,9 @@ class KnownLine:
     newest_id: int
     # Per service, how many wait in it: the line's and those who joined since.
     waiting: dict[int, int] = field(default_factory=dict)
-    places: dict[int, int] = field(default_factory=dict)  # of those who joined since
+    # Per waiting ticket, its place in its service's line: counted once for the whole line
+    # (``waiting_line.BranchLine.ahead_of`` per ticket would count the line on every poll).
+    places: dict[int, int] = field(default_factory=dict)
     joined: list[wait_estimate.Ticket] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -111,6 +113,7 @@ class KnownLine:
             last=max(plain, default=None),
             newest_id=max((t.id for t in line.line.tickets), default=0),
             waiting=dict(line.waiting),
+            places=_places(line.line.tickets),
         )
 
     def knows(self, ticket_id: int) -> bool:
@@ -118,7 +121,7 @@ class KnownLine:
 
     def place_and_wait(self, ticket: Ticket) -> tuple[int, wait_estimate.Wait | None]:
         place = self.places.get(ticket.id)
-        if place is None:
+        if place is None:  # not in the line as kept (not waiting then)
             place = self.line.ahead_of(ticket) + 1
         return place, self.waits.get(ticket.id)
 
@@ -162,6 +165,20 @@ class KnownLine:
                 )
                 self.waits.update(wait_estimate.waits(again))
             return True
+
+
+def _places(line: Sequence[wait_estimate.Ticket]) -> dict[int, int]:
+    """Each waiting ticket's place in its service's line, in calling order
+    (``waiting_line.CALLING_ORDER``); appointments still to come have none."""
+    by_service: dict[int, list[wait_estimate.Ticket]] = {}
+    for t in line:
+        if not t.due:
+            by_service.setdefault(t.service_id, []).append(t)
+    places: dict[int, int] = {}
+    for queue in by_service.values():
+        queue.sort(key=lambda t: (not t.priority, t.queued_at, t.id))
+        places.update((t.id, n) for n, t in enumerate(queue, start=1))
+    return places
 
 
 def place_and_wait(
