@@ -46,6 +46,7 @@ from bench.floor_server import FLOOR_PATH
 from bench.serve_load import (
     COUNTERS,
     NO_POSTGRESQL,
+    OR_SQLITE,
     SERVICES,
     BenchError,
     Endpoint,
@@ -59,12 +60,12 @@ from bench.serve_load import (
     quiet_zone,
     redact,
     reset_postgresql,
+    run_and_report,
     run_cli,
     server_problems,
     serving,
     timed_phase,
     trivial_endpoint,
-    write_json,
 )
 from bench.serve_load import Server as Server
 from queue_app.settings import Settings
@@ -540,20 +541,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         variants.append(Variant("postgresql"))
     pg_url = postgresql_url()
     if any(v.kind == "postgresql" for v in variants) and not pg_url:
-        print(NO_POSTGRESQL, file=sys.stderr)
+        print(NO_POSTGRESQL + OR_SQLITE, file=sys.stderr)
         return 2
-    started = datetime.now(UTC)
-    results = []
-    try:
-        for variant in variants:
-            results.append(bench_variant(variant, pg_url or "", options))
-    except BenchError as err:
-        print(f"bench failed: {err}", file=sys.stderr)
-        return 1
-    print(report(results, options))
-    if args.json:
-        write_json(args.json, started, vars(options), results)
-    return 0
+    return run_and_report(
+        lambda: [bench_variant(variant, pg_url or "", options) for variant in variants],
+        lambda results: report(results, options),
+        args.json,
+        vars(options),
+    )
 
 
 if __name__ == "__main__":

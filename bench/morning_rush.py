@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +46,7 @@ import yaml
 
 from bench.serve_load import (
     CANDIDATE_ZONES,
+    NO_POSTGRESQL,
     REPO_ROOT,
     SERVICES,
     BenchError,
@@ -57,10 +58,10 @@ from bench.serve_load import (
     queue_app_command,
     redact,
     reset_postgresql,
+    run_and_report,
     run_cli,
     server_problems,
     serving,
-    write_json,
 )
 from queue_app.settings import Settings, normalise_database_url
 from queue_app.worker.health_monitor import ADVISORY_LOCK_KEY
@@ -827,19 +828,12 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
     def row(label: str, va: Any, vb: Any, r: str = "") -> None:
         lines.append(f"| {label} | {va} | {vb} | {r} |")
 
-    row(
-        "tickets issued/s",
-        a["tickets_per_s"],
-        b["tickets_per_s"],
-        ratio(b["tickets_per_s"], a["tickets_per_s"]),
-    )
+    def compared(label: str, figure: Callable[[dict[str, Any]], Any]) -> None:
+        row(label, figure(a), figure(b), ratio(figure(b), figure(a)))
+
+    compared("tickets issued/s", lambda r: r["tickets_per_s"])
     for q in ("p50", "p99", "p99.9"):
-        row(
-            f"issue {q} ms",
-            a["issue_ms"][q],
-            b["issue_ms"][q],
-            ratio(b["issue_ms"][q], a["issue_ms"][q]),
-        )
+        compared(f"issue {q} ms", lambda r, q=q: r["issue_ms"][q])
     row(
         "lookups/s answered (offered)",
         f"{a['lookups_per_s']} ({a['lookups_offered_per_s']:g})",
@@ -852,12 +846,7 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
         f"{b['lookups_200']} / {b['lookups_304']}",
     )
     for q in ("p50", "p99", "p99.9"):
-        row(
-            f"lookup {q} ms",
-            a["lookup_ms"][q],
-            b["lookup_ms"][q],
-            ratio(b["lookup_ms"][q], a["lookup_ms"][q]),
-        )
+        compared(f"lookup {q} ms", lambda r, q=q: r["lookup_ms"][q])
     row(
         "polls > 1 s late (max lateness s)",
         f"{a['late_polls']} ({a['max_poll_lateness_s']})",
@@ -874,12 +863,7 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
     row("peak RSS per web process MiB", a["peak_rss_web_mib"], b["peak_rss_web_mib"])
     row("peak RSS per worker MiB", a["peak_rss_worker_mib"], b["peak_rss_worker_mib"])
     row("CPU s: web / workers / client", cpu_line(a), cpu_line(b))
-    row(
-        "web CPU ms per answer",
-        a["server_cpu_ms_per_answer"],
-        b["server_cpu_ms_per_answer"],
-        ratio(b["server_cpu_ms_per_answer"], a["server_cpu_ms_per_answer"]),
-    )
+    compared("web CPU ms per answer", lambda r: r["server_cpu_ms_per_answer"])
     row(
         "machine load average (before, after)",
         ", ".join(map(str, a["load_average"])),
@@ -978,26 +962,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     url = postgresql_url()
     if not url:
-        print(
-            "needs QUEUE_BENCH_DATABASE_URL or QUEUE_TEST_DATABASE_URL: a PostgreSQL database "
-            "whose public schema the bench may drop",
-            file=sys.stderr,
-        )
+        print(NO_POSTGRESQL, file=sys.stderr)
         return 2
-    started = datetime.now(UTC)
-    try:
+    order = CONFIGURATIONS if args.order == "ab" else CONFIGURATIONS[::-1]
+
+    def run() -> list[dict[str, Any]]:
         flush_redis(options.redis_db)
-        order = CONFIGURATIONS if args.order == "ab" else CONFIGURATIONS[::-1]
-        results = [run_configuration(c, url, options) for c in order]
-    except BenchError as err:
-        print(f"bench failed: {err}", file=sys.stderr)
-        return 1
-    print()
-    print(report(results, options))
-    if args.json:
-        options_shown = {**vars(options), "order": args.order}
-        write_json(args.json, started, options_shown, results, {"load_average": os.getloadavg()})
-    return 0
+        return [run_configuration(c, url, options) for c in order]
+
+    return run_and_report(
+        run,
+        lambda results: "\n" + report(results, options),
+        args.json,
+        {**vars(options), "order": args.order},
+        lambda: {"load_average": os.getloadavg()},
+    )
 
 
 if __name__ == "__main__":

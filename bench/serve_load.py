@@ -774,8 +774,32 @@ def report(results: Sequence[dict[str, Any]], options: Options) -> str:
 
 NO_POSTGRESQL = (
     "PostgreSQL needs QUEUE_BENCH_DATABASE_URL or QUEUE_TEST_DATABASE_URL: a database whose "
-    "public schema the bench may drop (or run with --db sqlite)"
+    "public schema the bench may drop"
 )
+# What a bench that can also run on SQLite alone adds to it.
+OR_SQLITE = " (or run with --db sqlite)"
+
+
+def run_and_report(
+    run: Callable[[], list[dict[str, Any]]],
+    render: Callable[[list[dict[str, Any]]], str],
+    json_path: Path | None,
+    options: dict[str, Any],
+    machine: Callable[[], dict[str, Any]] | None = None,
+) -> int:
+    """A bench's last steps, the same for every bench: ``run`` it, print what ``render`` makes of
+    its results and, with ``json_path``, write them (``write_json``, with ``machine()`` read at
+    the end). The exit status: 0, or 1 with the reason when the run failed."""
+    started = datetime.now(UTC)
+    try:
+        results = run()
+    except BenchError as err:
+        print(f"bench failed: {err}", file=sys.stderr)
+        return 1
+    print(render(results))
+    if json_path:
+        write_json(json_path, started, options, results, machine() if machine else None)
+    return 0
 
 
 def write_json(
@@ -835,20 +859,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     pg_url = postgresql_url()
     if "postgresql" in kinds and not pg_url:
-        print(NO_POSTGRESQL, file=sys.stderr)
+        print(NO_POSTGRESQL + OR_SQLITE, file=sys.stderr)
         return 2
-    started = datetime.now(UTC)
-    results = []
-    try:
-        for kind in kinds:
-            results.append(bench_database(kind, pg_url or "", options))
-    except BenchError as err:
-        print(f"bench failed: {err}", file=sys.stderr)
-        return 1
-    print(report(results, options))
-    if args.json:
-        write_json(args.json, started, vars(options), results)
-    return 0
+    return run_and_report(
+        lambda: [bench_database(kind, pg_url or "", options) for kind in kinds],
+        lambda results: report(results, options),
+        args.json,
+        vars(options),
+    )
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ class KnownLine:
     # Per waiting ticket, its place in its service's line: counted once for the whole line
     # (``waiting_line.BranchLine.ahead_of`` per ticket would count the line on every poll).
     places: dict[int, int] = field(default_factory=dict)
+    # Those who joined since, while an appointment is still to come (no tail): the kept line
+    # is run again with them.
     joined: list[wait_estimate.Ticket] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,13 +119,11 @@ class KnownLine:
         )
 
     def knows(self, ticket_id: int) -> bool:
-        return ticket_id in self.waits
+        """Whether the ticket waits in the line as kept."""
+        return ticket_id in self.places
 
     def place_and_wait(self, ticket: Ticket) -> tuple[int, wait_estimate.Wait | None]:
-        place = self.places.get(ticket.id)
-        if place is None:  # not in the line as kept (not waiting then)
-            place = self.line.ahead_of(ticket) + 1
-        return place, self.waits.get(ticket.id)
+        return self.places[ticket.id], self.waits.get(ticket.id)
 
     def join(self, rows: Sequence[Any]) -> bool:
         """Add the waiting tickets among ``rows`` (the branch's tickets added since, read at the
@@ -134,23 +134,22 @@ class KnownLine:
             # At the same line revision, a ticket not waiting is not in the line now and was not
             # when it was worked out (an earlier one done, a booking for another day).
             fresh = [
-                row
-                for row in rows
-                if row.status == TicketStatus.WAITING and row.id not in self.waits
+                row for row in rows if row.status == TicketStatus.WAITING and not self.knows(row.id)
             ]
             if not all(_joins_behind(row) for row in fresh):
                 return False
             fresh.sort(key=lambda row: (row.queued_at, row.id))
             if fresh and self.last is not None and fresh[0].queued_at < self.last[0] - OUT_OF_ORDER:
                 return False
-            waiting = self.waiting
+            waiting, places = self.waiting, {}
             for row in fresh:
-                newcomer = wait_estimate.Ticket(row.id, row.service_id, False, row.queued_at)
-                self.joined.append(newcomer)
                 waiting[row.service_id] = waiting.get(row.service_id, 0) + 1
-                self.places[row.id] = waiting[row.service_id]
+                places[row.id] = waiting[row.service_id]
                 if self.tail is not None:
                     self.waits[row.id] = self.tail.join(row.service_id)
+                else:
+                    newcomer = wait_estimate.Ticket(row.id, row.service_id, False, row.queued_at)
+                    self.joined.append(newcomer)
                 key = (row.queued_at, row.id)
                 self.last = key if self.last is None else max(self.last, key)
                 self.newest_id = max(self.newest_id, row.id)
@@ -164,6 +163,9 @@ class KnownLine:
                     known.starts,
                 )
                 self.waits.update(wait_estimate.waits(again))
+            # Known from here on (``knows``), with their waits in place: other threads read
+            # without the lock.
+            self.places.update(places)
             return True
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from queue_app import access, directory, migrate
 from queue_app.app import create_app
@@ -250,6 +250,19 @@ def make_token(app: Flask, clock: FixedClock) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {raw}"}
 
     return make
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine runs from here on."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
 
 
 PASSWORD = "correct horse battery"

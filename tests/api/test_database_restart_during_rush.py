@@ -6,7 +6,9 @@ kiosks are served again without anyone restarting anything."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, event, func, make_url, select, text
@@ -78,6 +80,30 @@ def test_connections_cut_mid_rush(app, make_branch, make_token, db_kind):
     assert after.status_code == 201
 
 
+@contextmanager
+def _after_the_commit(action: Callable[[], object]) -> Iterator[list[bool]]:
+    """Run ``action`` once, just before the first statement that follows a commit is sent; the
+    list yielded says whether it ran."""
+    committed: list[bool] = []
+    ran: list[bool] = []
+
+    def after_commit(session: Session) -> None:
+        committed.append(True)
+
+    def before_statement(*args: object) -> None:
+        if committed and not ran:
+            ran.append(True)
+            action()
+
+    event.listen(Session, "after_commit", after_commit)
+    event.listen(db.engine, "before_cursor_execute", before_statement)
+    try:
+        yield ran
+    finally:
+        event.remove(Session, "after_commit", after_commit)
+        event.remove(db.engine, "before_cursor_execute", before_statement)
+
+
 @needs_postgresql
 @pytest.mark.postgresql
 @pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
@@ -90,24 +116,8 @@ def test_a_ticket_committed_just_before_its_connection_is_cut_is_given_out(
     make_branch()
     kiosk = make_token("kiosk")
     db.session.commit()
-    committed: list[bool] = []
-
-    def after_commit(session: Session) -> None:
-        committed.append(True)
-
-    def cut_own_connection(conn, cursor, statement, *args) -> None:
-        if committed and not cut:
-            cut.append(conn.connection.dbapi_connection.info.backend_pid)
-            _cut_every_connection()
-
-    cut: list[int] = []
-    event.listen(Session, "after_commit", after_commit)
-    event.listen(db.engine, "before_cursor_execute", cut_own_connection)
-    try:
+    with _after_the_commit(_cut_every_connection) as cut:
         answer = client.post(TICKETS, json={"service": "id-card"}, headers=kiosk)
-    finally:
-        event.remove(Session, "after_commit", after_commit)
-        event.remove(db.engine, "before_cursor_execute", cut_own_connection)
     assert cut  # the connection was cut after the commit
     assert answer.status_code == 201, answer.get_json()
     body = answer.get_json()
@@ -136,32 +146,21 @@ def test_a_ticket_committed_just_before_the_database_goes_away_is_given_out(
         url.set(drivername="postgresql+psycopg", database="postgres"),
         isolation_level="AUTOCOMMIT",
     )
-    committed: list[bool] = []
-    gone: list[bool] = []
 
-    def after_commit(session: Session) -> None:
-        committed.append(True)
+    def go_away() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false'))
+            c.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": url.database},
+            )
 
-    def go_away(conn, cursor, statement, *args) -> None:
-        if committed and not gone:
-            gone.append(True)
-            with admin.connect() as c:
-                c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false'))
-                c.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name"
-                    ),
-                    {"name": url.database},
-                )
-
-    event.listen(Session, "after_commit", after_commit)
-    event.listen(db.engine, "before_cursor_execute", go_away)
     try:
-        answer = client.post(TICKETS, json={"service": "id-card"}, headers=kiosk)
+        with _after_the_commit(go_away) as gone:
+            answer = client.post(TICKETS, json={"service": "id-card"}, headers=kiosk)
     finally:
-        event.remove(Session, "after_commit", after_commit)
-        event.remove(db.engine, "before_cursor_execute", go_away)
         with admin.connect() as c:
             c.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
         admin.dispose()

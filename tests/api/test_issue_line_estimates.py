@@ -7,13 +7,10 @@ process issued."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from flask import Flask
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 
 from queue_app import tickets
 from queue_app.models import LineRevision, Ticket, TicketStatus
@@ -21,18 +18,6 @@ from queue_app.web.extensions import db
 
 BRANCH = "/api/v1/branches/cairo-civil"
 SERVICES = [("id-card", "A"), ("passport", "B"), ("birth", "C")]
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _take(client, kiosk, service: str = "id-card", **body) -> dict[str, Any]:

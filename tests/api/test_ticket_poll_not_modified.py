@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from queue_app import line_revision
 from queue_app.app import create_app
@@ -30,19 +28,6 @@ def _take(client: FlaskClient, kiosk: dict[str, str]) -> str:
 def _poll(client: FlaskClient, token: str, tag: str | None = None) -> Any:
     headers = {"If-None-Match": tag} if tag is not None else {}
     return client.get(f"/api/v1/tickets/{token}", headers=headers)
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs from here on."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_an_unchanged_ticket_is_answered_304_without_reading_the_database(
