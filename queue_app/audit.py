@@ -329,6 +329,12 @@ def _event(
     )
 
 
+def is_recording(session: Session) -> bool:
+    """Whether what the session writes now is recorded (inside ``recording``, before its
+    commit): such writes must go through the ORM, whose flush the log reads."""
+    return _active(session) is not None
+
+
 def _active(session: Session) -> _Recording | None:
     rec = session.info.get(_KEY)
     return rec if isinstance(rec, _Recording) and not rec.committed else None

@@ -71,13 +71,22 @@ def remember_key(
     )
     try:
         session.flush()
-    except IntegrityError:
-        session.rollback()
-        winner = replay(session, now, branch_id, key, asked)
-        if winner is None:
-            raise
-        return winner
+    except IntegrityError as err:
+        return lost_race(session, now, branch_id, key, asked, err)
     return None
+
+
+def lost_race(
+    session: Session, now: datetime, branch_id: int, key: str, asked: str, err: IntegrityError
+) -> Ticket:
+    """After storing ``key`` failed (``err``): roll this request's ticket back and return the
+    ticket of the request that stored the key first. Raises ``err`` again when there is no
+    such ticket (it was another conflict)."""
+    session.rollback()
+    winner = replay(session, now, branch_id, key, asked)
+    if winner is None:
+        raise err
+    return winner
 
 
 def purge(session: Session, now: datetime) -> int:

@@ -91,14 +91,18 @@ def _joins_at_the_back(session: Session, obj: Any) -> bool:
     if isinstance(obj, TicketEvent):
         ticket = inspect(obj).attrs.ticket.loaded_value
         return isinstance(ticket, Ticket) and _joins_at_the_back(session, ticket)
+    return isinstance(obj, Ticket) and obj in session.new and joins_behind_everyone(obj)
+
+
+def joins_behind_everyone(ticket: Ticket) -> bool:
+    """A new ticket that changes no other ticket's page (``_joins_at_the_back``): a plain
+    walk-in waiting in its service's common line."""
     return (
-        isinstance(obj, Ticket)
-        and obj in session.new
-        and obj.status == TicketStatus.WAITING
-        and obj.kind == TicketKind.WALK_IN
-        and not obj.priority
-        and obj.for_counter_id is None
-        and obj.came_back_at is None
+        ticket.status == TicketStatus.WAITING
+        and ticket.kind == TicketKind.WALK_IN
+        and not ticket.priority
+        and ticket.for_counter_id is None
+        and ticket.came_back_at is None
     )
 
 

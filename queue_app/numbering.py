@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, update
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from queue_app.models import TicketNumberSequence
 # Built once, on the table (not the mapped class: no ORM bookkeeping for a row never loaded).
 _NUMBERS = cast(Table, TicketNumberSequence.__table__)
 _NOW = bindparam("the_now", type_=UTCDateTime())
-_BUMP = (
+BUMP = (
     update(_NUMBERS)
     .where(
         _NUMBERS.c.branch_id == bindparam("the_branch"),
@@ -54,15 +54,24 @@ def take_number(
     concurrent kiosks wait their turn, on SQLite the write lock does; a rollback returns the number.
     A transaction's first statement is this write, so SQLite never has to upgrade a read lock.
     """
-    which = {"the_branch": branch_id, "the_letter": letter, "the_day": local_day, "the_now": now}
-    row = session.execute(_BUMP, which).one_or_none()
+    which = bump_values(branch_id, letter, local_day, now)
+    row = session.execute(BUMP, which).one_or_none()
     if row is None:
-        # The day's first ticket for this letter: make the row (or find that a racing kiosk just
-        # made it), then bump it like any other.
-        session.execute(
-            insert(session, TicketNumberSequence)
-            .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
-            .on_conflict_do_nothing()
-        )
-        row = session.execute(_BUMP, which).one()
+        start_day(session, branch_id, letter, local_day)
+        row = session.execute(BUMP, which).one()
     return Taken(row.last_number, row.last_queued_at)
+
+
+def bump_values(branch_id: int, letter: str, local_day: date, now: datetime) -> dict[str, Any]:
+    """``BUMP``'s parameters: the number after the last of ``letter`` that day, at ``now``."""
+    return {"the_branch": branch_id, "the_letter": letter, "the_day": local_day, "the_now": now}
+
+
+def start_day(session: Session, branch_id: int, letter: str, local_day: date) -> None:
+    """Make the row of the day's first ticket for this letter (or find that a racing kiosk
+    just made it), for ``BUMP`` to bump like any other."""
+    session.execute(
+        insert(session, TicketNumberSequence)
+        .values(branch_id=branch_id, letter=letter, local_day=local_day, last_number=0)
+        .on_conflict_do_nothing()
+    )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from queue_app import (
@@ -24,6 +24,7 @@ from queue_app import (
     service_state,
     slots,
     texting,
+    ticket_rows,
     wait_estimate,
     waiting_line,
 )
@@ -193,20 +194,38 @@ def issue(
     ticket = admit(status)
     ticket.token = new_token()
     ticket.branch_id, ticket.service_id, ticket.letter = branch.id, service.id, service.letter
-    taken = numbering.take_number(session, branch.id, service.letter, ticket.local_day, now)
-    ticket.sequence = taken.sequence
-    if ticket.queued_at is not None:
-        # Behind the number before it, though this request may have started first.
-        ticket.queued_at = max(ticket.queued_at, taken.queued_at)
     ticket.phone, ticket.locale, ticket.issued_at = phone, locale, now
     ticket.channel = channel
-    ticket.events.append(TicketEvent(at=now, event=FIRST_EVENT[ticket.kind]))
-    session.add(ticket)
-    session.flush()
-    if idempotency_key is not None:
-        winner = idempotency.remember_key(session, now, branch.id, idempotency_key, asked, ticket)
-        if winner is not None:
+    if ticket_rows.fits(session, ticket):
+        # A walk-in's rows in as few statements as they take: the kiosks of a crowded office
+        # wait for each other's number only for those (``ticket_rows``).
+        key = (
+            None
+            if idempotency_key is None
+            else ticket_rows.IdempotencyKeyRow(idempotency_key, asked)
+        )
+        try:
+            ticket_rows.write_walk_in(session, now, ticket, key)
+        except IntegrityError as err:
+            if idempotency_key is None:
+                raise
+            winner = idempotency.lost_race(session, now, branch.id, idempotency_key, asked, err)
             return replace(view_ticket(session, now, winner), replayed=True)
+    else:
+        taken = numbering.take_number(session, branch.id, service.letter, ticket.local_day, now)
+        ticket.sequence = taken.sequence
+        if ticket.queued_at is not None:
+            # Behind the number before it, though this request may have started first.
+            ticket.queued_at = max(ticket.queued_at, taken.queued_at)
+        ticket.events.append(TicketEvent(at=now, event=FIRST_EVENT[ticket.kind]))
+        session.add(ticket)
+        session.flush()
+        if idempotency_key is not None:
+            earlier = idempotency.remember_key(
+                session, now, branch.id, idempotency_key, asked, ticket
+            )
+            if earlier is not None:
+                return replace(view_ticket(session, now, earlier), replayed=True)
     if ticket.kind == TicketKind.APPOINTMENT:
         texting.appointment_booked(session, now, ticket, service)
     else:
@@ -233,7 +252,8 @@ def issue(
         # changed", 503) that leaves a ticket nobody holds in the line. Taken out of the session
         # first: the rollback would expire it, and showing it would read the database again.
         log.warning("ticket %s issued; its place not read: %s", ticket.number, err.orig)
-        session.expunge(ticket)
+        if ticket in session:  # an ORM-written one (ticket_rows writes past the session)
+            session.expunge(ticket)
         session.rollback()
         view = _view(session, now, ticket, branch, service, status, place=False)
     return view
