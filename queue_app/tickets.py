@@ -179,6 +179,10 @@ def issue(
     and returns the winner's ticket. The repeat is answered whatever the service's state is now,
     since the ticket exists.
 
+    The view's ticket is the one written, as it stood then: a kiosk's walk-in is written past
+    the session (``ticket_rows``), so it is not in the session and never loads anything again
+    (no relationships, its event without an id). Read the ticket again to follow it.
+
     Raises IdempotencyKeyReused (the key came before with another request), RateLimited (the
     phone had its day's messages, ``daily_cap``), and what ``admit`` raises.
     """
