@@ -34,6 +34,9 @@ from sqlalchemy.orm import Session
 from queue_app import audit, line_revision, numbering
 from queue_app.models import IdempotencyKey, Ticket, TicketEvent, TicketKind
 
+# A walk-in's first event in its history (``tickets.FIRST_EVENT``).
+ISSUED = "issued"
+
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
 _KEYS = cast(Table, IdempotencyKey.__table__)
@@ -80,7 +83,7 @@ def fits(session: Session, ticket: Ticket) -> bool:
 def write_walk_in(
     session: Session, now: datetime, ticket: Ticket, key: IdempotencyKeyRow | None
 ) -> None:
-    """Take ``ticket``'s number and write it with its first event (``issued``) and ``key``, in
+    """Take ``ticket``'s number and write it with its first event (``ISSUED``) and ``key``, in
     the caller's transaction; fill in its id, number and place in line. Raises IntegrityError
     when a request alongside stored the same key first (``idempotency.lost_race``)."""
     if not line_revision.joins_behind_everyone(ticket):
@@ -112,7 +115,7 @@ def write_walk_in(
         if key is not None:
             connection.execute(_KEY, values | {"t_id": ticket.id})
     ticket.version = 1
-    ticket.events.append(TicketEvent(ticket_id=ticket.id, at=now, event="issued"))
+    ticket.events.append(TicketEvent(ticket_id=ticket.id, at=now, event=ISSUED))
 
 
 # --- the statements, built once ------------------------------------------------------------
@@ -126,7 +129,7 @@ def _ticket_values() -> list[Any]:
 
 
 def _event_values(ticket_id: Any) -> list[Any]:
-    return [ticket_id, _ISSUED_AT, literal("issued")]
+    return [ticket_id, _ISSUED_AT, literal(ISSUED)]
 
 
 def _key_values(ticket_id: Any) -> list[Any]:

@@ -151,7 +151,7 @@ def citizen_locale(asked: str) -> str:
 
 
 # The first event in a ticket's history, which is also its first message's event.
-FIRST_EVENT = {TicketKind.WALK_IN: "issued", TicketKind.APPOINTMENT: "booked"}
+FIRST_EVENT = {TicketKind.WALK_IN: ticket_rows.ISSUED, TicketKind.APPOINTMENT: "booked"}
 
 
 def issue(
