@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from queue_app import directory, line_revision, wait_estimate, waiting_line
 from queue_app.db import read_outside_transaction
 from queue_app.directory import BranchInfo
-from queue_app.models import LineRevision, Ticket, TicketKind, TicketStatus
+from queue_app.models import LineRevision, Ticket, TicketStatus
 
 # Tickets numbered up to this far below the newest one known are read again when looking for
 # those who joined: on PostgreSQL a ticket's id is taken at its insert, from one sequence for
@@ -73,15 +73,8 @@ Revisions = tuple[int | None, str | None]
 
 def _joins_behind(row: Any) -> bool:
     """A plain walk-in waiting in line: the kind of ticket that leaves the line revision alone
-    (``line_revision._joins_at_the_back``)."""
-    return (
-        row.status == TicketStatus.WAITING
-        and row.kind == TicketKind.WALK_IN
-        and not row.priority
-        and row.for_counter_id is None
-        and row.came_back_at is None
-        and row.queued_at is not None
-    )
+    (``line_revision.joins_behind_everyone``)."""
+    return line_revision.joins_behind_everyone(row) and row.queued_at is not None
 
 
 @dataclass(eq=False)

@@ -34,7 +34,7 @@ import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from itertools import chain
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, event, inspect, select
 from sqlalchemy.orm import Session
@@ -94,7 +94,22 @@ def _joins_at_the_back(session: Session, obj: Any) -> bool:
     return isinstance(obj, Ticket) and obj in session.new and joins_behind_everyone(obj)
 
 
-def joins_behind_everyone(ticket: Ticket) -> bool:
+class NewTicket(Protocol):
+    """What ``joins_behind_everyone`` looks at: a Ticket, or a row read of its columns."""
+
+    @property
+    def status(self) -> TicketStatus: ...
+    @property
+    def kind(self) -> TicketKind: ...
+    @property
+    def priority(self) -> bool: ...
+    @property
+    def for_counter_id(self) -> int | None: ...
+    @property
+    def came_back_at(self) -> datetime | None: ...
+
+
+def joins_behind_everyone(ticket: NewTicket) -> bool:
     """A new ticket that changes no other ticket's page (``_joins_at_the_back``): a plain
     walk-in waiting in its service's common line."""
     return (

@@ -15,6 +15,7 @@ member issues go through the ORM (``tickets.issue``), whose flush the audit log 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -144,16 +145,13 @@ def _key_values(ticket_id: Any) -> list[Any]:
 
 _EVENT_COLUMNS = ["ticket_id", "at", "event"]
 _KEY_COLUMNS = ["branch_id", "key", "request_hash", "ticket_id", "created_at"]
-_ALL_AT_ONCE: dict[bool, Select[Any]] = {}
 
 
+@functools.cache  # built once per variant: every kiosk ticket runs one
 def _all_at_once(*, with_key: bool) -> Select[Any]:
     """PostgreSQL: the number's bump, the ticket (behind the number before it), its event and
     its key, one statement; it returns the ticket's id, number and place in line, or no row
     when the day has no number row yet."""
-    statement = _ALL_AT_ONCE.get(with_key)
-    if statement is not None:
-        return statement
     number: CTE = numbering.BUMP.cte("number")
     last_queued_at = number.c.last_queued_at
     ticket = (
@@ -179,9 +177,7 @@ def _all_at_once(*, with_key: bool) -> Select[Any]:
         written.append(
             insert(_KEYS).from_select(_KEY_COLUMNS, select(*_key_values(ticket.c.id))).cte("key")
         )
-    statement = select(ticket.c.id, ticket.c.sequence, ticket.c.queued_at).add_cte(*written)
-    _ALL_AT_ONCE[with_key] = statement
-    return statement
+    return select(ticket.c.id, ticket.c.sequence, ticket.c.queued_at).add_cte(*written)
 
 
 # SQLite: one statement each, after numbering.take_number.
